@@ -1,0 +1,116 @@
+package cmd
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/rescoord/rescoord/pkg/snapshot"
+)
+
+// InputOptions name a command's snapshot the same way for every command:
+// a positional path ("-" for stdin), --demo, or --attach TARGET.
+type InputOptions struct {
+	Demo   bool
+	Attach string
+}
+
+func (o *InputOptions) addFlags(c *cobra.Command) {
+	c.Flags().BoolVar(&o.Demo, "demo", false, "read the sample snapshot built into rescoord (a media app with a few real leaks)")
+	c.Flags().StringVar(&o.Attach, "attach", "", "read the snapshot a live process serves (unix:///path.sock, http://127.0.0.1:6060, pid:1234 or a process name)")
+}
+
+const inputHelp = "give a snapshot file, - for standard input, --demo for the built-in sample, or --attach TARGET"
+
+// loaded is one input snapshot and the name it is reported under.
+type loaded struct {
+	Snap *snapshot.Snapshot
+	Name string
+}
+
+// loadOne reads the single input of a command that takes at most one path.
+func (o *InputOptions) loadOne(f *Factory, args []string) (*loaded, error) {
+	all, err := o.load(f, args)
+	if err != nil {
+		return nil, err
+	}
+	if len(all) > 1 {
+		return nil, usageError("this command reads one snapshot, got %d", len(all))
+	}
+	return all[0], nil
+}
+
+// load reads every input named: paths in order, or the demo, or the attach target.
+func (o *InputOptions) load(f *Factory, args []string) ([]*loaded, error) {
+	sources := len(args)
+	if o.Demo {
+		sources++
+	}
+	if o.Attach != "" {
+		sources++
+	}
+	switch {
+	case sources == 0:
+		return nil, usageError("no input: %s", inputHelp)
+	case len(args) > 0 && (o.Demo || o.Attach != "") || o.Demo && o.Attach != "":
+		return nil, usageError("too many inputs: give snapshot paths, --demo or --attach, not several")
+	}
+	if o.Demo {
+		s, err := snapshot.Decode(bytes.NewReader(f.Demo), "demo")
+		if err != nil {
+			return nil, fmt.Errorf("the built-in demo is broken: %w", err)
+		}
+		return []*loaded{{Snap: s, Name: "demo"}}, nil
+	}
+	if o.Attach != "" {
+		if f.Attach == nil {
+			return nil, usageError("--attach is not supported yet: save a snapshot from the process and pass its path")
+		}
+		s, err := f.Attach(o.Attach)
+		if err != nil {
+			return nil, &exitError{code: ExitError, err: err}
+		}
+		return []*loaded{{Snap: s, Name: o.Attach}}, nil
+	}
+	out := make([]*loaded, 0, len(args))
+	stdin := false
+	for _, p := range args {
+		var s *snapshot.Snapshot
+		var err error
+		if p == "-" {
+			if stdin {
+				return nil, usageError("standard input (-) can be read only once")
+			}
+			stdin = true
+			s, err = snapshot.Decode(f.IO.In, "-")
+		} else {
+			s, err = snapshot.Load(p)
+		}
+		if err != nil {
+			return nil, inputError(err)
+		}
+		out = append(out, &loaded{Snap: s, Name: p})
+	}
+	return out, nil
+}
+
+// inputError makes a failed read an exit-2 error with a readable message.
+func inputError(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return &exitError{code: ExitError, err: fmt.Errorf("cannot read %s: %w", pe.Path, pe.Err)}
+	}
+	return &exitError{code: ExitError, err: err}
+}
+
+// index builds the shared index of a snapshot; a failure is an input error.
+func index(in *loaded) (*snapshot.Index, error) {
+	ix, err := snapshot.NewIndex(in.Snap)
+	if err != nil {
+		return nil, &exitError{code: ExitError, err: fmt.Errorf("%s: %w", in.Name, err)}
+	}
+	return ix, nil
+}

@@ -1,0 +1,140 @@
+package cmd
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"runtime/debug"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/rescoord/rescoord/pkg/snapshot"
+)
+
+// Main runs rescoord with the process's arguments and returns its exit code.
+// demo is the snapshot built into the binary.
+func Main(demo []byte) int {
+	f := NewFactory(demo)
+	return Run(f, os.Args[1:])
+}
+
+// Run runs rescoord with args against f and returns the exit code; errors
+// are printed to f.IO.ErrOut as "rescoord: <message>".
+func Run(f *Factory, args []string) int {
+	root := NewRootCmd(f)
+	root.SetArgs(args)
+	err := root.Execute()
+	if err != nil {
+		printError(f.IO.ErrOut, err)
+	}
+	return exitCode(err)
+}
+
+// NewRootCmd builds the command tree.
+func NewRootCmd(f *Factory) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "rescoord",
+		Short: "Inspect the resource registries of long-running applications",
+		Long: `rescoord reads a snapshot of an application's resource registry — its
+components (windows, tabs, controllers, plugins) and the resources they own
+(workers, threads, timers, files, sockets, GUI objects, memory, pools) — and
+shows what is tracked, the order in which cleanup releases it, and what leaks.
+
+Every command reads its snapshot the same way: a file path (.gz is read
+transparently), - for standard input, --demo for the built-in sample, or
+--attach TARGET for a live process.`,
+		Example: `  rescoord leaks --demo
+  rescoord list --demo --tree
+  rescoord cleanup --dry-run snapshot.json
+  rescoord leaks -o text -o sarif=leaks.sarif snapshot.json`,
+		Version:       version(),
+		SilenceErrors: true,
+		SilenceUsage:  true,
+	}
+	root.SetIn(f.IO.In)
+	root.SetOut(f.IO.Out)
+	root.SetErr(f.IO.ErrOut)
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return &exitError{code: ExitError, err: fmt.Errorf("%w (see '%s --help')", err, c.CommandPath())}
+	})
+	root.PersistentFlags().StringVar(&f.ColorMode, "color", "auto", "colour output: auto, always or never (auto honours NO_COLOR and a non-terminal output)")
+	root.PersistentPreRunE = func(c *cobra.Command, _ []string) error {
+		switch f.ColorMode {
+		case "auto", "always", "never":
+			return nil
+		}
+		return usageError("invalid --color %q: want auto, always or never", f.ColorMode)
+	}
+
+	root.AddCommand(
+		NewCmdList(f, nil),
+		NewCmdValidate(f, nil),
+		NewCmdStats(f, nil),
+	)
+	return root
+}
+
+// version is the module version from the build info, with the VCS revision
+// when the binary was built from a checkout.
+func version() string {
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "unknown"
+	}
+	v := info.Main.Version
+	if v == "" {
+		v = "(devel)"
+	}
+	var rev, dirty string
+	for _, s := range info.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			if s.Value == "true" {
+				dirty = "-dirty"
+			}
+		}
+	}
+	if rev != "" && v == "(devel)" {
+		if len(rev) > 12 {
+			rev = rev[:12]
+		}
+		v += " " + rev + dirty
+	}
+	return v + " " + info.GoVersion
+}
+
+// maxShownErrors is how many input errors a command other than validate prints.
+const maxShownErrors = 5
+
+func printError(w io.Writer, err error) {
+	var ee *exitError
+	if errors.As(err, &ee) && ee.silent {
+		return
+	}
+	var list *snapshot.Errors
+	if errors.As(err, &list) {
+		fmt.Fprintf(w, "rescoord: invalid snapshot: %d %s\n", list.Total(), plural(list.Total(), "error", "errors"))
+		for i, e := range list.List {
+			if i == maxShownErrors {
+				fmt.Fprintf(w, "  … and %d more (rescoord validate lists them all)\n", list.Total()-maxShownErrors)
+				break
+			}
+			fmt.Fprintf(w, "  %s\n", e)
+		}
+		return
+	}
+	msg := err.Error()
+	msg = strings.TrimPrefix(msg, "rescoord: ")
+	fmt.Fprintf(w, "rescoord: %s\n", msg)
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}

@@ -1,0 +1,145 @@
+package cmd
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+
+	"github.com/spf13/cobra"
+
+	"github.com/rescoord/rescoord/internal/render"
+	"github.com/rescoord/rescoord/pkg/snapshot"
+)
+
+// StatsOptions are the flags of `rescoord stats`.
+type StatsOptions struct {
+	Input  InputOptions
+	Args   []string
+	Top    int
+	Output string
+}
+
+// NewCmdStats builds `rescoord stats`. A non-nil runF replaces the run, for tests.
+func NewCmdStats(f *Factory, runF func(*StatsOptions) error) *cobra.Command {
+	opts := &StatsOptions{}
+	c := &cobra.Command{
+		Use:   "stats [SNAPSHOT]",
+		Short: "Summarise a snapshot: totals by type and state, top components, limits, oldest resources",
+		Example: `  rescoord stats --demo
+  rescoord stats snapshot.json --top 20 -o json`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			opts.Args = args
+			if runF != nil {
+				return runF(opts)
+			}
+			return runStats(f, opts)
+		},
+	}
+	opts.Input.addFlags(c)
+	c.Flags().IntVar(&opts.Top, "top", 5, "how many components and oldest resources to show")
+	c.Flags().StringVarP(&opts.Output, "output", "o", "text", "output format: text or json")
+	return c
+}
+
+func runStats(f *Factory, opts *StatsOptions) error {
+	if err := oneOf("--output", opts.Output, "text", "json"); err != nil {
+		return err
+	}
+	if opts.Top < 1 {
+		return usageError("invalid --top %d: want 1 or more", opts.Top)
+	}
+	in, err := opts.Input.loadOne(f, opts.Args)
+	if err != nil {
+		return err
+	}
+	ix, err := index(in)
+	if err != nil {
+		return err
+	}
+	st := snapshot.ComputeStats(ix, opts.Top)
+	w := f.IO.Out
+	if opts.Output == "json" {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(st)
+	}
+	sty := f.Styles()
+	s := in.Snap
+	fmt.Fprintf(w, "%s  %s, taken %s\n", sty.Title.Render("Snapshot"), sourceLabel(s), s.TakenAt.UTC().Format("2006-01-02 15:04:05Z07:00"))
+	fmt.Fprintf(w, "%d components (%d destroyed), %d resources (%d live, %s)\n\n",
+		st.Components, st.DestroyedComponents, st.Resources, st.LiveResources, render.Bytes(st.LiveBytes))
+
+	fmt.Fprintln(w, sty.Title.Render("By type"))
+	var rows [][]string
+	for _, t := range st.ByType {
+		rows = append(rows, []string{t.Type, strconv.Itoa(t.Active), strconv.Itoa(t.Releasing), strconv.Itoa(t.Released), strconv.Itoa(t.Running), bytesOrDash(t.LiveBytes)})
+	}
+	if err := render.Table(w, sty, []string{"TYPE", "ACTIVE", "RELEASING", "RELEASED", "RUNNING", "LIVE BYTES"}, rows); err != nil {
+		return err
+	}
+
+	fmt.Fprintln(w, "\n"+sty.Title.Render("Top components by live bytes"))
+	rows = rows[:0]
+	for _, c := range st.TopComponents {
+		rows = append(rows, []string{c.ID, c.Type, c.State, strconv.Itoa(c.LiveResources), bytesOrDash(c.LiveBytes), bytesOrDash(c.SubtreeLiveBytes)})
+	}
+	if err := render.Table(w, sty, []string{"COMPONENT", "TYPE", "STATE", "LIVE", "OWN BYTES", "SUBTREE BYTES"}, rows); err != nil {
+		return err
+	}
+
+	fmt.Fprintln(w, "\n"+sty.Title.Render("Limits"))
+	if len(st.Limits) == 0 {
+		fmt.Fprintln(w, "no limits set")
+	} else {
+		rows = rows[:0]
+		for _, l := range st.Limits {
+			scope := "global"
+			if l.Component != "" {
+				scope = l.Component
+				if l.Missing {
+					scope += " (not in snapshot)"
+				}
+			}
+			use := fmt.Sprintf("%.1f%%", l.Percent)
+			switch {
+			case l.Percent > 100:
+				use = sty.Error.Render(use + " over")
+			case l.Percent >= 80:
+				use = sty.Warning.Render(use)
+			}
+			rows = append(rows, []string{scope, render.Bytes(l.Used), render.Bytes(l.Limit), use})
+		}
+		if err := render.Table(w, sty, []string{"LIMIT", "USED", "OF", "USE"}, rows); err != nil {
+			return err
+		}
+	}
+
+	fmt.Fprintln(w, "\n"+sty.Title.Render("Oldest live resources"))
+	rows = rows[:0]
+	for _, r := range st.Oldest {
+		rows = append(rows, []string{r.ID, r.Type, r.Name, r.Owner, render.Age(r.Age)})
+	}
+	return render.Table(w, sty, []string{"ID", "TYPE", "NAME", "OWNER", "AGE"}, rows)
+}
+
+func bytesOrDash(n int64) string {
+	if n == 0 {
+		return "-"
+	}
+	return render.Bytes(n)
+}
+
+func sourceLabel(s *snapshot.Snapshot) string {
+	label := s.Source.Process
+	if label == "" {
+		label = "unknown process"
+	}
+	if s.Source.PID > 0 {
+		label += fmt.Sprintf(" (pid %d)", s.Source.PID)
+	}
+	if s.Source.Host != "" {
+		label += " on " + s.Source.Host
+	}
+	return label
+}

@@ -1,0 +1,132 @@
+package cmd
+
+import (
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"github.com/rescoord/rescoord/internal/render"
+	"github.com/rescoord/rescoord/pkg/snapshot"
+)
+
+// printTree prints the component tree (from root, or every root when root is
+// ""), each node with the count and bytes of the selected resources it owns
+// and those of its subtree; destroyed components are marked.
+func printTree(w io.Writer, st *render.Styles, ix *snapshot.Index, sel []int32, root string) error {
+	s := ix.Snap
+	n := len(s.Components)
+	ownCount := make([]int, n)
+	ownBytes := make([]int64, n)
+	orphans := map[string][2]int64{} // missing owner -> count, bytes
+	for _, i := range sel {
+		r := &s.Resources[i]
+		if o := ix.Owner(int(i)); o >= 0 {
+			ownCount[o]++
+			ownBytes[o] += r.SizeBytes
+		} else {
+			v := orphans[r.Owner]
+			orphans[r.Owner] = [2]int64{v[0] + 1, v[1] + r.SizeBytes}
+		}
+	}
+	subCount := slices.Clone(ownCount)
+	subBytes := slices.Clone(ownBytes)
+	var post func(ci int)
+	post = func(ci int) {
+		for _, c := range ix.Children(ci) {
+			post(int(c))
+			subCount[ci] += subCount[c]
+			subBytes[ci] += subBytes[c]
+		}
+	}
+	roots := ix.Roots()
+	if root != "" {
+		ci, ok := ix.ComponentIndex(root)
+		if !ok {
+			return usageError("no component %q in the snapshot", root)
+		}
+		roots = []int32{int32(ci)}
+	}
+	for _, r := range roots {
+		post(int(r))
+	}
+
+	var b strings.Builder
+	var node func(ci int, prefix, branch string)
+	node = func(ci int, prefix, branch string) {
+		c := &s.Components[ci]
+		name := st.Bold.Render(c.DisplayName())
+		if !c.Alive() {
+			name = st.Dead.Render(c.DisplayName())
+		}
+		b.WriteString(prefix + branch + name + st.Dim.Render(" ("+describeComp(c)+")"))
+		if !c.Alive() {
+			b.WriteString(" " + st.Error.Render(destroyedNote(c, s)))
+		}
+		if c.Parent != "" && ix.Parent(ci) < 0 {
+			b.WriteString(" " + st.Warning.Render("[parent "+c.Parent+" not in snapshot]"))
+		}
+		b.WriteString("  " + countNote(ownCount[ci], ownBytes[ci]))
+		kids := ix.Children(ci)
+		if len(kids) > 0 && subCount[ci] != ownCount[ci] {
+			b.WriteString(st.Dim.Render("; subtree " + countNote(subCount[ci], subBytes[ci])))
+		}
+		b.WriteByte('\n')
+		childPrefix := prefix
+		switch branch {
+		case "├── ":
+			childPrefix += "│   "
+		case "└── ":
+			childPrefix += "    "
+		}
+		for k, c := range kids {
+			br := "├── "
+			if k == len(kids)-1 {
+				br = "└── "
+			}
+			node(int(c), childPrefix, br)
+		}
+	}
+	for _, r := range roots {
+		node(int(r), "", "")
+	}
+	if root == "" && len(orphans) > 0 {
+		owners := make([]string, 0, len(orphans))
+		for o := range orphans {
+			owners = append(owners, o)
+		}
+		slices.Sort(owners)
+		b.WriteString(st.Warning.Render("owners not in snapshot:") + "\n")
+		for _, o := range owners {
+			v := orphans[o]
+			fmt.Fprintf(&b, "  %s  %s\n", o, countNote(int(v[0]), v[1]))
+		}
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func describeComp(c *snapshot.Component) string {
+	if c.Type == "" {
+		return c.ID
+	}
+	return c.ID + ", " + c.Type
+}
+
+func destroyedNote(c *snapshot.Component, s *snapshot.Snapshot) string {
+	if c.DestroyedAt.IsZero() {
+		return "[destroyed]"
+	}
+	return "[destroyed " + render.Since(s.TakenAt, c.DestroyedAt) + " before snapshot]"
+}
+
+func countNote(n int, bytes int64) string {
+	if n == 0 {
+		return "0 resources"
+	}
+	note := fmt.Sprintf("%d %s", n, plural(n, "resource", "resources"))
+	if bytes > 0 {
+		note += ", " + render.Bytes(bytes)
+	}
+	return note
+}

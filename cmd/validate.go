@@ -1,0 +1,124 @@
+package cmd
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/rescoord/rescoord/pkg/snapshot"
+)
+
+// ValidateOptions are the flags of `rescoord validate`.
+type ValidateOptions struct {
+	Input  InputOptions
+	Args   []string
+	Output string
+}
+
+// NewCmdValidate builds `rescoord validate`. A non-nil runF replaces the run, for tests.
+func NewCmdValidate(f *Factory, runF func(*ValidateOptions) error) *cobra.Command {
+	opts := &ValidateOptions{}
+	c := &cobra.Command{
+		Use:   "validate [SNAPSHOT]",
+		Short: "Check a snapshot against format v1 and list every error with its place",
+		Long: `validate checks a snapshot strictly: syntax, required fields, types, states,
+timestamps, duplicate ids and component parent cycles. A valid snapshot
+prints a one-line summary and exits 0; an invalid one lists every error
+(file:line:column: path: message) and exits 2.
+
+Conditions that are findings rather than errors — a resource whose owner is
+not in the snapshot, a component whose parent is gone — are valid input:
+'rescoord leaks' reports them.`,
+		Example: `  rescoord validate snapshot.json
+  rescoord validate - < snapshot.json
+  rescoord validate snapshot.json -o json`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			opts.Args = args
+			if runF != nil {
+				return runF(opts)
+			}
+			return runValidate(f, opts)
+		},
+	}
+	opts.Input.addFlags(c)
+	c.Flags().StringVarP(&opts.Output, "output", "o", "text", "output format: text or json")
+	return c
+}
+
+type validateReport struct {
+	Valid       bool            `json:"valid"`
+	Input       string          `json:"input"`
+	Errors      []validateError `json:"errors"`
+	ErrorsTotal int             `json:"errors_total"`
+	Components  int             `json:"components"`
+	Resources   int             `json:"resources"`
+	Live        int             `json:"live_resources"`
+	Cleanups    int             `json:"cleanups"`
+}
+
+type validateError struct {
+	Path    string `json:"path"`
+	Line    int    `json:"line,omitempty"`
+	Column  int    `json:"column,omitempty"`
+	Message string `json:"message"`
+}
+
+func runValidate(f *Factory, opts *ValidateOptions) error {
+	if err := oneOf("--output", opts.Output, "text", "json"); err != nil {
+		return err
+	}
+	in, err := opts.Input.loadOne(f, opts.Args)
+	name := "-"
+	if len(opts.Args) == 1 {
+		name = opts.Args[0]
+	} else if opts.Input.Demo {
+		name = "demo"
+	}
+	rep := validateReport{Input: name, Errors: []validateError{}}
+	var list *snapshot.Errors
+	switch {
+	case errors.As(err, &list):
+		for _, e := range list.List {
+			rep.Errors = append(rep.Errors, validateError{Path: e.Path, Line: e.Line, Column: e.Column, Message: e.Msg})
+		}
+		rep.ErrorsTotal = list.Total()
+	case err != nil:
+		return err
+	default:
+		ix, err := index(in)
+		if err != nil {
+			return err
+		}
+		rep.Valid = true
+		rep.Components, rep.Resources, rep.Live, rep.Cleanups = len(in.Snap.Components), len(in.Snap.Resources), ix.LiveCount(), len(in.Snap.Cleanups)
+	}
+	w := f.IO.Out
+	if opts.Output == "json" {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(rep); err != nil {
+			return err
+		}
+	} else if rep.Valid {
+		st := f.Styles()
+		fmt.Fprintf(w, "%s %s: %d components, %d resources (%d live), %d cleanups\n",
+			st.OK.Render("valid"), name, rep.Components, rep.Resources, rep.Live, rep.Cleanups)
+	} else {
+		for _, e := range list.List {
+			fmt.Fprintln(w, e)
+		}
+		if list.Truncated > 0 {
+			fmt.Fprintf(w, "… and %d more %s\n", list.Truncated, plural(list.Truncated, "error", "errors"))
+		}
+	}
+	if !rep.Valid {
+		if opts.Output == "text" {
+			fmt.Fprintf(f.IO.ErrOut, "rescoord: %s is not a valid snapshot: %d %s\n", name, rep.ErrorsTotal, plural(rep.ErrorsTotal, "error", "errors"))
+		}
+		return errSilent
+	}
+	return nil
+}

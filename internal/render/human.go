@@ -1,0 +1,62 @@
+package render
+
+import (
+	"fmt"
+	"time"
+)
+
+// Bytes formats a size with binary units: 512 B, 4.0 KiB, 12.0 MiB.
+func Bytes(n int64) string {
+	const unit = 1024
+	if n < unit && n > -unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	v := float64(n)
+	units := []string{"KiB", "MiB", "GiB", "TiB", "PiB", "EiB"}
+	i := -1
+	for (v >= unit || v <= -unit) && i < len(units)-1 {
+		v /= unit
+		i++
+	}
+	return fmt.Sprintf("%.1f %s", v, units[i])
+}
+
+// Age formats a duration compactly: 850ms, 45s, 1m05s, 2h03m, 3d04h.
+// A negative duration (a time after the snapshot) prints as "-".
+func Age(d time.Duration) string {
+	switch {
+	case d < 0:
+		return "-"
+	case d < time.Second:
+		return fmt.Sprintf("%dms", d.Milliseconds())
+	case d < time.Minute:
+		return fmt.Sprintf("%ds", int(d.Seconds()))
+	case d < time.Hour:
+		return fmt.Sprintf("%dm%02ds", int(d.Minutes()), int(d.Seconds())%60)
+	case d < 24*time.Hour:
+		return fmt.Sprintf("%dh%02dm", int(d.Hours()), int(d.Minutes())%60)
+	}
+	return fmt.Sprintf("%dd%02dh", int(d.Hours())/24, int(d.Hours())%24)
+}
+
+// Since is Age(at - t), or "-" when t is unknown.
+func Since(at, t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return Age(at.Sub(t))
+}
+
+// Millis formats a duration given in milliseconds: 0s, 500ms, 2s, 1.5s, 1m30s.
+func Millis(ms int64) string {
+	d := time.Duration(ms) * time.Millisecond
+	switch {
+	case ms == 0:
+		return "0s"
+	case ms < 1000:
+		return fmt.Sprintf("%dms", ms)
+	case ms < 60_000:
+		return (d.Round(100 * time.Millisecond)).String()
+	}
+	return d.Round(time.Second).String()
+}

@@ -1,0 +1,1036 @@
+package snapshot
+
+import (
+	"bufio"
+	"bytes"
+	"cmp"
+	"compress/gzip"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf16"
+	"unicode/utf8"
+	"unsafe"
+)
+
+// MaxErrors is how many input errors a decode keeps; the rest are counted.
+const MaxErrors = 50
+
+// maxDepth bounds the nesting of JSON values, so hostile input cannot
+// exhaust the stack.
+const maxDepth = 512
+
+// Load reads and decodes the snapshot at path; "-" reads standard input.
+// A gzip-compressed input (by content, whatever its name) is decompressed.
+func Load(path string) (*Snapshot, error) {
+	if path == "-" {
+		return Decode(os.Stdin, "-")
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return Decode(f, path)
+}
+
+// Decode reads a whole snapshot from r. name labels errors (a file name,
+// "-" for stdin, or ""). The result is strict: every input error found is
+// returned as an *Errors, each naming its JSON path and line:column.
+func Decode(r io.Reader, name string) (*Snapshot, error) {
+	data, err := readAll(r)
+	if err != nil {
+		if name != "" {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		return nil, err
+	}
+	return Parse(data, name)
+}
+
+// readAll reads r, decompressing gzip when the stream starts with its magic.
+func readAll(r io.Reader) ([]byte, error) {
+	br := bufio.NewReaderSize(r, 64<<10)
+	magic, _ := br.Peek(2)
+	var src io.Reader = br
+	if len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return nil, fmt.Errorf("reading gzip: %w", err)
+		}
+		defer zr.Close()
+		src = zr
+	}
+	var size int64 = 64 << 10
+	if f, ok := r.(*os.File); ok && src == br {
+		if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
+			size = st.Size() + 1
+		}
+	}
+	buf := bytes.NewBuffer(make([]byte, 0, size))
+	if _, err := buf.ReadFrom(src); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// Parse decodes a snapshot held in data. The snapshot's strings share
+// data's memory: data must not be modified afterwards.
+func Parse(data []byte, name string) (*Snapshot, error) {
+	d := &decoder{data: data, file: name}
+	s := d.run()
+	if len(d.errs) > 0 {
+		slices.SortStableFunc(d.errs, func(a, b *Error) int {
+			return cmp.Or(cmp.Compare(a.Line, b.Line), cmp.Compare(a.Column, b.Column))
+		})
+		return nil, &Errors{List: d.errs, Truncated: d.dropped}
+	}
+	return s, nil
+}
+
+// syntaxError stops decoding: the rest of the input cannot be trusted.
+type syntaxError struct{}
+
+type seg struct {
+	key   string // "" for an array element
+	index int
+}
+
+type decoder struct {
+	data    []byte
+	pos     int
+	file    string
+	depth   int
+	stack   []seg
+	errs    []*Error
+	dropped int
+
+	// Offsets of each component's and resource's id and parent, for errors
+	// found after parsing.
+	compIDOff, compParentOff []int32
+}
+
+func (d *decoder) run() (s *Snapshot) {
+	defer func() {
+		if r := recover(); r != nil {
+			if _, ok := r.(syntaxError); !ok {
+				panic(r)
+			}
+			s = nil
+		}
+	}()
+	s = d.document()
+	d.ws()
+	if d.pos < len(d.data) {
+		d.fatalf("unexpected %s after the snapshot object", d.describeAt(d.pos))
+	}
+	if len(d.errs) == 0 {
+		d.checkComponents(s)
+	}
+	return s
+}
+
+// ---- errors ----
+
+func (d *decoder) pathString() string {
+	var b strings.Builder
+	for _, s := range d.stack {
+		if s.key == "" {
+			b.WriteByte('[')
+			b.WriteString(strconv.Itoa(s.index))
+			b.WriteByte(']')
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteByte('.')
+		}
+		if isPlainKey(s.key) {
+			b.WriteString(s.key)
+		} else {
+			b.WriteString(strconv.Quote(s.key))
+		}
+	}
+	return b.String()
+}
+
+func (d *decoder) addErr(path string, off int, format string, args ...any) {
+	if len(d.errs) >= MaxErrors {
+		d.dropped++
+		return
+	}
+	e := &Error{File: d.file, Path: path, Msg: fmt.Sprintf(format, args...)}
+	if off >= 0 {
+		e.Line, e.Column = lineCol(d.data, off)
+	}
+	d.errs = append(d.errs, e)
+}
+
+// errAt records an error about the value at the current path starting at off.
+func (d *decoder) errAt(off int, format string, args ...any) {
+	d.addErr(d.pathString(), off, format, args...)
+}
+
+func (d *decoder) fatalf(format string, args ...any) {
+	d.addErr(d.pathString(), d.pos, format, args...)
+	panic(syntaxError{})
+}
+
+func (d *decoder) describeAt(off int) string {
+	if off >= len(d.data) {
+		return "end of input"
+	}
+	c := d.data[off]
+	switch {
+	case c == '{':
+		return "an object"
+	case c == '[':
+		return "an array"
+	case c == '"':
+		return "a string"
+	case c == '-' || c >= '0' && c <= '9':
+		return "a number"
+	case c == 't' || c == 'f':
+		return "a boolean"
+	case c == 'n':
+		return "null"
+	case c >= 0x20 && c < 0x7f:
+		return fmt.Sprintf("character %q", c)
+	}
+	return fmt.Sprintf("byte 0x%02x", c)
+}
+
+func (d *decoder) typeErr(want string) {
+	d.errAt(d.pos, "expected %s, got %s", want, d.describeAt(d.pos))
+	d.skip()
+}
+
+// ---- scanning ----
+
+func (d *decoder) ws() {
+	for d.pos < len(d.data) {
+		switch d.data[d.pos] {
+		case ' ', '\t', '\n', '\r':
+			d.pos++
+		default:
+			return
+		}
+	}
+}
+
+// next returns the first byte of the next value, after white space.
+func (d *decoder) next() byte {
+	d.ws()
+	if d.pos >= len(d.data) {
+		d.fatalf("unexpected end of input")
+	}
+	return d.data[d.pos]
+}
+
+func (d *decoder) expect(c byte, what string) {
+	d.ws()
+	if d.pos >= len(d.data) || d.data[d.pos] != c {
+		d.fatalf("expected %s, got %s", what, d.describeAt(d.pos))
+	}
+	d.pos++
+}
+
+func (d *decoder) isNull() bool {
+	if d.next() == 'n' {
+		d.literal("null")
+		return true
+	}
+	return false
+}
+
+func (d *decoder) literal(lit string) {
+	if !bytes.HasPrefix(d.data[d.pos:], []byte(lit)) {
+		d.fatalf("invalid literal: %s", d.describeAt(d.pos))
+	}
+	d.pos += len(lit)
+}
+
+// skip consumes one value of any type, checking its syntax.
+func (d *decoder) skip() {
+	switch c := d.next(); {
+	case c == '{':
+		d.object(func(string) { d.skip() })
+	case c == '[':
+		d.array(func(int) { d.skip() })
+	case c == '"':
+		d.scanString()
+	case c == '-' || c >= '0' && c <= '9':
+		d.scanNumber()
+	case c == 't':
+		d.literal("true")
+	case c == 'f':
+		d.literal("false")
+	case c == 'n':
+		d.literal("null")
+	default:
+		d.fatalf("expected a value, got %s", d.describeAt(d.pos))
+	}
+}
+
+// raw consumes one value and returns its bytes.
+func (d *decoder) raw() json.RawMessage {
+	start := d.pos
+	d.ws()
+	start = d.pos
+	d.skip()
+	return json.RawMessage(d.data[start:d.pos:d.pos])
+}
+
+// object walks an object at the current position, calling field with each
+// key (the path already extended by it). It reports whether an object was
+// there; anything else is a type error (null counts as absent, silently).
+func (d *decoder) object(field func(key string)) bool {
+	switch d.next() {
+	case '{':
+	case 'n':
+		d.literal("null")
+		return false
+	default:
+		d.typeErr("an object")
+		return false
+	}
+	d.enter()
+	d.pos++
+	if d.next() == '}' {
+		d.pos++
+		d.depth--
+		return true
+	}
+	for {
+		if d.next() != '"' {
+			d.fatalf("expected a field name, got %s", d.describeAt(d.pos))
+		}
+		key := d.readString()
+		d.expect(':', "':' after a field name")
+		d.stack = append(d.stack, seg{key: key})
+		start := d.pos
+		field(key)
+		if d.pos == start {
+			d.skip()
+		}
+		d.stack = d.stack[:len(d.stack)-1]
+		switch d.next() {
+		case ',':
+			d.pos++
+		case '}':
+			d.pos++
+			d.depth--
+			return true
+		default:
+			d.fatalf("expected ',' or '}' in an object, got %s", d.describeAt(d.pos))
+		}
+	}
+}
+
+// array walks an array, calling elem with each index (the path extended).
+func (d *decoder) array(elem func(i int)) bool {
+	switch d.next() {
+	case '[':
+	case 'n':
+		d.literal("null")
+		return false
+	default:
+		d.typeErr("an array")
+		return false
+	}
+	d.enter()
+	d.pos++
+	if d.next() == ']' {
+		d.pos++
+		d.depth--
+		return true
+	}
+	for i := 0; ; i++ {
+		d.stack = append(d.stack, seg{index: i})
+		start := d.pos
+		elem(i)
+		if d.pos == start {
+			d.skip()
+		}
+		d.stack = d.stack[:len(d.stack)-1]
+		switch d.next() {
+		case ',':
+			d.pos++
+		case ']':
+			d.pos++
+			d.depth--
+			return true
+		default:
+			d.fatalf("expected ',' or ']' in an array, got %s", d.describeAt(d.pos))
+		}
+	}
+}
+
+func (d *decoder) enter() {
+	d.depth++
+	if d.depth > maxDepth {
+		d.fatalf("nesting deeper than %d levels", maxDepth)
+	}
+}
+
+// scanString consumes a string and reports whether it had escapes.
+func (d *decoder) scanString() (start, end int, escaped bool) {
+	d.pos++ // opening quote
+	start = d.pos
+	data := d.data
+	for i := d.pos; i < len(data); i++ {
+		c := data[i]
+		switch {
+		case c == '"':
+			d.pos = i + 1
+			return start, i, escaped
+		case c == '\\':
+			escaped = true
+			i++
+			if i >= len(data) {
+				break
+			}
+			switch data[i] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+			case 'u':
+				if i+4 >= len(data) || !isHex4(data[i+1:i+5]) {
+					d.pos = i
+					d.fatalf("invalid \\u escape in a string")
+				}
+				i += 4
+			default:
+				d.pos = i - 1
+				d.fatalf("invalid escape %q in a string", "\\"+string(data[i]))
+			}
+		case c < 0x20:
+			d.pos = i
+			d.fatalf("control character 0x%02x in a string", c)
+		}
+	}
+	d.pos = len(data)
+	d.fatalf("unterminated string")
+	return
+}
+
+func isHex4(b []byte) bool {
+	for _, c := range b[:4] {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
+			return false
+		}
+	}
+	return true
+}
+
+// readString consumes a string and returns its value. Strings without
+// escapes share the input's memory.
+func (d *decoder) readString() string {
+	start, end, escaped := d.scanString()
+	if end == start {
+		return ""
+	}
+	if !escaped {
+		return unsafe.String(&d.data[start], end-start)
+	}
+	return unescape(d.data[start:end])
+}
+
+func unescape(b []byte) string {
+	out := make([]byte, 0, len(b))
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		if c != '\\' {
+			out = append(out, c)
+			continue
+		}
+		i++
+		switch b[i] {
+		case 'b':
+			out = append(out, '\b')
+		case 'f':
+			out = append(out, '\f')
+		case 'n':
+			out = append(out, '\n')
+		case 'r':
+			out = append(out, '\r')
+		case 't':
+			out = append(out, '\t')
+		case 'u':
+			r := rune(hex4(b[i+1:]))
+			i += 4
+			if utf16.IsSurrogate(r) && i+6 < len(b) && b[i+1] == '\\' && b[i+2] == 'u' {
+				r2 := rune(hex4(b[i+3:]))
+				if dec := utf16.DecodeRune(r, r2); dec != utf8.RuneError {
+					r = dec
+					i += 6
+				}
+			}
+			out = utf8.AppendRune(out, r)
+		default: // " \ /
+			out = append(out, b[i])
+		}
+	}
+	return string(out)
+}
+
+func hex4(b []byte) int {
+	n := 0
+	for _, c := range b[:4] {
+		n <<= 4
+		switch {
+		case c >= '0' && c <= '9':
+			n |= int(c - '0')
+		case c >= 'a' && c <= 'f':
+			n |= int(c-'a') + 10
+		default:
+			n |= int(c-'A') + 10
+		}
+	}
+	return n
+}
+
+// scanNumber consumes a JSON number and reports whether it is an integer.
+func (d *decoder) scanNumber() (start int, integer bool) {
+	data := d.data
+	start = d.pos
+	i := d.pos
+	if i < len(data) && data[i] == '-' {
+		i++
+	}
+	digits := func() int {
+		n := 0
+		for i < len(data) && data[i] >= '0' && data[i] <= '9' {
+			i++
+			n++
+		}
+		return n
+	}
+	first := i
+	if n := digits(); n == 0 {
+		d.pos = i
+		d.fatalf("invalid number")
+	} else if n > 1 && data[first] == '0' {
+		d.pos = first
+		d.fatalf("invalid number: leading zero")
+	}
+	integer = true
+	if i < len(data) && data[i] == '.' {
+		integer = false
+		i++
+		if digits() == 0 {
+			d.pos = i
+			d.fatalf("invalid number: no digits after '.'")
+		}
+	}
+	if i < len(data) && (data[i] == 'e' || data[i] == 'E') {
+		integer = false
+		i++
+		if i < len(data) && (data[i] == '+' || data[i] == '-') {
+			i++
+		}
+		if digits() == 0 {
+			d.pos = i
+			d.fatalf("invalid number: no digits in the exponent")
+		}
+	}
+	d.pos = i
+	return start, integer
+}
+
+// ---- typed values; null means absent and returns ok=false ----
+
+func (d *decoder) str() (string, bool) {
+	switch d.next() {
+	case '"':
+		return d.readString(), true
+	case 'n':
+		d.literal("null")
+	default:
+		d.typeErr("a string")
+	}
+	return "", false
+}
+
+func (d *decoder) integer(min int64) (int64, bool) {
+	c := d.next()
+	if c == 'n' {
+		d.literal("null")
+		return 0, false
+	}
+	if c != '-' && (c < '0' || c > '9') {
+		d.typeErr("an integer")
+		return 0, false
+	}
+	start, isInt := d.scanNumber()
+	text := d.data[start:d.pos]
+	if !isInt {
+		d.errAt(start, "expected an integer, got %s", text)
+		return 0, false
+	}
+	n, err := strconv.ParseInt(unsafe.String(&text[0], len(text)), 10, 64)
+	if err != nil {
+		d.errAt(start, "integer %s out of range", text)
+		return 0, false
+	}
+	if n < min {
+		d.errAt(start, "must be at least %d, got %d", min, n)
+		return 0, false
+	}
+	return n, true
+}
+
+func (d *decoder) boolean() (bool, bool) {
+	switch d.next() {
+	case 't':
+		d.literal("true")
+		return true, true
+	case 'f':
+		d.literal("false")
+		return false, true
+	case 'n':
+		d.literal("null")
+	default:
+		d.typeErr("a boolean")
+	}
+	return false, false
+}
+
+func (d *decoder) timestamp() (time.Time, bool) {
+	c := d.next()
+	if c == 'n' {
+		d.literal("null")
+		return time.Time{}, false
+	}
+	if c != '"' {
+		d.typeErr("an RFC 3339 timestamp string")
+		return time.Time{}, false
+	}
+	start := d.pos
+	s := d.readString()
+	t, ok := parseTime(s)
+	if !ok {
+		d.errAt(start, "invalid timestamp %q: want RFC 3339, such as 2026-11-27T12:00:05Z", s)
+		return time.Time{}, false
+	}
+	return t, true
+}
+
+// parseTime parses RFC 3339, with a fast path for UTC times ending in Z.
+func parseTime(s string) (time.Time, bool) {
+	if t, ok := parseUTC(s); ok {
+		return t, true
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	return t, err == nil
+}
+
+func parseUTC(s string) (time.Time, bool) {
+	// 2006-01-02T15:04:05[.fraction]Z
+	if len(s) < 20 || s[len(s)-1] != 'Z' || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't') || s[13] != ':' || s[16] != ':' {
+		return time.Time{}, false
+	}
+	num := func(a, b int) (int, bool) {
+		n := 0
+		for i := a; i < b; i++ {
+			c := s[i]
+			if c < '0' || c > '9' {
+				return 0, false
+			}
+			n = n*10 + int(c-'0')
+		}
+		return n, true
+	}
+	year, ok1 := num(0, 4)
+	month, ok2 := num(5, 7)
+	day, ok3 := num(8, 10)
+	hour, ok4 := num(11, 13)
+	minute, ok5 := num(14, 16)
+	sec, ok6 := num(17, 19)
+	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) {
+		return time.Time{}, false
+	}
+	nsec := 0
+	rest := s[19 : len(s)-1]
+	if rest != "" {
+		if rest[0] != '.' || len(rest) < 2 || len(rest) > 10 {
+			return time.Time{}, false
+		}
+		frac, ok := num(20, len(s)-1)
+		if !ok {
+			return time.Time{}, false
+		}
+		for i := len(rest) - 1; i < 9; i++ {
+			frac *= 10
+		}
+		nsec = frac
+	}
+	if month < 1 || month > 12 || day < 1 || day > daysIn(month, year) || hour > 23 || minute > 59 || sec > 59 {
+		return time.Time{}, false
+	}
+	return time.Date(year, time.Month(month), day, hour, minute, sec, nsec, time.UTC), true
+}
+
+func daysIn(month, year int) int {
+	switch month {
+	case 2:
+		if year%4 == 0 && (year%100 != 0 || year%400 == 0) {
+			return 29
+		}
+		return 28
+	case 4, 6, 9, 11:
+		return 30
+	}
+	return 31
+}
+
+func (d *decoder) strings() []string {
+	var out []string
+	d.array(func(int) {
+		if s, ok := d.str(); ok {
+			out = append(out, s)
+		}
+	})
+	return out
+}
+
+func (d *decoder) stringMap() map[string]string {
+	var out map[string]string
+	d.object(func(key string) {
+		if s, ok := d.str(); ok {
+			if out == nil {
+				out = make(map[string]string)
+			}
+			out[key] = s
+		}
+	})
+	return out
+}
+
+func (d *decoder) keepExtra(m *map[string]json.RawMessage, key string) {
+	if *m == nil {
+		*m = make(map[string]json.RawMessage)
+	}
+	(*m)[key] = d.raw()
+}
+
+// required reports each required field that was missing, at the object's start.
+func (d *decoder) required(off int, fields []string, seen []bool) {
+	for i, f := range fields {
+		if !seen[i] {
+			d.errAt(off, "missing required field %q", f)
+		}
+	}
+}
+
+// ---- the format ----
+
+func (d *decoder) document() *Snapshot {
+	s := &Snapshot{}
+	start := d.pos
+	d.ws()
+	if d.pos >= len(d.data) {
+		d.fatalf("empty input: expected a snapshot object")
+	}
+	if d.data[d.pos] != '{' {
+		d.fatalf("expected a snapshot object, got %s", d.describeAt(d.pos))
+	}
+	var seen [4]bool
+	d.object(func(key string) {
+		switch key {
+		case "format":
+			d.ws()
+			at := d.pos
+			seen[0] = d.next() != 'n'
+			if v, ok := d.str(); ok {
+				s.Format = v
+				if msg := checkFormat(v); msg != "" {
+					d.errAt(at, "%s", msg)
+				}
+			}
+		case "taken_at":
+			seen[1] = d.next() != 'n'
+			s.TakenAt, _ = d.timestamp()
+		case "source":
+			d.source(&s.Source)
+		case "limits":
+			d.limits(&s.Limits)
+		case "components":
+			seen[2] = d.next() != 'n'
+			d.components(s)
+		case "resources":
+			seen[3] = d.next() != 'n'
+			d.resources(s)
+		case "cleanups":
+			d.cleanups(s)
+		default:
+			d.keepExtra(&s.Extra, key)
+		}
+	})
+	d.required(start, []string{"format", "taken_at", "components", "resources"}, seen[:])
+	return s
+}
+
+// checkFormat accepts rescoord/v1 and any rescoord/v1.N.
+func checkFormat(v string) string {
+	rest, ok := strings.CutPrefix(v, "rescoord/v")
+	if !ok {
+		return fmt.Sprintf("unknown format %q: want %q", v, FormatV1)
+	}
+	major, _, _ := strings.Cut(rest, ".")
+	if major != "1" {
+		return fmt.Sprintf("unsupported format version %q: this rescoord reads %s", v, FormatV1)
+	}
+	return ""
+}
+
+func (d *decoder) source(src *Source) {
+	d.object(func(key string) {
+		switch key {
+		case "process":
+			src.Process, _ = d.str()
+		case "pid":
+			src.PID, _ = d.integer(0)
+		case "host":
+			src.Host, _ = d.str()
+		case "runtime":
+			src.Runtime, _ = d.str()
+		case "producer":
+			src.Producer, _ = d.str()
+		}
+	})
+}
+
+func (d *decoder) limits(l *Limits) {
+	d.object(func(key string) {
+		switch key {
+		case "global_bytes":
+			l.GlobalBytes, _ = d.integer(0)
+		case "components":
+			d.object(func(id string) {
+				if n, ok := d.integer(0); ok {
+					if l.Components == nil {
+						l.Components = make(map[string]int64)
+					}
+					l.Components[id] = n
+				}
+			})
+		}
+	})
+}
+
+var componentRequired = []string{"id", "state"}
+
+func (d *decoder) components(s *Snapshot) bool {
+	ids := make(map[string]int)
+	return d.array(func(i int) {
+		start := d.pos
+		if d.next() != '{' {
+			d.typeErr("a component object")
+			return
+		}
+		var c Component
+		var seen [2]bool
+		idOff, parentOff := -1, -1
+		d.object(func(key string) {
+			switch key {
+			case "id":
+				idOff = d.pos
+				seen[0] = d.next() != 'n'
+				var ok bool
+				if c.ID, ok = d.str(); ok && c.ID == "" {
+					d.errAt(idOff, "id must not be empty")
+				}
+			case "name":
+				c.Name, _ = d.str()
+			case "type":
+				c.Type, _ = d.str()
+			case "parent":
+				parentOff = d.pos
+				c.Parent, _ = d.str()
+			case "state":
+				at := d.pos
+				seen[1] = d.next() != 'n'
+				var ok bool
+				if c.State, ok = d.str(); ok && c.State != StateAlive && c.State != StateDestroyed {
+					d.errAt(at, "invalid state %q: want alive or destroyed", c.State)
+				}
+			case "created_at":
+				c.CreatedAt, _ = d.timestamp()
+			case "destroyed_at":
+				c.DestroyedAt, _ = d.timestamp()
+			case "labels":
+				c.Labels = d.stringMap()
+			default:
+				d.keepExtra(&c.Extra, key)
+			}
+		})
+		d.required(start, componentRequired, seen[:])
+		if c.ID != "" {
+			if first, dup := ids[c.ID]; dup {
+				d.addErr(fmt.Sprintf("components[%d].id", i), idOff, "duplicate component id %q (first at components[%d])", c.ID, first)
+			} else {
+				ids[c.ID] = i
+			}
+		}
+		s.Components = append(s.Components, c)
+		d.compIDOff = append(d.compIDOff, int32(idOff))
+		d.compParentOff = append(d.compParentOff, int32(parentOff))
+	})
+}
+
+var resourceRequired = []string{"id", "type", "owner", "state"}
+
+func (d *decoder) resources(s *Snapshot) bool {
+	ids := make(map[string]int32)
+	ok := d.array(func(i int) {
+		start := d.pos
+		if d.next() != '{' {
+			d.typeErr("a resource object")
+			return
+		}
+		var r Resource
+		var seen [4]bool
+		idOff := -1
+		d.object(func(key string) {
+			switch key {
+			case "id":
+				idOff = d.pos
+				seen[0] = d.next() != 'n'
+				var ok bool
+				if r.ID, ok = d.str(); ok && r.ID == "" {
+					d.errAt(idOff, "id must not be empty")
+				}
+			case "type":
+				at := d.pos
+				seen[1] = d.next() != 'n'
+				var ok bool
+				if r.Type, ok = d.str(); ok && r.Type == "" {
+					d.errAt(at, "type must not be empty")
+				}
+			case "owner":
+				seen[2] = d.next() != 'n'
+				r.Owner, _ = d.str()
+			case "name":
+				r.Name, _ = d.str()
+			case "state":
+				at := d.pos
+				seen[3] = d.next() != 'n'
+				var ok bool
+				if r.State, ok = d.str(); ok && r.State != StateActive && r.State != StateReleasing && r.State != StateReleased {
+					d.errAt(at, "invalid state %q: want active, releasing or released", r.State)
+				}
+			case "running":
+				r.Running, _ = d.boolean()
+			case "size_bytes":
+				r.SizeBytes, _ = d.integer(0)
+			case "created_at":
+				r.CreatedAt, _ = d.timestamp()
+			case "depends_on":
+				r.DependsOn = d.strings()
+			case "cleanup":
+				r.Cleanup = d.cleanupSpec()
+			case "created_by":
+				r.CreatedBy = d.strings()
+			case "metadata":
+				if d.next() == 'n' {
+					d.literal("null")
+					return
+				}
+				r.Metadata = d.raw()
+			default:
+				d.keepExtra(&r.Extra, key)
+			}
+		})
+		d.required(start, resourceRequired, seen[:])
+		if r.ID != "" {
+			if first, dup := ids[r.ID]; dup {
+				d.addErr(fmt.Sprintf("resources[%d].id", i), idOff, "duplicate resource id %q (first at resources[%d])", r.ID, first)
+			} else {
+				ids[r.ID] = int32(i)
+			}
+		}
+		s.Resources = append(s.Resources, r)
+	})
+	return ok
+}
+
+func (d *decoder) cleanupSpec() *CleanupSpec {
+	var spec CleanupSpec
+	if !d.object(func(key string) {
+		switch key {
+		case "strategy":
+			spec.Strategy, _ = d.str()
+		case "timeout_ms":
+			if n, ok := d.integer(0); ok {
+				spec.TimeoutMS = &n
+			}
+		}
+	}) {
+		return nil
+	}
+	return &spec
+}
+
+var cleanupRequired = []string{"component", "priority"}
+
+func (d *decoder) cleanups(s *Snapshot) {
+	ids := make(map[string]int)
+	d.array(func(i int) {
+		start := d.pos
+		if d.next() != '{' {
+			d.typeErr("a cleanup object")
+			return
+		}
+		var c Cleanup
+		var seen [2]bool
+		idOff := -1
+		d.object(func(key string) {
+			switch key {
+			case "id":
+				idOff = d.pos
+				c.ID, _ = d.str()
+			case "component":
+				seen[0] = d.next() != 'n'
+				c.Component, _ = d.str()
+			case "name":
+				c.Name, _ = d.str()
+			case "priority":
+				seen[1] = d.next() != 'n'
+				c.Priority, _ = d.integer(-1 << 62)
+			case "timeout_ms":
+				if n, ok := d.integer(0); ok {
+					c.TimeoutMS = &n
+				}
+			}
+		})
+		d.required(start, cleanupRequired, seen[:])
+		if c.ID != "" {
+			if first, dup := ids[c.ID]; dup {
+				d.addErr(fmt.Sprintf("cleanups[%d].id", i), idOff, "duplicate cleanup id %q (first at cleanups[%d])", c.ID, first)
+			} else {
+				ids[c.ID] = i
+			}
+		}
+		s.Cleanups = append(s.Cleanups, c)
+	})
+}
+
+// checkComponents reports parent cycles, naming every member in order.
+func (d *decoder) checkComponents(s *Snapshot) {
+	for _, cyc := range parentCycles(s.Components) {
+		first := cyc[0]
+		names := make([]string, 0, len(cyc)+1)
+		for _, i := range cyc {
+			names = append(names, s.Components[i].ID)
+		}
+		names = append(names, s.Components[first].ID)
+		off := -1
+		if first < len(d.compParentOff) {
+			off = int(d.compParentOff[first])
+		}
+		d.addErr(fmt.Sprintf("components[%d].parent", first), off, "parent cycle: %s", strings.Join(names, " → "))
+	}
+}

@@ -1,0 +1,330 @@
+package snapshot
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Index is a read-only, indexed view of a snapshot that the analyses share:
+// lookups by id, the component tree, depths, owners and live bytes. Component
+// and resource positions (ci, ri) are indices into Snapshot.Components and
+// Snapshot.Resources. Build it once with NewIndex; it is safe for concurrent
+// reads.
+type Index struct {
+	Snap *Snapshot
+
+	compByID map[string]int32
+	resByID  map[string]int32
+
+	parent []int32 // -1 for a root (no parent, or parent not in the snapshot)
+	depth  []int32
+	roots  []int32
+	// children, owned resources and cleanups per component, in CSR form:
+	// the entries of component ci are list[start[ci]:start[ci+1]].
+	childStart, childList     []int32
+	ownedStart, ownedList     []int32
+	cleanupStart, cleanupList []int32
+	// tin/tout number the components in a depth-first walk, so that
+	// "b is in a's subtree" is tin[a] <= tin[b] && tout[b] <= tout[a].
+	tin, tout []int32
+
+	owner        []int32 // per resource: the owner's ci, or -1 when missing
+	ownBytes     []int64 // live bytes owned directly, per component
+	subtreeBytes []int64 // live bytes of the subtree, per component
+	totalLive    int64
+	liveCount    int
+}
+
+// NewIndex indexes s. It fails on duplicate ids and component parent
+// cycles, which Decode already reports for snapshots read from input.
+func NewIndex(s *Snapshot) (*Index, error) {
+	nc, nr := len(s.Components), len(s.Resources)
+	ix := &Index{
+		Snap:     s,
+		compByID: make(map[string]int32, nc),
+		resByID:  make(map[string]int32, nr),
+		parent:   make([]int32, nc),
+		depth:    make([]int32, nc),
+		owner:    make([]int32, nr),
+		ownBytes: make([]int64, nc),
+	}
+	for i := range s.Components {
+		id := s.Components[i].ID
+		if _, dup := ix.compByID[id]; dup {
+			return nil, fmt.Errorf("duplicate component id %q", id)
+		}
+		ix.compByID[id] = int32(i)
+	}
+	if cycles := parentCycles(s.Components); len(cycles) > 0 {
+		c := cycles[0]
+		ids := make([]string, 0, len(c)+1)
+		for _, i := range c {
+			ids = append(ids, s.Components[i].ID)
+		}
+		ids = append(ids, s.Components[c[0]].ID)
+		return nil, fmt.Errorf("component parent cycle: %s", strings.Join(ids, " → "))
+	}
+	for i := range s.Components {
+		ix.parent[i] = -1
+		if p := s.Components[i].Parent; p != "" {
+			if pi, ok := ix.compByID[p]; ok {
+				ix.parent[i] = pi
+			}
+		}
+	}
+	ix.childStart, ix.childList = csr(nc, nc, func(yield func(group, item int32)) {
+		for i, p := range ix.parent {
+			if p >= 0 {
+				yield(p, int32(i))
+			}
+		}
+	})
+	for i, p := range ix.parent {
+		if p < 0 {
+			ix.roots = append(ix.roots, int32(i))
+		}
+	}
+	ix.walk()
+
+	for i := range s.Resources {
+		r := &s.Resources[i]
+		if _, dup := ix.resByID[r.ID]; dup {
+			return nil, fmt.Errorf("duplicate resource id %q", r.ID)
+		}
+		ix.resByID[r.ID] = int32(i)
+		ci, ok := ix.compByID[r.Owner]
+		if !ok {
+			ci = -1
+		}
+		ix.owner[i] = ci
+		if r.Live() {
+			ix.liveCount++
+			ix.totalLive += r.SizeBytes
+			if ci >= 0 {
+				ix.ownBytes[ci] += r.SizeBytes
+			}
+		}
+	}
+	ix.ownedStart, ix.ownedList = csr(nc, nr, func(yield func(group, item int32)) {
+		for i, o := range ix.owner {
+			if o >= 0 {
+				yield(o, int32(i))
+			}
+		}
+	})
+	ix.cleanupStart, ix.cleanupList = csr(nc, len(s.Cleanups), func(yield func(group, item int32)) {
+		for i := range s.Cleanups {
+			if ci, ok := ix.compByID[s.Cleanups[i].Component]; ok {
+				yield(ci, int32(i))
+			}
+		}
+	})
+
+	// Subtree bytes: children have larger tin than parents, so summing in
+	// reverse walk order adds every child before its parent is read.
+	ix.subtreeBytes = make([]int64, nc)
+	copy(ix.subtreeBytes, ix.ownBytes)
+	order := make([]int32, nc)
+	for ci, t := range ix.tin {
+		order[t] = int32(ci)
+	}
+	for k := nc - 1; k >= 0; k-- {
+		ci := order[k]
+		if p := ix.parent[ci]; p >= 0 {
+			ix.subtreeBytes[p] += ix.subtreeBytes[ci]
+		}
+	}
+	return ix, nil
+}
+
+// csr groups items by group in compressed sparse row form, keeping the
+// order in which they are yielded.
+func csr(groups, items int, each func(yield func(group, item int32))) (start, list []int32) {
+	start = make([]int32, groups+1)
+	each(func(g, _ int32) { start[g+1]++ })
+	for g := 0; g < groups; g++ {
+		start[g+1] += start[g]
+	}
+	list = make([]int32, start[groups])
+	fill := make([]int32, groups)
+	copy(fill, start[:groups])
+	each(func(g, item int32) {
+		list[fill[g]] = item
+		fill[g]++
+	})
+	return start, list
+}
+
+// walk numbers the components depth-first from the roots and sets depths.
+func (ix *Index) walk() {
+	nc := len(ix.parent)
+	ix.tin = make([]int32, nc)
+	ix.tout = make([]int32, nc)
+	t := int32(0)
+	type frame struct{ ci, next int32 }
+	var stack []frame
+	for _, r := range ix.roots {
+		ix.depth[r] = 0
+		ix.tin[r] = t
+		t++
+		stack = append(stack[:0], frame{r, ix.childStart[r]})
+		for len(stack) > 0 {
+			f := &stack[len(stack)-1]
+			if f.next < ix.childStart[f.ci+1] {
+				c := ix.childList[f.next]
+				f.next++
+				ix.depth[c] = ix.depth[f.ci] + 1
+				ix.tin[c] = t
+				t++
+				stack = append(stack, frame{c, ix.childStart[c]})
+				continue
+			}
+			ix.tout[f.ci] = t - 1
+			stack = stack[:len(stack)-1]
+		}
+	}
+}
+
+// parentCycles returns every cycle of parent links, each as component
+// indices in parent order, starting from its smallest index.
+func parentCycles(comps []Component) [][]int {
+	byID := make(map[string]int, len(comps))
+	for i := range comps {
+		if _, dup := byID[comps[i].ID]; !dup {
+			byID[comps[i].ID] = i
+		}
+	}
+	const (
+		unseen = iota
+		onPath
+		done
+	)
+	state := make([]uint8, len(comps))
+	var cycles [][]int
+	var path []int
+	for i := range comps {
+		path = path[:0]
+		j := i
+		for j >= 0 && state[j] == unseen {
+			state[j] = onPath
+			path = append(path, j)
+			p, ok := byID[comps[j].Parent]
+			if comps[j].Parent == "" || !ok {
+				p = -1
+			}
+			j = p
+		}
+		if j >= 0 && state[j] == onPath {
+			k := 0
+			for path[k] != j {
+				k++
+			}
+			cyc := append([]int(nil), path[k:]...)
+			m := 0
+			for x := range cyc {
+				if cyc[x] < cyc[m] {
+					m = x
+				}
+			}
+			cycles = append(cycles, append(cyc[m:], cyc[:m]...))
+		}
+		for _, x := range path {
+			state[x] = done
+		}
+	}
+	return cycles
+}
+
+// ComponentIndex returns the position of the component with the given id.
+func (ix *Index) ComponentIndex(id string) (int, bool) {
+	ci, ok := ix.compByID[id]
+	return int(ci), ok
+}
+
+// ResourceIndex returns the position of the resource with the given id.
+func (ix *Index) ResourceIndex(id string) (int, bool) {
+	ri, ok := ix.resByID[id]
+	return int(ri), ok
+}
+
+// Component returns the component with the given id, or nil.
+func (ix *Index) Component(id string) *Component {
+	if ci, ok := ix.compByID[id]; ok {
+		return &ix.Snap.Components[ci]
+	}
+	return nil
+}
+
+// Resource returns the resource with the given id, or nil.
+func (ix *Index) Resource(id string) *Resource {
+	if ri, ok := ix.resByID[id]; ok {
+		return &ix.Snap.Resources[ri]
+	}
+	return nil
+}
+
+// Parent returns the position of ci's parent, or -1 when ci is a root.
+func (ix *Index) Parent(ci int) int { return int(ix.parent[ci]) }
+
+// Depth is 0 for a root component, else its parent's depth + 1.
+func (ix *Index) Depth(ci int) int { return int(ix.depth[ci]) }
+
+// Roots are the components without a parent in the snapshot, in input order.
+func (ix *Index) Roots() []int32 { return ix.roots }
+
+// Children returns the child components of ci, in input order.
+func (ix *Index) Children(ci int) []int32 {
+	return ix.childList[ix.childStart[ci]:ix.childStart[ci+1]]
+}
+
+// Owned returns the resources owned directly by ci (in any state), in input order.
+func (ix *Index) Owned(ci int) []int32 {
+	return ix.ownedList[ix.ownedStart[ci]:ix.ownedStart[ci+1]]
+}
+
+// Cleanups returns the cleanups registered for ci, in input order.
+func (ix *Index) Cleanups(ci int) []int32 {
+	return ix.cleanupList[ix.cleanupStart[ci]:ix.cleanupStart[ci+1]]
+}
+
+// Owner returns the position of resource ri's owner, or -1 when the owner
+// is not in the snapshot.
+func (ix *Index) Owner(ri int) int { return int(ix.owner[ri]) }
+
+// InSubtree reports whether component ci is root or one of its descendants.
+func (ix *Index) InSubtree(ci, root int) bool {
+	return ix.tin[root] <= ix.tin[ci] && ix.tin[ci] <= ix.tout[root]
+}
+
+// Subtree returns root and its descendants, parents before children.
+func (ix *Index) Subtree(root int) []int32 {
+	out := []int32{int32(root)}
+	for k := 0; k < len(out); k++ {
+		out = append(out, ix.Children(int(out[k]))...)
+	}
+	return out
+}
+
+// PathTo returns the components from ci's root down to ci.
+func (ix *Index) PathTo(ci int) []int32 {
+	var out []int32
+	for c := int32(ci); c >= 0; c = ix.parent[c] {
+		out = append(out, c)
+	}
+	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
+		out[i], out[j] = out[j], out[i]
+	}
+	return out
+}
+
+// LiveBytes is the size of the live resources ci owns directly.
+func (ix *Index) LiveBytes(ci int) int64 { return ix.ownBytes[ci] }
+
+// SubtreeLiveBytes is the size of the live resources of ci and its descendants.
+func (ix *Index) SubtreeLiveBytes(ci int) int64 { return ix.subtreeBytes[ci] }
+
+// TotalLiveBytes is the size of every live resource in the snapshot.
+func (ix *Index) TotalLiveBytes() int64 { return ix.totalLive }
+
+// LiveCount is the number of live resources in the snapshot.
+func (ix *Index) LiveCount() int { return ix.liveCount }
