@@ -1,0 +1,103 @@
+package cmd
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files under testdata/golden")
+
+// repoRoot is where testdata lives.
+const repoRoot = ".."
+
+// demoJSON is the built-in demo, read from disk as the binary embeds it.
+func demoJSON(t testing.TB) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(repoRoot, "testdata", "snapshots", "media-app.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// result is what one in-process run of rescoord printed and returned.
+type result struct {
+	Stdout, Stderr string
+	Code           int
+}
+
+// cli runs rescoord in-process with plain (non-terminal) streams.
+type cli struct {
+	t      testing.TB
+	stdin  string
+	tty    bool
+	env    map[string]string
+	chdir  string
+	now    time.Time
+}
+
+func newCLI(t testing.TB) *cli { return &cli{t: t} }
+
+// run executes rescoord with args and returns what it printed and its exit code.
+func (c *cli) run(args ...string) result {
+	c.t.Helper()
+	var out, errOut bytes.Buffer
+	f := &Factory{
+		IO: &IOStreams{
+			In: strings.NewReader(c.stdin), Out: &out, ErrOut: &errOut,
+			OutTTY: c.tty, ErrTTY: c.tty,
+		},
+		Demo: demoJSON(c.t),
+		Getenv: func(k string) string {
+			return c.env[k]
+		},
+		Now:       func() time.Time { return c.now },
+		ColorMode: "auto",
+	}
+	if c.now.IsZero() {
+		f.Now = func() time.Time { return time.Date(2026, 11, 27, 12, 0, 10, 0, time.UTC) }
+	}
+	if c.chdir != "" {
+		c.t.Chdir(c.chdir)
+	}
+	code := Run(f, args)
+	return result{Stdout: out.String(), Stderr: errOut.String(), Code: code}
+}
+
+// runCLI runs rescoord in-process with args.
+func runCLI(t testing.TB, args ...string) result {
+	t.Helper()
+	return newCLI(t).run(args...)
+}
+
+// golden compares got with testdata/golden/name, or rewrites it with -update.
+func golden(t testing.TB, name string, got string) {
+	t.Helper()
+	path := filepath.Join(repoRoot, "testdata", "golden", name)
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("reading golden file (run go test ./cmd -update to create it): %v", err)
+	}
+	if got != string(want) {
+		t.Errorf("output differs from %s (run go test ./cmd -update to accept):\n--- got ---\n%s\n--- want ---\n%s", path, got, want)
+	}
+}
+
+// snapshotPath is the path of a snapshot in testdata/snapshots.
+func snapshotPath(name string) string {
+	return filepath.Join(repoRoot, "testdata", "snapshots", name)
+}
