@@ -103,7 +103,9 @@ func runList(f *Factory, opts *ListOptions) error {
 		return err
 	}
 	if opts.Tree {
+		// The tree is rooted at --owner and always shows its whole subtree.
 		q.Sort = ""
+		q.Recursive = q.Owner != ""
 		sel, err := ix.Select(q)
 		if err != nil {
 			return usageError("%v", err)

@@ -127,7 +127,7 @@ func (d *decoder) run() (s *Snapshot) {
 	s = d.document()
 	d.ws()
 	if d.pos < len(d.data) {
-		d.fatalf("unexpected %s after the snapshot object", d.describeAt(d.pos))
+		d.fatalf("unexpected data after the snapshot object: %s", d.describeAt(d.pos))
 	}
 	if len(d.errs) == 0 {
 		d.checkComponents(s)
@@ -139,7 +139,14 @@ func (d *decoder) run() (s *Snapshot) {
 
 func (d *decoder) pathString() string {
 	var b strings.Builder
-	for _, s := range d.stack {
+	for k, s := range d.stack {
+		// A very deep path keeps its first and last levels.
+		if n := len(d.stack); n > 16 && k >= 6 && k < n-6 {
+			if k == 6 {
+				b.WriteString("…")
+			}
+			continue
+		}
 		if s.key == "" {
 			b.WriteByte('[')
 			b.WriteString(strconv.Itoa(s.index))
@@ -623,6 +630,11 @@ func parseTime(s string) (time.Time, bool) {
 	if t, ok := parseUTC(s); ok {
 		return t, true
 	}
+	// time.Parse is lenient about some widths (a one-digit hour): check the
+	// fixed shape of RFC 3339 first.
+	if len(s) < 20 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't') || s[13] != ':' || s[16] != ':' {
+		return time.Time{}, false
+	}
 	t, err := time.Parse(time.RFC3339Nano, s)
 	return t, err == nil
 }
@@ -826,6 +838,7 @@ var componentRequired = []string{"id", "state"}
 func (d *decoder) components(s *Snapshot) bool {
 	ids := make(map[string]int)
 	return d.array(func(i int) {
+		d.ws()
 		start := d.pos
 		if d.next() != '{' {
 			d.typeErr("a component object")
@@ -886,6 +899,7 @@ var resourceRequired = []string{"id", "type", "owner", "state"}
 func (d *decoder) resources(s *Snapshot) bool {
 	ids := make(map[string]int32)
 	ok := d.array(func(i int) {
+		d.ws()
 		start := d.pos
 		if d.next() != '{' {
 			d.typeErr("a resource object")
@@ -979,6 +993,7 @@ var cleanupRequired = []string{"component", "priority"}
 func (d *decoder) cleanups(s *Snapshot) {
 	ids := make(map[string]int)
 	d.array(func(i int) {
+		d.ws()
 		start := d.pos
 		if d.next() != '{' {
 			d.typeErr("a cleanup object")

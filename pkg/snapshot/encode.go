@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"slices"
-	"strconv"
 )
 
 // MarshalJSON writes the snapshot in format v1, keeping unknown fields and
@@ -64,7 +63,8 @@ func withExtra(obj []byte, extra map[string]json.RawMessage) []byte {
 		if b.Len() > 1 {
 			b.WriteByte(',')
 		}
-		b.WriteString(strconv.Quote(k))
+		key, _ := json.Marshal(k) // never fails for a string
+		b.Write(key)
 		b.WriteByte(':')
 		b.Write(extra[k])
 	}
