@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"bytes"
+	"context"
 	"flag"
 	"os"
 	"path/filepath"
@@ -39,6 +40,7 @@ type cli struct {
 	env    map[string]string
 	chdir  string
 	now    time.Time
+	sleep  func(context.Context, time.Duration) error
 }
 
 func newCLI(t testing.TB) *cli { return &cli{t: t} }
@@ -57,6 +59,7 @@ func (c *cli) run(args ...string) result {
 			return c.env[k]
 		},
 		Now:       func() time.Time { return c.now },
+		Sleep:     c.sleep,
 		ColorMode: "auto",
 	}
 	if c.now.IsZero() {

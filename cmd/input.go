@@ -2,12 +2,16 @@ package cmd
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/rescoord/rescoord/internal/attach"
+	"github.com/rescoord/rescoord/internal/discovery"
 	"github.com/rescoord/rescoord/pkg/snapshot"
 )
 
@@ -16,11 +20,52 @@ import (
 type InputOptions struct {
 	Demo   bool
 	Attach string
+	AttachOptions
+}
+
+// AttachOptions are the flags of a connection to a live process.
+type AttachOptions struct {
+	Timeout time.Duration
+	Token   string
 }
 
 func (o *InputOptions) addFlags(c *cobra.Command) {
 	c.Flags().BoolVar(&o.Demo, "demo", false, "read the sample snapshot built into rescoord (a media app with a few real leaks)")
-	c.Flags().StringVar(&o.Attach, "attach", "", "read the snapshot a live process serves (unix:///path.sock, http://127.0.0.1:6060, pid:1234 or a process name)")
+	c.Flags().StringVar(&o.Attach, "attach", "", "read the snapshot a live process serves (unix:///path.sock, http://127.0.0.1:6060, pid:1234 or a process name from 'rescoord ps')")
+	o.AttachOptions.addFlags(c)
+}
+
+func (o *AttachOptions) addFlags(c *cobra.Command) {
+	c.Flags().DurationVar(&o.Timeout, "timeout", 5*time.Second, "with --attach, how long to wait for the process to answer")
+	c.Flags().StringVar(&o.Token, "token", "", "with --attach, the bearer token the process requires (default $RESCOORD_TOKEN)")
+}
+
+// client connects to an attach target.
+func (o *AttachOptions) client(f *Factory, target string) (*attach.Client, error) {
+	t, err := attach.Resolve(target, func() ([]discovery.Listed, error) {
+		return discovery.List(discovery.Dir(f.Getenv), nil)
+	})
+	if err != nil {
+		return nil, &exitError{code: ExitError, err: err}
+	}
+	token := o.Token
+	if token == "" {
+		token = f.Getenv("RESCOORD_TOKEN")
+	}
+	return attach.NewClient(t, attach.Options{Timeout: o.Timeout, Token: token, Sleep: f.sleep}), nil
+}
+
+// fetch reads the snapshot a live process serves.
+func (o *AttachOptions) fetch(ctx context.Context, f *Factory, target string) (*snapshot.Snapshot, error) {
+	c, err := o.client(f, target)
+	if err != nil {
+		return nil, err
+	}
+	s, err := c.Snapshot(ctx)
+	if err != nil {
+		return nil, &exitError{code: ExitError, err: err}
+	}
+	return s, nil
 }
 
 const inputHelp = "give a snapshot file, - for standard input, --demo for the built-in sample, or --attach TARGET"
@@ -66,12 +111,9 @@ func (o *InputOptions) load(f *Factory, args []string) ([]*loaded, error) {
 		return []*loaded{{Snap: s, Name: "demo"}}, nil
 	}
 	if o.Attach != "" {
-		if f.Attach == nil {
-			return nil, usageError("--attach is not supported yet: save a snapshot from the process and pass its path")
-		}
-		s, err := f.Attach(o.Attach)
+		s, err := o.fetch(context.Background(), f, o.Attach)
 		if err != nil {
-			return nil, &exitError{code: ExitError, err: err}
+			return nil, err
 		}
 		return []*loaded{{Snap: s, Name: o.Attach}}, nil
 	}

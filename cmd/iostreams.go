@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"context"
 	"io"
 	"os"
 	"time"
@@ -8,7 +9,6 @@ import (
 	"golang.org/x/term"
 
 	"github.com/rescoord/rescoord/internal/render"
-	"github.com/rescoord/rescoord/pkg/snapshot"
 )
 
 // IOStreams are the streams a command reads and writes, injected so tests
@@ -30,8 +30,9 @@ type Factory struct {
 	Getenv func(string) string
 	// Now is the wall clock, for what is relative to the present.
 	Now func() time.Time
-	// Attach fetches a snapshot from a live process; nil until attaching is supported.
-	Attach func(target string) (*snapshot.Snapshot, error)
+	// Sleep waits d or until ctx is done (retries of --attach, the interval
+	// of record and watch); nil waits for real. Tests replace it.
+	Sleep func(ctx context.Context, d time.Duration) error
 
 	// ColorMode is the --color flag: auto, always or never.
 	ColorMode string
@@ -52,6 +53,21 @@ func NewFactory(demo []byte) *Factory {
 		Getenv:    os.Getenv,
 		Now:       time.Now,
 		ColorMode: "auto",
+	}
+}
+
+// sleep waits d or until ctx is done.
+func (f *Factory) sleep(ctx context.Context, d time.Duration) error {
+	if f.Sleep != nil {
+		return f.Sleep(ctx, d)
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 

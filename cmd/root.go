@@ -1,12 +1,15 @@
 package cmd
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"runtime/debug"
 	"strings"
+	"syscall"
 
 	"github.com/spf13/cobra"
 
@@ -17,15 +20,23 @@ import (
 // demo is the snapshot built into the binary.
 func Main(demo []byte) int {
 	f := NewFactory(demo)
-	return Run(f, os.Args[1:])
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return RunContext(ctx, f, os.Args[1:])
 }
 
 // Run runs rescoord with args against f and returns the exit code; errors
 // are printed to f.IO.ErrOut as "rescoord: <message>".
 func Run(f *Factory, args []string) int {
+	return RunContext(context.Background(), f, args)
+}
+
+// RunContext is Run with a context that interrupts long-running commands
+// (record, watch, a real cleanup).
+func RunContext(ctx context.Context, f *Factory, args []string) int {
 	root := NewRootCmd(f)
 	root.SetArgs(args)
-	err := root.Execute()
+	err := root.ExecuteContext(ctx)
 	if err != nil {
 		printError(f.IO.ErrOut, err)
 	}
@@ -72,6 +83,8 @@ transparently), - for standard input, --demo for the built-in sample, or
 		NewCmdList(f, nil),
 		NewCmdValidate(f, nil),
 		NewCmdStats(f, nil),
+		NewCmdPs(f, nil),
+		NewCmdRecord(f, nil),
 	)
 	return root
 }
