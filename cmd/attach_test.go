@@ -232,3 +232,37 @@ func TestRecord(t *testing.T) {
 		t.Errorf("record without --attach: exit %d %q", r.Code, r.Stderr)
 	}
 }
+
+func TestWatch(t *testing.T) {
+	demo := demoJSON(t)
+	calls := 0
+	// The second answer has one more live worker.
+	grown := strings.Replace(string(demo), `{"id": "r-6001"`, `{"id": "r-7001", "type": "worker", "owner": "main_window", "state": "active", "size_bytes": 1024},
+    {"id": "r-6001"`, 1)
+	target := serve(t, "unix", &fakeProcess{t: t, handler: func(w http.ResponseWriter, r *http.Request) {
+		calls++
+		w.Header().Set("Content-Type", "application/json")
+		if calls == 1 {
+			w.Write(demo)
+			return
+		}
+		w.Write([]byte(grown))
+	}})
+	c := attachCLI(t)
+	c.sleep = func(context.Context, time.Duration) error { return nil }
+	r := c.run("watch", "--attach", target, "--count", "2", "--top", "3")
+	if r.Code != 0 {
+		t.Fatalf("exit %d: %s", r.Code, r.Stderr)
+	}
+	golden(t, "watch/two-frames.txt", r.Stdout)
+	if strings.Contains(r.Stdout, "\x1b[") {
+		t.Error("piped watch output has escape codes")
+	}
+	if !strings.Contains(r.Stdout, "(+1 live, +1.0 KiB)") {
+		t.Error("the second frame does not show the change since the first")
+	}
+	c.tty = true
+	if r := c.run("watch", "--attach", target, "--count", "1"); !strings.HasPrefix(r.Stdout, "\x1b[H\x1b[2J") {
+		t.Error("on a terminal, watch does not redraw in place")
+	}
+}

@@ -13,13 +13,24 @@ import (
 
 var update = flag.Bool("update", false, "rewrite golden files under testdata/golden")
 
-// repoRoot is where testdata lives.
+// repoRoot is where testdata lives, relative to the package directory:
+// paths built on it appear in outputs, so goldens stay machine-independent.
 const repoRoot = ".."
+
+// absRoot is repoRoot made absolute before any test changes directory:
+// the harness reads the demo and golden files through it.
+var absRoot = func() string {
+	p, err := filepath.Abs(repoRoot)
+	if err != nil {
+		panic(err)
+	}
+	return p
+}()
 
 // demoJSON is the built-in demo, read from disk as the binary embeds it.
 func demoJSON(t testing.TB) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(repoRoot, "testdata", "snapshots", "media-app.json"))
+	b, err := os.ReadFile(filepath.Join(absRoot, "testdata", "snapshots", "media-app.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,13 +45,13 @@ type result struct {
 
 // cli runs rescoord in-process with plain (non-terminal) streams.
 type cli struct {
-	t      testing.TB
-	stdin  string
-	tty    bool
-	env    map[string]string
-	chdir  string
-	now    time.Time
-	sleep  func(context.Context, time.Duration) error
+	t     testing.TB
+	stdin string
+	tty   bool
+	env   map[string]string
+	chdir string
+	now   time.Time
+	sleep func(context.Context, time.Duration) error
 }
 
 func newCLI(t testing.TB) *cli { return &cli{t: t} }
@@ -52,7 +63,7 @@ func (c *cli) run(args ...string) result {
 	f := &Factory{
 		IO: &IOStreams{
 			In: strings.NewReader(c.stdin), Out: &out, ErrOut: &errOut,
-			OutTTY: c.tty, ErrTTY: c.tty,
+			InTTY: c.tty, OutTTY: c.tty, ErrTTY: c.tty,
 		},
 		Demo: demoJSON(c.t),
 		Getenv: func(k string) string {
@@ -81,7 +92,7 @@ func runCLI(t testing.TB, args ...string) result {
 // golden compares got with testdata/golden/name, or rewrites it with -update.
 func golden(t testing.TB, name string, got string) {
 	t.Helper()
-	path := filepath.Join(repoRoot, "testdata", "golden", name)
+	path := filepath.Join(absRoot, "testdata", "golden", name)
 	if *update {
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 			t.Fatal(err)

@@ -85,6 +85,10 @@ transparently), - for standard input, --demo for the built-in sample, or
 		NewCmdStats(f, nil),
 		NewCmdPs(f, nil),
 		NewCmdRecord(f, nil),
+		NewCmdWatch(f, nil),
+		NewCmdLeaks(f, nil),
+		NewCmdCleanup(f, nil),
+		NewCmdGraph(f, nil),
 	)
 	return root
 }

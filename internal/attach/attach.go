@@ -38,7 +38,7 @@ type StepResult struct {
 	Kind      string `json:"kind"`
 	ID        string `json:"id"`
 	Component string `json:"component"`
-	// Status is done, failed or timed_out.
+	// Status is done, failed, timed_out, or skipped (the budget ran out first).
 	Status    string `json:"status"`
 	Error     string `json:"error,omitempty"`
 	ElapsedMS int64  `json:"elapsed_ms"`
@@ -49,6 +49,7 @@ const (
 	StatusDone     = "done"
 	StatusFailed   = "failed"
 	StatusTimedOut = "timed_out"
+	StatusSkipped  = "skipped"
 )
 
 // CleanupSummary ends the stream of POST /cleanup as {"summary": {...}}.

@@ -2,6 +2,8 @@ package coordinator
 
 import (
 	"errors"
+	"fmt"
+	"strings"
 
 	"github.com/rescoord/rescoord/pkg/snapshot"
 )
@@ -35,7 +37,9 @@ type Step struct {
 	// the callback's component, or the component itself.
 	Component string `json:"component"`
 	// Type is the resource type (resource steps only).
-	Type      string   `json:"type,omitempty"`
+	Type string `json:"type,omitempty"`
+	// Actions are what the step does, in order. The slices are shared
+	// between steps: treat them as read-only.
 	Actions   []string `json:"actions"`
 	TimeoutMS int64    `json:"timeout_ms"`
 	// Reason says briefly why the step stands where it does.
@@ -71,11 +75,76 @@ type Plan struct {
 
 // CycleError reports hard constraints that form a cycle: no plan exists.
 type CycleError struct {
-	// Members are the steps of the cycle in order, each as "kind id".
+	// Members are the steps of the cycle in order, each as "kind id": each
+	// member must come before the next, and the last before the first.
+	// Only resources can form a cycle (through depends_on), so every
+	// member reads "resource ID". The cycle starts at the member that
+	// comes first in the snapshot.
 	Members []string
+	// More counts the other, independent cycles that also block the plan.
+	More int
 }
 
+// Error names every member of the cycle in order, back to the first.
+func (e *CycleError) Error() string {
+	var b strings.Builder
+	b.WriteString("no cleanup plan: the hard constraints form a cycle: ")
+	for _, m := range e.Members {
+		b.WriteString(m)
+		b.WriteString(" → ")
+	}
+	if len(e.Members) > 0 {
+		b.WriteString(e.Members[0])
+	}
+	switch {
+	case e.More == 1:
+		b.WriteString(" (and 1 more cycle)")
+	case e.More > 1:
+		fmt.Fprintf(&b, " (and %d more cycles)", e.More)
+	}
+	return b.String()
+}
+
+// ErrUnknownComponent is returned (wrapped, with the id) when a scope names a
+// component that is not in the snapshot.
+var ErrUnknownComponent = errors.New("no such component")
+
 // NewPlan plans the cleanup of scope in ix (SPEC §3).
+//
+// Which steps exist: a callback step for each cleanup of an alive component
+// in scope; a resource step for each live resource whose owner is in scope
+// (alive or destroyed: in a subtree scope, a destroyed component inside the
+// subtree still owns what it leaked), and in whole-registry scope also for
+// each live resource whose owner is missing; a component step for each
+// alive component in scope.
+//
+// The hard constraints are SPEC §3's, with one reading made explicit: a
+// destroyed component has no step of its own, so a component's step also
+// follows the steps of the nearest alive components below a destroyed
+// child. A resource that depends on itself is a cycle of one.
+//
+// The order is the topological order that always takes the ready step with
+// the smallest key; see docs/cleanup-ordering.md. An unknown cleanup
+// strategy name is ignored: the resource keeps its type's strategy.
+//
+// NewPlan fails with a *CycleError when the constraints form a cycle, and
+// with an error wrapping ErrUnknownComponent when scope names a component
+// that is not in the snapshot. It only reads ix.
 func NewPlan(ix *snapshot.Index, scope Scope) (*Plan, error) {
-	return nil, errors.New("not implemented")
+	p := &planner{ix: ix, snap: ix.Snap, root: -1}
+	if scope.Component != "" {
+		ci, ok := ix.ComponentIndex(scope.Component)
+		if !ok {
+			return nil, fmt.Errorf("%w: %q is not in the snapshot", ErrUnknownComponent, scope.Component)
+		}
+		p.root = ci
+	}
+	p.scanResources()
+	p.collectGroups()
+	p.numberNodes()
+	p.resolveDependencies()
+	if !p.order() {
+		return nil, p.cycleError()
+	}
+	return p.build(), nil
 }

@@ -27,6 +27,8 @@ const maxDepth = 512
 
 // Load reads and decodes the snapshot at path; "-" reads standard input.
 // A gzip-compressed input (by content, whatever its name) is decompressed.
+// A large uncompressed file is read by windows rather than held whole
+// (fastload.go); the result and the errors are the same.
 func Load(path string) (*Snapshot, error) {
 	if path == "-" {
 		return Decode(os.Stdin, "-")
@@ -36,6 +38,14 @@ func Load(path string) (*Snapshot, error) {
 		return nil, err
 	}
 	defer f.Close()
+	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() && st.Size() >= largeFile {
+		var magic [2]byte
+		if _, err := f.ReadAt(magic[:], 0); err == nil && magic != [2]byte{0x1f, 0x8b} {
+			if s, ok := loadLarge(f, st.Size(), path); ok {
+				return s, nil
+			}
+		}
+	}
 	return Decode(f, path)
 }
 
@@ -66,29 +76,50 @@ func readAll(r io.Reader) ([]byte, error) {
 		defer zr.Close()
 		src = zr
 	}
-	var size int64 = 64 << 10
+	size := 64 << 10
 	if f, ok := r.(*os.File); ok && src == br {
 		if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
-			size = st.Size() + 1
+			// One byte more than the file, so the read that finds the end
+			// needs no room: growing a 300 MB buffer would copy it and hold
+			// both copies.
+			size = int(st.Size()) + 1
 		}
 	}
-	buf := bytes.NewBuffer(make([]byte, 0, size))
-	if _, err := buf.ReadFrom(src); err != nil {
-		return nil, err
+	buf := make([]byte, 0, size)
+	hugePages(unsafe.Pointer(unsafe.SliceData(buf)), uintptr(size))
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := src.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return nil, err
+		}
 	}
-	return buf.Bytes(), nil
 }
 
 // Parse decodes a snapshot held in data. The snapshot's strings share
 // data's memory: data must not be modified afterwards.
 func Parse(data []byte, name string) (*Snapshot, error) {
-	d := &decoder{data: data, file: name}
+	return parse(data, name, false)
+}
+
+// parse decodes data; strict turns the fast path off.
+func parse(data []byte, name string, strict bool) (*Snapshot, error) {
+	d := &decoder{data: data, file: name, strict: strict}
 	s := d.run()
 	if len(d.errs) > 0 {
 		slices.SortStableFunc(d.errs, func(a, b *Error) int {
 			return cmp.Or(cmp.Compare(a.Line, b.Line), cmp.Compare(a.Column, b.Column))
 		})
 		return nil, &Errors{List: d.errs, Truncated: d.dropped}
+	}
+	if d.compIDs != nil || d.resIDs != nil {
+		s.ids = newIDCache(s, d.compIDs, d.resIDs)
 	}
 	return s, nil
 }
@@ -113,6 +144,15 @@ type decoder struct {
 	// Offsets of each component's and resource's id and parent, for errors
 	// found after parsing.
 	compIDOff, compParentOff []int32
+
+	// compIDs and resIDs are the id tables the fast path built (fastids.go).
+	compIDs, resIDs *idTable
+
+	// strict turns the fast path off (tests compare the two).
+	strict bool
+	// fast is the cursor the strict decoder tries the fast path with, element
+	// by element (fastdecode.go).
+	fast fast
 }
 
 func (d *decoder) run() (s *Snapshot) {
@@ -246,14 +286,6 @@ func (d *decoder) expect(c byte, what string) {
 	d.pos++
 }
 
-func (d *decoder) isNull() bool {
-	if d.next() == 'n' {
-		d.literal("null")
-		return true
-	}
-	return false
-}
-
 func (d *decoder) literal(lit string) {
 	if !bytes.HasPrefix(d.data[d.pos:], []byte(lit)) {
 		d.fatalf("invalid literal: %s", d.describeAt(d.pos))
@@ -285,9 +317,8 @@ func (d *decoder) skip() {
 
 // raw consumes one value and returns its bytes.
 func (d *decoder) raw() json.RawMessage {
-	start := d.pos
 	d.ws()
-	start = d.pos
+	start := d.pos
 	d.skip()
 	return json.RawMessage(d.data[start:d.pos:d.pos])
 }
@@ -836,7 +867,15 @@ func (d *decoder) limits(l *Limits) {
 var componentRequired = []string{"id", "state"}
 
 func (d *decoder) components(s *Snapshot) bool {
-	ids := make(map[string]int)
+	sh, shaped := d.shape(s.Components == nil)
+	if shaped {
+		if d.fastComponents(s, sh) {
+			return true
+		}
+		s.Components = make([]Component, 0, sh.n)
+	}
+	d.compIDs = nil // the fast path's table does not cover what follows
+	ids := make(map[string]int, sh.n)
 	return d.array(func(i int) {
 		d.ws()
 		start := d.pos
@@ -845,42 +884,17 @@ func (d *decoder) components(s *Snapshot) bool {
 			return
 		}
 		var c Component
-		var seen [2]bool
-		idOff, parentOff := -1, -1
-		d.object(func(key string) {
-			switch key {
-			case "id":
-				idOff = d.pos
-				seen[0] = d.next() != 'n'
-				var ok bool
-				if c.ID, ok = d.str(); ok && c.ID == "" {
-					d.errAt(idOff, "id must not be empty")
-				}
-			case "name":
-				c.Name, _ = d.str()
-			case "type":
-				c.Type, _ = d.str()
-			case "parent":
-				parentOff = d.pos
-				c.Parent, _ = d.str()
-			case "state":
-				at := d.pos
-				seen[1] = d.next() != 'n'
-				var ok bool
-				if c.State, ok = d.str(); ok && c.State != StateAlive && c.State != StateDestroyed {
-					d.errAt(at, "invalid state %q: want alive or destroyed", c.State)
-				}
-			case "created_at":
-				c.CreatedAt, _ = d.timestamp()
-			case "destroyed_at":
-				c.DestroyedAt, _ = d.timestamp()
-			case "labels":
-				c.Labels = d.stringMap()
-			default:
-				d.keepExtra(&c.Extra, key)
+		idOff, parentOff, ok := -1, -1, false
+		if f := d.tryFast(); f != nil {
+			if idOff, parentOff, ok = f.component(&c); ok {
+				d.pos = f.pos
+			} else {
+				c, idOff, parentOff = Component{}, -1, -1
 			}
-		})
-		d.required(start, componentRequired, seen[:])
+		}
+		if !ok {
+			d.component(&c, start, &idOff, &parentOff)
+		}
 		if c.ID != "" {
 			if first, dup := ids[c.ID]; dup {
 				d.addErr(fmt.Sprintf("components[%d].id", i), idOff, "duplicate component id %q (first at components[%d])", c.ID, first)
@@ -894,10 +908,57 @@ func (d *decoder) components(s *Snapshot) bool {
 	})
 }
 
+// component decodes a component strictly.
+func (d *decoder) component(c *Component, start int, idOff, parentOff *int) {
+	var seen [2]bool
+	d.object(func(key string) {
+		switch key {
+		case "id":
+			*idOff = d.pos
+			seen[0] = d.next() != 'n'
+			var ok bool
+			if c.ID, ok = d.str(); ok && c.ID == "" {
+				d.errAt(*idOff, "id must not be empty")
+			}
+		case "name":
+			c.Name, _ = d.str()
+		case "type":
+			c.Type, _ = d.str()
+		case "parent":
+			*parentOff = d.pos
+			c.Parent, _ = d.str()
+		case "state":
+			at := d.pos
+			seen[1] = d.next() != 'n'
+			var ok bool
+			if c.State, ok = d.str(); ok && c.State != StateAlive && c.State != StateDestroyed {
+				d.errAt(at, "invalid state %q: want alive or destroyed", c.State)
+			}
+		case "created_at":
+			c.CreatedAt, _ = d.timestamp()
+		case "destroyed_at":
+			c.DestroyedAt, _ = d.timestamp()
+		case "labels":
+			c.Labels = d.stringMap()
+		default:
+			d.keepExtra(&c.Extra, key)
+		}
+	})
+	d.required(start, componentRequired, seen[:])
+}
+
 var resourceRequired = []string{"id", "type", "owner", "state"}
 
 func (d *decoder) resources(s *Snapshot) bool {
-	ids := make(map[string]int32)
+	sh, shaped := d.shape(s.Resources == nil)
+	if shaped {
+		if d.fastResources(s, sh) {
+			return true
+		}
+		s.Resources = make([]Resource, 0, sh.n)
+	}
+	d.resIDs = nil // the fast path's table does not cover what follows
+	ids := make(map[string]int32, sh.n)
 	ok := d.array(func(i int) {
 		d.ws()
 		start := d.pos
@@ -906,59 +967,17 @@ func (d *decoder) resources(s *Snapshot) bool {
 			return
 		}
 		var r Resource
-		var seen [4]bool
-		idOff := -1
-		d.object(func(key string) {
-			switch key {
-			case "id":
-				idOff = d.pos
-				seen[0] = d.next() != 'n'
-				var ok bool
-				if r.ID, ok = d.str(); ok && r.ID == "" {
-					d.errAt(idOff, "id must not be empty")
-				}
-			case "type":
-				at := d.pos
-				seen[1] = d.next() != 'n'
-				var ok bool
-				if r.Type, ok = d.str(); ok && r.Type == "" {
-					d.errAt(at, "type must not be empty")
-				}
-			case "owner":
-				seen[2] = d.next() != 'n'
-				r.Owner, _ = d.str()
-			case "name":
-				r.Name, _ = d.str()
-			case "state":
-				at := d.pos
-				seen[3] = d.next() != 'n'
-				var ok bool
-				if r.State, ok = d.str(); ok && r.State != StateActive && r.State != StateReleasing && r.State != StateReleased {
-					d.errAt(at, "invalid state %q: want active, releasing or released", r.State)
-				}
-			case "running":
-				r.Running, _ = d.boolean()
-			case "size_bytes":
-				r.SizeBytes, _ = d.integer(0)
-			case "created_at":
-				r.CreatedAt, _ = d.timestamp()
-			case "depends_on":
-				r.DependsOn = d.strings()
-			case "cleanup":
-				r.Cleanup = d.cleanupSpec()
-			case "created_by":
-				r.CreatedBy = d.strings()
-			case "metadata":
-				if d.next() == 'n' {
-					d.literal("null")
-					return
-				}
-				r.Metadata = d.raw()
-			default:
-				d.keepExtra(&r.Extra, key)
+		idOff, ok := -1, false
+		if f := d.tryFast(); f != nil {
+			if idOff, ok = f.resource(&r); ok {
+				d.pos = f.pos
+			} else {
+				r, idOff = Resource{}, -1
 			}
-		})
-		d.required(start, resourceRequired, seen[:])
+		}
+		if !ok {
+			d.resource(&r, start, &idOff)
+		}
 		if r.ID != "" {
 			if first, dup := ids[r.ID]; dup {
 				d.addErr(fmt.Sprintf("resources[%d].id", i), idOff, "duplicate resource id %q (first at resources[%d])", r.ID, first)
@@ -969,6 +988,62 @@ func (d *decoder) resources(s *Snapshot) bool {
 		s.Resources = append(s.Resources, r)
 	})
 	return ok
+}
+
+// resource decodes a resource strictly.
+func (d *decoder) resource(r *Resource, start int, idOff *int) {
+	var seen [4]bool
+	d.object(func(key string) {
+		switch key {
+		case "id":
+			*idOff = d.pos
+			seen[0] = d.next() != 'n'
+			var ok bool
+			if r.ID, ok = d.str(); ok && r.ID == "" {
+				d.errAt(*idOff, "id must not be empty")
+			}
+		case "type":
+			at := d.pos
+			seen[1] = d.next() != 'n'
+			var ok bool
+			if r.Type, ok = d.str(); ok && r.Type == "" {
+				d.errAt(at, "type must not be empty")
+			}
+		case "owner":
+			seen[2] = d.next() != 'n'
+			r.Owner, _ = d.str()
+		case "name":
+			r.Name, _ = d.str()
+		case "state":
+			at := d.pos
+			seen[3] = d.next() != 'n'
+			var ok bool
+			if r.State, ok = d.str(); ok && r.State != StateActive && r.State != StateReleasing && r.State != StateReleased {
+				d.errAt(at, "invalid state %q: want active, releasing or released", r.State)
+			}
+		case "running":
+			r.Running, _ = d.boolean()
+		case "size_bytes":
+			r.SizeBytes, _ = d.integer(0)
+		case "created_at":
+			r.CreatedAt, _ = d.timestamp()
+		case "depends_on":
+			r.DependsOn = d.strings()
+		case "cleanup":
+			r.Cleanup = d.cleanupSpec()
+		case "created_by":
+			r.CreatedBy = d.strings()
+		case "metadata":
+			if d.next() == 'n' {
+				d.literal("null")
+				return
+			}
+			r.Metadata = d.raw()
+		default:
+			d.keepExtra(&r.Extra, key)
+		}
+	})
+	d.required(start, resourceRequired, seen[:])
 }
 
 func (d *decoder) cleanupSpec() *CleanupSpec {
@@ -991,7 +1066,14 @@ func (d *decoder) cleanupSpec() *CleanupSpec {
 var cleanupRequired = []string{"component", "priority"}
 
 func (d *decoder) cleanups(s *Snapshot) {
-	ids := make(map[string]int)
+	sh, shaped := d.shape(s.Cleanups == nil)
+	if shaped {
+		if d.fastCleanups(s, sh) {
+			return
+		}
+		s.Cleanups = make([]Cleanup, 0, sh.n)
+	}
+	ids := make(map[string]int, sh.n)
 	d.array(func(i int) {
 		d.ws()
 		start := d.pos
@@ -1000,28 +1082,17 @@ func (d *decoder) cleanups(s *Snapshot) {
 			return
 		}
 		var c Cleanup
-		var seen [2]bool
-		idOff := -1
-		d.object(func(key string) {
-			switch key {
-			case "id":
-				idOff = d.pos
-				c.ID, _ = d.str()
-			case "component":
-				seen[0] = d.next() != 'n'
-				c.Component, _ = d.str()
-			case "name":
-				c.Name, _ = d.str()
-			case "priority":
-				seen[1] = d.next() != 'n'
-				c.Priority, _ = d.integer(-1 << 62)
-			case "timeout_ms":
-				if n, ok := d.integer(0); ok {
-					c.TimeoutMS = &n
-				}
+		idOff, ok := -1, false
+		if f := d.tryFast(); f != nil {
+			if idOff, ok = f.cleanup(&c); ok {
+				d.pos = f.pos
+			} else {
+				c, idOff = Cleanup{}, -1
 			}
-		})
-		d.required(start, cleanupRequired, seen[:])
+		}
+		if !ok {
+			d.cleanup(&c, start, &idOff)
+		}
 		if c.ID != "" {
 			if first, dup := ids[c.ID]; dup {
 				d.addErr(fmt.Sprintf("cleanups[%d].id", i), idOff, "duplicate cleanup id %q (first at cleanups[%d])", c.ID, first)
@@ -1033,9 +1104,57 @@ func (d *decoder) cleanups(s *Snapshot) {
 	})
 }
 
+// cleanup decodes a cleanup strictly.
+func (d *decoder) cleanup(c *Cleanup, start int, idOff *int) {
+	var seen [2]bool
+	d.object(func(key string) {
+		switch key {
+		case "id":
+			*idOff = d.pos
+			c.ID, _ = d.str()
+		case "component":
+			seen[0] = d.next() != 'n'
+			c.Component, _ = d.str()
+		case "name":
+			c.Name, _ = d.str()
+		case "priority":
+			seen[1] = d.next() != 'n'
+			c.Priority, _ = d.integer(-1 << 62)
+		case "timeout_ms":
+			if n, ok := d.integer(0); ok {
+				c.TimeoutMS = &n
+			}
+		}
+	})
+	d.required(start, cleanupRequired, seen[:])
+}
+
 // checkComponents reports parent cycles, naming every member in order.
 func (d *decoder) checkComponents(s *Snapshot) {
-	for _, cyc := range parentCycles(s.Components) {
+	find := func(id string) (int32, bool) {
+		p, ok := d.compIDs.find(id)
+		return p, ok
+	}
+	if d.compIDs == nil {
+		byID := make(map[string]int32, len(s.Components))
+		for i := range s.Components {
+			if _, dup := byID[s.Components[i].ID]; !dup {
+				byID[s.Components[i].ID] = int32(i)
+			}
+		}
+		find = func(id string) (int32, bool) {
+			p, ok := byID[id]
+			return p, ok
+		}
+	}
+	parent := make([]int32, len(s.Components))
+	for i := range s.Components {
+		parent[i] = -1
+		if p, ok := find(s.Components[i].Parent); ok && s.Components[i].Parent != "" {
+			parent[i] = p
+		}
+	}
+	for _, cyc := range parentCycles(parent) {
 		first := cyc[0]
 		names := make([]string, 0, len(cyc)+1)
 		for _, i := range cyc {

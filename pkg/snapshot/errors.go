@@ -76,40 +76,6 @@ func plural(n int, one, many string) string {
 	return many
 }
 
-// path is a JSON path built lazily: a string is made only when an error needs it.
-type path struct {
-	parent *path
-	key    string // field name, or "" for an array element
-	index  int
-}
-
-func (p *path) String() string {
-	if p == nil {
-		return ""
-	}
-	var parts []*path
-	for q := p; q != nil; q = q.parent {
-		parts = append(parts, q)
-	}
-	var b strings.Builder
-	for i := len(parts) - 1; i >= 0; i-- {
-		q := parts[i]
-		if q.key == "" {
-			fmt.Fprintf(&b, "[%d]", q.index)
-			continue
-		}
-		if b.Len() > 0 {
-			b.WriteByte('.')
-		}
-		if isPlainKey(q.key) {
-			b.WriteString(q.key)
-		} else {
-			fmt.Fprintf(&b, "%q", q.key)
-		}
-	}
-	return b.String()
-}
-
 func isPlainKey(k string) bool {
 	for i := 0; i < len(k); i++ {
 		c := k[i]

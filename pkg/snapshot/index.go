@@ -3,6 +3,7 @@ package snapshot
 import (
 	"fmt"
 	"strings"
+	"sync"
 )
 
 // Index is a read-only, indexed view of a snapshot that the analyses share:
@@ -13,8 +14,7 @@ import (
 type Index struct {
 	Snap *Snapshot
 
-	compByID map[string]int32
-	resByID  map[string]int32
+	compIDs, resIDs *idTable
 
 	parent []int32 // -1 for a root (no parent, or parent not in the snapshot)
 	depth  []int32
@@ -37,25 +37,27 @@ type Index struct {
 
 // NewIndex indexes s. It fails on duplicate ids and component parent
 // cycles, which Decode already reports for snapshots read from input.
+//
+// The id tables of a snapshot that Decode or Parse returned are reused
+// rather than rebuilt, as long as its ids have not been replaced since;
+// the other passes over a large snapshot run on all available cores.
 func NewIndex(s *Snapshot) (*Index, error) {
-	nc, nr := len(s.Components), len(s.Resources)
-	ix := &Index{
-		Snap:     s,
-		compByID: make(map[string]int32, nc),
-		resByID:  make(map[string]int32, nr),
-		parent:   make([]int32, nc),
-		depth:    make([]int32, nc),
-		owner:    make([]int32, nr),
-		ownBytes: make([]int64, nc),
+	nc := len(s.Components)
+	ix := &Index{Snap: s}
+	var err error
+	if ix.compIDs, ix.resIDs, err = idTables(s); err != nil {
+		return nil, err
 	}
+	ix.parent = make([]int32, nc)
 	for i := range s.Components {
-		id := s.Components[i].ID
-		if _, dup := ix.compByID[id]; dup {
-			return nil, fmt.Errorf("duplicate component id %q", id)
+		ix.parent[i] = -1
+		if p := s.Components[i].Parent; p != "" {
+			if pi, ok := ix.compIDs.find(p); ok {
+				ix.parent[i] = pi
+			}
 		}
-		ix.compByID[id] = int32(i)
 	}
-	if cycles := parentCycles(s.Components); len(cycles) > 0 {
+	if cycles := parentCycles(ix.parent); len(cycles) > 0 {
 		c := cycles[0]
 		ids := make([]string, 0, len(c)+1)
 		for _, i := range c {
@@ -63,14 +65,6 @@ func NewIndex(s *Snapshot) (*Index, error) {
 		}
 		ids = append(ids, s.Components[c[0]].ID)
 		return nil, fmt.Errorf("component parent cycle: %s", strings.Join(ids, " → "))
-	}
-	for i := range s.Components {
-		ix.parent[i] = -1
-		if p := s.Components[i].Parent; p != "" {
-			if pi, ok := ix.compByID[p]; ok {
-				ix.parent[i] = pi
-			}
-		}
 	}
 	ix.childStart, ix.childList = csr(nc, nc, func(yield func(group, item int32)) {
 		for i, p := range ix.parent {
@@ -84,28 +78,10 @@ func NewIndex(s *Snapshot) (*Index, error) {
 			ix.roots = append(ix.roots, int32(i))
 		}
 	}
+	ix.depth = make([]int32, nc)
 	ix.walk()
-
-	for i := range s.Resources {
-		r := &s.Resources[i]
-		if _, dup := ix.resByID[r.ID]; dup {
-			return nil, fmt.Errorf("duplicate resource id %q", r.ID)
-		}
-		ix.resByID[r.ID] = int32(i)
-		ci, ok := ix.compByID[r.Owner]
-		if !ok {
-			ci = -1
-		}
-		ix.owner[i] = ci
-		if r.Live() {
-			ix.liveCount++
-			ix.totalLive += r.SizeBytes
-			if ci >= 0 {
-				ix.ownBytes[ci] += r.SizeBytes
-			}
-		}
-	}
-	ix.ownedStart, ix.ownedList = csr(nc, nr, func(yield func(group, item int32)) {
+	ix.resolveOwners()
+	ix.ownedStart, ix.ownedList = csr(nc, len(s.Resources), func(yield func(group, item int32)) {
 		for i, o := range ix.owner {
 			if o >= 0 {
 				yield(o, int32(i))
@@ -114,7 +90,7 @@ func NewIndex(s *Snapshot) (*Index, error) {
 	})
 	ix.cleanupStart, ix.cleanupList = csr(nc, len(s.Cleanups), func(yield func(group, item int32)) {
 		for i := range s.Cleanups {
-			if ci, ok := ix.compByID[s.Cleanups[i].Component]; ok {
+			if ci, ok := ix.compIDs.find(s.Cleanups[i].Component); ok {
 				yield(ci, int32(i))
 			}
 		}
@@ -135,6 +111,95 @@ func NewIndex(s *Snapshot) (*Index, error) {
 		}
 	}
 	return ix, nil
+}
+
+// idTables returns the id tables of s: the decoder's, when they still
+// match s, or new ones. Duplicate ids are an error naming the first.
+func idTables(s *Snapshot) (comps, res *idTable, err error) {
+	compKey := func(p int32) string { return s.Components[p].ID }
+	resKey := func(p int32) string { return s.Resources[p].ID }
+	if c := s.ids; c != nil {
+		if c.comps != nil && c.nComps == len(s.Components) && c.compFP == idPrint(len(s.Components), compKey) {
+			comps = c.comps.rebind(compKey)
+		}
+		if c.res != nil && c.nResrc == len(s.Resources) && c.resFP == idPrint(len(s.Resources), resKey) {
+			res = c.res.rebind(resKey)
+		}
+	}
+	if comps == nil {
+		var dup int
+		if comps, dup = buildIDTable(len(s.Components), compKey); dup >= 0 {
+			return nil, nil, fmt.Errorf("duplicate component id %q", firstDuplicate(len(s.Components), compKey))
+		}
+	}
+	if res == nil {
+		var dup int
+		if res, dup = buildIDTable(len(s.Resources), resKey); dup >= 0 {
+			return nil, nil, fmt.Errorf("duplicate resource id %q", firstDuplicate(len(s.Resources), resKey))
+		}
+	}
+	return comps, res, nil
+}
+
+// firstDuplicate returns the first id, in order, that occurs twice.
+func firstDuplicate(n int, key func(int32) string) string {
+	seen := make(map[string]bool, n)
+	for i := range n {
+		id := key(int32(i))
+		if seen[id] {
+			return id
+		}
+		seen[id] = true
+	}
+	return ""
+}
+
+// resolveOwners finds each resource's owner and sums the live bytes, on
+// several goroutines for a large snapshot.
+func (ix *Index) resolveOwners() {
+	res := ix.Snap.Resources
+	nc, nr := len(ix.Snap.Components), len(res)
+	ix.owner = make([]int32, nr)
+	workers := parallelism(nr)
+	type sums struct {
+		own        []int64
+		live       int
+		totalBytes int64
+	}
+	part := make([]sums, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			p := &part[w]
+			p.own = make([]int64, nc)
+			for i := nr * w / workers; i < nr*(w+1)/workers; i++ {
+				r := &res[i]
+				ci, ok := ix.compIDs.find(r.Owner)
+				if !ok {
+					ci = -1
+				}
+				ix.owner[i] = ci
+				if r.Live() {
+					p.live++
+					p.totalBytes += r.SizeBytes
+					if ci >= 0 {
+						p.own[ci] += r.SizeBytes
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	ix.ownBytes = part[0].own
+	for _, p := range part {
+		ix.liveCount += p.live
+		ix.totalLive += p.totalBytes
+	}
+	for _, p := range part[1:] {
+		for ci, b := range p.own {
+			ix.ownBytes[ci] += b
+		}
+	}
 }
 
 // csr groups items by group in compressed sparse row form, keeping the
@@ -186,33 +251,24 @@ func (ix *Index) walk() {
 }
 
 // parentCycles returns every cycle of parent links, each as component
-// indices in parent order, starting from its smallest index.
-func parentCycles(comps []Component) [][]int {
-	byID := make(map[string]int, len(comps))
-	for i := range comps {
-		if _, dup := byID[comps[i].ID]; !dup {
-			byID[comps[i].ID] = i
-		}
-	}
+// indices in parent order, starting from its smallest index. parent holds
+// each component's parent position, -1 for none.
+func parentCycles(parent []int32) [][]int {
 	const (
 		unseen = iota
 		onPath
 		done
 	)
-	state := make([]uint8, len(comps))
+	state := make([]uint8, len(parent))
 	var cycles [][]int
 	var path []int
-	for i := range comps {
+	for i := range parent {
 		path = path[:0]
 		j := i
 		for j >= 0 && state[j] == unseen {
 			state[j] = onPath
 			path = append(path, j)
-			p, ok := byID[comps[j].Parent]
-			if comps[j].Parent == "" || !ok {
-				p = -1
-			}
-			j = p
+			j = int(parent[j])
 		}
 		if j >= 0 && state[j] == onPath {
 			k := 0
@@ -237,19 +293,25 @@ func parentCycles(comps []Component) [][]int {
 
 // ComponentIndex returns the position of the component with the given id.
 func (ix *Index) ComponentIndex(id string) (int, bool) {
-	ci, ok := ix.compByID[id]
-	return int(ci), ok
+	ci, ok := ix.compIDs.find(id)
+	if !ok {
+		return 0, false
+	}
+	return int(ci), true
 }
 
 // ResourceIndex returns the position of the resource with the given id.
 func (ix *Index) ResourceIndex(id string) (int, bool) {
-	ri, ok := ix.resByID[id]
-	return int(ri), ok
+	ri, ok := ix.resIDs.find(id)
+	if !ok {
+		return 0, false
+	}
+	return int(ri), true
 }
 
 // Component returns the component with the given id, or nil.
 func (ix *Index) Component(id string) *Component {
-	if ci, ok := ix.compByID[id]; ok {
+	if ci, ok := ix.compIDs.find(id); ok {
 		return &ix.Snap.Components[ci]
 	}
 	return nil
@@ -257,7 +319,7 @@ func (ix *Index) Component(id string) *Component {
 
 // Resource returns the resource with the given id, or nil.
 func (ix *Index) Resource(id string) *Resource {
-	if ri, ok := ix.resByID[id]; ok {
+	if ri, ok := ix.resIDs.find(id); ok {
 		return &ix.Snap.Resources[ri]
 	}
 	return nil

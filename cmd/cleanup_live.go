@@ -1,0 +1,135 @@
+package cmd
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/rescoord/rescoord/internal/attach"
+	"github.com/rescoord/rescoord/internal/render"
+	"github.com/rescoord/rescoord/pkg/snapshot"
+)
+
+// runLiveCleanup cleans a component's subtree in the process named by
+// --attach: it shows the plan, asks for confirmation on a terminal (--yes
+// skips it), runs the cleanup through the process's endpoint and prints
+// each step's result as it arrives. Exit 1 when a step failed or timed out.
+func runLiveCleanup(ctx context.Context, f *Factory, opts *CleanupOptions) error {
+	if len(opts.Args) > 0 || opts.Input.Demo {
+		return usageError("only a live process can be cleaned: use --attach TARGET without a snapshot path or --demo")
+	}
+	if opts.Component == "" {
+		return usageError("a live cleanup needs --component ID (rescoord cleanup --attach %s --dry-run shows the whole plan)", opts.Input.Attach)
+	}
+	if opts.CriticalChain {
+		return usageError("--critical-chain goes with --dry-run")
+	}
+	if opts.Output == "markdown" {
+		return usageError("a live cleanup prints text or json")
+	}
+	client, err := opts.Input.client(f, opts.Input.Attach)
+	if err != nil {
+		return err
+	}
+	s, err := client.Snapshot(ctx)
+	if err != nil {
+		return &exitError{code: ExitError, err: err}
+	}
+	ix, err := index(&loaded{Snap: s, Name: opts.Input.Attach})
+	if err != nil {
+		return err
+	}
+	plan, err := newPlan(ix, opts.Component)
+	if err != nil {
+		return err
+	}
+	st := f.Styles()
+	text := opts.Output == "text"
+	if text {
+		if err := (planTextPrinter{styles: st}).Print(f.IO.Out, &planView{Plan: plan, Index: ix, Scope: opts.Component}); err != nil {
+			return err
+		}
+	}
+	if !opts.Yes {
+		if !f.IO.InTTY {
+			return usageError("refusing to clean %s in %s without confirmation: pass --yes (standard input is not a terminal)", opts.Component, opts.Input.Attach)
+		}
+		fmt.Fprintf(f.IO.ErrOut, "Clean up %s in %s (%d %s)? [y/N] ", opts.Component, processLabel(s, opts.Input.Attach), len(plan.Steps), plural(len(plan.Steps), "step", "steps"))
+		answer, _ := bufio.NewReader(f.IO.In).ReadString('\n')
+		if a := strings.ToLower(strings.TrimSpace(answer)); a != "y" && a != "yes" {
+			fmt.Fprintln(f.IO.ErrOut, "aborted: nothing was cleaned")
+			return errSilent
+		}
+	}
+	if text {
+		fmt.Fprintf(f.IO.Out, "\n%s\n", st.Title.Render("Cleaning "+opts.Component+" in "+processLabel(s, opts.Input.Attach)))
+	}
+	var results []attach.StepResult
+	sum, err := client.Cleanup(ctx, opts.Component, func(r attach.StepResult) {
+		results = append(results, r)
+		if text {
+			fmt.Fprintln(f.IO.Out, stepLine(st, r))
+		}
+	})
+	if err != nil {
+		return &exitError{code: ExitError, err: err}
+	}
+	if text {
+		fmt.Fprintln(f.IO.Out, liveSummaryLine(st, sum))
+		if sum.Error != "" {
+			fmt.Fprintf(f.IO.ErrOut, "rescoord: %s\n", sum.Error)
+		}
+	} else {
+		if results == nil {
+			results = []attach.StepResult{}
+		}
+		enc := json.NewEncoder(f.IO.Out)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(struct {
+			Steps   []attach.StepResult    `json:"steps"`
+			Summary *attach.CleanupSummary `json:"summary"`
+		}{results, sum}); err != nil {
+			return err
+		}
+	}
+	if sum.Failed > 0 || sum.TimedOut > 0 || sum.Error != "" {
+		return errFindings
+	}
+	return nil
+}
+
+func processLabel(s *snapshot.Snapshot, target string) string {
+	if s.Source.Process != "" && s.Source.PID > 0 {
+		return fmt.Sprintf("%s (pid %d)", s.Source.Process, s.Source.PID)
+	}
+	return target
+}
+
+// stepLine is one executed step: its mark, order, kind, id, status and time.
+func stepLine(st *render.Styles, r attach.StepResult) string {
+	mark, status := st.OK.Render("✓"), st.OK.Render("done")
+	switch r.Status {
+	case attach.StatusFailed:
+		mark, status = st.Error.Render("✗"), st.Error.Render("failed")
+	case attach.StatusTimedOut:
+		mark, status = st.Error.Render("⏱"), st.Error.Render("timed out")
+	case attach.StatusSkipped:
+		mark, status = st.Warning.Render("-"), st.Warning.Render("skipped")
+	}
+	line := fmt.Sprintf("%s %3d. %-9s %s  %s %s", mark, r.Order, r.Kind, r.ID, status, st.Dim.Render(render.Millis(r.ElapsedMS)))
+	if r.Error != "" {
+		line += "\n         " + st.Dim.Render(r.Error)
+	}
+	return line
+}
+
+func liveSummaryLine(st *render.Styles, s *attach.CleanupSummary) string {
+	line := fmt.Sprintf("%d %s: %d done, %d failed, %d timed out in %s", s.Steps, plural(s.Steps, "step", "steps"),
+		s.Done, s.Failed, s.TimedOut, render.Millis(s.ElapsedMS))
+	if s.Failed > 0 || s.TimedOut > 0 {
+		return st.Error.Render(line)
+	}
+	return st.OK.Render(line)
+}

@@ -1,0 +1,444 @@
+package cmd
+
+import (
+	"bufio"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/rescoord/rescoord/pkg/coordinator"
+	"github.com/rescoord/rescoord/pkg/snapshot"
+)
+
+// GraphOptions are the flags of `rescoord graph`.
+type GraphOptions struct {
+	Input InputOptions
+	Args  []string
+
+	Format    string
+	Component string
+	Plan      bool
+	All       bool
+}
+
+var graphFormats = []string{"dot", "mermaid"}
+
+// NewCmdGraph builds `rescoord graph`. A non-nil runF replaces the run, for tests.
+func NewCmdGraph(f *Factory, runF func(*GraphOptions) error) *cobra.Command {
+	opts := &GraphOptions{}
+	c := &cobra.Command{
+		Use:   "graph [SNAPSHOT]",
+		Short: "Draw the ownership tree and the dependencies as Graphviz DOT or Mermaid",
+		Long: `graph writes the component tree, the resources each component owns and the
+depends_on links between resources as a Graphviz DOT digraph or a Mermaid
+flowchart.
+
+Solid edges are ownership (parent → child, component → resource); dashed
+edges are depends_on (the resource at the tail is cleaned up before the one
+at the head). Destroyed components and released resources are dashed and
+grey; owners and parents that are not in the snapshot are dotted and grey;
+resources whose depends_on form a cycle, and the edges of the cycle, are red.
+Only live resources are drawn unless --all is given. --plan numbers each
+node with its step in the cleanup plan (components also list their
+callbacks' steps).`,
+		Example: `  rescoord graph --demo | dot -Tsvg > registry.svg
+  rescoord graph --demo --format mermaid --plan
+  rescoord graph snapshot.json --component copy_verify_tab --all`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			opts.Args = args
+			if runF != nil {
+				return runF(opts)
+			}
+			return runGraph(f, opts)
+		},
+	}
+	opts.Input.addFlags(c)
+	fl := c.Flags()
+	fl.StringVar(&opts.Format, "format", "dot", "graph language: dot or mermaid")
+	fl.StringVar(&opts.Component, "component", "", "draw only this component's subtree")
+	fl.BoolVar(&opts.Plan, "plan", false, "label each node with its step number in the cleanup plan")
+	fl.BoolVar(&opts.All, "all", false, "also draw released resources")
+	_ = c.RegisterFlagCompletionFunc("format", cobra.FixedCompletions(graphFormats, cobra.ShellCompDirectiveNoFileComp))
+	return c
+}
+
+func runGraph(f *Factory, opts *GraphOptions) error {
+	if err := oneOf("--format", opts.Format, graphFormats...); err != nil {
+		return err
+	}
+	in, err := opts.Input.loadOne(f, opts.Args)
+	if err != nil {
+		return err
+	}
+	ix, err := index(in)
+	if err != nil {
+		return err
+	}
+	root := -1
+	if opts.Component != "" {
+		ci, ok := ix.ComponentIndex(opts.Component)
+		if !ok {
+			return usageError("no component %q in the snapshot", opts.Component)
+		}
+		root = ci
+	}
+	var plan *coordinator.Plan
+	if opts.Plan {
+		if plan, err = newPlan(ix, opts.Component); err != nil {
+			return fmt.Errorf("%w (drop --plan to draw the graph with the cycle in red)", err)
+		}
+	}
+	g := buildGraph(ix, root, opts.All, plan)
+	bw := bufio.NewWriter(f.IO.Out)
+	if opts.Format == "mermaid" {
+		writeMermaid(bw, g)
+	} else {
+		writeDOT(bw, g)
+	}
+	return bw.Flush()
+}
+
+// Node looks.
+const (
+	gnComponent = iota
+	gnResource
+	gnMissing
+)
+
+type graphNode struct {
+	id    string   // c12, r40, m3: safe in both languages
+	shape int      // gnComponent, gnResource or gnMissing
+	lines []string // label lines, unescaped
+	dead  bool     // destroyed or released
+	cycle bool
+}
+
+type graphEdge struct {
+	from, to  int // node positions
+	dependsOn bool
+	cycle     bool
+}
+
+type graph struct {
+	nodes []graphNode
+	edges []graphEdge
+}
+
+// buildGraph lays out what is drawn, in snapshot order: components, the
+// placeholders for missing owners and parents, resources; then ownership
+// edges and depends_on edges.
+func buildGraph(ix *snapshot.Index, root int, all bool, plan *coordinator.Plan) *graph {
+	s := ix.Snap
+	g := &graph{}
+	compNode := make([]int, len(s.Components))
+	resNode := make([]int, len(s.Resources))
+	for i := range compNode {
+		compNode[i] = -1
+	}
+	for i := range resNode {
+		resNode[i] = -1
+	}
+	var compStep, resStep []int
+	cbSteps := map[int][]int{} // component position -> its callbacks' orders
+	if plan != nil {
+		compStep = make([]int, len(s.Components))
+		resStep = make([]int, len(s.Resources))
+		for i := range plan.Steps {
+			st := &plan.Steps[i]
+			switch st.Kind {
+			case coordinator.KindComponent:
+				compStep[st.Index] = st.Order
+			case coordinator.KindResource:
+				resStep[st.Index] = st.Order
+			case coordinator.KindCallback:
+				if ci, ok := ix.ComponentIndex(st.Component); ok {
+					cbSteps[ci] = append(cbSteps[ci], st.Order)
+				}
+			}
+		}
+	}
+	stepPrefix := func(order int) string {
+		if order == 0 {
+			return ""
+		}
+		return "#" + strconv.Itoa(order) + " "
+	}
+	in := func(ci int) bool { return root < 0 || ix.InSubtree(ci, root) }
+
+	for ci := range s.Components {
+		if !in(ci) {
+			continue
+		}
+		c := &s.Components[ci]
+		n := graphNode{id: "c" + strconv.Itoa(ci), shape: gnComponent, dead: !c.Alive()}
+		first := c.DisplayName()
+		if plan != nil {
+			first = stepPrefix(compStep[ci]) + first
+		}
+		n.lines = append(n.lines, first, idAndType(c.ID, c.Name, c.Type))
+		if !c.Alive() {
+			n.lines = append(n.lines, "destroyed")
+		}
+		if cbs := cbSteps[ci]; len(cbs) > 0 {
+			var b strings.Builder
+			b.WriteString(plural(len(cbs), "callback", "callbacks"))
+			for _, o := range cbs {
+				b.WriteString(" #" + strconv.Itoa(o))
+			}
+			n.lines = append(n.lines, b.String())
+		}
+		compNode[ci] = len(g.nodes)
+		g.nodes = append(g.nodes, n)
+	}
+
+	missing := map[string]int{} // missing id -> node
+	placeholder := func(id string) int {
+		if k, ok := missing[id]; ok {
+			return k
+		}
+		k := len(g.nodes)
+		missing[id] = k
+		g.nodes = append(g.nodes, graphNode{id: "m" + strconv.Itoa(len(missing)-1), shape: gnMissing, lines: []string{id, "not in snapshot"}, dead: true})
+		return k
+	}
+	type link struct{ from, to int }
+	var owns []link
+	for ci := range s.Components {
+		if compNode[ci] < 0 {
+			continue
+		}
+		c := &s.Components[ci]
+		switch p := ix.Parent(ci); {
+		case ci == root:
+		case p >= 0:
+			owns = append(owns, link{compNode[p], compNode[ci]})
+		case c.Parent != "" && root < 0:
+			owns = append(owns, link{placeholder(c.Parent), compNode[ci]})
+		}
+	}
+	for ri := range s.Resources {
+		r := &s.Resources[ri]
+		if !r.Live() && !all {
+			continue
+		}
+		o := ix.Owner(ri)
+		if o >= 0 && !in(o) || o < 0 && root >= 0 {
+			continue
+		}
+		owner := -1
+		if o >= 0 {
+			owner = compNode[o]
+		} else {
+			owner = placeholder(r.Owner)
+		}
+		n := graphNode{id: "r" + strconv.Itoa(ri), shape: gnResource, dead: !r.Live()}
+		first := r.DisplayName()
+		if plan != nil {
+			first = stepPrefix(resStep[ri]) + first
+		}
+		n.lines = append(n.lines, first, idAndType(r.ID, r.Name, r.Type))
+		if r.State != snapshot.StateActive {
+			n.lines = append(n.lines, r.State)
+		}
+		resNode[ri] = len(g.nodes)
+		g.nodes = append(g.nodes, n)
+		owns = append(owns, link{owner, resNode[ri]})
+	}
+	for _, l := range owns {
+		g.edges = append(g.edges, graphEdge{from: l.from, to: l.to})
+	}
+
+	// Cycles among live resources: their members and edges in red.
+	cycleEdge := map[link]bool{}
+	for _, cyc := range coordinator.DependencyCycles(ix) {
+		for k, ri := range cyc {
+			next := cyc[(k+1)%len(cyc)]
+			if resNode[ri] >= 0 {
+				g.nodes[resNode[ri]].cycle = true
+			}
+			cycleEdge[link{ri, next}] = true
+		}
+	}
+	for ri := range s.Resources {
+		a := resNode[ri]
+		if a < 0 {
+			continue
+		}
+		deps := s.Resources[ri].DependsOn
+		for k, dep := range deps {
+			rj, ok := ix.ResourceIndex(dep)
+			if !ok || resNode[rj] < 0 || containsString(deps[:k], dep) {
+				continue
+			}
+			g.edges = append(g.edges, graphEdge{from: a, to: resNode[rj], dependsOn: true, cycle: cycleEdge[link{ri, rj}]})
+		}
+	}
+	return g
+}
+
+func containsString(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// idAndType is the second label line: the id when the name is shown above
+// it, and the type.
+func idAndType(id, name, typ string) string {
+	parts := make([]string, 0, 2)
+	if name != "" && name != id {
+		parts = append(parts, id)
+	}
+	if typ != "" {
+		parts = append(parts, typ)
+	}
+	return strings.Join(parts, " · ")
+}
+
+// dotEscape makes s safe inside a DOT double-quoted string: backslashes and
+// quotes escaped, line breaks as spaces.
+func dotEscape(s string) string {
+	if !strings.ContainsAny(s, "\\\"\n\r") {
+		return s
+	}
+	r := strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", " ", "\r", " ")
+	return r.Replace(s)
+}
+
+func dotLabel(lines []string) string {
+	out := make([]string, 0, len(lines))
+	for _, l := range lines {
+		if l != "" {
+			out = append(out, dotEscape(l))
+		}
+	}
+	return `"` + strings.Join(out, `\n`) + `"`
+}
+
+func writeDOT(w *bufio.Writer, g *graph) {
+	w.WriteString("digraph rescoord {\n")
+	w.WriteString("  rankdir=LR;\n")
+	w.WriteString("  node [fontname=\"Helvetica\", fontsize=10];\n")
+	w.WriteString("  edge [color=\"gray30\"];\n")
+	for _, n := range g.nodes {
+		attrs := []string{"label=" + dotLabel(n.lines)}
+		switch n.shape {
+		case gnComponent:
+			attrs = append(attrs, "shape=ellipse")
+		case gnResource:
+			attrs = append(attrs, "shape=box")
+		default:
+			attrs = append(attrs, "shape=ellipse", "style=dotted")
+		}
+		if n.dead && n.shape != gnMissing {
+			attrs = append(attrs, "style=dashed")
+		}
+		switch {
+		case n.cycle:
+			attrs = append(attrs, `color="red"`, `fontcolor="red"`, "penwidth=2")
+		case n.dead:
+			attrs = append(attrs, `color="gray50"`, `fontcolor="gray50"`)
+		}
+		fmt.Fprintf(w, "  %s [%s];\n", n.id, strings.Join(attrs, ", "))
+	}
+	for _, e := range g.edges {
+		var attrs []string
+		if e.dependsOn {
+			attrs = append(attrs, "style=dashed", `color="steelblue"`)
+		}
+		if e.cycle {
+			attrs = append(attrs, `color="red"`, "penwidth=2")
+		}
+		fmt.Fprintf(w, "  %s -> %s", g.nodes[e.from].id, g.nodes[e.to].id)
+		if len(attrs) > 0 {
+			fmt.Fprintf(w, " [%s]", strings.Join(attrs, ", "))
+		}
+		w.WriteString(";\n")
+	}
+	w.WriteString("}\n")
+}
+
+// mermaidEscape writes s for a double-quoted Mermaid label: the characters
+// Mermaid or HTML would read specially become #code; entities.
+func mermaidEscape(s string) string {
+	if !strings.ContainsAny(s, "\"#<>&`\n\r") {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		switch r {
+		case '"', '#', '<', '>', '&', '`':
+			b.WriteString("#" + strconv.Itoa(int(r)) + ";")
+		case '\n', '\r':
+			b.WriteByte(' ')
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+func writeMermaid(w *bufio.Writer, g *graph) {
+	w.WriteString("flowchart LR\n")
+	var dead, missing, cycle []string
+	for _, n := range g.nodes {
+		lines := make([]string, 0, len(n.lines))
+		for _, l := range n.lines {
+			if l != "" {
+				lines = append(lines, mermaidEscape(l))
+			}
+		}
+		label := `"` + strings.Join(lines, "<br/>") + `"`
+		switch n.shape {
+		case gnComponent:
+			fmt.Fprintf(w, "  %s(%s)\n", n.id, label)
+		case gnResource:
+			fmt.Fprintf(w, "  %s[%s]\n", n.id, label)
+		default:
+			fmt.Fprintf(w, "  %s([%s])\n", n.id, label)
+		}
+		switch {
+		case n.cycle:
+			cycle = append(cycle, n.id)
+		case n.shape == gnMissing:
+			missing = append(missing, n.id)
+		case n.dead:
+			dead = append(dead, n.id)
+		}
+	}
+	var depLinks, cycleLinks []string
+	for k, e := range g.edges {
+		arrow := "-->"
+		if e.dependsOn {
+			arrow = "-.->"
+			depLinks = append(depLinks, strconv.Itoa(k))
+		}
+		if e.cycle {
+			cycleLinks = append(cycleLinks, strconv.Itoa(k))
+		}
+		fmt.Fprintf(w, "  %s %s %s\n", g.nodes[e.from].id, arrow, g.nodes[e.to].id)
+	}
+	w.WriteString("  classDef dead stroke-dasharray:5 5,stroke:#888,color:#888\n")
+	w.WriteString("  classDef missing stroke-dasharray:2 2,stroke:#888,color:#888\n")
+	w.WriteString("  classDef cycle stroke:#d00,stroke-width:2px,color:#d00\n")
+	for _, c := range []struct {
+		name string
+		ids  []string
+	}{{"dead", dead}, {"missing", missing}, {"cycle", cycle}} {
+		if len(c.ids) > 0 {
+			fmt.Fprintf(w, "  class %s %s\n", strings.Join(c.ids, ","), c.name)
+		}
+	}
+	if len(depLinks) > 0 {
+		fmt.Fprintf(w, "  linkStyle %s stroke:steelblue\n", strings.Join(depLinks, ","))
+	}
+	if len(cycleLinks) > 0 {
+		fmt.Fprintf(w, "  linkStyle %s stroke:#d00,stroke-width:2px\n", strings.Join(cycleLinks, ","))
+	}
+}

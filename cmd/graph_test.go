@@ -1,0 +1,176 @@
+package cmd
+
+import (
+	"bytes"
+	"os/exec"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+var graphGoldens = []struct {
+	golden string
+	args   []string
+}{
+	{"graph/demo.dot", []string{"graph", "--demo"}},
+	{"graph/demo.mmd", []string{"graph", "--demo", "--format", "mermaid"}},
+	{"graph/demo-plan.dot", []string{"graph", "--demo", "--plan"}},
+	{"graph/demo-plan.mmd", []string{"graph", "--demo", "--plan", "--format", "mermaid"}},
+	{"graph/demo-all.dot", []string{"graph", "--demo", "--all"}},
+	{"graph/copy_verify_tab-plan.dot", []string{"graph", "--demo", "--component", "copy_verify_tab", "--plan"}},
+	{"graph/copy_verify_tab-plan.mmd", []string{"graph", "--demo", "--component", "copy_verify_tab", "--plan", "--format", "mermaid"}},
+	{"graph/cycle.dot", []string{"graph", snapshotPath("plan-cycle-three.json")}},
+	{"graph/cycle.mmd", []string{"graph", snapshotPath("plan-cycle-three.json"), "--format", "mermaid"}},
+	{"graph/escaping.dot", []string{"graph", snapshotPath("plan-graph-escaping.json"), "--all", "--plan"}},
+	{"graph/escaping.mmd", []string{"graph", snapshotPath("plan-graph-escaping.json"), "--all", "--plan", "--format", "mermaid"}},
+}
+
+func TestGraph_Golden(t *testing.T) {
+	for _, tt := range graphGoldens {
+		t.Run(tt.golden, func(t *testing.T) {
+			res := runCLI(t, tt.args...)
+			if res.Code != 0 || res.Stderr != "" {
+				t.Fatalf("exit %d, stderr:\n%s", res.Code, res.Stderr)
+			}
+			golden(t, tt.golden, res.Stdout)
+			// Deterministic: a second run prints the same bytes.
+			if again := runCLI(t, tt.args...); again.Stdout != res.Stdout {
+				t.Error("two runs differ")
+			}
+		})
+	}
+}
+
+// TestGraph_DOTIsValid feeds every DOT golden to Graphviz when it is
+// installed (apt-get install graphviz); Mermaid output was checked with
+// mermaid.parse by hand (see docs/cleanup-ordering.md).
+func TestGraph_DOTIsValid(t *testing.T) {
+	dot, err := exec.LookPath("dot")
+	if err != nil {
+		t.Skip("graphviz is not installed")
+	}
+	for _, tt := range graphGoldens {
+		if !strings.HasSuffix(tt.golden, ".dot") {
+			continue
+		}
+		res := runCLI(t, tt.args...)
+		cmd := exec.Command(dot, "-Tcanon")
+		cmd.Stdin = strings.NewReader(res.Stdout)
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		if err := cmd.Run(); err != nil || stderr.Len() > 0 {
+			t.Errorf("%s: dot rejects the output: %v %s", tt.golden, err, stderr.String())
+		}
+	}
+}
+
+func TestGraph_Content(t *testing.T) {
+	res := runCLI(t, "graph", "--demo")
+	out := res.Stdout
+	for _, want := range []string{
+		// destroyed component: dashed and grey
+		`c2 [label="MediaAnalysisTab\nmedia_analysis_tab · tab\ndestroyed", shape=ellipse, style=dashed, color="gray50", fontcolor="gray50"];`,
+		// a missing parent and a missing owner get a dotted placeholder
+		`m0 [label="plugin_host\nnot in snapshot", shape=ellipse, style=dotted`,
+		`[label="export_dialog\nnot in snapshot"`,
+		// depends_on is dashed, ownership solid
+		`r3 -> r2 [style=dashed, color="steelblue"];`,
+		"  c0 -> c1;\n",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("DOT lacks %q", want)
+		}
+	}
+	if strings.Contains(out, "r-1044") {
+		t.Error("a released resource is drawn without --all")
+	}
+	if !strings.Contains(runCLI(t, "graph", "--demo", "--all").Stdout, "r-1044") {
+		t.Error("--all does not draw released resources")
+	}
+
+	// --plan numbers every resource and component step of the plan.
+	plan := runCLI(t, "graph", "--demo", "--plan").Stdout
+	labels := regexp.MustCompile(`label="#(\d+) `).FindAllStringSubmatch(plan, -1)
+	if len(labels) != 38 { // 44 steps less 6 callbacks
+		t.Errorf("%d numbered nodes, want 38", len(labels))
+	}
+	if !strings.Contains(plan, `callbacks #25 #26`) {
+		t.Error("the controller does not list its callbacks' steps")
+	}
+
+	// --component cuts the subtree: no node outside it, no placeholder.
+	sub := runCLI(t, "graph", "--demo", "--component", "thumbnail_tab").Stdout
+	for _, absent := range []string{"MainWindow", "copy_verify", "not in snapshot", "r-2001"} {
+		if strings.Contains(sub, absent) {
+			t.Errorf("subtree graph contains %q", absent)
+		}
+	}
+	if !strings.Contains(sub, "thumbnail-decoder") {
+		t.Error("subtree graph lacks the subtree's resources")
+	}
+}
+
+func TestGraph_CycleInRed(t *testing.T) {
+	out := runCLI(t, "graph", snapshotPath("plan-cycle-three.json")).Stdout
+	red := regexp.MustCompile(`(?m)^  (r\d+) \[.*color="red"`).FindAllStringSubmatch(out, -1)
+	if len(red) != 3 {
+		t.Errorf("%d red nodes, want the 3 members:\n%s", len(red), out)
+	}
+	if n := strings.Count(out, `style=dashed, color="steelblue", color="red", penwidth=2`); n != 3 {
+		t.Errorf("%d red dependency edges, want 3", n)
+	}
+	mm := runCLI(t, "graph", snapshotPath("plan-cycle-three.json"), "--format", "mermaid").Stdout
+	if !strings.Contains(mm, "class r0,r1,r2 cycle") {
+		t.Errorf("mermaid does not class the members as cycle:\n%s", mm)
+	}
+}
+
+func TestGraph_Errors(t *testing.T) {
+	tests := []struct {
+		args   []string
+		stderr string
+	}{
+		{[]string{"graph", snapshotPath("plan-cycle-three.json"), "--plan"},
+			"rescoord: no cleanup plan: the hard constraints form a cycle: resource r-1 → resource r-2 → resource r-3 → resource r-1 (drop --plan to draw the graph with the cycle in red)\n"},
+		{[]string{"graph", "--demo", "--component", "nope"}, "rescoord: no component \"nope\" in the snapshot\n"},
+		{[]string{"graph", "--demo", "--format", "svg"}, "rescoord: invalid --format \"svg\": want dot or mermaid\n"},
+		{[]string{"graph"}, "rescoord: no input: give a snapshot file, - for standard input, --demo for the built-in sample, or --attach TARGET\n"},
+	}
+	for _, tt := range tests {
+		res := runCLI(t, tt.args...)
+		if res.Code != ExitError || res.Stdout != "" || res.Stderr != tt.stderr {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q; want exit 2 and %q", tt.args, res.Code, res.Stdout, res.Stderr, tt.stderr)
+		}
+	}
+}
+
+func TestGraph_Escaping(t *testing.T) {
+	tests := []struct{ in, dot, mermaid string }{
+		{`plain`, `plain`, `plain`},
+		{`say "hi"`, `say \"hi\"`, `say #34;hi#34;`},
+		{`C:\dir`, `C:\\dir`, `C:\dir`},
+		{"two\nlines", "two lines", "two lines"},
+		{"<b>#1</b> & `x`", "<b>#1</b> & `x`", "#60;b#62;#35;1#60;/b#62; #38; #96;x#96;"},
+	}
+	for _, tt := range tests {
+		if got := dotEscape(tt.in); got != tt.dot {
+			t.Errorf("dotEscape(%q) = %q, want %q", tt.in, got, tt.dot)
+		}
+		if got := mermaidEscape(tt.in); got != tt.mermaid {
+			t.Errorf("mermaidEscape(%q) = %q, want %q", tt.in, got, tt.mermaid)
+		}
+	}
+}
+
+func TestGraph_FlagsReachOptions(t *testing.T) {
+	var got *GraphOptions
+	f := &Factory{IO: &IOStreams{In: strings.NewReader(""), Out: &bytes.Buffer{}, ErrOut: &bytes.Buffer{}}}
+	c := NewCmdGraph(f, func(o *GraphOptions) error { got = o; return nil })
+	c.SetArgs([]string{"--format", "mermaid", "--component", "tab", "--plan", "--all", "--demo"})
+	if err := c.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	if got == nil || got.Format != "mermaid" || got.Component != "tab" || !got.Plan || !got.All || !got.Input.Demo {
+		t.Errorf("options = %+v", got)
+	}
+}

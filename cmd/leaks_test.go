@@ -1,0 +1,347 @@
+package cmd
+
+import (
+	"encoding/json"
+	"encoding/xml"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/rescoord/rescoord/internal/report"
+)
+
+// leaksSnapshot is the path of a snapshot in testdata/leaks.
+func leaksSnapshot(name string) string {
+	return filepath.Join(repoRoot, "testdata", "leaks", name+".json")
+}
+
+// stable replaces what changes between builds (the version) in a report.
+func stable(s string) string { return strings.ReplaceAll(s, version(), "VERSION") }
+
+func TestLeaks_GoldenFormatsOnDemo(t *testing.T) {
+	for _, format := range report.Formats {
+		t.Run(format, func(t *testing.T) {
+			res := runCLI(t, "leaks", "--demo", "-o", format)
+			if res.Code != ExitFindings {
+				t.Errorf("exit %d, want 1 (stderr %q)", res.Code, res.Stderr)
+			}
+			if res.Stderr != "" {
+				t.Errorf("stderr: %q", res.Stderr)
+			}
+			ext := map[string]string{"text": "txt", "json": "json", "sarif": "sarif", "junit": "xml", "github": "txt", "markdown": "md"}[format]
+			golden(t, "leaks/demo."+format+"."+ext, stable(res.Stdout))
+		})
+	}
+}
+
+func TestLeaks_GoldenOptions(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		args []string
+		code int
+	}{
+		{"grace", []string{"--demo", "--grace", "10s", "--max-age", "90s"}, ExitFindings},
+		{"severity-error", []string{"--demo", "--severity", "error", "--fail-on", "critical"}, ExitFindings},
+		{"baseline", []string{leaksSnapshot("growth-new"), "--baseline", leaksSnapshot("growth-base")}, ExitFindings},
+		{"series", []string{leaksSnapshot("growth-s1"), leaksSnapshot("growth-s2"), leaksSnapshot("growth-s3"), "--fail-on", "warning"}, ExitFindings},
+		{"clean", []string{leaksSnapshot("running-orphan-clean"), "--fail-on", "critical"}, ExitOK},
+		{"cycle", []string{leaksSnapshot("cleanup-cycle"), "--fail-on", "none"}, ExitOK},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res := runCLI(t, append([]string{"leaks"}, tc.args...)...)
+			if res.Code != tc.code {
+				t.Errorf("exit %d, want %d (stderr %q)", res.Code, tc.code, res.Stderr)
+			}
+			out := strings.ReplaceAll(res.Stdout, filepath.Join(repoRoot, "testdata", "leaks")+string(filepath.Separator), "")
+			golden(t, "leaks/"+tc.name+".txt", out)
+		})
+	}
+}
+
+func TestLeaks_StyledOnTerminalOnly(t *testing.T) {
+	c := newCLI(t)
+	c.tty = true
+	if res := c.run("leaks", "--demo"); !strings.Contains(res.Stdout, "\x1b[") {
+		t.Error("no colour on a terminal")
+	}
+	c.env = map[string]string{"NO_COLOR": "1"}
+	if res := c.run("leaks", "--demo"); strings.Contains(res.Stdout, "\x1b[") {
+		t.Error("colour despite NO_COLOR")
+	}
+	if res := runCLI(t, "leaks", "--demo"); strings.Contains(res.Stdout, "\x1b[") {
+		t.Error("colour when piped")
+	}
+}
+
+func TestLeaks_ExitCodes(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		code int
+	}{
+		{[]string{"--demo"}, ExitFindings},
+		{[]string{"--demo", "--fail-on", "critical"}, ExitFindings},
+		{[]string{"--demo", "--fail-on", "none"}, ExitOK},
+		{[]string{"--demo", "--severity", "critical", "--fail-on", "warning"}, ExitFindings},
+		{[]string{leaksSnapshot("dangling-dependency")}, ExitOK},
+		{[]string{leaksSnapshot("dangling-dependency"), "--fail-on", "warning"}, ExitFindings},
+		{[]string{leaksSnapshot("running-orphan"), "--grace", "1m", "--fail-on", "error"}, ExitFindings}, // the missing owner is not graced
+		{[]string{leaksSnapshot("orphaned-resource"), "--grace", "1m"}, ExitFindings},
+		{[]string{leaksSnapshot("orphaned-resource-clean")}, ExitOK},
+		{[]string{"--demo", "--fail-on", "fatal"}, ExitError},
+		{[]string{"--demo", "--severity", "none"}, ExitError},
+		{[]string{"--demo", "-o", "xml"}, ExitError},
+		{[]string{"--demo", "-o", "json", "-o", "text"}, ExitError},
+		{[]string{"--demo", "-o", "json="}, ExitError},
+		{[]string{"--demo", "--growth-bytes", "lots"}, ExitError},
+		{[]string{"--demo", "--grace", "-1s"}, ExitError},
+		{[]string{"--demo", "--baseline", "nope.json"}, ExitError},
+		{[]string{"--demo", "--suppressions", "nope.yaml"}, ExitError},
+		{[]string{leaksSnapshot("growth-s1"), leaksSnapshot("growth-s2")}, ExitError},
+		{[]string{leaksSnapshot("growth-s1"), leaksSnapshot("growth-s2"), leaksSnapshot("growth-s3"), "--baseline", leaksSnapshot("growth-s1")}, ExitError},
+		{[]string{}, ExitError},
+	} {
+		res := runCLI(t, append([]string{"leaks"}, tc.args...)...)
+		if res.Code != tc.code {
+			t.Errorf("leaks %q: exit %d, want %d (stderr %q)", tc.args, res.Code, tc.code, res.Stderr)
+		}
+		if tc.code == ExitError && !strings.HasPrefix(res.Stderr, "rescoord: ") {
+			t.Errorf("leaks %q: stderr %q does not say what is wrong", tc.args, res.Stderr)
+		}
+	}
+}
+
+func TestLeaks_OptionsBinding(t *testing.T) {
+	f := &Factory{IO: &IOStreams{}}
+	var got *LeaksOptions
+	c := NewCmdLeaks(f, func(o *LeaksOptions) error { got = o; return nil })
+	c.SetArgs([]string{"a.json", "-o", "text", "-o", "sarif=x.sarif", "--fail-on", "warning", "--severity", "error",
+		"--grace", "5s", "--max-age", "10m", "--baseline", "old.json", "--suppressions", "s.yaml",
+		"--growth-count", "3", "--growth-bytes", "1MiB", "--growth-percent", "50"})
+	if err := c.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got.Outputs, []string{"text", "sarif=x.sarif"}) || got.FailOn != "warning" || got.Severity != "error" ||
+		got.Grace != 5*time.Second || got.MaxAge != 10*time.Minute || got.Baseline != "old.json" || got.Suppressions != "s.yaml" ||
+		got.GrowthCount != 3 || got.GrowthBytes != "1MiB" || got.GrowthPercent != 50 || !slices.Equal(got.Args, []string{"a.json"}) {
+		t.Errorf("options: %+v", got)
+	}
+}
+
+// One run writes several formats: one to stdout, the others to files.
+func TestLeaks_MultipleOutputs(t *testing.T) {
+	dir := t.TempDir()
+	sarif, junit, md := filepath.Join(dir, "leaks.sarif"), filepath.Join(dir, "leaks.xml"), filepath.Join(dir, "comment.md")
+	res := runCLI(t, "leaks", "--demo", "-o", "text", "-o", "sarif="+sarif, "-o", "junit="+junit, "-o", "markdown="+md)
+	if res.Code != ExitFindings || !strings.Contains(res.Stdout, "running-orphan ×1") {
+		t.Fatalf("exit %d, stdout %q, stderr %q", res.Code, res.Stdout, res.Stderr)
+	}
+	for _, p := range []struct{ path, format string }{{sarif, "sarif"}, {junit, "junit"}, {md, "markdown"}} {
+		got, err := os.ReadFile(p.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Files are plain, and the same as the format on stdout.
+		want := runCLI(t, "leaks", "--demo", "-o", p.format).Stdout
+		if string(got) != want {
+			t.Errorf("%s file differs from its stdout form", p.format)
+		}
+	}
+	res = runCLI(t, "leaks", "--demo", "-o", "json="+filepath.Join(dir, "no", "such", "dir.json"))
+	if res.Code != ExitError || !strings.Contains(res.Stderr, "writing the json report") {
+		t.Errorf("unwritable path: exit %d, stderr %q", res.Code, res.Stderr)
+	}
+}
+
+// The SARIF report validates against the official SARIF 2.1.0 schema.
+func TestLeaks_SARIFValidatesAgainstSchema(t *testing.T) {
+	schemaPath, err := filepath.Abs(filepath.Join(repoRoot, "testdata", "sarif-schema-2.1.0.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := jsonschema.NewCompiler()
+	c.AssertFormat()
+	schema, err := c.Compile(schemaPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	ignore := filepath.Join(dir, "ignore.yaml")
+	if err := os.WriteFile(ignore, []byte("suppressions:\n  - type: file\n    action: report\n    reason: third-party\n  - rule: growth\n    reason: unused\n    expires: 2020-01-01\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"--demo"},
+		{"--demo", "--suppressions", ignore},
+		{leaksSnapshot("cleanup-cycle")},
+		{leaksSnapshot("over-global-limit")},
+		{leaksSnapshot("growth-new"), "--baseline", leaksSnapshot("growth-base")},
+		{leaksSnapshot("running-orphan-clean"), "--fail-on", "none"},
+	} {
+		res := runCLI(t, append([]string{"leaks", "-o", "sarif"}, args...)...)
+		doc, err := jsonschema.UnmarshalJSON(strings.NewReader(res.Stdout))
+		if err != nil {
+			t.Fatalf("%q: %v", args, err)
+		}
+		if err := schema.Validate(doc); err != nil {
+			t.Errorf("%q: SARIF does not validate: %v", args, err)
+		}
+		var log struct {
+			Runs []struct {
+				Results []struct {
+					Locations           []any             `json:"locations"`
+					PartialFingerprints map[string]string `json:"partialFingerprints"`
+				} `json:"results"`
+			} `json:"runs"`
+		}
+		if err := json.Unmarshal([]byte(res.Stdout), &log); err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range log.Runs[0].Results {
+			if len(r.Locations) != 1 || r.PartialFingerprints["rescoordSignature/v1"] == "" {
+				t.Errorf("%q: every result needs a location and a fingerprint: %+v", args, r)
+			}
+		}
+	}
+	// And the validator does reject what is not SARIF.
+	bad, _ := jsonschema.UnmarshalJSON(strings.NewReader(`{"version": "2.1.0", "runs": [{"results": []}]}`))
+	if err := schema.Validate(bad); err == nil {
+		t.Error("a run without tool validated")
+	}
+}
+
+// The JUnit report parses back: a case per group, failures at or above --fail-on.
+func TestLeaks_JUnitParsesBack(t *testing.T) {
+	for _, tc := range []struct {
+		failOn          string
+		tests, failures int
+	}{{"error", 11, 6}, {"critical", 11, 2}, {"warning", 11, 9}, {"none", 11, 0}} {
+		res := runCLI(t, "leaks", "--demo", "-o", "junit", "--fail-on", tc.failOn)
+		var doc report.JUnitSuites
+		if err := xml.Unmarshal([]byte(res.Stdout), &doc); err != nil {
+			t.Fatalf("fail-on %s: %v", tc.failOn, err)
+		}
+		s := doc.Suites[0]
+		failures := 0
+		for _, c := range s.Cases {
+			if c.Failure != nil {
+				failures++
+				if !strings.Contains(c.Failure.Text, "\n") || c.Failure.Message == "" {
+					t.Errorf("a failure carries its message and trace: %+v", c.Failure)
+				}
+			}
+		}
+		if doc.Tests != tc.tests || s.Tests != len(s.Cases) || s.Failures != tc.failures || failures != tc.failures || doc.Failures != tc.failures {
+			t.Errorf("fail-on %s: tests %d/%d, failures %d/%d/%d, want %d and %d", tc.failOn, doc.Tests, len(s.Cases), s.Failures, failures, doc.Failures, tc.tests, tc.failures)
+		}
+		if s.Cases[0].Classname != "running-orphan" || !strings.HasPrefix(s.Cases[0].Name, "bf34de9ac4839514 ") {
+			t.Errorf("case: %+v", s.Cases[0])
+		}
+	}
+}
+
+// .rescoord-ignore.yaml in the working directory is used when present;
+// expired entries and unused ones are reported; action report never fails.
+func TestLeaks_SuppressionsFromWorkingDirectory(t *testing.T) {
+	dir := t.TempDir()
+	demo, err := filepath.Abs(snapshotPath("media-app.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ignore := `suppressions:
+  - rule: running-orphan
+    component: "MediaAnalysis*"
+    reason: "tracked in #41: workers outlive the tab"
+  - frame: "export_dialog.py:*"
+    action: report
+    reason: export dialog comes from a third-party toolkit
+  - rule: over-component-limit
+    reason: thumbnails are being reworked
+    expires: 2026-11-01
+  - name: no-such-resource
+    reason: left over from an old fix
+`
+	if err := os.WriteFile(filepath.Join(dir, ".rescoord-ignore.yaml"), []byte(ignore), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// The harness reads the demo and golden files relative to the working
+	// directory: go back to it after each run in dir.
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	runIn := func(args ...string) result {
+		c := newCLI(t)
+		c.chdir = dir
+		res := c.run(args...)
+		if err := os.Chdir(wd); err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	res := runIn("leaks", demo)
+	if res.Code != ExitFindings {
+		t.Errorf("exit %d (stderr %q)", res.Code, res.Stderr)
+	}
+	golden(t, "leaks/suppressions.txt", strings.ReplaceAll(res.Stdout, demo, "media-app.json"))
+
+	res = runIn("leaks", demo, "-o", "json")
+	var out struct {
+		Findings []struct {
+			Rule         string          `json:"rule"`
+			SuppressedBy json.RawMessage `json:"suppressed_by"`
+		} `json:"findings"`
+		Summary map[string]int `json:"summary"`
+	}
+	if err := json.Unmarshal([]byte(res.Stdout), &out); err != nil {
+		t.Fatal(err)
+	}
+	rules := map[string]int{}
+	reported := 0
+	for _, f := range out.Findings {
+		rules[f.Rule]++
+		if f.SuppressedBy != nil {
+			reported++
+		}
+	}
+	if rules["running-orphan"] != 0 || rules["expired-suppression"] != 1 || rules["unused-suppression"] != 1 || rules["over-component-limit"] != 1 || reported != 1 {
+		t.Errorf("rules %v, reported %d", rules, reported)
+	}
+	if out.Summary["suppressed"] != 2 {
+		t.Errorf("summary %v", out.Summary)
+	}
+
+	// Only the expired over-component-limit and the orphans fail; with
+	// --fail-on critical nothing does, the report-action export worker included.
+	if res := runIn("leaks", demo, "--fail-on", "critical"); res.Code != ExitOK {
+		t.Errorf("fail-on critical: exit %d", res.Code)
+	}
+
+	// A broken file is exit 2, naming the file and line.
+	if err := os.WriteFile(filepath.Join(dir, ".rescoord-ignore.yaml"), []byte("suppressions:\n  - rule: x\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res = runIn("leaks", demo)
+	if res.Code != ExitError || !strings.Contains(res.Stderr, ".rescoord-ignore.yaml:2: entry has no reason") {
+		t.Errorf("bad suppressions: exit %d, stderr %q", res.Code, res.Stderr)
+	}
+	// --suppressions names another file.
+	other := filepath.Join(dir, "other.yaml")
+	if err := os.WriteFile(other, []byte("suppressions: []\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if res := runIn("leaks", demo, "--suppressions", other, "--fail-on", "none"); res.Code != ExitOK {
+		t.Errorf("--suppressions: exit %d, stderr %q", res.Code, res.Stderr)
+	}
+}
+
+func TestLeaks_MissingSnapshotIsExit2(t *testing.T) {
+	res := runCLI(t, "leaks", "nope.json")
+	if res.Code != ExitError || !strings.Contains(res.Stderr, "cannot read nope.json") {
+		t.Errorf("exit %d, stderr %q", res.Code, res.Stderr)
+	}
+}

@@ -1,0 +1,198 @@
+package cmd
+
+import (
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/rescoord/rescoord/internal/render"
+	"github.com/rescoord/rescoord/pkg/coordinator"
+	"github.com/rescoord/rescoord/pkg/snapshot"
+)
+
+// WatchOptions are the flags of `rescoord watch`.
+type WatchOptions struct {
+	Attach string
+	AttachOptions
+	Every time.Duration
+	Count int
+	Top   int
+}
+
+// NewCmdWatch builds `rescoord watch`. A non-nil runF replaces the run, for tests.
+func NewCmdWatch(f *Factory, runF func(*WatchOptions) error) *cobra.Command {
+	opts := &WatchOptions{}
+	c := &cobra.Command{
+		Use:   "watch --attach TARGET",
+		Short: "Show a live summary of a running process, refreshed in place",
+		Long: `watch fetches a snapshot from a live process every --every and shows a
+summary: resource counts and bytes (with the change since the last refresh),
+leak counts by rule, the top components and the totals by type. On a
+terminal it redraws in place until interrupted (Ctrl-C); piped, it prints one
+summary per refresh.`,
+		Example: `  rescoord watch --attach mediaapp
+  rescoord watch --attach unix:///run/user/1000/rescoord/4242.sock --every 5s --count 10`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, args []string) error {
+			if runF != nil {
+				return runF(opts)
+			}
+			return runWatch(c, f, opts)
+		},
+	}
+	c.Flags().StringVar(&opts.Attach, "attach", "", "the live process (unix:///path.sock, http://127.0.0.1:6060, pid:1234 or a name from 'rescoord ps')")
+	opts.AttachOptions.addFlags(c)
+	c.Flags().DurationVar(&opts.Every, "every", 2*time.Second, "refresh interval")
+	c.Flags().IntVar(&opts.Count, "count", 0, "stop after this many refreshes (0: until interrupted)")
+	c.Flags().IntVar(&opts.Top, "top", 8, "how many components to show")
+	return c
+}
+
+// watchFrame is what one refresh shows.
+type watchFrame struct {
+	snap   *snapshot.Snapshot
+	stats  *snapshot.Stats
+	leaks  map[coordinator.Rule]int
+	bySev  map[coordinator.Severity]int
+	err    error
+	prevOK *watchFrame
+}
+
+func runWatch(c *cobra.Command, f *Factory, opts *WatchOptions) error {
+	if opts.Attach == "" {
+		return usageError("watch needs --attach TARGET (rescoord ps lists attachable processes)")
+	}
+	if opts.Every <= 0 {
+		return usageError("invalid --every %s: want a positive duration", opts.Every)
+	}
+	if opts.Top < 1 || opts.Count < 0 {
+		return usageError("--top wants 1 or more and --count 0 or more")
+	}
+	client, err := opts.client(f, opts.Attach)
+	if err != nil {
+		return err
+	}
+	ctx := c.Context()
+	st := f.Styles()
+	var last *watchFrame
+	for i := 1; opts.Count == 0 || i <= opts.Count; i++ {
+		if i > 1 {
+			if err := f.sleep(ctx, opts.Every); err != nil {
+				return nil // interrupted: a normal end
+			}
+		}
+		fr := &watchFrame{prevOK: last}
+		s, err := client.Snapshot(ctx)
+		if err != nil {
+			if last == nil {
+				return &exitError{code: ExitError, err: err}
+			}
+			if ctx.Err() != nil {
+				return nil
+			}
+			fr.err = err
+		} else {
+			ix, err := snapshot.NewIndex(s)
+			if err != nil {
+				fr.err = err
+			} else {
+				fr.snap, fr.stats = s, snapshot.ComputeStats(ix, opts.Top)
+				fr.leaks, fr.bySev = map[coordinator.Rule]int{}, map[coordinator.Severity]int{}
+				for _, fd := range coordinator.FindLeaks(ix, coordinator.LeakOptions{}) {
+					fr.leaks[fd.Rule]++
+					fr.bySev[fd.Severity]++
+				}
+				last = fr
+			}
+		}
+		var b strings.Builder
+		if f.IO.OutTTY {
+			b.WriteString("\x1b[H\x1b[2J") // home and clear: redraw in place
+		} else if i > 1 {
+			b.WriteString("\n")
+		}
+		writeFrame(&b, st, fr, opts, f.Now())
+		if _, err := io.WriteString(f.IO.Out, b.String()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func writeFrame(w io.Writer, st *render.Styles, fr *watchFrame, opts *WatchOptions, now time.Time) {
+	if fr.err != nil {
+		fmt.Fprintf(w, "%s  %s %s\n", st.Title.Render("rescoord watch"), now.Format("15:04:05"), st.Error.Render("unreachable: "+fr.err.Error()))
+		if fr.prevOK != nil {
+			fmt.Fprintf(w, "%s\n", st.Dim.Render("last snapshot taken "+fr.prevOK.snap.TakenAt.Format("15:04:05")))
+		}
+		return
+	}
+	s, sum := fr.snap, fr.stats
+	fmt.Fprintf(w, "%s  %s · taken %s · every %s\n", st.Title.Render("rescoord watch"), sourceLabel(s), s.TakenAt.UTC().Format("15:04:05Z"), opts.Every)
+	delta := ""
+	if p := fr.prevOK; p != nil {
+		delta = st.Dim.Render(fmt.Sprintf(" (%s live, %s)", signed(int64(sum.LiveResources-p.stats.LiveResources)), signedBytes(sum.LiveBytes-p.stats.LiveBytes)))
+	}
+	fmt.Fprintf(w, "%d resources · %d live · %s%s · %d components (%d destroyed)\n",
+		sum.Resources, sum.LiveResources, render.Bytes(sum.LiveBytes), delta, sum.Components, sum.DestroyedComponents)
+
+	var sev []string
+	for _, v := range coordinator.Severities {
+		if n := fr.bySev[v]; n > 0 {
+			sev = append(sev, st.Severity(v.String()).Render(fmt.Sprintf("%d %s", n, v)))
+		}
+	}
+	if len(sev) == 0 {
+		fmt.Fprintln(w, "leaks: "+st.OK.Render("none"))
+	} else {
+		rules := make([]string, 0, len(fr.leaks))
+		for _, r := range coordinator.Rules {
+			if n := fr.leaks[r.ID]; n > 0 {
+				rules = append(rules, fmt.Sprintf("%s %d", r.ID, n))
+			}
+		}
+		fmt.Fprintf(w, "leaks: %s  %s\n", strings.Join(sev, " · "), st.Dim.Render("("+strings.Join(rules, ", ")+")"))
+	}
+	fmt.Fprintln(w)
+	rows := make([][]string, 0, len(sum.TopComponents))
+	for _, c := range sum.TopComponents {
+		state := c.State
+		if state == snapshot.StateDestroyed {
+			state = st.Error.Render(state)
+		}
+		rows = append(rows, []string{c.ID, c.Type, state, strconv.Itoa(c.LiveResources), bytesOrDash(c.SubtreeLiveBytes)})
+	}
+	_ = render.Table(w, st, []string{"COMPONENT", "TYPE", "STATE", "LIVE", "SUBTREE BYTES"}, rows)
+	fmt.Fprintln(w)
+	rows = rows[:0]
+	types := slices.Clone(sum.ByType)
+	for _, t := range types {
+		if t.Active+t.Releasing == 0 {
+			continue
+		}
+		rows = append(rows, []string{t.Type, strconv.Itoa(t.Active + t.Releasing), strconv.Itoa(t.Running), bytesOrDash(t.LiveBytes)})
+	}
+	_ = render.Table(w, st, []string{"TYPE", "LIVE", "RUNNING", "LIVE BYTES"}, rows)
+}
+
+func signed(n int64) string {
+	if n > 0 {
+		return "+" + strconv.FormatInt(n, 10)
+	}
+	return strconv.FormatInt(n, 10)
+}
+
+func signedBytes(n int64) string {
+	if n > 0 {
+		return "+" + render.Bytes(n)
+	}
+	if n < 0 {
+		return "-" + render.Bytes(-n)
+	}
+	return "±0 B"
+}

@@ -1,0 +1,109 @@
+package main
+
+import (
+	"context"
+	"io"
+	"runtime"
+	"testing"
+
+	"github.com/rescoord/rescoord/pkg/coordinator"
+	"github.com/rescoord/rescoord/pkg/registry"
+	"github.com/rescoord/rescoord/pkg/snapshot"
+)
+
+func leaks(t *testing.T, reg *registry.Registry) map[coordinator.Rule]int {
+	t.Helper()
+	ix, err := snapshot.NewIndex(reg.Snapshot())
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[coordinator.Rule]int{}
+	for _, f := range coordinator.FindLeaks(ix, coordinator.LeakOptions{}) {
+		out[f.Rule]++
+	}
+	return out
+}
+
+// TestMediaApp_ClosingTabsCleansUp opens and closes tabs without -leak:
+// nothing leaks and the closed tabs' temporary files are gone.
+func TestMediaApp_ClosingTabsCleansUp(t *testing.T) {
+	a, err := newApp(config{tabs: 2}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for range 5 {
+		if err := a.tick(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := leaks(t, a.reg); len(got) != 0 {
+		t.Errorf("findings without -leak: %v", got)
+	}
+	st := a.reg.Stats()
+	if st.ByType["worker"].Active != 2 || st.ByType["worker"].Released != 3 {
+		t.Errorf("workers: %+v, want 2 running and 3 released", st.ByType["worker"])
+	}
+	if err := a.reg.CleanupAll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if st := a.reg.Stats(); st.Live != 0 {
+		t.Errorf("%d live resources after CleanupAll", st.Live)
+	}
+}
+
+// TestMediaApp_LeakShowsAsRunningOrphan drops a tab with -leak: after
+// garbage collection the registry marks it destroyed while its worker runs.
+func TestMediaApp_LeakShowsAsRunningOrphan(t *testing.T) {
+	destroyed := make(chan registry.DestroyedEvent, 64)
+	a, err := newApp(config{tabs: 1, leak: true}, io.Discard,
+		registry.WithOnDestroyed(func(ev registry.DestroyedEvent) { destroyed <- ev }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	// Tick 1 opens media_tab_1; tick 2 closes it properly and opens
+	// media_tab_2; tick 3 drops media_tab_2 (every second tab leaks).
+	for range 3 {
+		if err := a.tick(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := false
+	for i := 0; i < 1000 && !got; i++ {
+		runtime.GC()
+		for more := true; more && !got; {
+			select {
+			case ev := <-destroyed:
+				got = ev.ID == "media_tab_2"
+			default:
+				more = false
+			}
+		}
+		runtime.Gosched()
+	}
+	if !got {
+		t.Fatal("the dropped tab was not marked destroyed after GC")
+	}
+	if n := leaks(t, a.reg)[coordinator.RuleRunningOrphan]; n == 0 {
+		t.Errorf("no running-orphan after the leak: %v", leaks(t, a.reg))
+	}
+	// A real cleanup of the leaked tab stops the worker.
+	if err := a.reg.Destroy(ctx, "media_tab_2"); err != nil {
+		t.Fatal(err)
+	}
+	if n := leaks(t, a.reg)[coordinator.RuleRunningOrphan]; n != 0 {
+		t.Errorf("running-orphan after destroying the leaked tab: %d", n)
+	}
+	a.reg.CleanupAll(ctx)
+}
+
+func TestMediaApp_ServesLargeRegistries(t *testing.T) {
+	a, err := newApp(config{resources: 1000}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := a.reg.Stats(); st.Live != 1000 {
+		t.Errorf("live = %d, want 1000", st.Live)
+	}
+}

@@ -1,0 +1,53 @@
+package report
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/rescoord/rescoord/pkg/coordinator"
+)
+
+// githubPrinter writes GitHub Actions workflow commands: one annotation
+// per group (::error for critical and error, ::warning, ::notice for info
+// and for groups reported by an action-report suppression), placed at the
+// first created_by frame that parses as file:line, then the summary line.
+type githubPrinter struct{ opts Options }
+
+// Print implements Printer.
+func (p *githubPrinter) Print(w io.Writer, r *coordinator.Report) error {
+	bw := bufio.NewWriter(w)
+	t := newTracer(r.Index)
+	for gi := range r.Groups {
+		g := &r.Groups[gi]
+		f := &g.Findings[0]
+		cmd := "notice"
+		switch {
+		case f.SuppressedBy != nil:
+		case g.Severity >= coordinator.SeverityError:
+			cmd = "error"
+		case g.Severity == coordinator.SeverityWarning:
+			cmd = "warning"
+		}
+		var props []string
+		if file, line, ok := t.location(f); ok {
+			props = append(props, "file="+escapeProperty(file), fmt.Sprintf("line=%d", line))
+		}
+		title := fmt.Sprintf("rescoord %s %s: %s", g.Rule, countLabel(len(g.Findings)), t.subject(f))
+		props = append(props, "title="+escapeProperty(title))
+		fmt.Fprintf(bw, "::%s %s::%s\n", cmd, strings.Join(props, ","), escapeData(strings.Join(textLines(t, g), "\n")))
+	}
+	fmt.Fprintln(bw, "rescoord leaks: "+summaryLine(r))
+	return bw.Flush()
+}
+
+// escapeData escapes a workflow command's message: % and line breaks.
+func escapeData(s string) string {
+	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A").Replace(s)
+}
+
+// escapeProperty escapes a workflow command's property value: also : and ,.
+func escapeProperty(s string) string {
+	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A", ":", "%3A", ",", "%2C").Replace(s)
+}

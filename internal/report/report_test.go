@@ -1,0 +1,118 @@
+package report
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rescoord/rescoord/pkg/coordinator"
+	"github.com/rescoord/rescoord/pkg/snapshot"
+)
+
+func TestParseFrame(t *testing.T) {
+	for _, tc := range []struct {
+		frame string
+		file  string
+		line  int
+		ok    bool
+	}{
+		{"media_analysis_controller.py:88 start_analysis_workflow", "media_analysis_controller.py", 88, true},
+		{"pkg/worker/pool.go:12:5 (*Pool).Start", "pkg/worker/pool.go", 12, true},
+		{`C:\app\main.py:7 main`, `C:\app\main.py`, 7, true},
+		{"main.py:7", "main.py", 7, true},
+		{"start_analysis_workflow", "", 0, false},
+		{"main.py:x f", "", 0, false},
+		{":12 f", "", 0, false},
+		{"", "", 0, false},
+	} {
+		file, line, ok := parseFrame(tc.frame)
+		if file != tc.file || line != tc.line || ok != tc.ok {
+			t.Errorf("%q: %q %d %v, want %q %d %v", tc.frame, file, line, ok, tc.file, tc.line, tc.ok)
+		}
+	}
+}
+
+func TestGitHubEscaping(t *testing.T) {
+	if got := escapeData("50% done\r\nnext"); got != "50%25 done%0D%0Anext" {
+		t.Errorf("data: %q", got)
+	}
+	if got := escapeProperty("a: b, c%\n"); got != "a%3A b%2C c%25%0A" {
+		t.Errorf("property: %q", got)
+	}
+}
+
+func TestFileURI(t *testing.T) {
+	for in, want := range map[string]string{
+		"media_app.py":     "media_app.py",
+		"src/my file.py":   "src/my%20file.py",
+		"/home/ana/app.py": "file:///home/ana/app.py",
+		`C:\work\app.py`:   "file:///C:/work/app.py",
+		"pkg:odd/name.py":  "./pkg:odd/name.py",
+	} {
+		if got := fileURI(in); got != want {
+			t.Errorf("%q: %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestNew_UnknownFormat(t *testing.T) {
+	if _, err := New("yaml", Options{}); err == nil || !strings.Contains(err.Error(), "text, json, sarif, junit, github, markdown") {
+		t.Errorf("error should name the formats: %v", err)
+	}
+}
+
+// manyLeaks is a snapshot with n distinct leak groups.
+func manyLeaks(t *testing.T, n int) *coordinator.Report {
+	t.Helper()
+	s := &snapshot.Snapshot{Format: snapshot.FormatV1, TakenAt: time.Date(2026, 11, 27, 12, 0, 5, 0, time.UTC)}
+	for i := range n {
+		s.Resources = append(s.Resources, snapshot.Resource{ID: fmt.Sprintf("r-%d", i), Type: "memory", Owner: "gone", Name: fmt.Sprintf("buffer-%d", i),
+			State: "active", CreatedBy: []string{fmt.Sprintf("module_%d.py:%d alloc", i, i+1), strings.Repeat("deep_frame.py:1 f ", 10)}})
+	}
+	ix, err := snapshot.NewIndex(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return coordinator.Analyze(ix, coordinator.ReportOptions{FailOn: coordinator.SeverityError})
+}
+
+// A pull-request comment holds 65,536 characters: the markdown report caps
+// itself and says how much it left out.
+func TestMarkdown_FitsInAComment(t *testing.T) {
+	r := manyLeaks(t, 2000)
+	var b bytes.Buffer
+	p, _ := New("markdown", Options{Input: "big.json"})
+	if err := p.Print(&b, r); err != nil {
+		t.Fatal(err)
+	}
+	if b.Len() > 65_536 {
+		t.Errorf("markdown is %d bytes", b.Len())
+	}
+	out := b.String()
+	if !strings.Contains(out, "…and 1950 more groups") || !strings.Contains(out, "more groups are not shown, to fit in a comment") {
+		t.Errorf("the caps are not announced:\n%s", out[len(out)-400:])
+	}
+}
+
+// Every format prints an empty report without failing, and JSON lists are [] not null.
+func TestFormats_EmptyReport(t *testing.T) {
+	r := manyLeaks(t, 0)
+	for _, f := range Formats {
+		p, err := New(f, Options{Input: "empty.json", Version: "test"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var b bytes.Buffer
+		if err := p.Print(&b, r); err != nil {
+			t.Errorf("%s: %v", f, err)
+		}
+		if f == "json" && b.String() != "{\n  \"findings\": [],\n  \"summary\": {\n    \"critical\": 0,\n    \"error\": 0,\n    \"warning\": 0,\n    \"info\": 0,\n    \"suppressed\": 0\n  }\n}\n" {
+			t.Errorf("empty json:\n%s", b.String())
+		}
+		if f == "sarif" && (!strings.Contains(b.String(), `"results": []`) || strings.Contains(b.String(), "null")) {
+			t.Errorf("empty sarif:\n%s", b.String())
+		}
+	}
+}

@@ -1,0 +1,155 @@
+package report
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/rescoord/rescoord/internal/render"
+	"github.com/rescoord/rescoord/pkg/coordinator"
+)
+
+// maxOthers is how many other ids a group lists after its trace.
+const maxOthers = 5
+
+// textPrinter writes the report people read: groups most severe first,
+// each with its leak trace, then the suppressions and a summary line.
+type textPrinter struct{ opts Options }
+
+// Print implements Printer.
+func (p *textPrinter) Print(w io.Writer, r *coordinator.Report) error {
+	bw := bufio.NewWriter(w)
+	st := p.opts.Styles
+	s := r.Index.Snap
+	t := newTracer(r.Index)
+
+	head := []string{"rescoord leaks", p.opts.Input}
+	if src := s.Source.Process; src != "" {
+		if s.Source.PID > 0 {
+			src += fmt.Sprintf(" (pid %d)", s.Source.PID)
+		}
+		if s.Source.Host != "" {
+			src += " on " + s.Source.Host
+		}
+		head = append(head, src)
+	}
+	head = append(head, "taken "+s.TakenAt.UTC().Format("2006-01-02 15:04:05Z07:00"))
+	fmt.Fprintln(bw, st.Title.Render(strings.Join(head, " · ")))
+	if p.opts.Baseline != "" {
+		fmt.Fprintf(bw, "compared with baseline %s: findings it has are not shown\n", p.opts.Baseline)
+	}
+	if p.opts.Grace > 0 {
+		fmt.Fprintf(bw, "grace %s: leaks of owners destroyed less than that before the snapshot are info\n", p.opts.Grace)
+	}
+	if len(p.opts.Series) > 0 {
+		fmt.Fprintf(bw, "growth across %d snapshots: %s, then this one\n", len(p.opts.Series)+1, strings.Join(p.opts.Series, ", "))
+	}
+	fmt.Fprintln(bw)
+
+	if len(r.Groups) == 0 {
+		fmt.Fprintln(bw, st.OK.Render("no leaks found"))
+		fmt.Fprintln(bw)
+	}
+	for gi := range r.Groups {
+		p.group(bw, t, &r.Groups[gi])
+	}
+	p.suppressions(bw, r)
+	line := summaryLine(r)
+	switch {
+	case r.Failed:
+		line = st.Error.Render(line)
+	default:
+		line = st.OK.Render(line)
+	}
+	fmt.Fprintln(bw, line)
+	return bw.Flush()
+}
+
+func (p *textPrinter) group(w io.Writer, t *tracer, g *coordinator.Group) {
+	st := p.opts.Styles
+	f := &g.Findings[0]
+	label := st.Severity(g.Severity.String()).Bold(true).Render(fmt.Sprintf("%-8s", strings.ToUpper(g.Severity.String())))
+	title := fmt.Sprintf("%s %s %s · %s", label, st.Bold.Render(string(g.Rule)), countLabel(len(g.Findings)), t.subject(f))
+	fmt.Fprintln(w, strings.TrimRight(title, " "))
+	fmt.Fprintln(w, "  "+f.Message)
+	if f.SuppressedBy != nil {
+		fmt.Fprintln(w, "  "+st.Dim.Render(fmt.Sprintf("reported, not failing: suppressed with action report at %s (%s)", f.SuppressedBy.Where(), f.SuppressedBy.Reason)))
+	}
+	tr := t.trace(f)
+	if len(tr.hops) > 0 {
+		fmt.Fprintln(w, "  leak trace:")
+		for d, h := range tr.hops {
+			state := h.state
+			if h.bad {
+				state = st.Error.Render(state)
+			}
+			fmt.Fprintf(w, "    %s%s  %s\n", treePrefix(d), h.label, state)
+		}
+	}
+	for _, n := range tr.notes {
+		fmt.Fprintln(w, "  "+n)
+	}
+	if len(tr.frames) > 0 {
+		fmt.Fprintln(w, "  created by:")
+		for _, fr := range tr.frames {
+			fmt.Fprintln(w, "    "+fr)
+		}
+	}
+	if len(g.Findings) > 1 {
+		fmt.Fprintln(w, "  also: "+others(g, maxOthers))
+	}
+	fmt.Fprintln(w, "  "+st.Dim.Render("signature "+g.Signature))
+	fmt.Fprintln(w)
+}
+
+// countLabel is "×37".
+func countLabel(n int) string { return fmt.Sprintf("×%d", n) }
+
+func (p *textPrinter) suppressions(w io.Writer, r *coordinator.Report) {
+	if r.Suppressions == nil {
+		return
+	}
+	st := p.opts.Styles
+	fmt.Fprintln(w, st.Title.Render("Suppressions ("+r.Suppressions.File+")"))
+	if len(r.Uses) == 0 {
+		fmt.Fprintln(w, "  no entries")
+	}
+	rows := make([][]string, 0, len(r.Uses))
+	for _, u := range r.Uses {
+		e := u.Entry
+		status := string(e.Action)
+		hits := fmt.Sprintf("%d", u.Hits)
+		switch {
+		case u.Expired:
+			status = st.Warning.Render("expired " + e.Expires.Format("2006-01-02"))
+			hits += ", reported again"
+		case u.Hits == 0:
+			status = st.Info.Render("unused")
+		}
+		rows = append(rows, []string{fmt.Sprint(e.Line), status, hits, e.Patterns(), e.Reason})
+	}
+	if len(rows) > 0 {
+		var buf bytes.Buffer
+		_ = render.Table(&buf, st, []string{"LINE", "STATUS", "HITS", "PATTERNS", "REASON"}, rows)
+		for line := range strings.Lines(buf.String()) {
+			fmt.Fprint(w, "  "+line)
+		}
+	}
+	fmt.Fprintln(w)
+}
+
+// textLines renders a trace for the plain formats (junit, github, markdown).
+func textLines(t *tracer, g *coordinator.Group) []string {
+	f := &g.Findings[0]
+	lines := []string{f.Message}
+	if f.SuppressedBy != nil {
+		lines = append(lines, fmt.Sprintf("reported, not failing: suppressed with action report at %s (%s)", f.SuppressedBy.Where(), f.SuppressedBy.Reason))
+	}
+	lines = append(lines, t.trace(f).plainLines("")...)
+	if len(g.Findings) > 1 {
+		lines = append(lines, "also: "+others(g, maxOthers))
+	}
+	return append(lines, "signature "+g.Signature)
+}

@@ -1,0 +1,462 @@
+package report
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/rescoord/rescoord/internal/render"
+	"github.com/rescoord/rescoord/pkg/coordinator"
+	"github.com/rescoord/rescoord/pkg/snapshot"
+)
+
+// A trace explains one finding: the ownership path from the root
+// component down to what leaked, each hop with its type and state, then
+// notes (what a dependency, a limit or a growth adds) and the creation
+// stack.
+type trace struct {
+	hops   []hop
+	notes  []string
+	frames []string
+}
+
+// hop is one step of an ownership path.
+type hop struct {
+	label string // Name (type, id)
+	state string // alive, destroyed 4s before the snapshot, ...
+	bad   bool   // destroyed or missing: the reason for the leak
+}
+
+// tracer builds traces for the findings of one report.
+type tracer struct {
+	ix *snapshot.Index
+	// newest is, per growth group, the newest live resource (built on first use).
+	newest map[[3]string]int
+}
+
+func newTracer(ix *snapshot.Index) *tracer { return &tracer{ix: ix} }
+
+func (t *tracer) trace(f *coordinator.Finding) trace {
+	ix := t.ix
+	s := ix.Snap
+	var tr trace
+	switch {
+	case f.Entry != nil:
+		e := f.Entry
+		tr.notes = append(tr.notes, "entry "+e.Where()+": "+e.Patterns(), "reason: "+e.Reason)
+		if !e.Expires.IsZero() {
+			tr.notes = append(tr.notes, "expires: "+e.Expires.Format("2006-01-02"))
+		}
+	case f.Resource >= 0:
+		r := &s.Resources[f.Resource]
+		tr.hops = t.componentHops(f.Component, r.Owner)
+		tr.hops = append(tr.hops, t.resourceHop(f.Resource))
+		for _, dep := range f.Dangling {
+			if j, ok := ix.ResourceIndex(dep); ok {
+				d := &s.Resources[j]
+				tr.notes = append(tr.notes, fmt.Sprintf("depends on %s: %s", resourceLabel(d), d.State))
+			} else {
+				tr.notes = append(tr.notes, fmt.Sprintf("depends on %s: not in the registry", dep))
+			}
+		}
+		tr.frames = r.CreatedBy
+	case f.Rule == coordinator.RuleCleanupCycle:
+		for k, id := range f.Path {
+			ri, ok := ix.ResourceIndex(id)
+			if !ok {
+				continue
+			}
+			r := &s.Resources[ri]
+			arrow := "→ depends on "
+			if k == 0 {
+				arrow = ""
+			}
+			note := fmt.Sprintf("%s%s owned by %s", arrow, resourceLabel(r), r.Owner)
+			if len(r.CreatedBy) > 0 {
+				note += ", created at " + r.CreatedBy[0]
+			}
+			tr.notes = append(tr.notes, note)
+		}
+		if len(f.Path) > 0 {
+			tr.notes = append(tr.notes, "→ depends on "+f.Path[0]+" again")
+		}
+	case f.Growth != nil:
+		g := f.Growth
+		if f.Component >= 0 {
+			tr.hops = t.componentHops(f.Component, "")
+		}
+		n := len(g.Counts) - 1
+		tr.notes = append(tr.notes,
+			fmt.Sprintf("live count: %s (%+d)", joinInts(g.Counts), g.Counts[n]-g.Counts[0]),
+			fmt.Sprintf("live bytes: %s (+%s)", joinBytes(g.Bytes), render.Bytes(g.Bytes[n]-g.Bytes[0])))
+		if ri := t.newestOf(g); ri >= 0 {
+			r := &s.Resources[ri]
+			tr.notes = append(tr.notes, "newest: "+resourceLabel(r)+", "+resourceState(s, r))
+			tr.frames = r.CreatedBy
+		}
+	case f.Rule == coordinator.RuleOverComponentLimit && f.Component >= 0:
+		tr.hops = t.componentHops(f.Component, "")
+		c := &s.Components[f.Component]
+		tr.notes = append(tr.notes, fmt.Sprintf("live bytes in the subtree: %s of a %s limit",
+			render.Bytes(ix.SubtreeLiveBytes(f.Component)), render.Bytes(s.Limits.Components[c.ID])))
+		tr.notes = append(tr.notes, t.largest(t.subtreeResources(f.Component), 3)...)
+	case f.Rule == coordinator.RuleOverGlobalLimit:
+		tr.notes = append(tr.notes, fmt.Sprintf("live bytes in the registry: %s of a %s limit",
+			render.Bytes(ix.TotalLiveBytes()), render.Bytes(s.Limits.GlobalBytes)))
+		all := make([]int32, len(s.Resources))
+		for i := range all {
+			all[i] = int32(i)
+		}
+		tr.notes = append(tr.notes, t.largest(all, 3)...)
+	case f.Component >= 0:
+		tr.hops = t.componentHops(f.Component, "")
+		live, bytes := 0, int64(0)
+		for _, ri := range t.subtreeResources(f.Component) {
+			if r := &s.Resources[ri]; r.Live() {
+				live++
+				bytes += r.SizeBytes
+			}
+		}
+		tr.notes = append(tr.notes, fmt.Sprintf("its subtree holds %d live %s (%s)", live, plural(live, "resource", "resources"), render.Bytes(bytes)))
+	}
+	return tr
+}
+
+// componentHops is the path from the root down to component ci; a missing
+// owner (ci < 0, named missing) or a missing parent stands first.
+func (t *tracer) componentHops(ci int, missing string) []hop {
+	s := t.ix.Snap
+	if ci < 0 {
+		if missing == "" {
+			return nil
+		}
+		return []hop{{label: missing, state: "no longer in the registry", bad: true}}
+	}
+	var hops []hop
+	path := t.ix.PathTo(ci)
+	if root := &s.Components[path[0]]; root.Parent != "" {
+		hops = append(hops, hop{label: root.Parent, state: "no longer in the registry", bad: true})
+	}
+	for _, p := range path {
+		c := &s.Components[p]
+		h := hop{label: componentLabel(c), state: c.State}
+		if !c.Alive() {
+			h.bad = true
+			if !c.DestroyedAt.IsZero() {
+				h.state = "destroyed " + render.Age(s.TakenAt.Sub(c.DestroyedAt)) + " before the snapshot"
+			}
+		}
+		hops = append(hops, h)
+	}
+	return hops
+}
+
+func (t *tracer) resourceHop(ri int) hop {
+	s := t.ix.Snap
+	r := &s.Resources[ri]
+	return hop{label: resourceLabel(r), state: resourceState(s, r)}
+}
+
+// resourceState is "active, running, 12.0 MiB, created 1m05s before the snapshot".
+func resourceState(s *snapshot.Snapshot, r *snapshot.Resource) string {
+	parts := []string{r.State}
+	if r.Running {
+		parts = append(parts, "running")
+	}
+	if r.SizeBytes > 0 {
+		parts = append(parts, render.Bytes(r.SizeBytes))
+	}
+	if !r.CreatedAt.IsZero() {
+		parts = append(parts, "created "+render.Age(s.TakenAt.Sub(r.CreatedAt))+" before the snapshot")
+	}
+	return strings.Join(parts, ", ")
+}
+
+// componentLabel is "Name (type, id)".
+func componentLabel(c *snapshot.Component) string {
+	var inner []string
+	if c.Type != "" {
+		inner = append(inner, c.Type)
+	}
+	if c.Name != "" && c.Name != c.ID {
+		return c.Name + " (" + strings.Join(append(inner, c.ID), ", ") + ")"
+	}
+	if len(inner) == 0 {
+		return c.ID
+	}
+	return c.ID + " (" + inner[0] + ")"
+}
+
+// resourceLabel is "name (type, id)".
+func resourceLabel(r *snapshot.Resource) string {
+	if r.Name == "" {
+		return r.ID + " (" + r.Type + ")"
+	}
+	return r.Name + " (" + r.Type + ", " + r.ID + ")"
+}
+
+// subtreeResources lists the resources owned by ci and its descendants.
+func (t *tracer) subtreeResources(ci int) []int32 {
+	var out []int32
+	for _, c := range t.ix.Subtree(ci) {
+		out = append(out, t.ix.Owned(int(c))...)
+	}
+	return out
+}
+
+// largest describes the n largest live resources among sel (one pass,
+// keeping the top n).
+func (t *tracer) largest(sel []int32, n int) []string {
+	s := t.ix.Snap
+	var top []int32
+	for _, ri := range sel {
+		r := &s.Resources[ri]
+		if !r.Live() || r.SizeBytes <= 0 {
+			continue
+		}
+		k := len(top)
+		for k > 0 && s.Resources[top[k-1]].SizeBytes < r.SizeBytes {
+			k--
+		}
+		if k >= n {
+			continue
+		}
+		top = slices.Insert(top, k, ri)
+		if len(top) > n {
+			top = top[:n]
+		}
+	}
+	if len(top) == 0 {
+		return nil
+	}
+	out := []string{"largest live resources:"}
+	for _, ri := range top {
+		r := &s.Resources[ri]
+		line := fmt.Sprintf("  %s %s, owned by %s", resourceLabel(r), render.Bytes(r.SizeBytes), r.Owner)
+		if len(r.CreatedBy) > 0 {
+			line += ", created at " + r.CreatedBy[0]
+		}
+		out = append(out, line)
+	}
+	return out
+}
+
+// newestOf returns the newest live resource of a growth group, or -1.
+func (t *tracer) newestOf(g *coordinator.Growth) int {
+	if t.newest == nil {
+		t.newest = map[[3]string]int{}
+		s := t.ix.Snap
+		for ri := range s.Resources {
+			r := &s.Resources[ri]
+			if !r.Live() {
+				continue
+			}
+			k := [3]string{"", "", r.Type}
+			if o := t.ix.Owner(ri); o >= 0 {
+				k[0], k[1] = s.Components[o].DisplayName(), s.Components[o].Type
+			}
+			if cur, ok := t.newest[k]; !ok || r.CreatedAt.After(s.Resources[cur].CreatedAt) {
+				t.newest[k] = ri
+			}
+		}
+	}
+	if ri, ok := t.newest[[3]string{g.ComponentName, g.ComponentType, g.ResourceType}]; ok {
+		return ri
+	}
+	return -1
+}
+
+// location is where a finding points in source: the first created_by frame
+// that parses as file:line of the resource concerned (for a component or
+// registry finding, of its largest live resource; for a suppression
+// finding, the entry in the suppressions file).
+func (t *tracer) location(f *coordinator.Finding) (file string, line int, ok bool) {
+	s := t.ix.Snap
+	if f.Entry != nil {
+		return f.Entry.File, f.Entry.Line, true
+	}
+	try := func(ri int) bool {
+		for _, fr := range s.Resources[ri].CreatedBy {
+			if file, line, ok = parseFrame(fr); ok {
+				return true
+			}
+		}
+		return false
+	}
+	switch {
+	case f.Resource >= 0:
+		try(f.Resource)
+		return
+	case f.Rule == coordinator.RuleCleanupCycle:
+		for _, id := range f.Path {
+			if ri, found := t.ix.ResourceIndex(id); found && try(ri) {
+				return
+			}
+		}
+		return
+	case f.Growth != nil:
+		if ri := t.newestOf(f.Growth); ri >= 0 {
+			try(ri)
+		}
+		return
+	}
+	// A component or registry finding points at its largest live
+	// resource with a frame that parses (one pass, no sort).
+	best := -1
+	var bestFile string
+	var bestLine int
+	consider := func(ri int) {
+		r := &s.Resources[ri]
+		if best >= 0 {
+			b := &s.Resources[best]
+			if !r.Live() && b.Live() || r.Live() == b.Live() && r.SizeBytes <= b.SizeBytes {
+				return
+			}
+		}
+		for _, fr := range r.CreatedBy {
+			if fl, ln, good := parseFrame(fr); good {
+				best, bestFile, bestLine = ri, fl, ln
+				return
+			}
+		}
+	}
+	if f.Component >= 0 {
+		for _, ri := range t.subtreeResources(f.Component) {
+			consider(int(ri))
+		}
+	} else {
+		for ri := range s.Resources {
+			consider(ri)
+		}
+	}
+	if best < 0 {
+		return "", 0, false
+	}
+	return bestFile, bestLine, true
+}
+
+// parseFrame reads "path/file.py:88 func" (or "file.go:12:5 func") as a
+// file and a line.
+func parseFrame(frame string) (file string, line int, ok bool) {
+	tok, _, _ := strings.Cut(strings.TrimSpace(frame), " ")
+	i := strings.LastIndexByte(tok, ':')
+	if i <= 0 {
+		return "", 0, false
+	}
+	n, err := strconv.Atoi(tok[i+1:])
+	if err != nil || n <= 0 {
+		return "", 0, false
+	}
+	// With file:line:column, the number read was the column.
+	if j := strings.LastIndexByte(tok[:i], ':'); j > 0 {
+		if m, err := strconv.Atoi(tok[j+1 : i]); err == nil && m > 0 {
+			return tok[:j], m, true
+		}
+	}
+	return tok[:i], n, true
+}
+
+// subject names what a group is about, in one line.
+func (t *tracer) subject(f *coordinator.Finding) string {
+	s := t.ix.Snap
+	switch {
+	case f.Entry != nil:
+		return "suppression at " + f.Entry.Where()
+	case f.Resource >= 0:
+		r := &s.Resources[f.Resource]
+		name := r.Type
+		if r.Name != "" {
+			name += " " + strconv.Quote(r.Name)
+		}
+		owner := r.Owner
+		if f.Component >= 0 {
+			owner = s.Components[f.Component].DisplayName()
+		}
+		return name + " of " + owner
+	case f.Rule == coordinator.RuleCleanupCycle:
+		names := make([]string, 0, len(f.Path))
+		for _, id := range f.Path {
+			if ri, ok := t.ix.ResourceIndex(id); ok {
+				names = append(names, s.Resources[ri].DisplayName())
+			}
+		}
+		return fmt.Sprintf("cycle of %d: %s", len(f.Path), strings.Join(names, " → "))
+	case f.Growth != nil:
+		owner := "missing owners"
+		if f.Growth.ComponentName != "" {
+			owner = f.Growth.ComponentName
+		}
+		return f.Growth.ResourceType + " resources of " + owner
+	case f.Component >= 0:
+		c := &s.Components[f.Component]
+		if c.Type != "" {
+			return c.DisplayName() + " (" + c.Type + ")"
+		}
+		return c.DisplayName()
+	}
+	return "the registry"
+}
+
+// plainLines renders a trace without styles, indented by indent.
+func (tr trace) plainLines(indent string) []string {
+	var out []string
+	for d, h := range tr.hops {
+		out = append(out, indent+treePrefix(d)+h.label+"  "+h.state)
+	}
+	for _, n := range tr.notes {
+		out = append(out, indent+n)
+	}
+	if len(tr.frames) > 0 {
+		out = append(out, indent+"created by:")
+		for _, fr := range tr.frames {
+			out = append(out, indent+"  "+fr)
+		}
+	}
+	return out
+}
+
+// treePrefix draws depth d of an ownership path.
+func treePrefix(d int) string {
+	if d == 0 {
+		return ""
+	}
+	return strings.Repeat("   ", d-1) + "└─ "
+}
+
+// others lists the ids of a group's other findings, at most n of them.
+func others(g *coordinator.Group, n int) string {
+	rest := g.Findings[1:]
+	ids := make([]string, 0, min(n, len(rest)))
+	for _, f := range rest[:min(n, len(rest))] {
+		id := f.ResourceID
+		if id == "" {
+			id = f.ComponentID
+		}
+		if id == "" && len(f.Path) > 0 {
+			id = f.Path[0]
+		}
+		ids = append(ids, id)
+	}
+	out := strings.Join(ids, ", ")
+	if len(rest) > n {
+		out += fmt.Sprintf(" and %d more", len(rest)-n)
+	}
+	return out
+}
+
+func joinInts(v []int) string {
+	parts := make([]string, len(v))
+	for i, x := range v {
+		parts[i] = strconv.Itoa(x)
+	}
+	return strings.Join(parts, " → ")
+}
+
+func joinBytes(v []int64) string {
+	parts := make([]string, len(v))
+	for i, x := range v {
+		parts[i] = render.Bytes(x)
+	}
+	return strings.Join(parts, " → ")
+}

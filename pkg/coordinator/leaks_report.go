@@ -1,0 +1,272 @@
+package coordinator
+
+import (
+	"cmp"
+	"slices"
+	"time"
+
+	"github.com/rescoord/rescoord/pkg/snapshot"
+)
+
+// ReportOptions say how to turn findings into a report: what fails, what
+// is shown, what is suppressed and what it is compared with.
+type ReportOptions struct {
+	Leaks LeakOptions
+	// FailOn: the report fails when a finding at or above this severity is
+	// neither suppressed nor reported by an action-report entry. The zero
+	// Severity never fails (--fail-on none).
+	FailOn Severity
+	// Show hides findings below this severity from the report's findings
+	// and groups; they still count in the summary and toward FailOn. Zero
+	// shows everything.
+	Show Severity
+	// Suppressions, when not nil, are applied at time Now (the wall
+	// clock, for expires dates).
+	Suppressions *Suppressions
+	Now          time.Time
+	// Baseline, when not nil, is an older snapshot of the same scenario:
+	// findings whose signature it also has are dropped, and growth since
+	// it is reported.
+	Baseline *snapshot.Index
+	// Series, when not empty, are older snapshots of the same scenario,
+	// oldest first (at least two): growth is reported where it is
+	// monotonic across them and the current one.
+	Series []*snapshot.Index
+	// Growth are the growth thresholds (DefaultGrowth when zero).
+	Growth GrowthOptions
+}
+
+// LeakSummary counts the findings of a report by severity (SPEC §5): every
+// finding neither suppressed nor in the baseline, shown or not.
+type LeakSummary struct {
+	Critical   int `json:"critical"`
+	Error      int `json:"error"`
+	Warning    int `json:"warning"`
+	Info       int `json:"info"`
+	Suppressed int `json:"suppressed"`
+}
+
+// Count returns the number of findings of severity s.
+func (s *LeakSummary) Count(sev Severity) int {
+	switch sev {
+	case SeverityCritical:
+		return s.Critical
+	case SeverityError:
+		return s.Error
+	case SeverityWarning:
+		return s.Warning
+	case SeverityInfo:
+		return s.Info
+	}
+	return 0
+}
+
+func (s *LeakSummary) add(sev Severity) {
+	switch sev {
+	case SeverityCritical:
+		s.Critical++
+	case SeverityError:
+		s.Error++
+	case SeverityWarning:
+		s.Warning++
+	case SeverityInfo:
+		s.Info++
+	}
+}
+
+// Group is the findings that share a signature, a severity and a
+// suppression: reports show them once, "×N".
+type Group struct {
+	Signature string
+	Rule      Rule
+	Severity  Severity
+	// Findings are the group's findings, in snapshot order (a window of
+	// Report.Findings).
+	Findings []Finding
+	// Fails is set when the group makes the report fail.
+	Fails bool
+}
+
+// Report is the outcome of a leak analysis, ready for printers.
+type Report struct {
+	// Index is the snapshot the findings are about.
+	Index *snapshot.Index
+	// Findings are the shown findings, group by group.
+	Findings []Finding
+	// Groups are the shown groups: most severe first, then the largest,
+	// then in rule order and in snapshot order.
+	Groups  []Group
+	Summary LeakSummary
+	// Suppressions is the suppressions file applied, nil when none.
+	Suppressions *Suppressions
+	// Uses says how each suppression entry fared, in file order.
+	Uses []SuppressionUse
+	// FailOn and Show are the options the report was made with.
+	FailOn, Show Severity
+	// Failed is set when a finding at or above FailOn is not suppressed.
+	Failed bool
+	// Failing counts the findings that make the report fail.
+	Failing int
+	// Hidden counts the findings below Show.
+	Hidden int
+	// InBaseline counts the findings dropped because the baseline has
+	// their signature.
+	InBaseline int
+	// Rules lists the rules that ran, in Rules order.
+	Rules []Rule
+	// RuleCounts counts every finding of the report (shown or not) per rule.
+	RuleCounts map[Rule]int
+	// Snapshots is how many snapshots growth compared (0 without
+	// baseline or series).
+	Snapshots int
+}
+
+// Fails reports whether a finding makes a report with threshold failOn fail.
+func (f *Finding) Fails(failOn Severity) bool {
+	return failOn != 0 && f.Severity >= failOn && f.SuppressedBy == nil
+}
+
+// Analyze runs the leak rules on ix, adds growth, applies suppressions and
+// the baseline, and groups what is left. It is a pure function of its
+// inputs.
+func Analyze(ix *snapshot.Index, opts ReportOptions) *Report {
+	r := &Report{Index: ix, Suppressions: opts.Suppressions, FailOn: opts.FailOn, Show: opts.Show, RuleCounts: map[Rule]int{}}
+	growth := opts.Growth
+	if growth == (GrowthOptions{}) {
+		growth = DefaultGrowth
+	}
+	all := FindLeaks(ix, opts.Leaks)
+	var series []*snapshot.Index
+	switch {
+	case opts.Baseline != nil:
+		series = []*snapshot.Index{opts.Baseline, ix}
+	case len(opts.Series) > 0:
+		series = append(slices.Clone(opts.Series), ix)
+	}
+	if len(series) > 1 {
+		r.Snapshots = len(series)
+		all = append(all, FindGrowth(series, growth)...)
+	}
+	for _, ri := range Rules {
+		switch ri.ID {
+		case RuleStaleResource:
+			if opts.Leaks.MaxAge <= 0 {
+				continue
+			}
+		case RuleGrowth:
+			if len(series) < 2 {
+				continue
+			}
+		case RuleExpiredSuppression, RuleUnusedSuppression:
+			if opts.Suppressions == nil {
+				continue
+			}
+		}
+		r.Rules = append(r.Rules, ri.ID)
+	}
+
+	sup := opts.Suppressions.Apply(ix, all, opts.Now)
+	r.Uses = sup.Uses
+	r.Summary.Suppressed = sup.Ignored
+	kept := sup.Kept
+
+	if opts.Baseline != nil {
+		known := make(map[string]bool)
+		for _, f := range FindLeaks(opts.Baseline, opts.Leaks) {
+			known[f.Signature] = true
+		}
+		n := 0
+		for _, f := range kept {
+			if f.Rule != RuleGrowth && known[f.Signature] {
+				r.InBaseline++
+				continue
+			}
+			kept[n] = f
+			n++
+		}
+		kept = kept[:n]
+	}
+	kept = append(kept, sup.Findings...)
+
+	n := 0
+	for _, f := range kept {
+		r.Summary.add(f.Severity)
+		r.RuleCounts[f.Rule]++
+		if f.Fails(opts.FailOn) {
+			r.Failing++
+		}
+		if opts.Show != 0 && f.Severity < opts.Show {
+			r.Hidden++
+			continue
+		}
+		kept[n] = f
+		n++
+	}
+	kept = kept[:n]
+	r.Failed = r.Failing > 0
+	r.Findings, r.Groups = group(kept, opts.FailOn)
+	return r
+}
+
+// groupKey identifies a group.
+type groupKey struct {
+	sig      string
+	sev      Severity
+	reported bool
+}
+
+// group orders findings group by group (keeping snapshot order within a
+// group) and returns the groups, each a window of the ordered findings.
+func group(fs []Finding, failOn Severity) ([]Finding, []Group) {
+	ids := make(map[groupKey]int)
+	gid := make([]int32, len(fs))
+	type info struct {
+		first int
+		count int
+	}
+	var infos []info
+	for i := range fs {
+		k := groupKey{fs[i].Signature, fs[i].Severity, fs[i].SuppressedBy != nil}
+		g, ok := ids[k]
+		if !ok {
+			g = len(infos)
+			ids[k] = g
+			infos = append(infos, info{first: i})
+		}
+		infos[g].count++
+		gid[i] = int32(g)
+	}
+	order := make([]int, len(infos))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int {
+		fa, fb := &fs[infos[a].first], &fs[infos[b].first]
+		return cmp.Or(
+			cmp.Compare(fb.Severity, fa.Severity),
+			cmp.Compare(infos[b].count, infos[a].count),
+			cmp.Compare(ruleOrder(fa.Rule), ruleOrder(fb.Rule)),
+			cmp.Compare(infos[a].first, infos[b].first),
+		)
+	})
+	// Counting sort: each group's window starts after the groups before it.
+	start := make([]int, len(infos))
+	pos := 0
+	for _, g := range order {
+		start[g] = pos
+		pos += infos[g].count
+	}
+	out := make([]Finding, len(fs))
+	fill := slices.Clone(start)
+	for i := range fs {
+		g := gid[i]
+		out[fill[g]] = fs[i]
+		fill[g]++
+	}
+	groups := make([]Group, len(order))
+	for k, g := range order {
+		w := out[start[g] : start[g]+infos[g].count]
+		groups[k] = Group{Signature: w[0].Signature, Rule: w[0].Rule, Severity: w[0].Severity, Findings: w, Fails: w[0].Fails(failOn)}
+	}
+	return out, groups
+}

@@ -1,0 +1,145 @@
+package coordinator
+
+import (
+	"slices"
+
+	"github.com/rescoord/rescoord/pkg/snapshot"
+)
+
+// DependencyCycles finds the cycles among the depends_on links of the live
+// resources in ix: one cycle for each group of resources that can all reach
+// each other (a resource that depends on itself is a cycle of one). Each
+// cycle lists resource positions in dependency order — each member depends
+// on the next, the last on the first — starting at the member that comes
+// first in the snapshot and taking the shortest way back to it; cycles are
+// ordered by that first member.
+func DependencyCycles(ix *snapshot.Index) [][]int {
+	res := ix.Snap.Resources
+	return depCycles(ix, func(ri int) bool { return res[ri].Live() })
+}
+
+// depCycles is DependencyCycles over the resources for which include holds.
+func depCycles(ix *snapshot.Index, include func(ri int) bool) [][]int {
+	res := ix.Snap.Resources
+	n := len(res)
+	// Edges in CSR form, deduplicated.
+	start := make([]int32, n+1)
+	var list []int32
+	for ri := range res {
+		if include(ri) {
+			deps := res[ri].DependsOn
+			for k, dep := range deps {
+				rj, ok := ix.ResourceIndex(dep)
+				if ok && include(rj) && !slices.Contains(deps[:k], dep) {
+					list = append(list, int32(rj))
+				}
+			}
+		}
+		start[ri+1] = int32(len(list))
+	}
+	if len(list) == 0 {
+		return nil
+	}
+	succ := func(v int32) []int32 { return list[start[v]:start[v+1]] }
+
+	// Tarjan's strongly connected components, without recursion.
+	const unseen = 0
+	num := make([]int32, n) // visit number + 1
+	low := make([]int32, n)
+	comp := make([]int32, n) // component number + 1, once assigned
+	var stack []int32
+	type frame struct{ v, next int32 }
+	var calls []frame
+	counter := int32(0)
+	ncomp := int32(0)
+	var heads []int32 // smallest member of each cyclic component
+	visit := func(v int32) {
+		counter++
+		num[v], low[v] = counter, counter
+		stack = append(stack, v)
+		calls = append(calls, frame{v, start[v]})
+	}
+	for s := range int32(n) {
+		if num[s] != unseen || start[s] == start[s+1] {
+			continue
+		}
+		visit(s)
+		for len(calls) > 0 {
+			f := &calls[len(calls)-1]
+			v := f.v
+			if f.next < start[v+1] {
+				w := list[f.next]
+				f.next++
+				switch {
+				case num[w] == unseen:
+					visit(w)
+				case comp[w] == 0: // on the stack
+					low[v] = min(low[v], num[w])
+				}
+				continue
+			}
+			calls = calls[:len(calls)-1]
+			if len(calls) > 0 {
+				p := calls[len(calls)-1].v
+				low[p] = min(low[p], low[v])
+			}
+			if low[v] != num[v] {
+				continue
+			}
+			ncomp++
+			head, size := v, 0
+			for {
+				w := stack[len(stack)-1]
+				stack = stack[:len(stack)-1]
+				comp[w] = ncomp
+				head = min(head, w)
+				size++
+				if w == v {
+					break
+				}
+			}
+			if size > 1 || slices.Contains(succ(v), v) {
+				heads = append(heads, head)
+			}
+		}
+	}
+	if len(heads) == 0 {
+		return nil
+	}
+	slices.Sort(heads)
+
+	// The shortest cycle through each head, by a breadth-first search
+	// within its component, following depends_on in order.
+	cycles := make([][]int, 0, len(heads))
+	prev := make(map[int32]int32)
+	for _, h := range heads {
+		clear(prev)
+		queue := []int32{h}
+		var last int32 = -1
+	search:
+		for k := 0; k < len(queue); k++ {
+			u := queue[k]
+			for _, w := range succ(u) {
+				if comp[w] != comp[h] {
+					continue
+				}
+				if w == h {
+					last = u
+					break search
+				}
+				if _, seen := prev[w]; !seen {
+					prev[w] = u
+					queue = append(queue, w)
+				}
+			}
+		}
+		var cyc []int
+		for u := last; u != h; u = prev[u] {
+			cyc = append(cyc, int(u))
+		}
+		cyc = append(cyc, int(h))
+		slices.Reverse(cyc)
+		cycles = append(cycles, cyc)
+	}
+	return cycles
+}

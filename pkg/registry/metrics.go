@@ -1,0 +1,111 @@
+package registry
+
+import (
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/rescoord/rescoord/pkg/coordinator"
+	"github.com/rescoord/rescoord/pkg/snapshot"
+)
+
+// Metric descriptions served at /metrics. Labels: component is a
+// component id, type a resource type, rule and severity those of leak
+// findings (SPEC §4).
+var (
+	descLiveResources = prometheus.NewDesc("rescoord_live_resources",
+		"Live (active or releasing) resources, by owner component and resource type.", []string{"component", "type"}, nil)
+	descLiveBytes = prometheus.NewDesc("rescoord_live_bytes",
+		"Size of the live resources, by owner component and resource type.", []string{"component", "type"}, nil)
+	descRegistryBytes = prometheus.NewDesc("rescoord_registry_live_bytes",
+		"Size of every live resource in the registry.", nil, nil)
+	descLimit = prometheus.NewDesc("rescoord_limit_bytes",
+		"Byte limits: of a component's subtree, or of the whole registry (component=\"\").", []string{"component"}, nil)
+	descLimitUse = prometheus.NewDesc("rescoord_limit_use_ratio",
+		"Live bytes over the limit, as a ratio (1 is at the limit): of a component's subtree, or of the registry (component=\"\").", []string{"component"}, nil)
+	descComponents = prometheus.NewDesc("rescoord_components",
+		"Components kept by the registry, by state (alive, destroyed).", []string{"state"}, nil)
+	descCreated = prometheus.NewDesc("rescoord_resources_created_total",
+		"Resources tracked since the registry was made, by type.", []string{"type"}, nil)
+	descReleased = prometheus.NewDesc("rescoord_resources_released_total",
+		"Resources released since the registry was made, by type.", []string{"type"}, nil)
+	descLeaks = prometheus.NewDesc("rescoord_leak_findings",
+		"Leak findings in the registry now, by rule and severity (see rescoord leaks).", []string{"rule", "severity"}, nil)
+)
+
+// collector exposes the registry to Prometheus. Each scrape takes one
+// snapshot (its cost grows with the resources; see docs/attach.md).
+type collector struct {
+	r    *Registry
+	opts coordinator.LeakOptions
+}
+
+func (c *collector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{descLiveResources, descLiveBytes, descRegistryBytes, descLimit, descLimitUse, descComponents, descCreated, descReleased, descLeaks} {
+		ch <- d
+	}
+}
+
+func (c *collector) Collect(ch chan<- prometheus.Metric) {
+	st := c.r.Stats()
+	s := c.r.Snapshot()
+	type key struct{ comp, typ string }
+	count := map[key]int{}
+	bytes := map[key]int64{}
+	for i := range s.Resources {
+		res := &s.Resources[i]
+		if !res.Live() {
+			continue
+		}
+		k := key{res.Owner, res.Type}
+		count[k]++
+		bytes[k] += res.SizeBytes
+	}
+	for k, n := range count {
+		ch <- prometheus.MustNewConstMetric(descLiveResources, prometheus.GaugeValue, float64(n), k.comp, k.typ)
+		ch <- prometheus.MustNewConstMetric(descLiveBytes, prometheus.GaugeValue, float64(bytes[k]), k.comp, k.typ)
+	}
+	ch <- prometheus.MustNewConstMetric(descRegistryBytes, prometheus.GaugeValue, float64(st.LiveBytes))
+	if st.GlobalLimit > 0 {
+		ch <- prometheus.MustNewConstMetric(descLimit, prometheus.GaugeValue, float64(st.GlobalLimit), "")
+		ch <- prometheus.MustNewConstMetric(descLimitUse, prometheus.GaugeValue, float64(st.LiveBytes)/float64(st.GlobalLimit), "")
+	}
+	for id, cs := range st.ByComponent {
+		if cs.Limit > 0 {
+			ch <- prometheus.MustNewConstMetric(descLimit, prometheus.GaugeValue, float64(cs.Limit), id)
+			ch <- prometheus.MustNewConstMetric(descLimitUse, prometheus.GaugeValue, float64(cs.SubtreeBytes)/float64(cs.Limit), id)
+		}
+	}
+	ch <- prometheus.MustNewConstMetric(descComponents, prometheus.GaugeValue, float64(st.AliveComponents), snapshot.StateAlive)
+	ch <- prometheus.MustNewConstMetric(descComponents, prometheus.GaugeValue, float64(st.DestroyedComponents), snapshot.StateDestroyed)
+	for typ, ts := range st.ByType {
+		ch <- prometheus.MustNewConstMetric(descCreated, prometheus.CounterValue, float64(ts.Created), typ)
+		ch <- prometheus.MustNewConstMetric(descReleased, prometheus.CounterValue, float64(ts.Released), typ)
+	}
+	leaks := map[coordinator.RuleInfo]int{}
+	if ix, err := snapshot.NewIndex(s); err == nil {
+		for _, f := range coordinator.FindLeaks(ix, c.opts) {
+			leaks[coordinator.RuleInfo{ID: f.Rule, Severity: f.Severity}]++
+		}
+	}
+	// Every rule is exposed, at 0 when it found nothing, so alerts on a
+	// rule see a series even before its first finding.
+	for _, ri := range coordinator.Rules {
+		if ri.ID == coordinator.RuleGrowth || ri.ID == coordinator.RuleExpiredSuppression || ri.ID == coordinator.RuleUnusedSuppression {
+			continue
+		}
+		k := coordinator.RuleInfo{ID: ri.ID, Severity: ri.Severity}
+		ch <- prometheus.MustNewConstMetric(descLeaks, prometheus.GaugeValue, float64(leaks[k]), string(ri.ID), ri.Severity.String())
+		delete(leaks, k)
+	}
+	for k, n := range leaks { // findings lowered to info by the grace
+		ch <- prometheus.MustNewConstMetric(descLeaks, prometheus.GaugeValue, float64(n), string(k.ID), k.Severity.String())
+	}
+}
+
+func (r *Registry) metricsHandler(cfg *serveConfig) http.Handler {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(&collector{r: r, opts: cfg.leakOptions})
+	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})
+}

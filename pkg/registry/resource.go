@@ -1,0 +1,458 @@
+package registry
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/rescoord/rescoord/pkg/coordinator"
+	"github.com/rescoord/rescoord/pkg/snapshot"
+)
+
+// TrackOption configures a resource at Track.
+type TrackOption interface {
+	applyTrack(*trackConfig)
+}
+
+type trackConfig struct {
+	name, typ, strategy string
+	size                int64
+	deps                []*Handle
+	cleanup             func(ctx context.Context) error
+	timeout             time.Duration
+	hasTimeout          bool
+	meta                any
+}
+
+type trackOptionFunc func(*trackConfig)
+
+func (f trackOptionFunc) applyTrack(c *trackConfig) { f(c) }
+
+// WithSize sets the resource's size in bytes, counted toward byte limits.
+// Default: 0. Handle.Resize changes it later.
+func WithSize(bytes int64) TrackOption {
+	return trackOptionFunc(func(c *trackConfig) { c.size = bytes })
+}
+
+// WithDependsOn says the resource uses those resources: cleanup releases
+// it before them. Default: none.
+func WithDependsOn(hs ...*Handle) TrackOption {
+	return trackOptionFunc(func(c *trackConfig) { c.deps = append(c.deps, hs...) })
+}
+
+// WithCleanup sets the function that releases the resource, instead of the
+// strategy its value calls for. It gets a context that ends at the
+// resource's timeout. Default: none.
+func WithCleanup(fn func(ctx context.Context) error) TrackOption {
+	return trackOptionFunc(func(c *trackConfig) { c.cleanup = fn })
+}
+
+// WithStrategy names the cleanup strategy the planner uses for the
+// resource's position and actions when it is not its type's own (e.g.
+// "worker" for a custom type). Default: the type's.
+func WithStrategy(name string) TrackOption {
+	return trackOptionFunc(func(c *trackConfig) { c.strategy = name })
+}
+
+// WithTimeout bounds the resource's cleanup. Default: the planner's
+// default for its type (2 s for workers and threads, 5 s for processes,
+// none for the others, which only the caller's context bounds).
+func WithTimeout(d time.Duration) TrackOption {
+	return trackOptionFunc(func(c *trackConfig) { c.timeout, c.hasTimeout = d, true })
+}
+
+// WithMetadata attaches v, encoded as JSON, to the resource's snapshot
+// entry. Default: none.
+func WithMetadata(v any) TrackOption {
+	return trackOptionFunc(func(c *trackConfig) { c.meta = v })
+}
+
+// Handle is a tracked resource. Release it when done with it; Release is
+// idempotent, so it is safe to defer it and to release it elsewhere too.
+type Handle struct {
+	// Set at Track and never changed.
+	reg     *Registry
+	id      uint64
+	owner   *component
+	typ     string
+	name    string
+	created time.Time
+	deps    []uint64
+	stack   *stack
+	spec    *snapshot.CleanupSpec // the override shown in snapshots, or nil
+	timeout time.Duration         // the cleanup timeout, when set
+	cleanup func(ctx context.Context) error
+	value   any
+	meta    json.RawMessage
+
+	// Guarded by reg.mu.
+	slot             int // in reg.res; -1 once released
+	prevRes, nextRes *Handle
+	done             chan struct{} // made by a waiter, closed at release
+}
+
+// Track tracks value as a resource owned by the alive component owner and
+// returns its handle.
+//
+// The type is WithType's, or inferred from the value: coordinator.Worker →
+// worker, *os.Process → process, *time.Timer and *time.Ticker → timer,
+// *os.File → file, net.Conn, net.Listener and net.PacketConn → socket,
+// coordinator.Object → qobject, []byte → memory, anything else → custom.
+//
+// Releasing it (Handle.Release, Destroy, CleanupAll, a sweep) runs the
+// WithCleanup function if there is one, else what the value calls for: a
+// coordinator.Worker is stopped with coordinator.StopWorker; an
+// *os.Process gets SIGTERM, is waited for, then killed; a timer or any
+// value with Stop() is stopped; a coordinator.Object is disconnected and
+// deleted later; an io.Closer is closed. Any other value (a buffer, nil)
+// is simply forgotten.
+func (r *Registry) Track(owner string, value any, opts ...TrackOption) (*Handle, error) {
+	var cfg trackConfig
+	for _, o := range opts {
+		if o != nil {
+			o.applyTrack(&cfg)
+		}
+	}
+	return r.track(owner, value, &cfg)
+}
+
+// AddResource tracks value as described by spec: the struct form of
+// Track, for pkg/coordinator. Dependencies must be handles of r.
+func (r *Registry) AddResource(owner string, value any, spec coordinator.ResourceSpec) (coordinator.Handle, error) {
+	cfg := trackConfig{
+		name: spec.Name, typ: spec.Type, strategy: spec.Strategy, size: spec.SizeBytes,
+		cleanup: spec.Cleanup, timeout: spec.Timeout, hasTimeout: spec.Timeout != 0,
+	}
+	for _, d := range spec.DependsOn {
+		h, ok := d.(*Handle)
+		if !ok || h.reg != r {
+			return nil, fmt.Errorf("tracking resource of %q: dependency %v is not a resource of this registry", owner, d)
+		}
+		cfg.deps = append(cfg.deps, h)
+	}
+	h, err := r.track(owner, value, &cfg)
+	if err != nil {
+		return nil, err
+	}
+	return h, nil
+}
+
+func (r *Registry) track(owner string, value any, cfg *trackConfig) (*Handle, error) {
+	if cfg.size < 0 {
+		return nil, fmt.Errorf("tracking resource of %q: negative size %d", owner, cfg.size)
+	}
+	if cfg.timeout < 0 {
+		return nil, fmt.Errorf("tracking resource of %q: negative timeout %v", owner, cfg.timeout)
+	}
+	h := &Handle{
+		reg: r, typ: cfg.typ, name: cfg.name, cleanup: cfg.cleanup, value: value,
+		timeout: cfg.timeout, created: r.now(),
+	}
+	if h.typ == "" {
+		h.typ = inferType(value)
+	}
+	if cfg.strategy != "" || cfg.hasTimeout {
+		h.spec = &snapshot.CleanupSpec{Strategy: cfg.strategy}
+		if cfg.hasTimeout {
+			ms := cfg.timeout.Milliseconds()
+			h.spec.TimeoutMS = &ms
+		}
+	}
+	if cfg.meta != nil {
+		b, err := json.Marshal(cfg.meta)
+		if err != nil {
+			return nil, fmt.Errorf("tracking resource of %q: metadata: %w", owner, err)
+		}
+		h.meta = b
+	}
+	if len(cfg.deps) > 0 {
+		h.deps = make([]uint64, 0, len(cfg.deps))
+		for _, d := range cfg.deps {
+			if d != nil {
+				h.deps = append(h.deps, d.id)
+			}
+		}
+	}
+	if r.stacks {
+		h.stack = r.captureStack(3)
+	}
+
+	r.mu.Lock()
+	c := r.comps[owner]
+	switch {
+	case c == nil:
+		r.mu.Unlock()
+		return nil, fmt.Errorf("tracking resource: owner %q: %w", owner, ErrUnknownComponent)
+	case c.state != csAlive:
+		r.mu.Unlock()
+		return nil, fmt.Errorf("tracking resource: owner %q: %w", owner, ErrDestroyed)
+	}
+	r.nextRes++
+	h.id = r.nextRes
+	h.owner = c
+	r.res.add(h, cfg.size)
+	if c.lastRes == nil {
+		c.firstRes = h
+	} else {
+		c.lastRes.nextRes = h
+		h.prevRes = c.lastRes
+	}
+	c.lastRes = h
+	c.live++
+	c.tracked++
+	tc := r.counters(h.typ)
+	tc.active++
+	tc.created++
+	tc.bytes += cfg.size
+	events := r.addBytes(c, cfg.size, h)
+	r.mu.Unlock()
+
+	if r.debugging() {
+		r.debug("resource tracked", slog.String("id", h.ID()), slog.String("type", h.typ),
+			slog.String("name", h.name), slog.String("owner", owner), slog.Int64("size", cfg.size))
+	}
+	r.fireLimits(events)
+	return h, nil
+}
+
+// inferType is the resource type a value calls for.
+func inferType(v any) string {
+	switch v.(type) {
+	case coordinator.Worker:
+		return snapshot.TypeWorker
+	case *os.Process:
+		return snapshot.TypeProcess
+	case *time.Timer, *time.Ticker:
+		return snapshot.TypeTimer
+	case *os.File:
+		return snapshot.TypeFile
+	case net.Conn, net.Listener, net.PacketConn:
+		return snapshot.TypeSocket
+	case coordinator.Object:
+		return snapshot.TypeQObject
+	case []byte:
+		return snapshot.TypeMemory
+	}
+	return snapshot.TypeCustom
+}
+
+// ID is the resource's id in snapshots ("r-N").
+func (h *Handle) ID() string {
+	if h == nil {
+		return ""
+	}
+	return "r-" + strconv.FormatUint(h.id, 10)
+}
+
+// Released reports whether the resource has been released (a nil handle
+// has nothing to release).
+func (h *Handle) Released() bool {
+	if h == nil {
+		return true
+	}
+	h.reg.mu.RLock()
+	defer h.reg.mu.RUnlock()
+	return h.slot < 0
+}
+
+// Resize sets the resource's size in bytes (a growing buffer), checking
+// byte limits as Track does.
+func (h *Handle) Resize(bytes int64) error {
+	if h == nil {
+		return fmt.Errorf("resizing: %w", ErrReleased)
+	}
+	if bytes < 0 {
+		return fmt.Errorf("resizing %s: negative size %d", h.ID(), bytes)
+	}
+	r := h.reg
+	r.mu.Lock()
+	if h.slot < 0 {
+		r.mu.Unlock()
+		return fmt.Errorf("resizing %s: %w", h.ID(), ErrReleased)
+	}
+	delta := bytes - r.res.sizes[h.slot]
+	r.res.sizes[h.slot] = bytes
+	r.counters(h.typ).bytes += delta
+	events := r.addBytes(h.owner, delta, h)
+	r.mu.Unlock()
+	if r.debugging() {
+		r.debug("resource resized", slog.String("id", h.ID()), slog.Int64("size", bytes))
+	}
+	r.fireLimits(events)
+	return nil
+}
+
+// Release cleans the resource up (see Track) and stops tracking it. The
+// cleanup is bounded by the resource's timeout and by ctx. Releasing a
+// released resource does nothing; releasing one that another goroutine is
+// releasing waits for it (or for ctx).
+func (h *Handle) Release(ctx context.Context) error {
+	if h == nil {
+		return nil
+	}
+	r := h.reg
+	ok, wait := r.claim(h)
+	if !ok {
+		if wait == nil {
+			return nil
+		}
+		select {
+		case <-wait:
+			return nil
+		case <-ctx.Done():
+			return fmt.Errorf("releasing %s: %w", h.ID(), context.Cause(ctx))
+		}
+	}
+	timeout := h.cleanupTimeout()
+	if o := r.release(ctx, h, timeout); o.err != nil {
+		return &StepError{Step: h.step(), Err: o.err, StillRunning: o.stillRunning, Budget: o.budget, Timeout: timeout}
+	}
+	return nil
+}
+
+// step describes a single release as a cleanup step.
+func (h *Handle) step() coordinator.Step {
+	return coordinator.Step{Kind: coordinator.KindResource, ID: h.ID(), Component: h.ownerID(), Type: h.typ, Name: h.name}
+}
+
+// ownerID is the owner's current id.
+func (h *Handle) ownerID() string {
+	h.reg.mu.RLock()
+	defer h.reg.mu.RUnlock()
+	return h.owner.id
+}
+
+// cleanupTimeout is the resource's cleanup timeout outside a plan: its
+// own, else its strategy's default, as the planner reads them.
+func (h *Handle) cleanupTimeout() time.Duration {
+	if h.spec != nil && h.spec.TimeoutMS != nil {
+		return h.timeout
+	}
+	typ := h.typ
+	if h.spec != nil && coordinator.KnownStrategy(h.spec.Strategy) {
+		typ = h.spec.Strategy
+	}
+	_, ms := coordinator.DefaultStrategy(typ)
+	return time.Duration(ms) * time.Millisecond
+}
+
+// claim marks h as being released by the caller. When it cannot (h is
+// released, or another goroutine is releasing it) it returns false and,
+// in the second case, a channel closed once that release is done.
+func (r *Registry) claim(h *Handle) (ok bool, wait <-chan struct{}) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if h.slot < 0 {
+		return false, nil
+	}
+	if r.res.states[h.slot] == stReleasing {
+		if h.done == nil {
+			h.done = make(chan struct{})
+		}
+		return false, h.done
+	}
+	r.res.states[h.slot] = stReleasing
+	tc := r.counters(h.typ)
+	tc.active--
+	tc.releasing++
+	return true, nil
+}
+
+// finish forgets a claimed resource once its cleanup has returned.
+func (r *Registry) finish(h *Handle) {
+	r.mu.Lock()
+	size := r.res.sizes[h.slot]
+	r.res.remove(h)
+	c := h.owner
+	if h.prevRes != nil {
+		h.prevRes.nextRes = h.nextRes
+	} else {
+		c.firstRes = h.nextRes
+	}
+	if h.nextRes != nil {
+		h.nextRes.prevRes = h.prevRes
+	} else {
+		c.lastRes = h.prevRes
+	}
+	h.prevRes, h.nextRes = nil, nil
+	c.live--
+	c.released++
+	tc := r.counters(h.typ)
+	tc.releasing--
+	tc.released++
+	tc.bytes -= size
+	r.addBytes(c, -size, h)
+	if h.done != nil {
+		close(h.done)
+	}
+	r.maybePrune(c)
+	r.mu.Unlock()
+	if r.debugging() {
+		r.debug("resource released", slog.String("id", h.ID()), slog.String("type", h.typ), slog.String("name", h.name))
+	}
+}
+
+// release runs the cleanup of a claimed resource, bounded by timeout (0:
+// by ctx only) plus the grace, and forgets the resource once the cleanup
+// returns — later, if it is still running when release gives up.
+func (r *Registry) release(ctx context.Context, h *Handle, timeout time.Duration) outcome {
+	switch v := h.value.(type) {
+	case *time.Timer:
+		if h.cleanup == nil {
+			v.Stop()
+			r.finish(h)
+			return outcome{}
+		}
+	case *time.Ticker:
+		if h.cleanup == nil {
+			v.Stop()
+			r.finish(h)
+			return outcome{}
+		}
+	}
+	fn := releaser(h)
+	if fn == nil {
+		r.finish(h)
+		return outcome{}
+	}
+	return r.bounded(ctx, timeout, fn, func() { r.finish(h) })
+}
+
+// releaser returns the function that cleans h up, or nil when there is
+// nothing to run. Timers are stopped by release itself.
+func releaser(h *Handle) func(ctx context.Context) error {
+	if h.cleanup != nil {
+		return h.cleanup
+	}
+	switch v := h.value.(type) {
+	case nil:
+		return nil
+	case coordinator.Worker:
+		return func(ctx context.Context) error { return coordinator.StopWorker(ctx, v) }
+	case *os.Process:
+		return func(ctx context.Context) error { return stopProcess(ctx, v) }
+	case coordinator.Object:
+		return func(context.Context) error { coordinator.ReleaseObject(v); return nil }
+	case io.Closer:
+		return func(context.Context) error { return closeQuietly(v) }
+	case interface{ Stop() }:
+		return func(context.Context) error { v.Stop(); return nil }
+	}
+	return nil
+}
+
+// closeQuietly closes c; closing what is already closed is not a failure.
+func closeQuietly(c io.Closer) error {
+	err := c.Close()
+	if errors.Is(err, os.ErrClosed) || errors.Is(err, net.ErrClosed) {
+		return nil
+	}
+	return err
+}

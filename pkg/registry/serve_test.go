@@ -1,0 +1,251 @@
+package registry_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+
+	"github.com/rescoord/rescoord/internal/attach"
+	"github.com/rescoord/rescoord/internal/discovery"
+	"github.com/rescoord/rescoord/pkg/coordinator"
+	"github.com/rescoord/rescoord/pkg/registry"
+)
+
+// shortDir is a temporary directory short enough for a unix socket path.
+func shortDir(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "rg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	return dir
+}
+
+// servedApp is a registry with a tab whose worker runs, served on a real listener.
+type servedApp struct {
+	reg    *registry.Registry
+	srv    *registry.Server
+	worker *coordinator.Goroutine
+	dir    string
+	done   chan error
+	cancel context.CancelFunc
+}
+
+func serveApp(t *testing.T, opts ...registry.ServeOption) *servedApp {
+	t.Helper()
+	reg := registry.New(registry.WithGlobalLimit(1 << 20))
+	must(t, reg.RegisterComponent("main_window", registry.WithType("window")))
+	must(t, reg.RegisterComponent("media_tab", registry.WithType("tab"), registry.WithParent("main_window")))
+	workers, err := coordinator.NewWorkers(reg, coordinator.ComponentSpec{ID: "media_workers", Parent: "media_tab"})
+	must(t, err)
+	w := coordinator.Go(context.Background(), func(ctx context.Context) error { <-ctx.Done(); return nil })
+	_, err = workers.TrackWorker(w, coordinator.ResourceSpec{Name: "analysis", SizeBytes: 4096})
+	must(t, err)
+	dir := shortDir(t)
+	srv, err := reg.Listen(append([]registry.ServeOption{registry.WithRuntimeDir(dir), registry.WithProcessName("mediaapp")}, opts...)...)
+	must(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	a := &servedApp{reg: reg, srv: srv, worker: w, dir: dir, done: make(chan error, 1), cancel: cancel}
+	go func() { a.done <- srv.Serve(ctx) }()
+	t.Cleanup(func() { a.stop(t) })
+	return a
+}
+
+func (a *servedApp) stop(t *testing.T) {
+	if a.cancel == nil {
+		return
+	}
+	a.cancel()
+	a.cancel = nil
+	if err := <-a.done; err != nil {
+		t.Errorf("Serve: %v", err)
+	}
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func client(t *testing.T, address, token string) *attach.Client {
+	t.Helper()
+	tg, err := attach.Resolve(address, nil)
+	must(t, err)
+	return attach.NewClient(tg, attach.Options{Token: token, Retries: -1})
+}
+
+func TestServe_UnixSocketDefault(t *testing.T) {
+	a := serveApp(t)
+	addr := a.srv.Address()
+	sock := strings.TrimPrefix(addr, "unix://")
+	if filepath.Dir(sock) != a.dir {
+		t.Errorf("socket %s is not in the runtime directory %s", sock, a.dir)
+	}
+	st, err := os.Stat(sock)
+	must(t, err)
+	if st.Mode().Perm() != 0o600 {
+		t.Errorf("socket mode %v, want 0600", st.Mode().Perm())
+	}
+	listed, err := discovery.List(a.dir, nil)
+	must(t, err)
+	if len(listed) != 1 || listed[0].Process != "mediaapp" || listed[0].Address != addr || listed[0].Stale {
+		t.Fatalf("discovery entries: %+v", listed)
+	}
+	s, err := client(t, addr, "").Snapshot(context.Background())
+	must(t, err)
+	if len(s.Resources) != 1 || s.Resources[0].Type != "worker" || !s.Resources[0].Running {
+		t.Errorf("snapshot resources: %+v", s.Resources)
+	}
+	a.stop(t)
+	if _, err := os.Stat(sock); !os.IsNotExist(err) {
+		t.Errorf("socket still there after Serve returned: %v", err)
+	}
+	if listed, _ := discovery.List(a.dir, nil); len(listed) != 0 {
+		t.Errorf("discovery file still there: %+v", listed)
+	}
+}
+
+func TestServe_LoopbackTCPAndGzip(t *testing.T) {
+	a := serveApp(t, registry.WithAddress("127.0.0.1:0"))
+	if !strings.HasPrefix(a.srv.Address(), "http://127.0.0.1:") {
+		t.Fatalf("address %s", a.srv.Address())
+	}
+	req, _ := http.NewRequest(http.MethodGet, a.srv.Address()+"/snapshot", nil)
+	req.Header.Set("Accept-Encoding", "gzip")
+	resp, err := http.DefaultTransport.RoundTrip(req)
+	must(t, err)
+	resp.Body.Close()
+	if resp.Header.Get("Content-Encoding") != "gzip" {
+		t.Errorf("Content-Encoding %q, want gzip when asked", resp.Header.Get("Content-Encoding"))
+	}
+	if _, err := client(t, a.srv.Address(), "").Snapshot(context.Background()); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestServe_RefusesPublicAddresses(t *testing.T) {
+	reg := registry.New()
+	for _, addr := range []string{":0", "0.0.0.0:0", "[::]:0", "192.0.2.1:6060"} {
+		if _, err := reg.Listen(registry.WithAddress(addr), registry.WithoutDiscovery()); err == nil || !strings.Contains(err.Error(), "not a loopback address") {
+			t.Errorf("%s: err = %v, want a refusal", addr, err)
+		}
+	}
+}
+
+func TestServe_Token(t *testing.T) {
+	a := serveApp(t, registry.WithToken("s3cret"))
+	if _, err := client(t, a.srv.Address(), "guess").Snapshot(context.Background()); err == nil || !strings.Contains(err.Error(), "rejected the token") {
+		t.Errorf("wrong token: err = %v", err)
+	}
+	if _, err := client(t, a.srv.Address(), "").Snapshot(context.Background()); err == nil || !strings.Contains(err.Error(), "requires a token") {
+		t.Errorf("no token: err = %v", err)
+	}
+	if _, err := client(t, a.srv.Address(), "s3cret").Snapshot(context.Background()); err != nil {
+		t.Errorf("right token: %v", err)
+	}
+	listed, _ := discovery.List(a.dir, nil)
+	if len(listed) != 1 || !listed[0].Token {
+		t.Errorf("discovery entry does not say a token is required: %+v", listed)
+	}
+}
+
+func TestServe_Metrics(t *testing.T) {
+	a := serveApp(t, registry.WithAddress("127.0.0.1:0"))
+	resp, err := http.Get(a.srv.Address() + "/metrics")
+	must(t, err)
+	defer resp.Body.Close()
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := p.TextToMetricFamilies(resp.Body)
+	must(t, err)
+	find := func(name string, labels map[string]string) (float64, bool) {
+		fam := families[name]
+		if fam == nil {
+			return 0, false
+		}
+	metrics:
+		for _, m := range fam.GetMetric() {
+			for _, lp := range m.GetLabel() {
+				if want, ok := labels[lp.GetName()]; ok && want != lp.GetValue() {
+					continue metrics
+				}
+			}
+			if g := m.GetGauge(); g != nil {
+				return g.GetValue(), true
+			}
+			return m.GetCounter().GetValue(), true
+		}
+		return 0, false
+	}
+	checks := []struct {
+		name   string
+		labels map[string]string
+		want   float64
+	}{
+		{"rescoord_live_resources", map[string]string{"component": "media_workers", "type": "worker"}, 1},
+		{"rescoord_live_bytes", map[string]string{"component": "media_workers", "type": "worker"}, 4096},
+		{"rescoord_limit_bytes", map[string]string{"component": ""}, 1 << 20},
+		{"rescoord_resources_created_total", map[string]string{"type": "worker"}, 1},
+		{"rescoord_leak_findings", map[string]string{"rule": "running-orphan"}, 0},
+		{"rescoord_components", map[string]string{"state": "alive"}, 3},
+	}
+	for _, c := range checks {
+		got, ok := find(c.name, c.labels)
+		if !ok || got != c.want {
+			t.Errorf("%s%v = %v (found %v), want %v", c.name, c.labels, got, ok, c.want)
+		}
+	}
+}
+
+func TestServe_Cleanup(t *testing.T) {
+	a := serveApp(t, registry.WithAddress("127.0.0.1:0"))
+	_, err := client(t, a.srv.Address(), "").Cleanup(context.Background(), "media_tab", nil)
+	if err == nil || !strings.Contains(err.Error(), "not enabled") {
+		t.Errorf("cleanup without WithCleanupEndpoint: err = %v, want 403 not enabled", err)
+	}
+
+	b := serveApp(t, registry.WithAddress("127.0.0.1:0"), registry.WithCleanupEndpoint())
+	if _, err := client(t, b.srv.Address(), "").Cleanup(context.Background(), "nope", nil); err == nil || !strings.Contains(err.Error(), `no component "nope"`) {
+		t.Errorf("unknown component: err = %v", err)
+	}
+	var steps []attach.StepResult
+	sum, err := client(t, b.srv.Address(), "").Cleanup(context.Background(), "media_tab", func(s attach.StepResult) { steps = append(steps, s) })
+	must(t, err)
+	if sum.Steps != len(steps) || sum.Done != sum.Steps || sum.Failed+sum.TimedOut != 0 {
+		t.Errorf("summary %+v for %d steps", sum, len(steps))
+	}
+	if len(steps) == 0 || steps[0].Kind != "resource" || steps[0].Status != attach.StatusDone {
+		t.Errorf("steps: %+v", steps)
+	}
+	select {
+	case <-b.worker.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("the worker was not stopped by the cleanup")
+	}
+	if live := b.reg.Stats().Live; live != 0 {
+		t.Errorf("%d live resources after the cleanup", live)
+	}
+}
+
+func TestServe_StatsJSON(t *testing.T) {
+	a := serveApp(t, registry.WithAddress("127.0.0.1:0"))
+	resp, err := http.Get(a.srv.Address() + "/stats")
+	must(t, err)
+	defer resp.Body.Close()
+	var st map[string]any
+	must(t, json.NewDecoder(bufio.NewReader(resp.Body)).Decode(&st))
+	if st["live_resources"] != float64(1) || st["live_bytes"] != float64(4096) {
+		t.Errorf("stats: %v", st)
+	}
+}

@@ -1,0 +1,108 @@
+package snapshot
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/rescoord/rescoord/internal/gensnap"
+)
+
+// benchSizes are the generated snapshots the benchmarks run on. The 1M
+// size (about 343 MB of JSON, a few seconds to generate) runs only when
+// asked: RESCOORD_BENCH_1M=1, or a -bench pattern that names 1M, such as
+// go test ./pkg/snapshot -run X -bench 'Decode/1M' -benchmem.
+var benchSizes = []struct {
+	name string
+	cfg  gensnap.Config
+}{
+	{"10k", gensnap.Tiny},
+	{"100k", gensnap.Small},
+	{"1M", gensnap.Large},
+}
+
+var benchData sync.Map // name -> func() []byte
+
+// benchInput returns the generated snapshot of the named size, once per process.
+func benchInput(b *testing.B, name string, cfg gensnap.Config) []byte {
+	b.Helper()
+	if name != "10k" && !largeAsked(name) {
+		b.Skipf("%s: set RESCOORD_BENCH_1M=1 or name %s in -bench", name, name)
+	}
+	f, _ := benchData.LoadOrStore(name, sync.OnceValue(func() []byte {
+		var buf bytes.Buffer
+		if err := gensnap.Generate(cfg, &buf); err != nil {
+			panic(err)
+		}
+		return buf.Bytes()
+	}))
+	return f.(func() []byte)()
+}
+
+func largeAsked(name string) bool {
+	if os.Getenv("RESCOORD_BENCH_1M") != "" {
+		return true
+	}
+	f := flag.Lookup("test.bench")
+	return f != nil && strings.Contains(f.Value.String(), name)
+}
+
+func BenchmarkDecode(b *testing.B) {
+	for _, sz := range benchSizes {
+		b.Run(sz.name, func(b *testing.B) {
+			data := benchInput(b, sz.name, sz.cfg)
+			b.SetBytes(int64(len(data)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := Parse(data, "bench"); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+func BenchmarkIndex(b *testing.B) {
+	for _, sz := range benchSizes {
+		b.Run(sz.name, func(b *testing.B) {
+			s, err := Parse(benchInput(b, sz.name, sz.cfg), "bench")
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := NewIndex(s); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkLoad reads a generated file from disk (the page cache, after the
+// first run), decodes and indexes it: what every command does first.
+func BenchmarkLoad(b *testing.B) {
+	for _, sz := range benchSizes {
+		b.Run(sz.name, func(b *testing.B) {
+			data := benchInput(b, sz.name, sz.cfg)
+			path := b.TempDir() + "/snap.json"
+			if err := os.WriteFile(path, data, 0o644); err != nil {
+				b.Fatal(err)
+			}
+			b.SetBytes(int64(len(data)))
+			b.ReportAllocs()
+			for b.Loop() {
+				s, err := Load(path)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, err := NewIndex(s); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,286 @@
+package snapshot
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/rescoord/rescoord/internal/gensnap"
+)
+
+// The fast path must decode exactly what the strict decoder decodes and
+// fail exactly as it fails. These tests decode each input both ways and
+// compare everything: the snapshot, field by field, and every error.
+
+// compareModes decodes data with and without the fast path and fails the
+// test where the results differ.
+func compareModes(t testing.TB, data []byte) {
+	t.Helper()
+	want, werr := parse(append([]byte(nil), data...), "in", true)
+	got, gerr := parse(append([]byte(nil), data...), "in", false)
+	if errText(werr) != errText(gerr) {
+		t.Fatalf("errors differ\nstrict: %s\nfast:   %s", errText(werr), errText(gerr))
+	}
+	if werr != nil {
+		return
+	}
+	if !sameSnapshot(want, got) {
+		a, _ := got.MarshalJSON()
+		b, _ := want.MarshalJSON()
+		t.Fatalf("snapshots differ\nfast:   %.2000s\nstrict: %.2000s", a, b)
+	}
+}
+
+func errText(err error) string {
+	if err == nil {
+		return "<nil>"
+	}
+	var list *Errors
+	if !errors.As(err, &list) {
+		return "not *Errors: " + err.Error()
+	}
+	var b strings.Builder
+	for _, e := range list.List {
+		b.WriteString(e.Error() + "\n")
+	}
+	fmt.Fprintf(&b, "(+%d)", list.Truncated)
+	return b.String()
+}
+
+// sameSnapshot compares two snapshots, ignoring the decoder's id tables.
+func sameSnapshot(a, b *Snapshot) bool {
+	x, y := *a, *b
+	x.ids, y.ids = nil, nil
+	return reflect.DeepEqual(x, y)
+}
+
+func TestFast_AgreesWithStrictOnTestdata(t *testing.T) {
+	for _, dir := range []string{"snapshots", "broken"} {
+		paths, _ := filepath.Glob(filepath.Join(testdata, dir, "*.json"))
+		for _, p := range paths {
+			t.Run(dir+"/"+filepath.Base(p), func(t *testing.T) {
+				data, err := os.ReadFile(p)
+				if err != nil {
+					t.Fatal(err)
+				}
+				compareModes(t, data)
+			})
+		}
+	}
+}
+
+// smallChunks makes arrays of a few thousand elements split between cores.
+func smallChunks(t *testing.T) {
+	old := minParallel
+	t.Cleanup(func() { minParallel = old })
+	minParallel = 2 * markEvery
+}
+
+func TestFast_AgreesWithStrictOnGenerated(t *testing.T) {
+	smallChunks(t)
+	for _, cfg := range []gensnap.Config{
+		gensnap.Tiny,
+		{Components: 800, Resources: 8_000, Cleanups: 500, Seed: 7, Cycles: 2}, // parallel chunks
+		{Components: 0, Resources: 0, Cleanups: 0, Seed: 3},
+		{Components: 5, Resources: 0, Cleanups: 3, Seed: 4},
+	} {
+		t.Run(fmt.Sprint(cfg.Resources, "/", cfg.Seed), func(t *testing.T) {
+			var buf bytes.Buffer
+			if err := gensnap.Generate(cfg, &buf); err != nil {
+				t.Fatal(err)
+			}
+			compareModes(t, buf.Bytes())
+		})
+	}
+}
+
+// fastCases are small inputs that take the fast path's rarer branches and
+// its hand-offs to the strict decoder.
+var fastCases = []string{
+	// nulls, empty lists and objects, unknown fields, escapes
+	`{"id":"r","type":"worker","owner":"o","state":"active","name":null,"running":null,"size_bytes":null,"created_at":null,"depends_on":null,"cleanup":null,"created_by":null,"metadata":null}`,
+	`{"id":"r","type":"worker","owner":"o","state":"active","depends_on":[],"created_by":[null,"a",null],"cleanup":{},"metadata":{}}`,
+	`{"id":"r\u0031","type":"x\"y","owner":"","state":"releasing","cleanup":{"strategy":null,"timeout_ms":null,"other":[1,{"a":-1.5e3}]},"zzz":null,"y":[true,false]}`,
+	`{"i\u0064":"r","type":"timer","owner":"o","state":"released","running":false}`,
+	` { "id" : "r" , "type" : "socket" , "owner" : "o" , "state" : "active" , "size_bytes" : 0 } `,
+	// what the strict decoder reports
+	`{"id":"r","type":"worker","owner":"o","state":"active","id":"s"}`,
+	`{"id":"","type":"worker","owner":"o","state":"active"}`,
+	`{"id":"r","type":"","owner":"o","state":"active"}`,
+	`{"id":"r","type":"worker","owner":null,"state":"active"}`,
+	`{"id":"r","type":"worker","owner":"o","state":"gone"}`,
+	`{"id":"r","type":"worker","owner":"o","state":"active","size_bytes":-1}`,
+	`{"id":"r","type":"worker","owner":"o","state":"active","size_bytes":-0}`,
+	`{"id":"r","type":"worker","owner":"o","state":"active","size_bytes":1.0}`,
+	`{"id":"r","type":"worker","owner":"o","state":"active","size_bytes":1e3}`,
+	`{"id":"r","type":"worker","owner":"o","state":"active","size_bytes":01}`,
+	`{"id":"r","type":"worker","owner":"o","state":"active","size_bytes":99999999999999999999}`,
+	`{"id":"r","type":"worker","owner":"o","state":"active","size_bytes":123456789012345678}`,
+	`{"id":"r","type":"worker","owner":"o","state":"active","created_at":"2026-02-30T00:00:00Z"}`,
+	`{"id":"r","type":"worker","owner":"o","state":"active","created_at":"2026-11-27T12:00:05+01:00"}`,
+	`{"id":"r","type":"worker","owner":"o","state":"active","depends_on":"a"}`,
+	`{"id":"r","type":"worker","owner":"o","state":"active","depends_on":[1]}`,
+	`{"id":"r","type":"worker","owner":"o","state":"active","running":"yes"}`,
+	`{"id":"r","type":"worker","owner":"o","state":"active","metadata":{"a":[1,2,}`,
+	`{"id":"r","type":"worker","owner":"o","state":"active","metadata":01}`,
+	`{"id":"r","type":"worker","owner":"o","state":"active","name":"a\x01b"}`,
+	`{"id":"r","type":"worker","owner":"o","state":"active","name":"a\qb"}`,
+	`{"id":"r","type":"worker","owner":"o","state":"active",}`,
+	`{"id":"r","type":"worker","owner":"o"}`,
+	`["not","an","object"]`,
+	`{"id":"r","type":"worker","owner":"o","state":"active"} {`,
+}
+
+func TestFast_AgreesWithStrictOnEdgeCases(t *testing.T) {
+	smallChunks(t)
+	comp := `{"id":"c","state":"alive","labels":{"a":"b","n":null},"parent":null,"type":null,"created_at":null,"destroyed_at":null,"x":1}`
+	cleanup := `{"id":null,"component":"c","priority":-3,"timeout_ms":null,"extra":{}}`
+	for i, res := range fastCases {
+		t.Run(fmt.Sprint(i), func(t *testing.T) {
+			for _, n := range []int{1, 3, minParallel + 5} {
+				var b strings.Builder
+				b.WriteString(`{"format":"rescoord/v1","taken_at":"2026-11-27T12:00:05Z","components":[` + comp + `],"resources":[`)
+				for k := range n {
+					if k > 0 {
+						b.WriteString(",\n")
+					}
+					if k == n/2 {
+						b.WriteString(res)
+					} else {
+						fmt.Fprintf(&b, `{"id":"r-%d","type":"file","owner":"c","state":"active"}`, k)
+					}
+				}
+				b.WriteString(`],"cleanups":[` + cleanup + `]}`)
+				compareModes(t, []byte(b.String()))
+			}
+		})
+	}
+}
+
+func TestFast_DuplicateIDsFallBackToStrictErrors(t *testing.T) {
+	smallChunks(t)
+	var b strings.Builder
+	b.WriteString(`{"format":"rescoord/v1","taken_at":"2026-11-27T12:00:05Z","components":[{"id":"c","state":"alive"},{"id":"c","state":"alive"}],"resources":[`)
+	n := minParallel * 3
+	for k := range n {
+		if k > 0 {
+			b.WriteByte(',')
+		}
+		id := k
+		if k == n-1 || k == n/2 {
+			id = 7 // duplicates in two different chunks
+		}
+		fmt.Fprintf(&b, `{"id":"r-%d","type":"file","owner":"c","state":"active"}`, id)
+	}
+	b.WriteString(`]}`)
+	compareModes(t, []byte(b.String()))
+	_, err := Parse([]byte(b.String()), "in")
+	if got := errText(err); strings.Count(got, "duplicate") != 3 {
+		t.Errorf("want 3 duplicate errors, got\n%s", got)
+	}
+}
+
+// FuzzFastAgreesWithStrict decodes each input both ways.
+func FuzzFastAgreesWithStrict(f *testing.F) {
+	for _, dir := range []string{"snapshots", "broken"} {
+		paths, _ := filepath.Glob(filepath.Join(testdata, dir, "*.json"))
+		for _, p := range paths {
+			if data, err := os.ReadFile(p); err == nil {
+				f.Add(data)
+			}
+		}
+	}
+	for _, res := range fastCases {
+		f.Add([]byte(`{"format":"rescoord/v1","taken_at":"2026-11-27T12:00:05Z","components":[{"id":"c","state":"alive"}],"resources":[` + res + `],"cleanups":[{"component":"c","priority":1}]}`))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		compareModes(t, data)
+	})
+}
+
+// TestLoad_LargeFilesAgreeWithParse loads files by windows (with tiny
+// windows, so elements straddle them) and compares with Parse.
+func TestLoad_LargeFilesAgreeWithParse(t *testing.T) {
+	smallChunks(t)
+	defer func(l int64, w int) { largeFile, windowSize = l, w }(largeFile, windowSize)
+	largeFile, windowSize = 0, 64<<10
+
+	gen := func(cfg gensnap.Config) []byte {
+		var buf bytes.Buffer
+		if err := gensnap.Generate(cfg, &buf); err != nil {
+			t.Fatal(err)
+		}
+		return buf.Bytes()
+	}
+	big := gen(gensnap.Config{Components: 800, Resources: 8_000, Cleanups: 500, Seed: 9})
+	// The same with resources before components, and nested arrays of
+	// objects that look like array elements around the middle.
+	var reordered bytes.Buffer
+	{
+		s, err := Parse(append([]byte(nil), big...), "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		reordered.WriteString(`{"resources":[`)
+		for i := range s.Resources {
+			if i > 0 {
+				reordered.WriteString(",\n")
+			}
+			r := s.Resources[i]
+			if i%97 == 0 {
+				r.Metadata = []byte(`[{"a":1},{"b":[{"c":"},{\""}]},  {"d":2}]`)
+			}
+			b, _ := r.MarshalJSON()
+			reordered.Write(b)
+		}
+		reordered.WriteString(`],"taken_at":"2026-11-27T12:00:05Z","components":`)
+		b, _ := json.Marshal(s.Components)
+		reordered.Write(b)
+		reordered.WriteString(`,"format":"rescoord/v1"}`)
+	}
+	broken := bytes.Replace(big, []byte(`"state":"active"`), []byte(`"state":"bogus"`), 1)
+	dup := bytes.Replace(big, []byte(`"id":"r-7000"`), []byte(`"id":"r-3"`), 1)
+	huge := gen(gensnap.Config{Components: 10, Resources: 3000, Seed: 2})
+	huge = bytes.Replace(huge, []byte(`"metadata":{`), []byte(`"metadata":{"blob":"`+strings.Repeat("x", 200<<10)+`",`), 1)
+
+	for name, data := range map[string][]byte{
+		"generated": big, "reordered": reordered.Bytes(), "broken": broken,
+		"duplicate": dup, "huge-element": huge, "empty": []byte(`{}`),
+		"trailing": append(append([]byte(nil), big...), `{}`...),
+	} {
+		t.Run(name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "snap.json")
+			if err := os.WriteFile(path, data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			want, werr := Parse(append([]byte(nil), data...), path)
+			got, gerr := Load(path)
+			if errText(werr) != errText(gerr) {
+				t.Fatalf("errors differ\nParse: %s\nLoad:  %s", errText(werr), errText(gerr))
+			}
+			if werr == nil && !sameSnapshot(want, got) {
+				t.Fatal("Load and Parse disagree")
+			}
+			if werr == nil {
+				if _, err := NewIndex(got); err != nil {
+					t.Fatal(err)
+				}
+			}
+			// Valid input must not have needed the fallback.
+			f, err := os.Open(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			if _, ok := loadLarge(f, int64(len(data)), path); ok != (werr == nil) {
+				t.Errorf("loadLarge ok = %v, want %v", ok, werr == nil)
+			}
+		})
+	}
+}

@@ -1,0 +1,161 @@
+package snapshot
+
+import (
+	"hash/maphash"
+	"math/bits"
+	"sync"
+	"sync/atomic"
+	"unsafe"
+)
+
+// idTable maps ids to positions in a slice (of components or resources).
+// It is an open-addressing hash table of 8-byte slots — the high 32 bits
+// of the id's hash and the position + 1 — so a lookup touches one cache
+// line and compares the id itself only when the hash bits agree. A Go map
+// of a million strings is about three times larger and slower to fill, and
+// this table can be filled by several goroutines at once (compare-and-swap
+// on the slots), which lets the decoder's workers index ids as they go.
+//
+// The ids are not stored: key(pos) returns the id at pos.
+type idTable struct {
+	seed  maphash.Seed
+	slots []uint64
+	mask  uint64
+	key   func(pos int32) string
+}
+
+// newIDTable returns a table for n ids, at most half full.
+func newIDTable(n int, key func(pos int32) string) *idTable {
+	size := 1 << max(bits.Len(uint(2*n)), 3)
+	slots := make([]uint64, size)
+	hugePages(unsafe.Pointer(unsafe.SliceData(slots)), uintptr(size)*8)
+	return &idTable{seed: maphash.MakeSeed(), slots: slots, mask: uint64(size - 1), key: key}
+}
+
+// insert adds id at pos. It reports false, and changes nothing, when the
+// id is already there. It is safe for concurrent use.
+func (t *idTable) insert(id string, pos int) bool {
+	h := maphash.String(t.seed, id)
+	tag := h &^ 0xffffffff
+	v := tag | uint64(uint32(pos+1))
+	for j := h & t.mask; ; j = (j + 1) & t.mask {
+		cur := atomic.LoadUint64(&t.slots[j])
+		if cur == 0 {
+			if atomic.CompareAndSwapUint64(&t.slots[j], 0, v) {
+				return true
+			}
+			cur = atomic.LoadUint64(&t.slots[j])
+		}
+		if cur&^0xffffffff == tag && t.key(int32(uint32(cur))-1) == id {
+			return false
+		}
+	}
+}
+
+// find returns the position of id.
+func (t *idTable) find(id string) (int32, bool) {
+	h := maphash.String(t.seed, id)
+	tag := h &^ 0xffffffff
+	for j := h & t.mask; ; j = (j + 1) & t.mask {
+		cur := t.slots[j]
+		if cur == 0 {
+			return -1, false
+		}
+		if cur&^0xffffffff == tag {
+			if pos := int32(uint32(cur)) - 1; t.key(pos) == id {
+				return pos, true
+			}
+		}
+	}
+}
+
+// rebind returns the table reading its ids through key.
+func (t *idTable) rebind(key func(pos int32) string) *idTable {
+	c := *t
+	c.key = key
+	return &c
+}
+
+// newIDCache fingerprints the tables the decoder built for s (either may be nil).
+func newIDCache(s *Snapshot, comps, res *idTable) *idCache {
+	c := &idCache{comps: comps, res: res, nComps: len(s.Components), nResrc: len(s.Resources)}
+	if comps != nil {
+		c.compFP = idPrint(len(s.Components), func(p int32) string { return s.Components[p].ID })
+	}
+	if res != nil {
+		c.resFP = idPrint(len(s.Resources), func(p int32) string { return s.Resources[p].ID })
+	}
+	return c
+}
+
+// buildIDTable indexes the ids of n elements, on several goroutines when n
+// is large. dup is the first position (in a goroutine's order, not
+// necessarily the smallest) whose id was already there, or -1.
+func buildIDTable(n int, key func(pos int32) string) (t *idTable, dup int) {
+	t = newIDTable(n, key)
+	workers := parallelism(n)
+	dups := make([]int, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		dups[w] = -1
+		wg.Go(func() {
+			for i := n * w / workers; i < n*(w+1)/workers; i++ {
+				if !t.insert(key(int32(i)), i) {
+					dups[w] = i
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for _, d := range dups {
+		if d >= 0 {
+			return t, d
+		}
+	}
+	return t, -1
+}
+
+// idCache keeps the decoder's id tables for NewIndex, with a fingerprint
+// of the ids they were built from: NewIndex uses them only while the
+// snapshot still holds the very same id strings at the same positions.
+type idCache struct {
+	comps, res     *idTable
+	compFP, resFP  uint64
+	nComps, nResrc int
+}
+
+// idPrint fingerprints the ids of n elements by their string headers and
+// positions: any id replaced, moved, added or removed changes it. Where the
+// strings are, rather than what they say, is enough because strings are
+// immutable and the decoder's strings point into its input.
+func idPrint(n int, key func(pos int32) string) uint64 {
+	workers := parallelism(n)
+	sums := make([]uint64, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			var sum uint64
+			for i := n * w / workers; i < n*(w+1)/workers; i++ {
+				id := key(int32(i))
+				sum += mix64(uint64(uintptr(unsafe.Pointer(unsafe.StringData(id)))) ^ uint64(len(id))<<48 ^ uint64(i)*0x9e3779b97f4a7c15)
+			}
+			sums[w] = sum
+		})
+	}
+	wg.Wait()
+	var sum uint64
+	for _, s := range sums {
+		sum += s
+	}
+	return sum ^ uint64(n)
+}
+
+// mix64 is the finalizer of SplitMix64.
+func mix64(x uint64) uint64 {
+	x ^= x >> 30
+	x *= 0xbf58476d1ce4e5b9
+	x ^= x >> 27
+	x *= 0x94d049bb133111eb
+	return x ^ x>>31
+}

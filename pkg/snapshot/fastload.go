@@ -1,0 +1,467 @@
+package snapshot
+
+import (
+	"bytes"
+	"io"
+	"os"
+	"runtime"
+	"sync"
+)
+
+// Loading a large file without holding it in memory.
+//
+// Parse keeps the whole input: the snapshot's strings point into it. For a
+// 300 MB file that buffer is half of the peak memory, and touching it
+// costs as much as reading it. loadLarge instead reads a regular file twice
+// through a small window:
+//
+//  1. outline: a structural scan finds the top-level components, resources
+//     and cleanups arrays, counts their elements and notes where every
+//     markEvery-th one starts;
+//  2. the rest of the document — the skeleton, with each of those arrays
+//     replaced by [] — is small and goes through the strict decoder;
+//  3. each array is allocated at its exact length and read window by
+//     window, each window decoded by the fast path on all cores in copy
+//     mode: strings are copied into compact arenas (names, types and
+//     creation frames interned, owners pointing at their component's id).
+//
+// Anything unusual (an error, a field given twice, a file that changes
+// under us) gives up, and Load reads the file whole and runs Parse, which
+// reports errors with their places as usual.
+
+// largeFile is the size from which Load streams a file, and windowSize
+// how much of the file one window holds (variables for the tests).
+var (
+	largeFile  int64 = 32 << 20
+	windowSize       = 8 << 20
+)
+
+// outline is what the structural scan of a whole document finds.
+type outline struct {
+	// components, resources, cleanups (start 0 if absent), and the array
+	// a speculative scan starts in (see outlineFile)
+	arrays [4]arrayShape
+	seen   [3]bool
+}
+
+// unknownArray is the array a scan that starts mid-file is in.
+const unknownArray = 3
+
+var trackedKeys = [3]string{"components", "resources", "cleanups"}
+
+// outliner is the state of the structural scan between windows.
+type outliner struct {
+	out      outline
+	depth    int
+	inStr    bool
+	esc      bool
+	keyStart bool   // the string being read is at depth 1, perhaps a key
+	key      []byte // its bytes (up to 16)
+	lastStr  string // the last string at depth 1
+	valueOf  int    // tracked key whose value comes next, or -1
+	cur      int    // tracked array being read, or -1
+	want     bool   // the next value byte in cur starts an element
+	starts   []int  // every element start in unknownArray
+	done     bool   // the document object has closed
+	bad      bool
+}
+
+// feed scans buf, the bytes of the file from offset base on.
+func (o *outliner) feed(buf []byte, base int) {
+	for i := 0; i < len(buf) && !o.bad; i++ {
+		if o.inStr {
+			if o.esc {
+				o.esc = false
+				continue
+			}
+			j := nextQuoteOrBackslash(buf, i)
+			if o.keyStart && len(o.key) < 16 {
+				o.key = append(o.key, buf[i:min(j, i+16-len(o.key))]...)
+			}
+			if j >= len(buf) {
+				return
+			}
+			i = j
+			if buf[i] == '\\' {
+				o.esc = true
+				o.keyStart = false // escaped keys are left to Parse
+				continue
+			}
+			o.inStr = false
+			if o.keyStart {
+				o.lastStr = string(o.key)
+			}
+			continue
+		}
+		c := buf[i]
+		if c <= ' ' && (c == ' ' || c == '\n' || c == '\t' || c == '\r') {
+			continue
+		}
+		if o.done {
+			o.bad = true // data after the document
+			return
+		}
+		if o.cur >= 0 && o.want && o.depth == 2 {
+			sh := &o.out.arrays[o.cur]
+			if c == ']' && sh.n > 0 || c == ',' {
+				o.bad = true
+				return
+			}
+			if c != ']' {
+				if o.cur == unknownArray {
+					o.starts = append(o.starts, base+i)
+				} else if sh.n%markEvery == 0 {
+					sh.marks = append(sh.marks, base+i)
+				}
+				sh.n++
+			}
+			o.want = false
+		}
+		switch c {
+		case '"':
+			o.inStr = true
+			o.keyStart = o.depth == 1
+			o.key = o.key[:0]
+			o.lastStr = ""
+		case ':':
+			o.valueOf = -1
+			if o.depth == 1 {
+				for k, name := range trackedKeys {
+					if o.lastStr == name {
+						if o.out.seen[k] {
+							o.bad = true // given twice: Parse decides
+						}
+						o.out.seen[k] = true
+						o.valueOf = k
+					}
+				}
+			}
+		case '{', '[':
+			if o.depth == 1 && o.valueOf >= 0 && c == '[' {
+				o.cur = o.valueOf
+				o.out.arrays[o.cur].start = base + i
+				o.want = true
+			}
+			o.valueOf = -1
+			o.depth++
+		case '}', ']':
+			o.depth--
+			if o.depth == 1 && o.cur >= 0 {
+				o.out.arrays[o.cur].end = base + i + 1
+				o.cur = -1
+			}
+			if o.depth == 0 {
+				o.done = true
+			}
+			if o.depth < 0 {
+				o.bad = true
+			}
+		case ',':
+			o.valueOf = -1
+			if o.depth == 2 && o.cur >= 0 {
+				o.want = true
+			}
+		default:
+			o.valueOf = -1
+		}
+	}
+}
+
+// outlineFile scans the whole file. With two cores or more it scans the
+// halves at once: the second scan starts at a point after the middle that
+// looks like the start of an element of a large array (after "},{"),
+// and its findings count only if the first scan, on reaching that point,
+// finds itself there indeed; otherwise the first scan goes on alone.
+func outlineFile(f *os.File, size int) (outline, bool) {
+	first := &outliner{valueOf: -1, cur: -1}
+	split := -1
+	if runtime.GOMAXPROCS(0) > 1 {
+		split = resyncPoint(f, size/2)
+	}
+	if split < 0 {
+		return first.finish(f, 0, size)
+	}
+	second := &outliner{valueOf: -1, cur: unknownArray, depth: 2, want: true}
+	var wg sync.WaitGroup
+	wg.Go(func() { second.scan(f, split, size) })
+	first.scan(f, 0, split)
+	wg.Wait()
+	if first.bad {
+		return outline{}, false
+	}
+	if !(first.depth == 2 && first.cur >= 0 && first.cur < unknownArray && first.want && !first.inStr && !first.esc) {
+		return first.finish(f, split, size) // a wrong guess: on alone
+	}
+	if second.bad || !second.done || second.inStr || second.out.arrays[unknownArray].end == 0 {
+		return outline{}, false
+	}
+	out := first.out
+	sh := &out.arrays[first.cur]
+	for _, at := range second.starts {
+		if sh.n%markEvery == 0 {
+			sh.marks = append(sh.marks, at)
+		}
+		sh.n++
+	}
+	sh.end = second.out.arrays[unknownArray].end
+	for k := range trackedKeys {
+		if second.out.seen[k] {
+			if out.seen[k] {
+				return outline{}, false
+			}
+			out.seen[k], out.arrays[k] = true, second.out.arrays[k]
+		}
+	}
+	return out, true
+}
+
+// finish scans the file from offset from to the end, and checks that the
+// document ended there.
+func (o *outliner) finish(f *os.File, from, size int) (outline, bool) {
+	o.scan(f, from, size)
+	if o.bad || !o.done || o.inStr {
+		return outline{}, false
+	}
+	return o.out, true
+}
+
+// scan feeds the file's bytes [from, to) window by window.
+func (o *outliner) scan(f *os.File, from, to int) {
+	buf := make([]byte, min(windowSize, to-from))
+	for base := from; base < to && !o.bad; {
+		n, err := f.ReadAt(buf[:min(len(buf), to-base)], int64(base))
+		o.feed(buf[:n], base)
+		base += n
+		if err != nil || n == 0 {
+			o.bad = o.bad || base < to
+			return
+		}
+	}
+}
+
+// resyncPoint returns the offset of a '{' at or after from that follows
+// "}" and "," (white space between them allowed) and starts an object
+// with a field name: most likely the start of an element of the array
+// that spans the middle of the file. -1 when there is none nearby.
+func resyncPoint(f *os.File, from int) int {
+	buf := make([]byte, 64<<10)
+	n, _ := f.ReadAt(buf, int64(from))
+	buf = buf[:n]
+	skipWS := func(i int) int {
+		for i < len(buf) && (buf[i] == ' ' || buf[i] == '\n' || buf[i] == '\t' || buf[i] == '\r') {
+			i++
+		}
+		return i
+	}
+	for i := 0; i < len(buf); i++ {
+		if buf[i] != '}' {
+			continue
+		}
+		j := skipWS(i + 1)
+		if j >= len(buf) || buf[j] != ',' {
+			continue
+		}
+		k := skipWS(j + 1)
+		if k >= len(buf) || buf[k] != '{' {
+			continue
+		}
+		if q := skipWS(k + 1); q < len(buf) && buf[q] == '"' {
+			return from + k
+		}
+	}
+	return -1
+}
+
+// loadLarge loads a large regular file by windows; ok is false when it
+// leaves the file to Parse.
+func loadLarge(f *os.File, size int64, name string) (*Snapshot, bool) {
+	ol, ok := outlineFile(f, int(size))
+	if !ok {
+		return nil, false
+	}
+
+	// The skeleton: the file without the tracked arrays' elements.
+	var skel bytes.Buffer
+	at := 0
+	for _, k := range arrayOrder(ol) {
+		sh := ol.arrays[k]
+		if !readRange(f, &skel, at, sh.start) {
+			return nil, false
+		}
+		skel.WriteString("[]")
+		at = sh.end
+	}
+	if !readRange(f, &skel, at, int(size)) {
+		return nil, false
+	}
+	s, err := Parse(skel.Bytes(), name)
+	if err != nil || len(s.Components)+len(s.Resources)+len(s.Cleanups) > 0 {
+		return nil, false
+	}
+
+	var compIDs, resIDs *idTable
+	buf := make([]byte, windowSize)
+	for _, k := range arrayOrder(ol) {
+		sh := ol.arrays[k]
+		switch k {
+		case 0:
+			comps := newSlice[Component](sh.n)
+			compIDs = newIDTable(sh.n, func(p int32) string { return comps[p].ID })
+			if !streamArray(f, buf, sh, comps, nil, func(fc *fast, c *Component, i int) bool {
+				_, _, ok := fc.component(c)
+				return ok && compIDs.insert(c.ID, i)
+			}) {
+				return nil, false
+			}
+			s.Components = comps
+		case 1:
+			res := newSlice[Resource](sh.n)
+			resIDs = newIDTable(sh.n, func(p int32) string { return res[p].ID })
+			if !streamArray(f, buf, sh, res, compIDs, func(fc *fast, r *Resource, i int) bool {
+				_, ok := fc.resource(r)
+				return ok && resIDs.insert(r.ID, i)
+			}) {
+				return nil, false
+			}
+			s.Resources = res
+		case 2:
+			cl := newSlice[Cleanup](sh.n)
+			ids := newIDTable(sh.n, func(p int32) string { return cl[p].ID })
+			if !streamArray(f, buf, sh, cl, nil, func(fc *fast, c *Cleanup, i int) bool {
+				_, ok := fc.cleanup(c)
+				return ok && (c.ID == "" || ids.insert(c.ID, i))
+			}) {
+				return nil, false
+			}
+			s.Cleanups = cl
+		}
+	}
+	if compIDs == nil {
+		return nil, false // no components array: Parse says what is wrong
+	}
+	parent := make([]int32, len(s.Components))
+	for i := range s.Components {
+		parent[i] = -1
+		if p := s.Components[i].Parent; p != "" {
+			if pi, ok := compIDs.find(p); ok {
+				parent[i] = pi
+			}
+		}
+	}
+	if len(parentCycles(parent)) > 0 {
+		return nil, false
+	}
+	s.ids = newIDCache(s, compIDs, resIDs)
+	return s, true
+}
+
+// arrayOrder lists the tracked arrays present, in file order.
+func arrayOrder(ol outline) []int {
+	var ks []int
+	for k := range trackedKeys {
+		if ol.arrays[k].end > 0 {
+			ks = append(ks, k)
+		}
+	}
+	for i := 1; i < len(ks); i++ {
+		for j := i; j > 0 && ol.arrays[ks[j]].start < ol.arrays[ks[j-1]].start; j-- {
+			ks[j], ks[j-1] = ks[j-1], ks[j]
+		}
+	}
+	return ks
+}
+
+// readRange appends the file's bytes [from, to) to b.
+func readRange(f *os.File, b *bytes.Buffer, from, to int) bool {
+	if to < from {
+		return false
+	}
+	b.Grow(to - from)
+	n, err := f.ReadAt(b.AvailableBuffer()[:to-from], int64(from))
+	if n != to-from || err != nil && err != io.EOF {
+		return false
+	}
+	b.Write(b.AvailableBuffer()[:n])
+	return true
+}
+
+// streamArray decodes the array sh describes into out, a window of whole
+// groups of markEvery elements at a time, each window split between the
+// available cores. Each worker keeps its cursor (and arenas) across
+// windows. comps, when set, resolves owners.
+func streamArray[T any](f *os.File, buf []byte, sh arrayShape, out []T, comps *idTable, elem elemFunc[T]) bool {
+	if sh.n == 0 {
+		return true
+	}
+	workers := max(1, min(parallelism(sh.n), len(sh.marks)))
+	cursors := make([]*fast, workers)
+	for w := range cursors {
+		cursors[w] = &fast{copy: true, comps: comps, depth: 2}
+	}
+	groupEnd := func(g int) int { // file offset where group g's window ends
+		if g+1 < len(sh.marks) {
+			return sh.marks[g+1]
+		}
+		return sh.end
+	}
+	for g := 0; g < len(sh.marks); {
+		// As many whole groups as fit in the window (at least one).
+		base := sh.marks[g]
+		last := g
+		for last+1 < len(sh.marks) && groupEnd(last+1)-base <= len(buf) {
+			last++
+		}
+		if need := groupEnd(last) - base; need > len(buf) {
+			buf = make([]byte, need)
+		}
+		win := buf[:groupEnd(last)-base]
+		if n, err := f.ReadAt(win, int64(base)); n != len(win) || err != nil && err != io.EOF {
+			return false
+		}
+		// Split the window's groups between the workers.
+		groups := last - g + 1
+		parts := min(workers, groups)
+		var wg sync.WaitGroup
+		failed := make([]bool, parts)
+		for w := range parts {
+			from := (g + groups*w/parts) * markEvery
+			to := min((g+groups*(w+1)/parts)*markEvery, sh.n)
+			wg.Go(func() {
+				fc := cursors[w]
+				fc.data, fc.pos = win, sh.marks[from/markEvery]-base
+				failed[w] = !decodeWindow(fc, sh, base, out, from, to, elem)
+			})
+		}
+		wg.Wait()
+		for _, bad := range failed {
+			if bad {
+				return false
+			}
+		}
+		g = last + 1
+	}
+	return true
+}
+
+// decodeWindow decodes elements [from, to) of the array with the cursor
+// at the first one; the window holds the file from offset base on.
+func decodeWindow[T any](f *fast, sh arrayShape, base int, out []T, from, to int, elem elemFunc[T]) bool {
+	for i := from; i < to; i++ {
+		if !elem(f, &out[i], i) {
+			return false
+		}
+		switch f.peek() {
+		case ',':
+			if i == sh.n-1 {
+				return false
+			}
+			f.pos++
+			f.ws()
+		case ']':
+			return i == sh.n-1 && base+f.pos+1 == sh.end
+		default:
+			return false
+		}
+	}
+	return to == sh.n || base+f.pos == sh.marks[to/markEvery]
+}
