@@ -1,8 +1,8 @@
 package cmd
 
 import (
-	"context"
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
