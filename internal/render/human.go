@@ -3,40 +3,20 @@ package render
 import (
 	"fmt"
 	"time"
+
+	"github.com/rescoord/rescoord/internal/human"
 )
 
 // Bytes formats a size with binary units: 512 B, 4.0 KiB, 12.0 MiB.
-func Bytes(n int64) string {
-	const unit = 1024
-	if n < unit && n > -unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	v := float64(n)
-	units := []string{"KiB", "MiB", "GiB", "TiB", "PiB", "EiB"}
-	i := -1
-	for (v >= unit || v <= -unit) && i < len(units)-1 {
-		v /= unit
-		i++
-	}
-	return fmt.Sprintf("%.1f %s", v, units[i])
-}
+func Bytes(n int64) string { return human.Bytes(n) }
 
 // Age formats a duration compactly: 850ms, 45s, 1m05s, 2h03m, 3d04h.
 // A negative duration (a time after the snapshot) prints as "-".
 func Age(d time.Duration) string {
-	switch {
-	case d < 0:
+	if d < 0 {
 		return "-"
-	case d < time.Second:
-		return fmt.Sprintf("%dms", d.Milliseconds())
-	case d < time.Minute:
-		return fmt.Sprintf("%ds", int(d.Seconds()))
-	case d < time.Hour:
-		return fmt.Sprintf("%dm%02ds", int(d.Minutes()), int(d.Seconds())%60)
-	case d < 24*time.Hour:
-		return fmt.Sprintf("%dh%02dm", int(d.Hours()), int(d.Minutes())%60)
 	}
-	return fmt.Sprintf("%dd%02dh", int(d.Hours())/24, int(d.Hours())%24)
+	return human.Age(d)
 }
 
 // Since is Age(at - t), or "-" when t is unknown.

@@ -425,13 +425,12 @@ func (f *finder) components() {
 }
 
 // cycles applies cleanup-cycle: one finding per strongly connected set of
-// live resources (Tarjan's algorithm, iterative, O(n + e)), with the
-// cycle DependencyCycles gives the cleanup planner: it starts at the
-// member that comes first in the snapshot and takes the shortest way back.
+// live resources, with the cycle the cleanup planner reports for it
+// (graphCycles): it starts at the member that comes first in the snapshot
+// and takes the shortest way back.
 func (f *finder) cycles(start, list []int32) {
 	res := f.s.Resources
-	for _, scc := range stronglyConnected(len(res), start, list) {
-		cyc := shortestCycle(slices.Min(scc), scc, start, list)
+	for _, cyc := range graphCycles(len(res), start, list) {
 		path := make([]string, len(cyc))
 		keys := make([]string, len(cyc))
 		for k, m := range cyc {
@@ -457,100 +456,6 @@ func (f *finder) cycles(start, list []int32) {
 			Path:      path,
 		})
 	}
-}
-
-// stronglyConnected returns the strongly connected sets of the graph
-// (n nodes, edges in CSR form) that hold a cycle: two or more members, or
-// one that depends on itself. Sets come ordered by their first member.
-func stronglyConnected(n int, start, list []int32) [][]int32 {
-	index := make([]int32, n) // 0: not visited yet; else visit number
-	low := make([]int32, n)
-	onStack := make([]bool, n)
-	var stack []int32
-	type frame struct{ v, e int32 }
-	var call []frame
-	var out [][]int32
-	next := int32(1)
-	visit := func(v int32) {
-		index[v], low[v] = next, next
-		next++
-		stack = append(stack, v)
-		onStack[v] = true
-		call = append(call, frame{v, start[v]})
-	}
-	for s := range n {
-		if index[s] != 0 || start[s] == start[s+1] {
-			continue // visited, or no edge out: no cycle starts here
-		}
-		visit(int32(s))
-		for len(call) > 0 {
-			fr := &call[len(call)-1]
-			v := fr.v
-			if fr.e < start[v+1] {
-				w := list[fr.e]
-				fr.e++
-				if index[w] == 0 {
-					visit(w)
-				} else if onStack[w] {
-					low[v] = min(low[v], index[w])
-				}
-				continue
-			}
-			call = call[:len(call)-1]
-			if len(call) > 0 {
-				u := call[len(call)-1].v
-				low[u] = min(low[u], low[v])
-			}
-			if low[v] != index[v] {
-				continue
-			}
-			k := len(stack) - 1
-			for stack[k] != v {
-				k--
-			}
-			members := stack[k:]
-			stack = stack[:k]
-			for _, m := range members {
-				onStack[m] = false
-			}
-			if len(members) > 1 || slices.Contains(list[start[v]:start[v+1]], v) {
-				out = append(out, slices.Clone(members))
-			}
-		}
-	}
-	slices.SortFunc(out, func(a, b []int32) int { return int(slices.Min(a) - slices.Min(b)) })
-	return out
-}
-
-// shortestCycle returns a shortest cycle from s back to s through the
-// members of scc (breadth-first), as the nodes in order from s.
-func shortestCycle(s int32, scc []int32, start, list []int32) []int32 {
-	member := make(map[int32]bool, len(scc))
-	for _, m := range scc {
-		member[m] = true
-	}
-	prev := map[int32]int32{s: -1}
-	queue := []int32{s}
-	for len(queue) > 0 {
-		v := queue[0]
-		queue = queue[1:]
-		for _, w := range list[start[v]:start[v+1]] {
-			if w == s {
-				var cyc []int32
-				for x := v; x >= 0; x = prev[x] {
-					cyc = append(cyc, x)
-				}
-				slices.Reverse(cyc)
-				return cyc
-			}
-			if _, seen := prev[w]; seen || !member[w] {
-				continue
-			}
-			prev[w] = v
-			queue = append(queue, w)
-		}
-	}
-	return []int32{s} // not reached for a strongly connected set
 }
 
 // describeResource names a resource in messages: type "name" (id).

@@ -37,6 +37,15 @@ func depCycles(ix *snapshot.Index, include func(ri int) bool) [][]int {
 		}
 		start[ri+1] = int32(len(list))
 	}
+	return graphCycles(n, start, list)
+}
+
+// graphCycles finds one cycle per cyclic strongly connected set of a graph
+// of n nodes whose edges are in CSR form (the successors of v are
+// list[start[v]:start[v+1]]): the shortest way from the set's smallest node
+// back to it, in edge order. Cycles are ordered by that node. It runs in
+// O(n + edges) for the sets and a breadth-first search within each cyclic set.
+func graphCycles(n int, start, list []int32) [][]int {
 	if len(list) == 0 {
 		return nil
 	}

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/rescoord/rescoord/internal/human"
 )
 
 // Severity ranks findings. The zero value is no severity: as a fail-on
@@ -159,38 +161,11 @@ func ruleOrder(id Rule) int {
 
 // formatBytes writes a size with binary units (512 B, 4.0 KiB, 12.0 MiB),
 // like the CLI's tables, for messages.
-func formatBytes(n int64) string {
-	const unit = 1024
-	if n < unit && n > -unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	v := float64(n)
-	units := []string{"KiB", "MiB", "GiB", "TiB", "PiB", "EiB"}
-	i := -1
-	for (v >= unit || v <= -unit) && i < len(units)-1 {
-		v /= unit
-		i++
-	}
-	return fmt.Sprintf("%.1f %s", v, units[i])
-}
+func formatBytes(n int64) string { return human.Bytes(n) }
 
-// formatAge writes a duration compactly for messages: 850ms, 4s, 1m05s, 2h03m, 3d04h.
-func formatAge(d time.Duration) string {
-	s := d.Seconds()
-	switch {
-	case s < 0:
-		return "0s"
-	case s < 1:
-		return fmt.Sprintf("%dms", int(s*1000))
-	case s < 60:
-		return fmt.Sprintf("%ds", int(s))
-	case s < 3600:
-		return fmt.Sprintf("%dm%02ds", int(s)/60, int(s)%60)
-	case s < 86400:
-		return fmt.Sprintf("%dh%02dm", int(s)/3600, int(s)/60%60)
-	}
-	return fmt.Sprintf("%dd%02dh", int(s)/86400, int(s)/3600%24)
-}
+// formatAge writes a duration compactly for messages: 850ms, 4s, 1m05s,
+// 2h03m, 3d04h; a negative one as 0s.
+func formatAge(d time.Duration) string { return human.Age(max(d, 0)) }
 
 // quote puts a name in double quotes for messages.
 func quote(s string) string {

@@ -299,46 +299,45 @@ func loadLarge(f *os.File, size int64, name string) (*Snapshot, bool) {
 		return nil, false
 	}
 
-	var compIDs, resIDs *idTable
+	if ol.arrays[0].end == 0 {
+		return nil, false // no components array: Parse says what is wrong
+	}
+	// The large slices first: the collection their size starts then has
+	// little else to scan, instead of running through the decoding.
+	comps := newSlice[Component](ol.arrays[0].n)
+	res := newSlice[Resource](ol.arrays[1].n)
+	cl := newSlice[Cleanup](ol.arrays[2].n)
+	compIDs := newIDTable(len(comps), func(p int32) string { return comps[p].ID })
+	resIDs := newIDTable(len(res), func(p int32) string { return res[p].ID })
+	clIDs := newIDTable(len(cl), func(p int32) string { return cl[p].ID })
+	var owners *idTable // the components, once decoded
 	buf := make([]byte, windowSize)
 	for _, k := range arrayOrder(ol) {
 		sh := ol.arrays[k]
+		ok := false
 		switch k {
 		case 0:
-			comps := newSlice[Component](sh.n)
-			compIDs = newIDTable(sh.n, func(p int32) string { return comps[p].ID })
-			if !streamArray(f, buf, sh, comps, nil, func(fc *fast, c *Component, i int) bool {
+			ok = streamArray(f, buf, sh, comps, nil, func(fc *fast, c *Component, i int) bool {
 				_, _, ok := fc.component(c)
 				return ok && compIDs.insert(c.ID, i)
-			}) {
-				return nil, false
-			}
-			s.Components = comps
+			})
+			owners = compIDs
 		case 1:
-			res := newSlice[Resource](sh.n)
-			resIDs = newIDTable(sh.n, func(p int32) string { return res[p].ID })
-			if !streamArray(f, buf, sh, res, compIDs, func(fc *fast, r *Resource, i int) bool {
+			ok = streamArray(f, buf, sh, res, owners, func(fc *fast, r *Resource, i int) bool {
 				_, ok := fc.resource(r)
 				return ok && resIDs.insert(r.ID, i)
-			}) {
-				return nil, false
-			}
-			s.Resources = res
+			})
 		case 2:
-			cl := newSlice[Cleanup](sh.n)
-			ids := newIDTable(sh.n, func(p int32) string { return cl[p].ID })
-			if !streamArray(f, buf, sh, cl, nil, func(fc *fast, c *Cleanup, i int) bool {
+			ok = streamArray(f, buf, sh, cl, nil, func(fc *fast, c *Cleanup, i int) bool {
 				_, ok := fc.cleanup(c)
-				return ok && (c.ID == "" || ids.insert(c.ID, i))
-			}) {
-				return nil, false
-			}
-			s.Cleanups = cl
+				return ok && (c.ID == "" || clIDs.insert(c.ID, i))
+			})
+		}
+		if !ok {
+			return nil, false
 		}
 	}
-	if compIDs == nil {
-		return nil, false // no components array: Parse says what is wrong
-	}
+	s.Components, s.Resources, s.Cleanups = comps, res, cl
 	parent := make([]int32, len(s.Components))
 	for i := range s.Components {
 		parent[i] = -1
