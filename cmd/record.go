@@ -1,7 +1,6 @@
 package cmd
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -79,12 +78,8 @@ func runRecord(c *cobra.Command, f *Factory, opts *RecordOptions) error {
 		if err != nil {
 			return &exitError{code: ExitError, err: err}
 		}
-		b, err := json.Marshal(s)
-		if err != nil {
-			return err
-		}
 		path := filepath.Join(opts.Out, fmt.Sprintf("snapshot-%04d.json", i))
-		if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
+		if err := os.WriteFile(path, append(s.AppendJSON(nil), '\n'), 0o644); err != nil {
 			return err
 		}
 		live, bytes := 0, int64(0)

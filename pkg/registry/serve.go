@@ -163,16 +163,18 @@ func acceptsGzip(req *http.Request) bool {
 }
 
 func (r *Registry) serveSnapshot(w http.ResponseWriter, req *http.Request) {
-	s := r.Snapshot()
+	body := r.Snapshot().AppendJSON(nil)
+	body = append(body, '\n')
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Vary", "Accept-Encoding")
 	if !acceptsGzip(req) {
-		json.NewEncoder(w).Encode(s)
+		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+		w.Write(body)
 		return
 	}
 	w.Header().Set("Content-Encoding", "gzip")
 	zw, _ := gzip.NewWriterLevel(w, gzip.BestSpeed)
-	json.NewEncoder(zw).Encode(s)
+	zw.Write(body)
 	zw.Close()
 }
 

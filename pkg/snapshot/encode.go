@@ -4,70 +4,311 @@ import (
 	"bytes"
 	"encoding/json"
 	"slices"
+	"strconv"
+	"time"
+	"unicode/utf8"
 )
 
-// MarshalJSON writes the snapshot in format v1, keeping unknown fields and
-// writing empty lists as [] rather than null.
-func (s Snapshot) MarshalJSON() ([]byte, error) {
-	type plain Snapshot
-	p := plain(s)
-	if p.Components == nil {
-		p.Components = []Component{}
+// AppendJSON appends the snapshot in format v1 to b: the fields of the
+// format in their documented order, unknown fields kept (sorted by name),
+// empty lists as []. It writes what json.Marshal writes, without
+// reflection, so serving a large registry stays cheap.
+func (s *Snapshot) AppendJSON(b []byte) []byte {
+	b = append(b, `{"format":`...)
+	b = appendString(b, s.Format)
+	b = append(b, `,"taken_at":`...)
+	b = appendTime(b, s.TakenAt)
+	b = append(b, `,"source":{`...)
+	n := len(b)
+	b = appendStringField(b, n, "process", s.Source.Process)
+	b = appendIntField(b, n, "pid", s.Source.PID)
+	b = appendStringField(b, n, "host", s.Source.Host)
+	b = appendStringField(b, n, "runtime", s.Source.Runtime)
+	b = appendStringField(b, n, "producer", s.Source.Producer)
+	b = append(b, `},"limits":{`...)
+	n = len(b)
+	b = appendIntField(b, n, "global_bytes", s.Limits.GlobalBytes)
+	if len(s.Limits.Components) > 0 {
+		b = appendKey(b, n, "components")
+		b = append(b, '{')
+		for i, id := range sortedKeys(s.Limits.Components) {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendString(b, id)
+			b = append(b, ':')
+			b = strconv.AppendInt(b, s.Limits.Components[id], 10)
+		}
+		b = append(b, '}')
 	}
-	if p.Resources == nil {
-		p.Resources = []Resource{}
+	b = append(b, `},"components":[`...)
+	for i := range s.Components {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = s.Components[i].appendJSON(b)
 	}
-	if p.Cleanups == nil {
-		p.Cleanups = []Cleanup{}
+	b = append(b, `],"resources":[`...)
+	for i := range s.Resources {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = s.Resources[i].appendJSON(b)
 	}
-	b, err := json.Marshal(p)
-	if err != nil {
-		return nil, err
+	b = append(b, `],"cleanups":[`...)
+	for i := range s.Cleanups {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = s.Cleanups[i].appendJSON(b)
 	}
-	return withExtra(b, s.Extra), nil
+	b = append(b, ']')
+	return appendExtra(b, s.Extra)
 }
+
+// MarshalJSON writes the snapshot as AppendJSON does.
+func (s Snapshot) MarshalJSON() ([]byte, error) { return s.AppendJSON(nil), nil }
 
 // MarshalJSON writes the component as in the snapshot, unknown fields included.
-func (c Component) MarshalJSON() ([]byte, error) {
-	type plain Component
-	b, err := json.Marshal(plain(c))
-	if err != nil {
-		return nil, err
-	}
-	return withExtra(b, c.Extra), nil
-}
+func (c Component) MarshalJSON() ([]byte, error) { return c.appendJSON(nil), nil }
 
 // MarshalJSON writes the resource as in the snapshot, unknown fields included.
-func (r Resource) MarshalJSON() ([]byte, error) {
-	type plain Resource
-	b, err := json.Marshal(plain(r))
-	if err != nil {
-		return nil, err
+func (r Resource) MarshalJSON() ([]byte, error) { return r.appendJSON(nil), nil }
+
+// MarshalJSON writes the cleanup as in the snapshot.
+func (c Cleanup) MarshalJSON() ([]byte, error) { return c.appendJSON(nil), nil }
+
+func (c *Component) appendJSON(b []byte) []byte {
+	b = append(b, `{"id":`...)
+	b = appendString(b, c.ID)
+	b = appendStringField(b, 0, "name", c.Name)
+	b = appendStringField(b, 0, "type", c.Type)
+	b = appendStringField(b, 0, "parent", c.Parent)
+	b = append(b, `,"state":`...)
+	b = appendString(b, c.State)
+	b = appendTimeField(b, "created_at", c.CreatedAt)
+	b = appendTimeField(b, "destroyed_at", c.DestroyedAt)
+	if len(c.Labels) > 0 {
+		b = append(b, `,"labels":{`...)
+		for i, k := range sortedKeys(c.Labels) {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendString(b, k)
+			b = append(b, ':')
+			b = appendString(b, c.Labels[k])
+		}
+		b = append(b, '}')
 	}
-	return withExtra(b, r.Extra), nil
+	return appendExtra(b, c.Extra)
 }
 
-// withExtra appends the extra fields, sorted by key, to a JSON object.
-func withExtra(obj []byte, extra map[string]json.RawMessage) []byte {
-	if len(extra) == 0 {
-		return obj
+func (r *Resource) appendJSON(b []byte) []byte {
+	b = append(b, `{"id":`...)
+	b = appendString(b, r.ID)
+	b = append(b, `,"type":`...)
+	b = appendString(b, r.Type)
+	b = append(b, `,"owner":`...)
+	b = appendString(b, r.Owner)
+	b = appendStringField(b, 0, "name", r.Name)
+	b = append(b, `,"state":`...)
+	b = appendString(b, r.State)
+	if r.Running {
+		b = append(b, `,"running":true`...)
 	}
-	keys := make([]string, 0, len(extra))
-	for k := range extra {
+	b = appendIntField(b, 0, "size_bytes", r.SizeBytes)
+	b = appendTimeField(b, "created_at", r.CreatedAt)
+	b = appendStrings(b, "depends_on", r.DependsOn)
+	if c := r.Cleanup; c != nil {
+		b = append(b, `,"cleanup":{`...)
+		n := len(b)
+		b = appendStringField(b, n, "strategy", c.Strategy)
+		if c.TimeoutMS != nil {
+			b = appendKey(b, n, "timeout_ms")
+			b = strconv.AppendInt(b, *c.TimeoutMS, 10)
+		}
+		b = append(b, '}')
+	}
+	b = appendStrings(b, "created_by", r.CreatedBy)
+	if len(r.Metadata) > 0 {
+		b = append(b, `,"metadata":`...)
+		b = appendRaw(b, r.Metadata)
+	}
+	return appendExtra(b, r.Extra)
+}
+
+func (c *Cleanup) appendJSON(b []byte) []byte {
+	b = append(b, '{')
+	n := len(b)
+	b = appendStringField(b, n, "id", c.ID)
+	b = appendKey(b, n, "component")
+	b = appendString(b, c.Component)
+	b = appendStringField(b, n, "name", c.Name)
+	b = append(b, `,"priority":`...)
+	b = strconv.AppendInt(b, c.Priority, 10)
+	if c.TimeoutMS != nil {
+		b = append(b, `,"timeout_ms":`...)
+		b = strconv.AppendInt(b, *c.TimeoutMS, 10)
+	}
+	return append(b, '}')
+}
+
+// appendKey writes "key": after a comma, unless the object that started at
+// len(b) == start has no field yet.
+func appendKey(b []byte, start int, key string) []byte {
+	if len(b) != start {
+		b = append(b, ',')
+	}
+	b = append(b, '"')
+	b = append(b, key...)
+	return append(b, '"', ':')
+}
+
+// appendStringField writes a string field when it is not empty. start is
+// the offset just after the object's '{' (0 when a field always precedes).
+func appendStringField(b []byte, start int, key, v string) []byte {
+	if v == "" {
+		return b
+	}
+	return appendString(appendKey(b, start, key), v)
+}
+
+func appendIntField(b []byte, start int, key string, v int64) []byte {
+	if v == 0 {
+		return b
+	}
+	return strconv.AppendInt(appendKey(b, start, key), v, 10)
+}
+
+func appendTimeField(b []byte, key string, t time.Time) []byte {
+	if t.IsZero() {
+		return b
+	}
+	return appendTime(appendKey(b, 0, key), t)
+}
+
+func appendTime(b []byte, t time.Time) []byte {
+	b = append(b, '"')
+	b = t.AppendFormat(b, time.RFC3339Nano)
+	return append(b, '"')
+}
+
+func appendStrings(b []byte, key string, list []string) []byte {
+	if len(list) == 0 {
+		return b
+	}
+	b = appendKey(b, 0, key)
+	b = append(b, '[')
+	for i, s := range list {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendString(b, s)
+	}
+	return append(b, ']')
+}
+
+// appendRaw appends a raw JSON value kept from the input, compacted; a
+// value that is not valid JSON (never so for decoded input) becomes null.
+func appendRaw(b []byte, raw json.RawMessage) []byte {
+	if isCompact(raw) {
+		return append(b, raw...)
+	}
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, raw); err != nil {
+		return append(b, "null"...)
+	}
+	return append(b, buf.Bytes()...)
+}
+
+// isCompact reports whether raw holds no white space outside strings.
+func isCompact(raw []byte) bool {
+	in := false
+	for i := 0; i < len(raw); i++ {
+		switch c := raw[i]; {
+		case in && c == '\\':
+			i++
+		case c == '"':
+			in = !in
+		case !in && (c == ' ' || c == '\n' || c == '\t' || c == '\r'):
+			return false
+		}
+	}
+	return true
+}
+
+// appendExtra writes the unknown fields, sorted by name, and closes the object.
+func appendExtra(b []byte, extra map[string]json.RawMessage) []byte {
+	for _, k := range sortedKeys(extra) {
+		b = append(b, ',')
+		b = appendString(b, k)
+		b = append(b, ':')
+		b = appendRaw(b, extra[k])
+	}
+	return append(b, '}')
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	if len(m) == 0 {
+		return nil
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
-	var b bytes.Buffer
-	b.Write(obj[:len(obj)-1])
-	for _, k := range keys {
-		if b.Len() > 1 {
-			b.WriteByte(',')
+	return keys
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendString appends s as a JSON string, escaped as encoding/json
+// escapes it (including <, > and &, and U+2028/U+2029), with invalid UTF-8
+// replaced by U+FFFD.
+func appendString(b []byte, s string) []byte {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			start = i
+			continue
 		}
-		key, _ := json.Marshal(k) // never fails for a string
-		b.Write(key)
-		b.WriteByte(':')
-		b.Write(extra[k])
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
+			i += size
+			start = i
+			continue
+		}
+		i += size
 	}
-	b.WriteByte('}')
-	return b.Bytes()
+	b = append(b, s[start:]...)
+	return append(b, '"')
 }

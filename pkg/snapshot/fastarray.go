@@ -178,11 +178,13 @@ func (d *decoder) fastComponents(s *Snapshot, sh arrayShape) bool {
 	idOff := make([]int32, sh.n)
 	parentOff := make([]int32, sh.n)
 	ids := newIDTable(sh.n, func(p int32) string { return comps[p].ID })
+	hashes := make([]uint64, sh.n)
 	ok := fastArray(d.data, sh, d.depth+1, comps, func(f *fast, c *Component, i int) bool {
 		id, parent, ok := f.component(c)
 		idOff[i], parentOff[i] = int32(id), int32(parent)
-		return ok && ids.insert(c.ID, i)
-	})
+		hashes[i] = ids.hash(c.ID)
+		return ok
+	}) && ids.fill(hashes)
 	if !ok {
 		return false
 	}
@@ -194,10 +196,12 @@ func (d *decoder) fastComponents(s *Snapshot, sh arrayShape) bool {
 func (d *decoder) fastResources(s *Snapshot, sh arrayShape) bool {
 	res := newSlice[Resource](sh.n)
 	ids := newIDTable(sh.n, func(p int32) string { return res[p].ID })
+	hashes := make([]uint64, sh.n)
 	ok := fastArray(d.data, sh, d.depth+1, res, func(f *fast, r *Resource, i int) bool {
 		_, ok := f.resource(r)
-		return ok && ids.insert(r.ID, i)
-	})
+		hashes[i] = ids.hash(r.ID)
+		return ok
+	}) && ids.fill(hashes)
 	if !ok {
 		return false
 	}

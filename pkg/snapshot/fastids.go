@@ -32,10 +32,17 @@ func newIDTable(n int, key func(pos int32) string) *idTable {
 	return &idTable{seed: maphash.MakeSeed(), slots: slots, mask: uint64(size - 1), key: key}
 }
 
+// hash returns the hash of id the table files it under.
+func (t *idTable) hash(id string) uint64 { return maphash.String(t.seed, id) }
+
 // insert adds id at pos. It reports false, and changes nothing, when the
 // id is already there. It is safe for concurrent use.
 func (t *idTable) insert(id string, pos int) bool {
-	h := maphash.String(t.seed, id)
+	return t.insertHashed(t.hash(id), pos)
+}
+
+// insertHashed is insert for the id at pos, whose hash is h.
+func (t *idTable) insertHashed(h uint64, pos int) bool {
 	tag := h &^ 0xffffffff
 	v := tag | uint64(uint32(pos+1))
 	for j := h & t.mask; ; j = (j + 1) & t.mask {
@@ -46,10 +53,60 @@ func (t *idTable) insert(id string, pos int) bool {
 			}
 			cur = atomic.LoadUint64(&t.slots[j])
 		}
-		if cur&^0xffffffff == tag && t.key(int32(uint32(cur))-1) == id {
+		if cur&^0xffffffff == tag && t.key(int32(uint32(cur))-1) == t.key(int32(pos)) {
 			return false
 		}
 	}
+}
+
+// bucketSlots is how many slots fill inserts into at a time: 32 KB, which
+// stays in the core's cache.
+const bucketSlots = 4096
+
+// fill inserts positions 0 to len(hashes)-1, whose ids have the hashes
+// given (from hash). Inserting in id order would touch a random slot of a
+// 16 MB table each time, a cache miss (and on a virtual machine a costly
+// TLB miss); fill sorts the positions by slot range first (a counting
+// sort), then inserts range by range, the ranges split between the
+// available cores. It reports false when two ids are equal.
+func (t *idTable) fill(hashes []uint64) bool {
+	n := len(hashes)
+	shift := min(bits.Len64(t.mask), bits.Len(bucketSlots-1))
+	buckets := int(t.mask>>shift) + 1
+	start := make([]int32, buckets+1)
+	for _, h := range hashes {
+		start[(h&t.mask)>>shift+1]++
+	}
+	for b := range buckets {
+		start[b+1] += start[b]
+	}
+	next := append([]int32(nil), start[:buckets]...)
+	order := make([]int32, n)
+	for i, h := range hashes {
+		b := (h & t.mask) >> shift
+		order[next[b]] = int32(i)
+		next[b]++
+	}
+	workers := min(parallelism(n), buckets)
+	ok := make([]bool, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for _, i := range order[start[buckets*w/workers]:start[buckets*(w+1)/workers]] {
+				if !t.insertHashed(hashes[i], int(i)) {
+					return
+				}
+			}
+			ok[w] = true
+		})
+	}
+	wg.Wait()
+	for _, good := range ok {
+		if !good {
+			return false
+		}
+	}
+	return true
 }
 
 // find returns the position of id.
@@ -88,32 +145,26 @@ func newIDCache(s *Snapshot, comps, res *idTable) *idCache {
 	return c
 }
 
-// buildIDTable indexes the ids of n elements, on several goroutines when n
-// is large. dup is the first position (in a goroutine's order, not
-// necessarily the smallest) whose id was already there, or -1.
-func buildIDTable(n int, key func(pos int32) string) (t *idTable, dup int) {
+// buildIDTable indexes the ids of n elements. ok is false when two are equal.
+func buildIDTable(n int, key func(pos int32) string) (t *idTable, ok bool) {
 	t = newIDTable(n, key)
+	return t, t.fill(t.hashAll(n))
+}
+
+// hashAll hashes the ids of n elements, on several goroutines when n is large.
+func (t *idTable) hashAll(n int) []uint64 {
+	hashes := make([]uint64, n)
 	workers := parallelism(n)
-	dups := make([]int, workers)
 	var wg sync.WaitGroup
 	for w := range workers {
-		dups[w] = -1
 		wg.Go(func() {
 			for i := n * w / workers; i < n*(w+1)/workers; i++ {
-				if !t.insert(key(int32(i)), i) {
-					dups[w] = i
-					return
-				}
+				hashes[i] = t.hash(t.key(int32(i)))
 			}
 		})
 	}
 	wg.Wait()
-	for _, d := range dups {
-		if d >= 0 {
-			return t, d
-		}
-	}
-	return t, -1
+	return hashes
 }
 
 // idCache keeps the decoder's id tables for NewIndex, with a fingerprint

@@ -317,16 +317,20 @@ func loadLarge(f *os.File, size int64, name string) (*Snapshot, bool) {
 		ok := false
 		switch k {
 		case 0:
+			hashes := make([]uint64, len(comps))
 			ok = streamArray(f, buf, sh, comps, nil, func(fc *fast, c *Component, i int) bool {
 				_, _, ok := fc.component(c)
-				return ok && compIDs.insert(c.ID, i)
-			})
+				hashes[i] = compIDs.hash(c.ID)
+				return ok
+			}) && compIDs.fill(hashes)
 			owners = compIDs
 		case 1:
+			hashes := make([]uint64, len(res))
 			ok = streamArray(f, buf, sh, res, owners, func(fc *fast, r *Resource, i int) bool {
 				_, ok := fc.resource(r)
-				return ok && resIDs.insert(r.ID, i)
-			})
+				hashes[i] = resIDs.hash(r.ID)
+				return ok
+			}) && resIDs.fill(hashes)
 		case 2:
 			ok = streamArray(f, buf, sh, cl, nil, func(fc *fast, c *Cleanup, i int) bool {
 				_, ok := fc.cleanup(c)

@@ -127,14 +127,14 @@ func idTables(s *Snapshot) (comps, res *idTable, err error) {
 		}
 	}
 	if comps == nil {
-		var dup int
-		if comps, dup = buildIDTable(len(s.Components), compKey); dup >= 0 {
+		var ok bool
+		if comps, ok = buildIDTable(len(s.Components), compKey); !ok {
 			return nil, nil, fmt.Errorf("duplicate component id %q", firstDuplicate(len(s.Components), compKey))
 		}
 	}
 	if res == nil {
-		var dup int
-		if res, dup = buildIDTable(len(s.Resources), resKey); dup >= 0 {
+		var ok bool
+		if res, ok = buildIDTable(len(s.Resources), resKey); !ok {
 			return nil, nil, fmt.Errorf("duplicate resource id %q", firstDuplicate(len(s.Resources), resKey))
 		}
 	}
