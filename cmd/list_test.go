@@ -3,6 +3,8 @@ package cmd
 import (
 	"encoding/csv"
 	"encoding/json"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -142,4 +144,32 @@ func TestInput_ErrorsNameThePlace(t *testing.T) {
 		t.Fatalf("exit %d", r.Code)
 	}
 	golden(t, "errors/missing-required.txt", r.Stderr)
+}
+
+// TestInput_EveryBrokenSnapshotExits2 runs every command that reads a
+// snapshot on every broken snapshot: exit 2, a located rescoord: message,
+// never a panic or a stack trace.
+func TestInput_EveryBrokenSnapshotExits2(t *testing.T) {
+	paths, _ := filepath.Glob(filepath.Join(repoRoot, "testdata", "broken", "*.json"))
+	if len(paths) < 10 {
+		t.Fatalf("only %d broken snapshots", len(paths))
+	}
+	for _, p := range paths {
+		for _, cmd := range [][]string{{"list"}, {"stats"}, {"validate"}, {"leaks"}, {"cleanup", "--dry-run"}, {"graph"}} {
+			r := runCLI(t, append(cmd, p)...)
+			if r.Code != 2 {
+				t.Errorf("%s %s: exit %d, want 2", cmd[0], filepath.Base(p), r.Code)
+			}
+			errText := r.Stderr
+			if cmd[0] == "validate" {
+				errText = r.Stdout + r.Stderr
+			}
+			if !strings.Contains(errText, "rescoord: ") || !regexp.MustCompile(`:\d+:\d+: `).MatchString(errText) {
+				t.Errorf("%s %s: no located error:\n%s", cmd[0], filepath.Base(p), errText)
+			}
+			if strings.Contains(errText, "goroutine ") || strings.Contains(errText, "panic") {
+				t.Errorf("%s %s: stack trace:\n%s", cmd[0], filepath.Base(p), errText)
+			}
+		}
+	}
 }

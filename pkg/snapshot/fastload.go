@@ -161,11 +161,22 @@ func (o *outliner) feed(buf []byte, base int) {
 			if o.depth == 2 && o.cur >= 0 {
 				o.want = true
 			}
-		default:
+		default: // a number, a literal: on to the next byte that matters
 			o.valueOf = -1
+			for i+1 < len(buf) && !structural[buf[i+1]] {
+				i++
+			}
 		}
 	}
 }
+
+// structural marks the bytes the outline looks at outside strings.
+var structural = func() (t [256]bool) {
+	for _, c := range []byte("{}[],:\" \t\r\n") {
+		t[c] = true
+	}
+	return t
+}()
 
 // outlineFile scans the whole file. With two cores or more it scans the
 // halves at once: the second scan starts at a point after the middle that
