@@ -1,18 +1,31 @@
 package render
 
 import (
+	"bufio"
 	"bytes"
 	"io"
 	"strings"
+	"unicode/utf8"
+
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/olekukonko/tablewriter"
 	"github.com/olekukonko/tablewriter/renderer"
 	"github.com/olekukonko/tablewriter/tw"
 )
 
+// fastTableRows is the size above which Table aligns the columns itself:
+// tablewriter lays out every cell through its general machinery, which
+// costs seconds for the 100,000-row tables of large registries. Both paths
+// print the same text (TestTable_FastPathMatchesTablewriter).
+const fastTableRows = 1000
+
 // Table writes rows as a borderless, left-aligned table like kubectl's,
 // with the header styled by st. Cells are never wrapped or truncated.
 func Table(w io.Writer, st *Styles, header []string, rows [][]string) error {
+	if len(rows) > fastTableRows {
+		return alignedTable(w, st, header, rows)
+	}
 	styled := make([]string, len(header))
 	for i, h := range header {
 		styled[i] = st.Header.Render(h)
@@ -49,6 +62,60 @@ func Table(w io.Writer, st *Styles, header []string, rows [][]string) error {
 		return err
 	}
 	return writeTrimmed(w, buf.Bytes())
+}
+
+// alignedTable is Table for large tables: two passes, one to measure the
+// columns, one to write the padded rows, through one buffer.
+func alignedTable(w io.Writer, st *Styles, header []string, rows [][]string) error {
+	widths := make([]int, len(header))
+	for i, h := range header {
+		widths[i] = cellWidth(h)
+	}
+	for _, r := range rows {
+		for i := 0; i < len(r) && i < len(widths); i++ {
+			widths[i] = max(widths[i], cellWidth(r[i]))
+		}
+	}
+	bw := bufio.NewWriterSize(w, 256<<10)
+	var line []byte
+	writeRow := func(cells []string, styled func(int, string) string) {
+		line = line[:0]
+		for i := range widths {
+			c := ""
+			if i < len(cells) {
+				c = cells[i]
+			}
+			if strings.IndexByte(c, '\n') >= 0 {
+				c = strings.ReplaceAll(c, "\n", " ")
+			}
+			pad := widths[i] - cellWidth(c) + 2
+			if styled != nil {
+				c = styled(i, c)
+			}
+			line = append(line, c...)
+			for range pad {
+				line = append(line, ' ')
+			}
+		}
+		line = bytes.TrimRight(line, " ")
+		line = append(line, '\n')
+		bw.Write(line)
+	}
+	writeRow(header, func(_ int, h string) string { return st.Header.Render(h) })
+	for _, r := range rows {
+		writeRow(r, nil)
+	}
+	return bw.Flush()
+}
+
+// cellWidth is the width of a cell on a terminal, escape codes aside.
+func cellWidth(s string) int {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf || s[i] == 0x1b {
+			return ansi.StringWidth(s)
+		}
+	}
+	return len(s)
 }
 
 // writeTrimmed writes text without the padding at the end of each line.
