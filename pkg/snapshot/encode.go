@@ -78,6 +78,10 @@ func (r Resource) MarshalJSON() ([]byte, error) { return r.appendJSON(nil), nil 
 // MarshalJSON writes the cleanup as in the snapshot.
 func (c Cleanup) MarshalJSON() ([]byte, error) { return c.appendJSON(nil), nil }
 
+// AppendJSON appends the resource as in the snapshot (unknown fields
+// included) to b, as MarshalJSON writes it, without reflection.
+func (r *Resource) AppendJSON(b []byte) []byte { return r.appendJSON(b) }
+
 func (c *Component) appendJSON(b []byte) []byte {
 	b = append(b, `{"id":`...)
 	b = appendString(b, c.ID)
