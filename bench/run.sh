@@ -9,11 +9,13 @@
 # counts, default "100000 1000000"), OUT (work directory, default
 # bench/out, gitignored).
 #
-# Prints one table: wall-clock median and peak RSS (the largest of the
-# runs) per approach and size, and each figure's ratio to
-# `rescoord leaks -o json` on the same snapshot. Then checks the targets
-# of the performance issue for the 1M snapshot and the growth from 100k
-# to 1M, and exits 1 if one is missed (never in --smoke mode).
+# Prints one table: wall-clock median, CPU time (user + system) median and
+# peak RSS (the largest of the runs) per approach and size, and the wall
+# and RSS ratios to `rescoord leaks -o json` on the same snapshot (CPU
+# time is the steadier figure on a machine shared with other work). Then
+# checks the targets of the performance issue for the 1M snapshot and the
+# growth from 100k to 1M, and exits 1 if one is missed (never in --smoke
+# mode).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -67,23 +69,25 @@ done
 
 # measure NAME CMD...: runs CMD RUNS times (stdout discarded; exit codes
 # 0 and 1 are both results, `leaks` exits 1 when it finds leaks) and
-# prints "median_wall_s max_rss_kb".
+# prints "median_wall_s max_rss_kb median_cpu_s" (CPU: user + system).
 measure() {
-	local walls=() peak=0 i wall rss rc
+	local walls=() cpus=() peak=0 i wall rss user sys rc
 	for ((i = 0; i < RUNS; i++)); do
 		rc=0
-		/usr/bin/time -f '%e %M' -o "$OUT/time.txt" "$@" >/dev/null 2>"$OUT/stderr.txt" || rc=$?
+		/usr/bin/time -f '%e %M %U %S' -o "$OUT/time.txt" "$@" >/dev/null 2>"$OUT/stderr.txt" || rc=$?
 		if ((rc > 1)); then
 			echo "failed (exit $rc): $*" >&2
 			cat "$OUT/stderr.txt" >&2
 			exit 2
 		fi
 		# GNU time writes "Command exited with non-zero status 1" first.
-		read -r wall rss < <(tail -n 1 "$OUT/time.txt")
+		read -r wall rss user sys < <(tail -n 1 "$OUT/time.txt")
 		walls+=("$wall")
+		cpus+=("$(awk -v u="$user" -v s="$sys" 'BEGIN {print u + s}')")
 		((rss > peak)) && peak=$rss
 	done
-	printf '%s %s\n' "$(printf '%s\n' "${walls[@]}" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')" "$peak"
+	median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+	printf '%s %s %s\n' "$(printf '%s\n' "${walls[@]}" | median)" "$peak" "$(printf '%s\n' "${cpus[@]}" | median)"
 }
 
 approaches=(
@@ -122,30 +126,31 @@ for a in "jq -f bench/orphans.jq" "python3 bench/orphans.py" "go encoding/json (
 done
 echo "all approaches count $want orphans in $(label "${SIZES%% *}"); timing $RUNS run(s) each" >&2
 
-declare -A wall rss
+declare -A wall rss cpu
 for n in $SIZES; do
 	cat "${file[$n]}" >/dev/null # in the page cache for everyone
 	for a in "${approaches[@]}"; do
 		echo "  $(label "$n") $a" >&2
 		# shellcheck disable=SC2046
-		read -r w r < <(measure $(command_for "$a" "${file[$n]}"))
+		read -r w r c < <(measure $(command_for "$a" "${file[$n]}"))
 		wall["$n|$a"]=$w
 		rss["$n|$a"]=$r
+		cpu["$n|$a"]=$c
 	done
 done
 
 table="$OUT/results.md"
 {
-	printf '| approach | resources | file | wall (median of %s) | peak RSS | wall ÷ rescoord leaks | RSS ÷ rescoord leaks |\n' "$RUNS"
-	printf '| --- | ---: | ---: | ---: | ---: | ---: | ---: |\n'
+	printf '| approach | resources | file | wall (median of %s) | CPU user+sys (median) | peak RSS | wall ÷ rescoord leaks | RSS ÷ rescoord leaks |\n' "$RUNS"
+	printf '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n'
 	for n in $SIZES; do
 		base_w=${wall["$n|rescoord leaks -o json"]}
 		base_r=${rss["$n|rescoord leaks -o json"]}
 		size_mb=$(($(stat -c %s "${file[$n]}") / 1000000))
 		for a in "${approaches[@]}"; do
-			w=${wall["$n|$a"]} r=${rss["$n|$a"]}
-			awk -v a="$a" -v n="$(label "$n")" -v mb="$size_mb" -v w="$w" -v r="$r" -v bw="$base_w" -v br="$base_r" 'BEGIN {
-				printf "| %s | %s | %d MB | %.2f s | %d MB | %.1f× | %.1f× |\n", a, n, mb, w, r / 1024, (bw > 0 ? w / bw : 0), (br > 0 ? r / br : 0)
+			w=${wall["$n|$a"]} r=${rss["$n|$a"]} c=${cpu["$n|$a"]}
+			awk -v a="$a" -v n="$(label "$n")" -v mb="$size_mb" -v w="$w" -v c="$c" -v r="$r" -v bw="$base_w" -v br="$base_r" 'BEGIN {
+				printf "| %s | %s | %d MB | %.2f s | %.2f s | %d MB | %.1f× | %.1f× |\n", a, n, mb, w, c, r / 1024, (bw > 0 ? w / bw : 0), (br > 0 ? r / br : 0)
 			}'
 		done
 	done

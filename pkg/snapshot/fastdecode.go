@@ -8,14 +8,15 @@ import (
 )
 
 // The fast path decodes one component, resource or cleanup object without
-// panics, path stacks or closures. It accepts only what the strict decoder
+// panics or a path stack. It accepts only what the strict decoder
 // (decode.go) accepts without any error, and then produces exactly the
 // strict decoder's value; on anything else — an error, or something rare
 // it does not bother with — it reports false and the strict decoder runs
 // on that element, which finds and locates the error. So the two paths
 // cannot disagree on errors: only the strict one ever reports any.
 //
-// FuzzFastElements (fastdecode_test.go) checks that contract.
+// FuzzFastAgreesWithStrict and the TestFast_ tests (fastdecode_test.go)
+// check that contract.
 
 // fast is a cursor over the input for the fast path.
 type fast struct {
@@ -30,9 +31,14 @@ type fast struct {
 	// In copy mode (fastload.go) the input is a window that is reused, so
 	// what the snapshot keeps is copied into bytes, and repeated strings
 	// (names, types, creation frames) are interned.
-	copy    bool
-	bytes   []byte
-	interns *internCache
+	copy  bool
+	bytes []byte
+	// bytesHint is the size of the first block of bytes: one large block
+	// rather than many costs fewer page faults (it is marked for huge
+	// pages before it is touched), and what is never used of it is never
+	// touched, nor scanned by the collector.
+	bytesHint int
+	interns   *internCache
 	// comps, when set, holds every component: an owner is then the
 	// component's own id string rather than a copy.
 	comps *idTable
@@ -782,8 +788,10 @@ func (f *fast) keepBytes(b []byte) []byte {
 		return append([]byte(nil), b...)
 	}
 	if cap(f.bytes)-len(f.bytes) < len(b) {
-		f.bytes = make([]byte, 0, arenaBytes)
-		hugePages(unsafe.Pointer(unsafe.SliceData(f.bytes)), arenaBytes)
+		size := max(arenaBytes, f.bytesHint)
+		f.bytesHint = 0
+		f.bytes = make([]byte, 0, size)
+		hugePages(unsafe.Pointer(unsafe.SliceData(f.bytes)), uintptr(size))
 	}
 	start := len(f.bytes)
 	f.bytes = append(f.bytes, b...)
@@ -791,11 +799,13 @@ func (f *fast) keepBytes(b []byte) []byte {
 }
 
 // internSlots is the size of a cursor's intern cache.
-const internSlots = 1 << 12
+const internSlots = 1 << 14
 
 // intern returns the kept form of s, shared with an earlier equal string
 // when the cache still holds one. The cache is direct-mapped by hash: a
-// miss costs a copy, never a growing map, whatever the input.
+// miss costs a copy, never a growing map, whatever the input. Slots keep
+// the hash, so a slot holding another string is told apart without
+// reading it.
 func (f *fast) intern(s string) string {
 	if !f.copy || s == "" {
 		return s
@@ -804,17 +814,21 @@ func (f *fast) intern(s string) string {
 		f.interns = new(internCache)
 		f.interns.seed = maphash.MakeSeed()
 	}
-	slot := &f.interns.slots[maphash.String(f.interns.seed, s)&(internSlots-1)]
-	if *slot == s {
-		return *slot
+	h := maphash.String(f.interns.seed, s)
+	slot := &f.interns.slots[h&(internSlots-1)]
+	if slot.hash == h && slot.s == s {
+		return slot.s
 	}
-	*slot = f.keep(s)
-	return *slot
+	slot.hash, slot.s = h, f.keep(s)
+	return slot.s
 }
 
 type internCache struct {
 	seed  maphash.Seed
-	slots [internSlots]string
+	slots [internSlots]struct {
+		hash uint64
+		s    string
+	}
 }
 
 // owner returns the kept form of an owner id: the component's id when it

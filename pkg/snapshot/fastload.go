@@ -193,6 +193,7 @@ func outlineFile(f *os.File, size int) (outline, bool) {
 		return first.finish(f, 0, size)
 	}
 	second := &outliner{valueOf: -1, cur: unknownArray, depth: 2, want: true}
+	second.starts = make([]int, 0, (size-split)/128) // elements of 128 bytes or more: no regrowth
 	var wg sync.WaitGroup
 	wg.Go(func() { second.scan(f, split, size) })
 	first.scan(f, 0, split)
@@ -321,6 +322,16 @@ func loadLarge(f *os.File, size int64, name string) (*Snapshot, bool) {
 	compIDs := newIDTable(len(comps), func(p int32) string { return comps[p].ID })
 	resIDs := newIDTable(len(res), func(p int32) string { return res[p].ID })
 	clIDs := newIDTable(len(cl), func(p int32) string { return cl[p].ID })
+	// Those allocations took the heap far past the collector's goal, so
+	// a collection has started. Left to run while the workers decode, it
+	// makes every allocation of theirs help it mark (assists) and every
+	// pointer they store pass a write barrier: on a 1M-resource snapshot
+	// that cost more CPU than the decoding itself. Finishing it now, while
+	// the new slices still hold only zeros, takes a few tens of
+	// milliseconds, and the next goal is then twice the loaded snapshot.
+	if len(res) >= minParallel {
+		runtime.GC()
+	}
 	var owners *idTable // the components, once decoded
 	buf := make([]byte, windowSize)
 	for _, k := range arrayOrder(ol) {
@@ -410,51 +421,77 @@ func streamArray[T any](f *os.File, buf []byte, sh arrayShape, out []T, comps *i
 	workers := max(1, min(parallelism(sh.n), len(sh.marks)))
 	cursors := make([]*fast, workers)
 	for w := range cursors {
-		cursors[w] = &fast{copy: true, comps: comps, depth: 2}
+		// What a worker keeps is mostly metadata and ids: a quarter of its
+		// share of the array is plenty for common snapshots.
+		hint := (sh.end - sh.start) / workers / 4
+		cursors[w] = &fast{copy: true, comps: comps, depth: 2, bytesHint: hint}
 	}
-	groupEnd := func(g int) int { // file offset where group g's window ends
+	groupEnd := func(g int) int { // file offset where group g ends
 		if g+1 < len(sh.marks) {
 			return sh.marks[g+1]
 		}
 		return sh.end
 	}
-	for g := 0; g < len(sh.marks); {
-		// As many whole groups as fit in the window (at least one).
-		base := sh.marks[g]
-		last := g
-		for last+1 < len(sh.marks) && groupEnd(last+1)-base <= len(buf) {
-			last++
+	type window struct {
+		first, last int // groups
+		base        int // file offset of data[0]
+		data        []byte
+		ok          bool
+	}
+	// read fills buf (or a larger buffer) with as many whole groups from
+	// group g on as fit (at least one).
+	read := func(g int, buf []byte) window {
+		w := window{first: g, last: g, base: sh.marks[g]}
+		for w.last+1 < len(sh.marks) && groupEnd(w.last+1)-w.base <= len(buf) {
+			w.last++
 		}
-		if need := groupEnd(last) - base; need > len(buf) {
+		if need := groupEnd(w.last) - w.base; need > len(buf) {
 			buf = make([]byte, need)
 		}
-		win := buf[:groupEnd(last)-base]
-		if n, err := f.ReadAt(win, int64(base)); n != len(win) || err != nil && err != io.EOF {
+		w.data = buf[:groupEnd(w.last)-w.base]
+		n, err := f.ReadAt(w.data, int64(w.base))
+		w.ok = n == len(w.data) && (err == nil || err == io.EOF)
+		return w
+	}
+	// Two buffers: the next window is read while this one is decoded.
+	bufs := [2][]byte{buf, make([]byte, len(buf))}
+	cur := read(0, bufs[0])
+	for k := 1; ; k++ {
+		if !cur.ok {
 			return false
 		}
+		var next chan window
+		if cur.last+1 < len(sh.marks) {
+			next = make(chan window, 1)
+			go func(g int, buf []byte) { next <- read(g, buf) }(cur.last+1, bufs[k%2])
+		}
 		// Split the window's groups between the workers.
-		groups := last - g + 1
+		groups := cur.last - cur.first + 1
 		parts := min(workers, groups)
 		var wg sync.WaitGroup
 		failed := make([]bool, parts)
 		for w := range parts {
-			from := (g + groups*w/parts) * markEvery
-			to := min((g+groups*(w+1)/parts)*markEvery, sh.n)
+			from := (cur.first + groups*w/parts) * markEvery
+			to := min((cur.first+groups*(w+1)/parts)*markEvery, sh.n)
 			wg.Go(func() {
 				fc := cursors[w]
-				fc.data, fc.pos = win, sh.marks[from/markEvery]-base
-				failed[w] = !decodeWindow(fc, sh, base, out, from, to, elem)
+				fc.data, fc.pos = cur.data, sh.marks[from/markEvery]-cur.base
+				failed[w] = !decodeWindow(fc, sh, cur.base, out, from, to, elem)
 			})
 		}
 		wg.Wait()
-		for _, bad := range failed {
-			if bad {
-				return false
-			}
+		bad := false
+		for _, b := range failed {
+			bad = bad || b
 		}
-		g = last + 1
+		if next == nil {
+			return !bad
+		}
+		cur = <-next // wait for the read even when giving up: it uses a buffer
+		if bad {
+			return false
+		}
 	}
-	return true
 }
 
 // decodeWindow decodes elements [from, to) of the array with the cursor
