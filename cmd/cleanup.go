@@ -1,13 +1,14 @@
 package cmd
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/spf13/cobra"
@@ -339,54 +340,19 @@ func printCriticalChain(w io.Writer, st *render.Styles, v *planView) error {
 
 // planJSONPrinter writes SPEC §5's JSON, byte for byte what encoding/json
 // writes with two-space indentation (a test holds it to that), but
-// without reflection: a plan can have millions of steps.
+// without reflection: a plan can have millions of steps. The steps are
+// formatted in blocks, on every core for a large plan, and written in order.
 type planJSONPrinter struct{}
 
 func (planJSONPrinter) Print(w io.Writer, v *planView) error {
-	bw := bufio.NewWriterSize(w, 256<<10)
 	p := v.Plan
-	b := make([]byte, 0, 1024)
-	b = append(b, "{\n  \"steps\": ["...)
-	for i := range p.Steps {
-		s := &p.Steps[i]
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, "\n    {\n      \"order\": "...)
-		b = strconv.AppendInt(b, int64(s.Order), 10)
-		b = append(b, ",\n      \"kind\": "...)
-		b = appendJSONString(b, string(s.Kind))
-		b = append(b, ",\n      \"id\": "...)
-		b = appendJSONString(b, s.ID)
-		b = append(b, ",\n      \"component\": "...)
-		b = appendJSONString(b, s.Component)
-		if s.Type != "" {
-			b = append(b, ",\n      \"type\": "...)
-			b = appendJSONString(b, s.Type)
-		}
-		b = append(b, ",\n      \"actions\": ["...)
-		for k, a := range s.Actions {
-			if k > 0 {
-				b = append(b, ',')
-			}
-			b = append(b, "\n        "...)
-			b = appendJSONString(b, a)
-		}
-		if len(s.Actions) > 0 {
-			b = append(b, "\n      "...)
-		}
-		b = append(b, "],\n      \"timeout_ms\": "...)
-		b = strconv.AppendInt(b, s.TimeoutMS, 10)
-		b = append(b, ",\n      \"reason\": "...)
-		b = appendJSONString(b, s.Reason)
-		b = append(b, "\n    }"...)
-		if len(b) > 64<<10 {
-			if _, err := bw.Write(b); err != nil {
-				return err
-			}
-			b = b[:0]
-		}
+	if _, err := io.WriteString(w, "{\n  \"steps\": ["); err != nil {
+		return err
 	}
+	if err := writeStepBlocks(w, p.Steps); err != nil {
+		return err
+	}
+	b := make([]byte, 0, 1024)
 	if len(p.Steps) > 0 {
 		b = append(b, "\n  "...)
 	}
@@ -409,27 +375,198 @@ func (planJSONPrinter) Print(w io.Writer, v *planView) error {
 		b = append(b, "\n  ]"...)
 	}
 	b = append(b, "\n}\n"...)
-	if _, err := bw.Write(b); err != nil {
-		return err
+	_, err := w.Write(b)
+	return err
+}
+
+// jsonBlockSteps is how many steps make one block of JSON (about 300 KB).
+const jsonBlockSteps = 1024
+
+// writeStepBlocks writes the JSON of the steps, block by block. With more
+// than one core, worker w formats blocks w, w+workers, w+2×workers…, each
+// while the ones before it are written; at most three blocks per worker
+// are in memory at a time.
+func writeStepBlocks(w io.Writer, steps []coordinator.Step) error {
+	blocks := (len(steps) + jsonBlockSteps - 1) / jsonBlockSteps
+	workers := min(runtime.GOMAXPROCS(0), 8, blocks/4)
+	if workers < 2 {
+		b := make([]byte, 0, 64<<10)
+		for k := range blocks {
+			b = appendStepBlock(b[:0], steps, k)
+			if _, err := w.Write(b); err != nil {
+				return err
+			}
+		}
+		return nil
 	}
-	return bw.Flush()
+	out := make([]chan []byte, workers)  // block k comes from out[k%workers]
+	free := make([]chan []byte, workers) // and its buffer goes back to free[k%workers]
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for wk := range workers {
+		out[wk] = make(chan []byte, 1)
+		free[wk] = make(chan []byte, 3)
+		wg.Go(func() {
+			for k := wk; k < blocks; k += workers {
+				var b []byte
+				select {
+				case b = <-free[wk]:
+				default:
+					b = make([]byte, 0, 320*jsonBlockSteps)
+				}
+				b = appendStepBlock(b[:0], steps, k)
+				select {
+				case out[wk] <- b:
+				case <-stop:
+					return
+				}
+			}
+		})
+	}
+	var err error
+	for k := range blocks {
+		b := <-out[k%workers]
+		if _, err = w.Write(b); err != nil {
+			break
+		}
+		select {
+		case free[k%workers] <- b:
+		default:
+		}
+	}
+	close(stop)
+	wg.Wait()
+	return err
+}
+
+// appendStepBlock appends the JSON of block k of the steps.
+func appendStepBlock(b []byte, steps []coordinator.Step, k int) []byte {
+	lo, hi := k*jsonBlockSteps, min((k+1)*jsonBlockSteps, len(steps))
+	var actions actionsJSON
+	var warm byte
+	for i := lo; i < hi; i++ {
+		if (i-lo)%64 == 0 {
+			warm += warmIDs(steps[i:min(i+64, hi)])
+		}
+		s := &steps[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, "\n    {\n      \"order\": "...)
+		b = strconv.AppendInt(b, int64(s.Order), 10)
+		switch s.Kind {
+		case coordinator.KindResource:
+			b = append(b, ",\n      \"kind\": \"resource\",\n      \"id\": "...)
+		case coordinator.KindComponent:
+			b = append(b, ",\n      \"kind\": \"component\",\n      \"id\": "...)
+		case coordinator.KindCallback:
+			b = append(b, ",\n      \"kind\": \"callback\",\n      \"id\": "...)
+		default:
+			b = append(b, ",\n      \"kind\": "...)
+			b = appendJSONString(b, string(s.Kind))
+			b = append(b, ",\n      \"id\": "...)
+		}
+		b = appendJSONString(b, s.ID)
+		b = append(b, ",\n      \"component\": "...)
+		b = appendJSONString(b, s.Component)
+		if s.Type != "" {
+			b = append(b, ",\n      \"type\": "...)
+			b = appendJSONString(b, s.Type)
+		}
+		b = actions.appendJSON(b, s.Actions)
+		b = append(b, ",\n      \"timeout_ms\": "...)
+		b = strconv.AppendInt(b, s.TimeoutMS, 10)
+		b = append(b, ",\n      \"reason\": "...)
+		b = appendJSONString(b, s.Reason)
+		b = append(b, "\n    }"...)
+	}
+	runtime.KeepAlive(warm) // so that warmIDs reads
+	return b
+}
+
+// actionsJSON writes the "actions" of steps, keeping the JSON of the
+// last few lists it wrote: steps share their action lists (see
+// coordinator.Step), and a list is known by its first element's address.
+type actionsJSON struct {
+	lists [8]struct {
+		first *string
+		n     int
+		json  []byte
+	}
+	next int
+}
+
+func (c *actionsJSON) appendJSON(b []byte, actions []string) []byte {
+	if len(actions) == 0 {
+		return append(b, ",\n      \"actions\": []"...)
+	}
+	for i := range c.lists {
+		if l := &c.lists[i]; l.first == &actions[0] && l.n == len(actions) {
+			return append(b, l.json...)
+		}
+	}
+	from := len(b)
+	b = append(b, ",\n      \"actions\": ["...)
+	for k, a := range actions {
+		if k > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, "\n        "...)
+		b = appendJSONString(b, a)
+	}
+	b = append(b, "\n      ]"...)
+	l := &c.lists[c.next%len(c.lists)]
+	l.first, l.n, l.json = &actions[0], len(actions), append(l.json[:0], b[from:]...)
+	c.next++
+	return b
+}
+
+// warmIDs reads the first byte of each step's id ahead of its formatting.
+// In a large snapshot the ids lie all over memory, and each read is a
+// cache miss; in a loop this short the processor has many of them in
+// flight at once, where the formatting would wait for each in turn. The
+// result means nothing.
+func warmIDs(steps []coordinator.Step) byte {
+	var sum byte
+	for i := range steps {
+		if id := steps[i].ID; id != "" {
+			sum += id[0]
+		}
+	}
+	return sum
 }
 
 const jsonHex = "0123456789abcdef"
+
+// jsonPlain marks the bytes that encoding/json copies as they are.
+var jsonPlain = func() (plain [256]bool) {
+	for c := byte(0x20); c < utf8.RuneSelf; c++ {
+		plain[c] = c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
+	}
+	return plain
+}()
 
 // appendJSONString appends s quoted as encoding/json quotes it: HTML
 // characters, control characters, U+2028 and U+2029 escaped, invalid
 // UTF-8 replaced by U+FFFD.
 func appendJSONString(b []byte, s string) []byte {
 	b = append(b, '"')
+	i := 0
+	for i < len(s) && jsonPlain[s[i]] {
+		i++
+	}
+	if i == len(s) { // the common case
+		b = append(b, s...)
+		return append(b, '"')
+	}
 	start := 0
-	for i := 0; i < len(s); {
+	for i < len(s) {
 		c := s[i]
+		if jsonPlain[c] {
+			i++
+			continue
+		}
 		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
-				i++
-				continue
-			}
 			b = append(b, s[start:i]...)
 			switch c {
 			case '"', '\\':

@@ -45,7 +45,8 @@ dependency cycles, dangling dependencies, stale resources and growth.
 
 Findings with the same signature (stable across runs) are grouped, most
 severe first, each with a leak trace from the root component to what
-leaked and its creation stack.
+leaked and its creation stack. The text report shows the first 1000
+groups and counts the others; the other formats list every group.
 
 Exit codes: 0 when no finding is at or above --fail-on, 1 when one is,
 2 for bad input or flags. --severity only filters what is shown.

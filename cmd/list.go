@@ -1,8 +1,8 @@
 package cmd
 
 import (
+	"bufio"
 	"encoding/csv"
-	"encoding/json"
 	"fmt"
 	"io"
 	"strconv"
@@ -146,18 +146,122 @@ func runList(f *Factory, opts *ListOptions) error {
 	return nil
 }
 
+// printListJSON writes {"resources": [...], "total": N} (SPEC §5) as
+// encoding/json's Encoder with a two-space indent writes it, one resource
+// at a time: each is appended as compact JSON (Resource.AppendJSON), then
+// indented into the output buffer.
 func printListJSON(w io.Writer, res []snapshot.Resource, sel []int32, total int) error {
-	out := struct {
-		Resources []*snapshot.Resource `json:"resources"`
-		Total     int                  `json:"total"`
-	}{Resources: make([]*snapshot.Resource, len(sel)), Total: total}
+	bw := bufio.NewWriterSize(w, 256<<10)
+	bw.WriteString("{\n  \"resources\": [")
+	var compact []byte
 	for k, i := range sel {
-		out.Resources[k] = &res[i]
+		if k > 0 {
+			bw.WriteByte(',')
+		}
+		bw.WriteString("\n    ")
+		compact = res[i].AppendJSON(compact[:0])
+		if _, err := bw.Write(appendIndentedJSON(bw.AvailableBuffer(), compact, 2)); err != nil {
+			return err
+		}
 	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(out)
+	if len(sel) > 0 {
+		bw.WriteString("\n  ")
+	}
+	bw.WriteString("],\n  \"total\": ")
+	bw.Write(strconv.AppendInt(bw.AvailableBuffer(), int64(total), 10))
+	bw.WriteString("\n}\n")
+	return bw.Flush()
 }
+
+// appendIndentedJSON appends the JSON value src, starting at nesting
+// depth, the way encoding/json's Encoder writes a Marshaler's output with
+// SetIndent("", "  "): white space outside strings dropped, one member or
+// element per line, empty objects and arrays as {} and [], a space after
+// each colon, and <, >, &, U+2028 and U+2029 escaped in strings (raw
+// metadata may hold them as they are). src must be valid JSON.
+func appendIndentedJSON(dst, src []byte, depth int) []byte {
+	open := false // just after { or [: the newline waits for a first member
+	for i := 0; i < len(src); i++ {
+		c := src[i]
+		switch c {
+		case ' ', '\t', '\n', '\r':
+			continue
+		}
+		if open && c != '}' && c != ']' {
+			open = false
+			depth++
+			dst = appendJSONNewline(dst, depth)
+		}
+		switch c {
+		case '"':
+			var end int
+			dst, end = copyJSONString(dst, src, i)
+			i = end
+		case '{', '[':
+			open = true
+			dst = append(dst, c)
+		case ',':
+			dst = append(dst, c)
+			dst = appendJSONNewline(dst, depth)
+		case ':':
+			dst = append(dst, ':', ' ')
+		case '}', ']':
+			if open {
+				open = false
+			} else {
+				depth--
+				dst = appendJSONNewline(dst, depth)
+			}
+			dst = append(dst, c)
+		default:
+			dst = append(dst, c)
+		}
+	}
+	return dst
+}
+
+func appendJSONNewline(dst []byte, depth int) []byte {
+	dst = append(dst, '\n')
+	for range depth {
+		dst = append(dst, ' ', ' ')
+	}
+	return dst
+}
+
+// copyJSONString copies the string that starts with the quote at
+// src[start], escaping what encoding/json escapes in a Marshaler's output
+// (<, >, &, U+2028, U+2029), and returns the position of its closing quote.
+func copyJSONString(dst, src []byte, start int) ([]byte, int) {
+	from := start
+	for i := start + 1; i < len(src); i++ {
+		if !jsonStringSpecial[src[i]] {
+			continue
+		}
+		switch c := src[i]; c {
+		case '\\':
+			i++ // the escaped byte
+		case '"':
+			return append(dst, src[from:i+1]...), i
+		case '<', '>', '&':
+			dst = append(dst, src[from:i]...)
+			dst = append(dst, '\\', 'u', '0', '0', hexDigit[c>>4], hexDigit[c&0xf])
+			from = i + 1
+		case 0xe2: // U+2028 and U+2029 are e2 80 a8 and e2 80 a9
+			if i+2 < len(src) && src[i+1] == 0x80 && src[i+2]&^1 == 0xa8 {
+				dst = append(dst, src[from:i]...)
+				dst = append(dst, '\\', 'u', '2', '0', '2', hexDigit[src[i+2]&0xf])
+				i += 2
+				from = i + 1
+			}
+		}
+	}
+	return append(dst, src[from:]...), len(src) - 1
+}
+
+// jsonStringSpecial marks the bytes copyJSONString looks at.
+var jsonStringSpecial = [256]bool{'\\': true, '"': true, '<': true, '>': true, '&': true, 0xe2: true}
+
+const hexDigit = "0123456789abcdef"
 
 func printListCSV(w io.Writer, res []snapshot.Resource, sel []int32) error {
 	cw := csv.NewWriter(w)

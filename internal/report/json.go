@@ -8,23 +8,35 @@ import (
 	"github.com/rescoord/rescoord/pkg/coordinator"
 )
 
+// jsonBlockFindings is how many findings make one block of JSON (about
+// 128 KB).
+const jsonBlockFindings = 256
+
 // jsonPrinter writes SPEC §5: {"findings": [...], "summary": {...}},
 // indented like json.MarshalIndent with two spaces. Findings are written
-// one at a time, so a million of them take no more memory than one.
+// a block at a time (see writeBlocks), so a million of them take no more
+// memory than a few blocks.
 type jsonPrinter struct{}
 
 // Print implements Printer.
 func (jsonPrinter) Print(w io.Writer, r *coordinator.Report) error {
-	bw := bufio.NewWriterSize(w, 256<<10)
+	bw := bufio.NewWriter(w) // for what comes before and after the findings
 	bw.WriteString("{\n  \"findings\": [")
-	buf := make([]byte, 0, 1024)
-	for i := range r.Findings {
-		if i > 0 {
-			bw.WriteByte(',')
+	if err := bw.Flush(); err != nil {
+		return err
+	}
+	err := writeBlocks(w, len(r.Findings), jsonBlockFindings, func(b []byte, from, to int) []byte {
+		for i := from; i < to; i++ {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, "\n    "...)
+			b = r.Findings[i].AppendJSON(b, "    ", "  ")
 		}
-		bw.WriteString("\n    ")
-		buf = r.Findings[i].AppendJSON(buf[:0], "    ", "  ")
-		bw.Write(buf)
+		return b
+	})
+	if err != nil {
+		return err
 	}
 	if len(r.Findings) > 0 {
 		bw.WriteString("\n  ")

@@ -41,7 +41,7 @@ func New(format string, opts Options) (Printer, error) {
 	}
 	switch format {
 	case "text":
-		return &textPrinter{opts}, nil
+		return &textPrinter{opts: opts, maxGroups: maxTextGroups}, nil
 	case "json":
 		return jsonPrinter{}, nil
 	case "sarif":

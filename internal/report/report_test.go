@@ -2,7 +2,10 @@ package report
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -116,3 +119,65 @@ func TestFormats_EmptyReport(t *testing.T) {
 		}
 	}
 }
+
+// The text report shows the first maxTextGroups groups, each with its
+// trace, and counts the others in one line; the summary counts them all.
+func TestText_CapsGroupsShownInFull(t *testing.T) {
+	r := manyLeaks(t, maxTextGroups+3)
+	var b bytes.Buffer
+	p, _ := New("text", Options{Input: "big.json"})
+	if err := p.Print(&b, r); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	if n := strings.Count(out, "\n  signature "); n != maxTextGroups {
+		t.Errorf("%d groups shown in full, want %d", n, maxTextGroups)
+	}
+	if !strings.Contains(out, "\n… 3 more groups (use -o json for all)\n\n") {
+		t.Errorf("the groups left out are not announced:\n%s", out[len(out)-400:])
+	}
+	if !strings.HasSuffix(out, "0 critical, 1003 errors, 0 warnings, 0 info · 0 suppressed · fails on error: FAIL (1003 findings)\n") {
+		t.Errorf("the summary should count every finding:\n%s", out[len(out)-200:])
+	}
+
+	// Up to the cap, no such line.
+	b.Reset()
+	if err := p.Print(&b, manyLeaks(t, maxTextGroups)); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(b.String(), "more group") {
+		t.Errorf("a report of %d groups is shown whole", maxTextGroups)
+	}
+}
+
+// writeBlocks writes the blocks in order, on one goroutine or several,
+// and stops at the first write error.
+func TestWriteBlocks_InOrder(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(4))
+	appendBlock := func(b []byte, from, to int) []byte {
+		for i := from; i < to; i++ {
+			b = strconv.AppendInt(b, int64(i), 10)
+			b = append(b, '\n')
+		}
+		return b
+	}
+	var want strings.Builder
+	for i := range 10_000 {
+		fmt.Fprintln(&want, i)
+	}
+	for _, per := range []int{1, 7, 3000, 20_000} {
+		var got bytes.Buffer
+		if err := writeBlocks(&got, 10_000, per, appendBlock); err != nil || got.String() != want.String() {
+			t.Errorf("blocks of %d: %v, or not in order", per, err)
+		}
+		if err := writeBlocks(failingWriter{}, 10_000, per, appendBlock); err != errWrite {
+			t.Errorf("blocks of %d: error %v, want %v", per, err, errWrite)
+		}
+	}
+}
+
+var errWrite = errors.New("disk full")
+
+type failingWriter struct{}
+
+func (failingWriter) Write([]byte) (int, error) { return 0, errWrite }

@@ -14,9 +14,21 @@ import (
 // maxOthers is how many other ids a group lists after its trace.
 const maxOthers = 5
 
+// maxTextGroups is how many groups the text report shows, each with its
+// trace; one line counts the others ("… 92113 more groups (use -o json
+// for all)"). The report is for people: a leaky snapshot of a million
+// resources has about a hundred thousand groups, which nobody reads and
+// which take seconds to print. The summary line still counts every
+// finding, and the other formats list every group.
+const maxTextGroups = 1000
+
 // textPrinter writes the report people read: groups most severe first,
 // each with its leak trace, then the suppressions and a summary line.
-type textPrinter struct{ opts Options }
+type textPrinter struct {
+	opts Options
+	// maxGroups is how many groups are shown (maxTextGroups).
+	maxGroups int
+}
 
 // Print implements Printer.
 func (p *textPrinter) Print(w io.Writer, r *coordinator.Report) error {
@@ -52,8 +64,13 @@ func (p *textPrinter) Print(w io.Writer, r *coordinator.Report) error {
 		fmt.Fprintln(bw, st.OK.Render("no leaks found"))
 		fmt.Fprintln(bw)
 	}
-	for gi := range r.Groups {
+	shown := min(len(r.Groups), p.maxGroups)
+	for gi := range r.Groups[:shown] {
 		p.group(bw, t, &r.Groups[gi])
+	}
+	if rest := len(r.Groups) - shown; rest > 0 {
+		fmt.Fprintln(bw, st.Dim.Render(fmt.Sprintf("… %d more %s (use -o json for all)", rest, plural(rest, "group", "groups"))))
+		fmt.Fprintln(bw)
 	}
 	p.suppressions(bw, r)
 	line := summaryLine(r)

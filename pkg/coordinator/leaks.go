@@ -2,9 +2,12 @@ package coordinator
 
 import (
 	"fmt"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/rescoord/rescoord/pkg/snapshot"
 )
@@ -68,52 +71,109 @@ type Finding struct {
 // snapshots: see FindGrowth) on ix. Findings come in rule order (the
 // order of Rules), then in snapshot order. It runs in time linear in
 // resources, components and dependency edges, and formats messages only
-// for what it reports.
+// for what it reports. A large snapshot is scanned, and its findings
+// built, on all available cores.
 func FindLeaks(ix *snapshot.Index, opts LeakOptions) []Finding {
 	f := &finder{ix: ix, s: ix.Snap, opts: opts}
-	f.run()
+	if opts.Grace > 0 {
+		f.graceNote = "; within the " + formatAge(opts.Grace) + " grace, so not yet a leak"
+	}
+	// The rules about the registry and the components run while the
+	// resources are scanned.
+	other := f.newBuilder()
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		other.globalLimit()
+		other.componentLimits()
+		other.components()
+	})
+	pend, start, list, forward := f.resources()
+	wg.Wait()
+
+	// Orphans, dangling dependencies and stale resources, the bulk of a
+	// leaky snapshot, were only noted while scanning. Lay out the findings
+	// rule by rule, then build the noted ones in place, in slices of all,
+	// while one more goroutine looks for cycles (inserted at the end: a
+	// snapshot that can be cleaned up has none). When every dependency is
+	// on a resource listed earlier, as registries that list resources in
+	// creation order have them, there is none to look for.
+	var all []pendingRes
+	var slotEnd, shift [len(ruleSlots)]int // finding all[k] of slot goes to out[k+shift[slot]]
 	total := 0
 	for slot := range ruleSlots {
-		total += len(f.byRule[slot]) + len(f.pend[slot])
+		total += len(f.byRule[slot]) + len(pend[slot])
 	}
-	// Orphans and stale resources, the bulk of a leaky snapshot, were only
-	// noted while scanning; their findings are built here, in one array.
-	out := make([]Finding, 0, total)
+	out := makeLarge[Finding](total)
+	n, cyclesAt := 0, 0
 	for slot := range ruleSlots {
-		out = append(out, f.byRule[slot]...)
-		for _, p := range f.pend[slot] {
-			out = append(out, f.materialize(slot, int(p.ri), int(p.o)))
+		if slot == slotCleanupCycle {
+			cyclesAt = n
 		}
+		n += copy(out[n:], f.byRule[slot])
+		shift[slot] = n - len(all)
+		all = append(all, pend[slot]...)
+		slotEnd[slot] = len(all)
+		n += len(pend[slot])
 	}
-	return out
+	if forward {
+		wg.Go(func() { other.cycles(start, list) })
+	}
+	workers := leakWorkers(len(all), buildRange)
+	for w := range workers {
+		from, to := len(all)*w/workers, len(all)*(w+1)/workers
+		wg.Go(func() {
+			b := f.newBuilder()
+			b.slab = makeLarge[string](f.pathRoom(all[from:to]))
+			b.text.next = (to - from) * 160 // a message and a signature take about that
+			slot := 0
+			for k := from; k < to; k++ {
+				for k >= slotEnd[slot] {
+					slot++
+				}
+				b.materialize(&out[k+shift[slot]], slot, all[k])
+			}
+		})
+	}
+	wg.Wait()
+	return slices.Insert(out, cyclesAt, f.byRule[slotCleanupCycle]...)
 }
 
-// pendingRes notes a resource finding to build: the resource and its owner.
-type pendingRes struct{ ri, o int32 }
+// Below these sizes, a range of resources to scan or of findings to build
+// is not worth a goroutine of its own. (Tests lower them.)
+var (
+	scanRange  = 1 << 16
+	buildRange = 4096
+)
 
-// finder holds the state of one FindLeaks run.
+// leakWorkers is how many goroutines share n items, at least least each.
+func leakWorkers(n, least int) int {
+	return max(1, min(runtime.GOMAXPROCS(0), n/least))
+}
+
+// pendingRes notes a resource finding to build: the resource and its
+// owner; for a dangling dependency, where in finder.resolved the scan left
+// the positions of what it depends on.
+type pendingRes struct{ ri, o, deps int32 }
+
+// finder holds what one FindLeaks run shares between its goroutines.
 type finder struct {
 	ix   *snapshot.Index
 	s    *snapshot.Snapshot
 	opts LeakOptions
-	sig  sigHasher
-	// compPath caches the id path of components that have findings.
-	compPath [][]string
-	// byRule collects findings per rule, in Rules order; pend notes the
-	// resource findings still to build.
+	// graceNote ends the message of a finding within the grace.
+	graceNote string
+	// resolved holds the positions of what dangling resources depend on
+	// (-1 for a resource not in the snapshot), as the scan found them.
+	resolved []int32
+	// byRule collects the findings not about one resource, per rule,
+	// in Rules order.
 	byRule [len(ruleSlots)][]Finding
-	pend   [len(ruleSlots)][]pendingRes
 }
 
 // ruleSlots are the rules FindLeaks reports, in output order.
 var ruleSlots = [...]Rule{
 	RuleRunningOrphan, RuleOrphanedResource, RuleOverComponentLimit, RuleOverGlobalLimit,
 	RuleCleanupCycle, RuleOrphanedComponent, RuleDanglingDependency, RuleStaleResource,
-}
-
-func (f *finder) add(slot int, fd Finding) {
-	fd.Rule = ruleSlots[slot]
-	f.byRule[slot] = append(f.byRule[slot], fd)
 }
 
 const (
@@ -127,33 +187,119 @@ const (
 	slotStaleResource
 )
 
-func (f *finder) run() {
-	f.globalLimit()
-	f.componentLimits()
-	f.components()
-	start, list := f.resources()
-	if len(list) > 0 {
-		f.cycles(start, list)
-	}
+// builder builds findings on one goroutine: its buffers and caches are
+// its own.
+type builder struct {
+	*finder
+	sig sigHasher
+	// text holds the messages and signatures.
+	text textArena
+	// slab is where paths and dangling lists are carved from (take).
+	slab []string
+	// gone is scratch space for the positions of dangling dependencies.
+	gone []int
+	// destroyed caches what messages say of a destroyed component (many
+	// orphans share an owner).
+	destroyed map[int]string
 }
 
-// resources applies the per-resource rules and returns the live → live
-// dependency edges (deduplicated) in CSR form, for the cycle search: the
-// dependencies are resolved once, for both.
-func (f *finder) resources() (start, list []int32) {
+func (f *finder) newBuilder() *builder { return &builder{finder: f} }
+
+// add records a finding not about one resource. Each rule's findings are
+// added by one goroutine.
+func (b *builder) add(slot int, fd Finding) {
+	fd.Rule = ruleSlots[slot]
+	b.byRule[slot] = append(b.byRule[slot], fd)
+}
+
+// resources applies the per-resource rules, noting their findings per
+// rule (pend), and returns the live → live dependency edges
+// (deduplicated) in CSR form, for the cycle search: the dependencies are
+// resolved once, for both. forward is set when an edge goes to the
+// resource itself or to one listed after it: without such an edge there
+// is no cycle. A large snapshot is scanned in parallel, in ranges, whose
+// results are then joined in order.
+func (f *finder) resources() (pend [len(ruleSlots)][]pendingRes, start, list []int32, forward bool) {
+	res := f.s.Resources
+	n := len(res)
+	start = makeLarge[int32](n + 1)
+	parts := make([]scanned, leakWorkers(n, scanRange))
+	bounds := func(w int) (from, to int) { return n * w / len(parts), n * (w + 1) / len(parts) }
+	// Each range gets room in list for all its dependencies, at most.
+	room := make([]int, len(parts)+1)
+	var wg sync.WaitGroup
+	for w := range parts {
+		wg.Go(func() {
+			from, to := bounds(w)
+			for ri := from; ri < to; ri++ {
+				room[w+1] += len(res[ri].DependsOn)
+			}
+		})
+	}
+	wg.Wait()
+	for w := range parts {
+		room[w+1] += room[w]
+	}
+	list = make([]int32, room[len(parts)])
+	f.resolved = make([]int32, room[len(parts)])
+	for w := range parts {
+		parts[w].list = list[room[w]:room[w]:room[w+1]]
+		parts[w].resolved = room[w]
+		wg.Go(func() {
+			from, to := bounds(w)
+			f.scan(&parts[w], start, from, to)
+		})
+	}
+	wg.Wait()
+	for slot := range ruleSlots {
+		for w := range parts {
+			pend[slot] = append(pend[slot], parts[w].pend[slot]...)
+		}
+	}
+	for w := range parts {
+		forward = forward || parts[w].forward
+	}
+	// Each range numbered its edges from 0: move them, and their
+	// numbers, just after the edges of the ranges before it.
+	list = list[:len(parts[0].list)]
+	for w := 1; w < len(parts); w++ {
+		base := int32(len(list))
+		from, to := bounds(w)
+		for ri := from; ri < to; ri++ {
+			start[ri+1] += base
+		}
+		list = append(list, parts[w].list...)
+	}
+	return pend, start, list, forward
+}
+
+// scanned is what scanning one range of resources found.
+type scanned struct {
+	pend [len(ruleSlots)][]pendingRes
+	// list holds the range's live → live edges (its capacity is all the
+	// room they may need); start[ri+1] the end of resource ri's, counted
+	// from the range's first.
+	list []int32
+	// forward is set when an edge goes to its resource or a later one.
+	forward bool
+	// resolved is where the range's next dangling resource leaves the
+	// positions of its dependencies in finder.resolved, whose room for the
+	// range is the same as list's.
+	resolved int
+}
+
+// scan applies the per-resource rules to resources from to to-1.
+func (f *finder) scan(p *scanned, start []int32, from, to int) {
 	res := f.s.Resources
 	comps := f.s.Components
 	takenAt := f.s.TakenAt
-	start = make([]int32, len(res)+1)
-	edges := 0
-	for ri := range res {
-		edges += len(res[ri].DependsOn)
-	}
-	list = make([]int32, 0, edges)
-	for ri := range res {
+	list := p.list
+	var deps []int32
+	for ri := from; ri < to; ri++ {
 		r := &res[ri]
+		first := len(list)
 		if !r.Live() {
-			start[ri+1] = int32(len(list))
+			start[ri+1] = int32(first)
 			continue
 		}
 		o := f.ix.Owner(ri)
@@ -164,68 +310,176 @@ func (f *finder) resources() (start, list []int32) {
 			if r.Running && r.CanRun() {
 				slot = slotRunningOrphan
 			}
-			f.pend[slot] = append(f.pend[slot], pendingRes{int32(ri), int32(o)})
+			p.pend[slot] = append(p.pend[slot], pendingRes{int32(ri), int32(o), 0})
 		case f.opts.MaxAge > 0 && !r.CreatedAt.IsZero() && takenAt.Sub(r.CreatedAt) > f.opts.MaxAge:
 			// Most specific wins: an orphan is not also reported as stale.
-			f.pend[slotStaleResource] = append(f.pend[slotStaleResource], pendingRes{int32(ri), int32(o)})
+			p.pend[slotStaleResource] = append(p.pend[slotStaleResource], pendingRes{int32(ri), int32(o), 0})
 		}
 		dangling := false
+		deps = deps[:0]
 		for _, dep := range r.DependsOn {
 			j, ok := f.ix.ResourceIndex(dep)
+			if !ok {
+				j = -1
+			}
+			deps = append(deps, int32(j))
 			switch {
 			case !ok || !res[j].Live():
 				dangling = true
-			case !slices.Contains(list[start[ri]:], int32(j)):
+			case !slices.Contains(list[first:], int32(j)):
 				list = append(list, int32(j))
+				p.forward = p.forward || j >= ri
 			}
 		}
 		start[ri+1] = int32(len(list))
 		if dangling {
-			f.pend[slotDanglingDependency] = append(f.pend[slotDanglingDependency], pendingRes{int32(ri), int32(o)})
+			p.pend[slotDanglingDependency] = append(p.pend[slotDanglingDependency], pendingRes{int32(ri), int32(o), int32(p.resolved)})
+			p.resolved += copy(f.resolved[p.resolved:], deps)
 		}
 	}
-	return start, list
+	p.list = list
 }
 
-// materialize builds a noted resource finding: an orphan (running or
-// not), a dangling dependency or a stale resource.
-func (f *finder) materialize(slot, ri, o int) Finding {
-	r := &f.s.Resources[ri]
-	if slot == slotDanglingDependency {
-		var gone []string
-		for _, dep := range r.DependsOn {
-			if j, ok := f.ix.ResourceIndex(dep); (!ok || !f.s.Resources[j].Live()) && !slices.Contains(gone, dep) {
-				gone = append(gone, dep)
-			}
-		}
-		return f.danglingDependency(ri, o, gone)
-	}
-	if slot == slotStaleResource {
-		age := f.s.TakenAt.Sub(r.CreatedAt)
-		return f.resourceFinding(slot, SeverityWarning, ri, o,
-			fmt.Sprintf("%s has been live for %s, longer than the maximum age of %s",
-				describeResource(r), formatAge(age), formatAge(f.opts.MaxAge)))
-	}
-	sev := SeverityError
-	what := "is still " + r.State
-	if slot == slotRunningOrphan {
-		sev = SeverityCritical
-		what = "is still running"
-	}
-	var msg string
+// materialize builds, in fd, a noted resource finding: an orphan (running
+// or not), a dangling dependency or a stale resource.
+func (b *builder) materialize(fd *Finding, slot int, p pendingRes) {
+	ri, o := int(p.ri), int(p.o)
+	r := &b.s.Resources[ri]
+	msg := appendResource(b.text.start(), r)
+	sev := SeverityWarning
 	grace := false
-	if o < 0 {
-		msg = describeResource(r) + " " + what + ", but its owner " + r.Owner + " is no longer in the registry"
-	} else {
-		c := &f.s.Components[o]
-		msg = describeResource(r) + " " + what + ", but its owner " + describeComponent(c) + " was destroyed" + f.destroyedAgo(c)
-		grace = f.withinGrace(c)
+	switch slot {
+	case slotDanglingDependency:
+		msg, fd.Dangling = b.dangling(msg, r, b.resolved[p.deps:int(p.deps)+len(r.DependsOn)])
+	case slotStaleResource:
+		msg = append(msg, " has been live for "...)
+		msg = append(msg, formatAge(b.s.TakenAt.Sub(r.CreatedAt))...)
+		msg = append(msg, ", longer than the maximum age of "...)
+		msg = append(msg, formatAge(b.opts.MaxAge)...)
+	default: // an orphan
+		sev = SeverityError
+		if slot == slotRunningOrphan {
+			sev = SeverityCritical
+			msg = append(msg, " is still running"...)
+		} else {
+			msg = append(msg, " is still "...)
+			msg = append(msg, r.State...)
+		}
+		msg = append(msg, ", but its owner "...)
+		if o < 0 {
+			msg = append(msg, r.Owner...)
+			msg = append(msg, " is no longer in the registry"...)
+		} else {
+			msg = append(msg, b.destroyedText(o)...)
+			grace = b.withinGrace(&b.s.Components[o])
+		}
 	}
-	fd := f.resourceFinding(slot, sev, ri, o, msg)
 	if grace {
-		f.graced(&fd)
+		sev = SeverityInfo
+		fd.WithinGrace = true
+		msg = append(msg, b.graceNote...)
 	}
-	return fd
+	fd.Message = b.text.finish(msg)
+	b.resourceFinding(fd, slot, sev, ri, o)
+}
+
+// dangling appends to a dangling-dependency message what r depends on that
+// is released or missing, and returns their ids (each once). deps are the
+// positions of r's dependencies (-1 when not in the snapshot).
+func (b *builder) dangling(msg []byte, r *snapshot.Resource, deps []int32) ([]byte, []string) {
+	msg = append(msg, " depends on what is gone: "...)
+	res := b.s.Resources
+	b.gone = b.gone[:0]
+	for k, dep := range r.DependsOn {
+		j := deps[k]
+		if j >= 0 && res[j].Live() || slices.Contains(r.DependsOn[:k], dep) {
+			continue
+		}
+		if len(b.gone) > 0 {
+			msg = append(msg, ", "...)
+		}
+		b.gone = append(b.gone, k)
+		msg = append(msg, dep...)
+		if j < 0 {
+			msg = append(msg, " (not in the registry)"...)
+			continue
+		}
+		d := &res[j]
+		if d.Name != "" {
+			msg = append(msg, ' ')
+			msg = appendQuoted(msg, d.Name)
+		}
+		msg = append(msg, " ("...)
+		msg = append(msg, d.Type...)
+		msg = append(msg, ", released)"...)
+	}
+	gone := b.take(len(b.gone))
+	for i, k := range b.gone {
+		gone[i] = r.DependsOn[k]
+	}
+	return msg, gone
+}
+
+// textArena hands out strings written at the end of large buffers: a
+// finding's message and signature cost no allocation of their own, and a
+// large buffer is backed by huge pages (makeLarge). What was handed out is
+// never written again, bytes are only appended after it: that is what
+// makes the unsafe.String sound.
+type textArena struct {
+	buf []byte
+	// next is the size of the next buffer (at least 64 KiB).
+	next int
+}
+
+// start returns the buffer to append a string to.
+func (a *textArena) start() []byte {
+	if cap(a.buf)-len(a.buf) < 4<<10 {
+		a.buf = makeLarge[byte](max(a.next, 64<<10))[:0]
+		a.next = 0
+	}
+	return a.buf
+}
+
+// finish returns as a string what was appended to the buffer start
+// returned (b, grown).
+func (a *textArena) finish(b []byte) string {
+	n := len(a.buf)
+	a.buf = b
+	if len(b) == n {
+		return ""
+	}
+	return unsafe.String(&b[n], len(b)-n)
+}
+
+// signature is the signature of a finding (Signature), kept in b.text.
+func (b *builder) signature(fields ...string) string {
+	return b.text.finish(b.sig.appendSum(b.text.start(), fields...))
+}
+
+// take carves n strings out of a shared slab: paths and dangling lists
+// cost one allocation per few thousand findings rather than one each.
+// (A builder of many findings starts with a slab sized by pathRoom.)
+func (b *builder) take(n int) []string {
+	if n > len(b.slab) {
+		b.slab = make([]string, max(n, 4096))
+	}
+	s := b.slab[:n:n]
+	b.slab = b.slab[n:]
+	return s
+}
+
+// pathRoom is how many strings the paths and dangling lists of the noted
+// findings pend take at most: the ids of the owner's ancestors and of the
+// owner, a missing parent or owner, the resource and what it depends on.
+func (f *finder) pathRoom(pend []pendingRes) int {
+	n := 0
+	for _, p := range pend {
+		n += 2 + len(f.s.Resources[p.ri].DependsOn)
+		if p.o >= 0 {
+			n += f.ix.Depth(int(p.o)) + 1
+		}
+	}
+	return n
 }
 
 // withinGrace reports whether component c was destroyed less than the
@@ -234,141 +488,108 @@ func (f *finder) withinGrace(c *snapshot.Component) bool {
 	return f.opts.Grace > 0 && !c.DestroyedAt.IsZero() && f.s.TakenAt.Sub(c.DestroyedAt) < f.opts.Grace
 }
 
-func (f *finder) graced(fd *Finding) {
-	fd.Severity = SeverityInfo
-	fd.WithinGrace = true
-	fd.Message += fmt.Sprintf("; within the %s grace, so not yet a leak", formatAge(f.opts.Grace))
-}
-
-// destroyedAgo says when c was destroyed relative to the snapshot.
-func (f *finder) destroyedAgo(c *snapshot.Component) string {
-	if c.DestroyedAt.IsZero() {
-		return ""
+// destroyedText is what messages say of destroyed component ci: "Name (id)
+// was destroyed 4s before the snapshot".
+func (b *builder) destroyedText(ci int) string {
+	if t, ok := b.destroyed[ci]; ok {
+		return t
 	}
-	return " " + formatAge(f.s.TakenAt.Sub(c.DestroyedAt)) + " before the snapshot"
-}
-
-func (f *finder) danglingDependency(ri, o int, gone []string) Finding {
-	r := &f.s.Resources[ri]
-	var b strings.Builder
-	b.WriteString(describeResource(r))
-	b.WriteString(" depends on what is gone: ")
-	for k, dep := range gone {
-		if k > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString(dep)
-		if j, ok := f.ix.ResourceIndex(dep); ok {
-			d := &f.s.Resources[j]
-			if d.Name != "" {
-				b.WriteString(" " + quote(d.Name))
-			}
-			b.WriteString(" (" + d.Type + ", released)")
-		} else {
-			b.WriteString(" (not in the registry)")
-		}
+	if b.destroyed == nil {
+		b.destroyed = make(map[int]string)
 	}
-	fd := f.resourceFinding(slotDanglingDependency, SeverityWarning, ri, o, b.String())
-	fd.Dangling = gone
-	return fd
+	c := &b.s.Components[ci]
+	var tmp [128]byte // not b.text: a message may be in progress there
+	t := appendComponent(tmp[:0], c)
+	t = append(t, " was destroyed"...)
+	if !c.DestroyedAt.IsZero() {
+		t = append(t, ' ')
+		t = append(t, formatAge(b.s.TakenAt.Sub(c.DestroyedAt))...)
+		t = append(t, " before the snapshot"...)
+	}
+	b.destroyed[ci] = string(t)
+	return b.destroyed[ci]
 }
 
-// resourceFinding builds the finding of rule slot about resource ri owned
-// by o (-1 when the owner is missing).
-func (f *finder) resourceFinding(slot int, sev Severity, ri, o int, msg string) Finding {
-	fd := Finding{Rule: ruleSlots[slot]}
-	r := &f.s.Resources[ri]
+// resourceFinding fills in fd the fields of the finding of rule slot
+// about resource ri owned by o (-1 when the owner is missing), all but
+// the message.
+func (b *builder) resourceFinding(fd *Finding, slot int, sev Severity, ri, o int) {
+	r := &b.s.Resources[ri]
 	var cname, ctype string
 	var path []string
 	if o >= 0 {
-		c := &f.s.Components[o]
+		c := &b.s.Components[o]
 		cname, ctype = c.DisplayName(), c.Type
-		cp := f.componentPath(o)
-		path = make([]string, len(cp)+1)
-		copy(path, cp)
-		path[len(cp)] = r.ID
+		path = b.pathTo(o, 1)
+		path[len(path)-1] = r.ID
 	} else {
-		path = []string{r.Owner, r.ID}
+		path = b.take(2)
+		path[0], path[1] = r.Owner, r.ID
 	}
 	frame := ""
 	if len(r.CreatedBy) > 0 {
 		frame = r.CreatedBy[0]
 	}
+	fd.Rule = ruleSlots[slot]
 	fd.Severity = sev
 	fd.Resource, fd.Component = ri, o
 	fd.ResourceID, fd.ComponentID = r.ID, r.Owner
-	fd.Signature = f.sig.sum(string(ruleSlots[slot]), cname, ctype, r.Type, r.Name, frame)
-	fd.Message = msg
+	fd.Signature = b.signature(string(ruleSlots[slot]), cname, ctype, r.Type, r.Name, frame)
 	fd.Path = path
-	return fd
 }
 
 // componentFinding builds the finding of rule slot about component ci.
-func (f *finder) componentFinding(slot int, sev Severity, ci int, msg string) Finding {
-	c := &f.s.Components[ci]
+func (b *builder) componentFinding(slot int, sev Severity, ci int, msg string) Finding {
+	c := &b.s.Components[ci]
 	return Finding{
 		Rule:        ruleSlots[slot],
 		Severity:    sev,
 		Resource:    -1,
 		Component:   ci,
 		ComponentID: c.ID,
-		Signature:   f.sig.sum(string(ruleSlots[slot]), c.DisplayName(), c.Type, "", "", ""),
+		Signature:   b.signature(string(ruleSlots[slot]), c.DisplayName(), c.Type, "", "", ""),
 		Message:     msg,
-		Path:        f.componentPath(ci),
+		Path:        b.pathTo(ci, 0),
 	}
 }
 
-// componentPath returns the ids from ci's root down to ci; a parent
-// missing from the snapshot stands first. Paths are cached and shared:
-// callers must not modify them.
-func (f *finder) componentPath(ci int) []string {
-	if f.compPath == nil {
-		f.compPath = make([][]string, len(f.s.Components))
+// pathTo returns the ids from ci's root down to ci (a parent missing
+// from the snapshot first), then extra empty places, carved from the slab.
+// It climbs the parents twice, to size the path and to fill it, rather
+// than keep the paths of a hundred thousand components.
+func (b *builder) pathTo(ci, extra int) []string {
+	comps := b.s.Components
+	n, root := 0, ci
+	for c := ci; c >= 0; c = b.ix.Parent(c) {
+		n, root = n+1, c
 	}
-	if p := f.compPath[ci]; p != nil {
-		return p
+	if comps[root].Parent != "" {
+		n++
 	}
-	// Climb to the first ancestor with a cached path (or a root), then
-	// fill the paths on the way back down.
-	var chain []int
-	c := ci
-	for c >= 0 && f.compPath[c] == nil {
-		chain = append(chain, c)
-		c = f.ix.Parent(c)
+	p := b.take(n + extra)
+	k := n - 1
+	for c := ci; c >= 0; c = b.ix.Parent(c) {
+		p[k] = comps[c].ID
+		k--
 	}
-	var base []string
-	if c >= 0 {
-		base = f.compPath[c]
+	if k == 0 {
+		p[0] = comps[root].Parent
 	}
-	for k := len(chain) - 1; k >= 0; k-- {
-		comp := &f.s.Components[chain[k]]
-		var p []string
-		switch {
-		case base != nil:
-			p = append(base[:len(base):len(base)], comp.ID)
-		case comp.Parent != "":
-			p = []string{comp.Parent, comp.ID} // the parent is missing
-		default:
-			p = []string{comp.ID}
-		}
-		f.compPath[chain[k]] = p
-		base = p
-	}
-	return f.compPath[ci]
+	return p
 }
 
 // globalLimit applies over-global-limit.
-func (f *finder) globalLimit() {
-	lim := f.s.Limits.GlobalBytes
-	if lim <= 0 || f.ix.TotalLiveBytes() <= lim {
+func (b *builder) globalLimit() {
+	lim := b.s.Limits.GlobalBytes
+	if lim <= 0 || b.ix.TotalLiveBytes() <= lim {
 		return
 	}
-	used := f.ix.TotalLiveBytes()
-	f.add(slotOverGlobalLimit, Finding{
+	used := b.ix.TotalLiveBytes()
+	b.add(slotOverGlobalLimit, Finding{
 		Severity:  SeverityError,
 		Resource:  -1,
 		Component: -1,
-		Signature: f.sig.sum(string(RuleOverGlobalLimit), "", "", "", "", ""),
+		Signature: b.sig.sum(string(RuleOverGlobalLimit), "", "", "", "", ""),
 		Message: fmt.Sprintf("the registry holds %s of live resources, over the global limit of %s (by %s)",
 			formatBytes(used), formatBytes(lim), formatBytes(used-lim)),
 		Path: []string{},
@@ -376,51 +597,64 @@ func (f *finder) globalLimit() {
 }
 
 // componentLimits applies over-component-limit, in component order.
-func (f *finder) componentLimits() {
+func (b *builder) componentLimits() {
 	var over []int
-	for id, lim := range f.s.Limits.Components {
-		ci, ok := f.ix.ComponentIndex(id)
-		if ok && lim > 0 && f.ix.SubtreeLiveBytes(ci) > lim {
+	for id, lim := range b.s.Limits.Components {
+		ci, ok := b.ix.ComponentIndex(id)
+		if ok && lim > 0 && b.ix.SubtreeLiveBytes(ci) > lim {
 			over = append(over, ci)
 		}
 	}
 	slices.Sort(over)
 	for _, ci := range over {
-		c := &f.s.Components[ci]
-		lim := f.s.Limits.Components[c.ID]
-		used := f.ix.SubtreeLiveBytes(ci)
-		f.add(slotOverComponentLimit, f.componentFinding(slotOverComponentLimit, SeverityError, ci,
+		c := &b.s.Components[ci]
+		lim := b.s.Limits.Components[c.ID]
+		used := b.ix.SubtreeLiveBytes(ci)
+		b.add(slotOverComponentLimit, b.componentFinding(slotOverComponentLimit, SeverityError, ci,
 			fmt.Sprintf("%s holds %s of live resources in its subtree, over its limit of %s (by %s)",
 				describeComponent(c), formatBytes(used), formatBytes(lim), formatBytes(used-lim))))
 	}
 }
 
 // components applies orphaned-component.
-func (f *finder) components() {
-	comps := f.s.Components
-	for ci := range comps {
+func (b *builder) components() {
+	comps := b.s.Components
+	orphaned := func(ci int) bool {
 		c := &comps[ci]
-		if !c.Alive() || c.Parent == "" {
+		p := b.ix.Parent(ci)
+		return c.Alive() && c.Parent != "" && (p < 0 || !comps[p].Alive())
+	}
+	n := 0
+	for ci := range comps {
+		if orphaned(ci) {
+			n++
+		}
+	}
+	b.byRule[slotOrphanedComponent] = make([]Finding, 0, n)
+	for ci := range comps {
+		if !orphaned(ci) {
 			continue
 		}
-		p := f.ix.Parent(ci)
-		if p >= 0 && comps[p].Alive() {
-			continue
-		}
-		var msg string
+		c := &comps[ci]
+		p := b.ix.Parent(ci)
+		msg := appendComponent(b.text.start(), c)
+		msg = append(msg, " is alive, but its parent "...)
 		grace := false
 		if p < 0 {
-			msg = fmt.Sprintf("%s is alive, but its parent %s is no longer in the registry", describeComponent(c), c.Parent)
+			msg = append(msg, c.Parent...)
+			msg = append(msg, " is no longer in the registry"...)
 		} else {
-			pc := &comps[p]
-			msg = fmt.Sprintf("%s is alive, but its parent %s was destroyed%s", describeComponent(c), describeComponent(pc), f.destroyedAgo(pc))
-			grace = f.withinGrace(pc)
+			msg = append(msg, b.destroyedText(p)...)
+			grace = b.withinGrace(&comps[p])
 		}
-		fd := f.componentFinding(slotOrphanedComponent, SeverityWarning, ci, msg)
+		sev := SeverityWarning
 		if grace {
-			f.graced(&fd)
+			sev = SeverityInfo
+			msg = append(msg, b.graceNote...)
 		}
-		f.add(slotOrphanedComponent, fd)
+		fd := b.componentFinding(slotOrphanedComponent, sev, ci, b.text.finish(msg))
+		fd.WithinGrace = grace
+		b.add(slotOrphanedComponent, fd)
 	}
 }
 
@@ -428,8 +662,8 @@ func (f *finder) components() {
 // live resources, with the cycle the cleanup planner reports for it
 // (graphCycles): it starts at the member that comes first in the snapshot
 // and takes the shortest way back.
-func (f *finder) cycles(start, list []int32) {
-	res := f.s.Resources
+func (b *builder) cycles(start, list []int32) {
+	res := b.s.Resources
 	for _, cyc := range graphCycles(len(res), start, list) {
 		path := make([]string, len(cyc))
 		keys := make([]string, len(cyc))
@@ -447,29 +681,42 @@ func (f *finder) cycles(start, list []int32) {
 		if len(cyc) == 1 {
 			msg = fmt.Sprintf("live resource %s depends on itself, so no cleanup order exists", path[0])
 		}
-		f.add(slotCleanupCycle, Finding{
+		b.add(slotCleanupCycle, Finding{
 			Severity:  SeverityError,
 			Resource:  -1,
 			Component: -1,
-			Signature: f.sig.cycleSignature(keys),
+			Signature: b.sig.cycleSignature(keys),
 			Message:   msg,
 			Path:      path,
 		})
 	}
 }
 
-// describeResource names a resource in messages: type "name" (id).
-func describeResource(r *snapshot.Resource) string {
+// appendResource names a resource in messages: type "name" (id), or
+// type id when it has no name.
+func appendResource(b []byte, r *snapshot.Resource) []byte {
+	b = append(b, r.Type...)
+	b = append(b, ' ')
 	if r.Name == "" {
-		return r.Type + " " + r.ID
+		return append(b, r.ID...)
 	}
-	return r.Type + " " + quote(r.Name) + " (" + r.ID + ")"
+	b = appendQuoted(b, r.Name)
+	b = append(b, " ("...)
+	b = append(b, r.ID...)
+	return append(b, ')')
 }
 
-// describeComponent names a component in messages: Name (id).
-func describeComponent(c *snapshot.Component) string {
+// appendComponent names a component in messages: Name (id), or its id
+// when it has no other name.
+func appendComponent(b []byte, c *snapshot.Component) []byte {
 	if c.Name == "" || c.Name == c.ID {
-		return c.ID
+		return append(b, c.ID...)
 	}
-	return c.Name + " (" + c.ID + ")"
+	b = append(b, c.Name...)
+	b = append(b, " ("...)
+	b = append(b, c.ID...)
+	return append(b, ')')
 }
+
+// describeComponent is appendComponent as a string.
+func describeComponent(c *snapshot.Component) string { return string(appendComponent(nil, c)) }

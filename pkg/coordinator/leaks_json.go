@@ -121,6 +121,19 @@ func (w *jsonWriter) str(s string) { w.dst = AppendJSONString(w.dst, s) }
 
 const hexDigits = "0123456789abcdef"
 
+// plain8 reports whether the 8 bytes of s are all printable ASCII other
+// than " and \, which JSON strings hold as they are: AppendJSONString
+// skips them a word at a time.
+func plain8(s string) bool {
+	_ = s[7]
+	x := uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	hasZero := func(v uint64) uint64 { return (v - ones) &^ v & highs }
+	control := (x - 0x20*ones) &^ x & highs // a byte below 0x20
+	return control|hasZero(x^('"'*ones))|hasZero(x^('\\'*ones))|x&highs == 0
+}
+
 // AppendJSONString appends s as a JSON string, escaped as encoding/json
 // does with HTML escaping off: invalid UTF-8 becomes U+FFFD, and U+2028
 // and U+2029 are escaped.
@@ -128,6 +141,12 @@ func AppendJSONString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		for i+8 <= len(s) && plain8(s[i:i+8]) {
+			i += 8
+		}
+		if i == len(s) {
+			break
+		}
 		b := s[i]
 		if b < utf8.RuneSelf {
 			if b >= 0x20 && b != '"' && b != '\\' {

@@ -189,7 +189,8 @@ func Analyze(ix *snapshot.Index, opts ReportOptions) *Report {
 	kept = append(kept, sup.Findings...)
 
 	n := 0
-	for _, f := range kept {
+	for i := range kept {
+		f := &kept[i]
 		r.Summary.add(f.Severity)
 		r.RuleCounts[f.Rule]++
 		if f.Fails(opts.FailOn) {
@@ -199,7 +200,9 @@ func Analyze(ix *snapshot.Index, opts ReportOptions) *Report {
 			r.Hidden++
 			continue
 		}
-		kept[n] = f
+		if n != i {
+			kept[n] = *f
+		}
 		n++
 	}
 	kept = kept[:n]
@@ -216,57 +219,81 @@ type groupKey struct {
 }
 
 // group orders findings group by group (keeping snapshot order within a
-// group) and returns the groups, each a window of the ordered findings.
+// group), in place, and returns them with the groups, each a window of
+// the ordered findings.
 func group(fs []Finding, failOn Severity) ([]Finding, []Group) {
-	ids := make(map[groupKey]int)
+	// Sized for the worst case, one group per finding: a leaky snapshot
+	// has nearly that many, and growing a map of 100,000 strings rehashes
+	// them all several times.
+	ids := make(map[groupKey]int32, len(fs))
 	gid := make([]int32, len(fs))
+	// info is what groups are ordered by, kept together so that sorting a
+	// hundred thousand groups does not go back to their findings.
 	type info struct {
-		first int
-		count int
+		first, count int32
+		sev          Severity
+		rule         int8
 	}
-	var infos []info
+	infos := make([]info, 0, len(fs))
 	for i := range fs {
-		k := groupKey{fs[i].Signature, fs[i].Severity, fs[i].SuppressedBy != nil}
+		f := &fs[i]
+		k := groupKey{f.Signature, f.Severity, f.SuppressedBy != nil}
 		g, ok := ids[k]
 		if !ok {
-			g = len(infos)
+			g = int32(len(infos))
 			ids[k] = g
-			infos = append(infos, info{first: i})
+			infos = append(infos, info{first: int32(i), sev: f.Severity, rule: int8(ruleOrder(f.Rule))})
 		}
 		infos[g].count++
-		gid[i] = int32(g)
+		gid[i] = g
 	}
-	order := make([]int, len(infos))
+	order := make([]int32, len(infos))
 	for i := range order {
-		order[i] = i
+		order[i] = int32(i)
 	}
-	slices.SortFunc(order, func(a, b int) int {
-		fa, fb := &fs[infos[a].first], &fs[infos[b].first]
-		return cmp.Or(
-			cmp.Compare(fb.Severity, fa.Severity),
-			cmp.Compare(infos[b].count, infos[a].count),
-			cmp.Compare(ruleOrder(fa.Rule), ruleOrder(fb.Rule)),
-			cmp.Compare(infos[a].first, infos[b].first),
-		)
+	slices.SortFunc(order, func(a, b int32) int {
+		ia, ib := &infos[a], &infos[b]
+		if c := cmp.Compare(ib.sev, ia.sev); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(ib.count, ia.count); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(ia.rule, ib.rule); c != 0 {
+			return c
+		}
+		return cmp.Compare(ia.first, ib.first)
 	})
-	// Counting sort: each group's window starts after the groups before it.
-	start := make([]int, len(infos))
-	pos := 0
+	// Counting sort: each group's window starts after the groups before
+	// it. next[g] is where the next finding of group g goes; dest[i]
+	// where finding i goes.
+	next := make([]int32, len(infos))
+	pos := int32(0)
 	for _, g := range order {
-		start[g] = pos
+		next[g] = pos
 		pos += infos[g].count
 	}
-	out := make([]Finding, len(fs))
-	fill := slices.Clone(start)
-	for i := range fs {
-		g := gid[i]
-		out[fill[g]] = fs[i]
-		fill[g]++
+	dest := gid
+	for i, g := range gid {
+		dest[i] = next[g]
+		next[g]++
 	}
-	groups := make([]Group, len(order))
+	// Move the findings in place, a cycle of the permutation at a time:
+	// each swap puts one finding where it belongs. (A copy would cost as
+	// much again in fresh memory as the findings take.)
+	for i := range fs {
+		for int(dest[i]) != i {
+			j := dest[i]
+			fs[i], fs[j] = fs[j], fs[i]
+			dest[i], dest[j] = dest[j], dest[i]
+		}
+	}
+	groups := makeLarge[Group](len(order))
+	pos = 0
 	for k, g := range order {
-		w := out[start[g] : start[g]+infos[g].count]
+		w := fs[pos : pos+infos[g].count]
+		pos += infos[g].count
 		groups[k] = Group{Signature: w[0].Signature, Rule: w[0].Rule, Severity: w[0].Severity, Findings: w, Fails: w[0].Fails(failOn)}
 	}
-	return out, groups
+	return fs, groups
 }

@@ -4,11 +4,15 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"path/filepath"
+	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/rescoord/rescoord/internal/gensnap"
 	"github.com/rescoord/rescoord/pkg/snapshot"
 )
 
@@ -47,6 +51,37 @@ func TestFindLeaks_Demo(t *testing.T) {
 }
 
 // Severity decides what fails through --fail-on; --severity only hides.
+// Scanning in ranges and building findings on several goroutines gives
+// what one goroutine gives.
+func TestFindLeaks_ParallelSameAsSerial(t *testing.T) {
+	cfg := gensnap.Tiny
+	cfg.Cycles = 5
+	var buf bytes.Buffer
+	if err := gensnap.Generate(cfg, &buf); err != nil {
+		t.Fatal(err)
+	}
+	s, err := snapshot.Parse(buf.Bytes(), "tiny.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ix, err := snapshot.NewIndex(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	defer func(scan, build int) { scanRange, buildRange = scan, build }(scanRange, buildRange)
+	for _, opts := range []LeakOptions{{}, {Grace: 3 * time.Minute, MaxAge: 30 * time.Minute}} {
+		runtime.GOMAXPROCS(1)
+		serial := FindLeaks(ix, opts)
+		runtime.GOMAXPROCS(4)
+		scanRange, buildRange = 999, 97
+		parallel := FindLeaks(ix, opts)
+		if len(serial) < 500 || !reflect.DeepEqual(serial, parallel) {
+			t.Errorf("%+v: %d findings on one goroutine, %d on four, or they differ", opts, len(serial), len(parallel))
+		}
+	}
+}
+
 func TestAnalyze_SeverityAndFailOn(t *testing.T) {
 	ix := leakDemoIndex(t) // 2 critical, 4 error, 3 warning
 	for _, tc := range []struct {
@@ -257,4 +292,37 @@ func bigSnapshotWithCycles(n int) *snapshot.Snapshot {
 		}
 	}
 	return s
+}
+
+// AppendJSONString escapes as encoding/json does with HTML escaping off,
+// whether the bytes to escape come alone or among runs of plain ones.
+func TestAppendJSONString_AsEncodingJSON(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	cases := []string{"", "plain", "sixteen plain by", string([]byte{0xff, 0xfe}), "\u2028", "a\u2029b", "\xed\xa0\x80", "é\x80", "→ r-1 → r-2"}
+	for b := range 256 {
+		c := string([]byte{byte(b)})
+		cases = append(cases, c, "x"+c+"y", "12345678"+c, "1234567"+c+"abcdefgh", strings.Repeat(c, 9))
+	}
+	for range 3000 {
+		buf := make([]byte, r.IntN(40))
+		for i := range buf {
+			if r.IntN(4) == 0 {
+				buf[i] = byte(r.IntN(256))
+			} else {
+				buf[i] = byte(0x20 + r.IntN(0x5f))
+			}
+		}
+		cases = append(cases, string(buf))
+	}
+	for _, s := range cases {
+		var want bytes.Buffer
+		enc := json.NewEncoder(&want)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(s); err != nil {
+			t.Fatal(err)
+		}
+		if got := AppendJSONString(nil, s); string(got)+"\n" != want.String() {
+			t.Fatalf("AppendJSONString(%q) = %s, want %s", s, got, want.String())
+		}
+	}
 }

@@ -131,7 +131,7 @@ var ErrUnknownComponent = errors.New("no such component")
 // with an error wrapping ErrUnknownComponent when scope names a component
 // that is not in the snapshot. It only reads ix.
 func NewPlan(ix *snapshot.Index, scope Scope) (*Plan, error) {
-	p := &planner{ix: ix, snap: ix.Snap, root: -1}
+	p := newPlanner(ix)
 	if scope.Component != "" {
 		ci, ok := ix.ComponentIndex(scope.Component)
 		if !ok {
@@ -141,10 +141,15 @@ func NewPlan(ix *snapshot.Index, scope Scope) (*Plan, error) {
 	}
 	p.scanResources()
 	p.collectGroups()
-	p.numberNodes()
+	steps, nodesReady, stepsReady := p.allocate()
+	p.sortGroups()
+	p.numberNodes(nodesReady)
 	p.resolveDependencies()
-	if !p.order() {
+	stop := p.fillBehind(steps, stepsReady)
+	ok := p.order()
+	filled := stop()
+	if !ok {
 		return nil, p.cycleError()
 	}
-	return p.build(), nil
+	return p.build(steps, filled), nil
 }

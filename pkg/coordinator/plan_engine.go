@@ -4,8 +4,11 @@ import (
 	"cmp"
 	"errors"
 	"math"
+	"runtime"
 	"slices"
-	"strconv"
+	"sort"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rescoord/rescoord/pkg/snapshot"
@@ -14,19 +17,36 @@ import (
 // How the planner works, in O(steps + edges) apart from sorting within
 // each component:
 //
-//  1. scanResources reads every resource once, in snapshot order, into a
-//     compact resMeta (key fields, strategy, whether it has a step) and
-//     resolves depends_on ids to positions.
-//  2. collectGroups gathers the steps of each component (and of each
-//     missing owner) and sorts these groups by the first two key fields.
+//  1. scanResources reads every resource once, in snapshot order: whether
+//     it has a step, its type class and strategy (resInfo); it resolves
+//     depends_on ids to positions and counts each component's resource
+//     steps.
+//  2. collectGroups makes a group of the steps of each component (and of
+//     each missing owner), and sortGroups sorts them by the first two
+//     fields of the key.
 //  3. numberNodes numbers the steps in key order: group by group,
-//     callbacks, then resources, then the component step. From then on a
-//     smaller node id is a smaller key, and the key is never compared again.
+//     callbacks, then resources (sorted by a resKey read once for each),
+//     then the component step. From then on a smaller node id is a smaller
+//     key, and the key is never compared again. resolveDependencies turns
+//     depends_on into edges between nodes.
 //  4. order is Kahn's algorithm taking the smallest ready node. Most steps
 //     are ready when their turn in key order comes, so a cursor walks the
 //     node ids and a binary heap holds only the steps that became ready
 //     after the cursor passed them (the ones a constraint held back).
-//  5. build fills the Steps, their After lists, reasons and figures.
+//  5. build (plan_build.go) fills the Steps, their After lists and
+//     reasons, and the figures.
+//
+// A 1,000,000-resource plan lives next to the snapshot it is made of, and
+// the planner is bound by memory: by the cache misses of reading the
+// snapshot out of order, and by the first writes to fresh memory. So it
+// keeps a few flat, pointer-free arrays (which the garbage collector does
+// not scan), sizes them once its counts are known and asks for huge pages
+// (makeLarge); it reads ahead in short loops where it must read out of
+// order (warm); and it uses every core for large plans: the scan, the
+// numbering and the filling of the steps are split in ranges; another
+// core faults in the pages of the nodes and steps while the groups are
+// sorted (allocate), and fills the steps that order has placed while
+// order goes on (fillBehind).
 
 // Node kinds. Step nodes come first; barrier nodes after every step node.
 const (
@@ -39,67 +59,140 @@ const (
 	nodeBarrier
 )
 
-// resMeta is what the plan needs of one resource.
-type resMeta struct {
-	sec    int64 // created_at in Unix seconds, math.MinInt64 when absent
-	weight int64 // timeout
-	nsec   int32
-	class  int8 // type class, or -1 when the resource has no step in scope
-	strat  uint8
+// resInfo is what the scan notes of one resource.
+type resInfo struct {
+	class int8 // type class, or -1 when the resource has no step in scope
+	strat uint8
+	// ownTimeout: cleanup.timeout_ms sets the timeout (resourceWeight
+	// reads it), not the strategy.
+	ownTimeout bool
+}
+
+// resKey is the part of the key that orders the resource steps of one
+// group: type class, created_at newest first, id.
+type resKey struct {
+	sec   int64 // created_at in Unix seconds, math.MinInt64 when absent
+	nsec  int32
+	ri    int32
+	class int8
 }
 
 // planGroup is the steps of one component, or of one missing owner: they
 // share the first two fields of the key.
 type planGroup struct {
-	ci    int32  // component position, or -1 for a missing owner
-	owner string // the missing owner's id
-	depth int32  // math.MaxInt32 for a missing owner
+	sec   int64 // created_at, as in resKey
 	nsec  int32
-	sec   int64 // created_at, as in resMeta
-
-	resFrom, resTo int32 // its resources, as a range of planner.resFlat
+	depth int32 // math.MaxInt32 for a missing owner
+	ci    int32 // component position, or -1 for a missing owner
+	// A missing owner's resources are planner.missingRes[res : res+nres].
+	res  int32
+	nres int32 // resource steps
+	ncb  int32 // callback steps
 
 	// Nodes: callbacks [cbStart, resStart), resources [resStart, resEnd).
 	cbStart, resStart, resEnd int32
 	comp                      int32 // the component step, or -1
 	barrier                   int32 // or -1
 	next                      int32 // the component step that must follow comp, or -1
+	// The groups whose component steps have this one's as their next:
+	// the first, and from each the next one, -1 at the end.
+	kids, sibling int32
 }
 
+// planNode is one step (or barrier) of the graph, numbered in key order.
+type planNode struct {
+	weight int64 // timeout
+	// dist is the latest finish among the predecessors placed so far;
+	// once the node is placed, its own finish along the heaviest chain.
+	dist  int64
+	idx   int32 // snapshot position; a barrier's is its group
+	group int32
+	// indeg counts the predecessors not yet placed; once the node is
+	// placed, it is the step's order (1-based place in the plan).
+	indeg int32
+	// pred is the order of the step before this one on the heaviest chain
+	// leading to it, 0 for none (a barrier passes its own on).
+	pred int32
+	// deps is where the node's depends_on successors start in
+	// planner.depList; they end where the next node's start.
+	deps int32
+	kind uint8
+	// note is how a resource's key differs from that of the node before
+	// it, when that is a resource of the same group (see resourceNote).
+	note uint8
+}
+
+// depLink is one resolved depends_on entry: from uses to.
+type depLink struct{ from, to int32 }
+
 type planner struct {
-	ix   *snapshot.Index
-	snap *snapshot.Snapshot
-	root int // scope root component, -1 for the whole registry
+	ix      *snapshot.Index
+	snap    *snapshot.Snapshot
+	root    int // scope root component, -1 for the whole registry
+	workers int // goroutines for the passes that run on all cores
 
-	meta     []resMeta // per resource position
-	depFrom  []int32   // resolved depends_on of step resources: positions
-	depTo    []int32   // and ids, in snapshot order
-	depID    []string
-	missing  int     // step resources whose owner is missing
-	resFlat  []int32 // step resource positions, grouped
-	groups   []planGroup
-	nSteps   int32
-	kind     []uint8
-	idx      []int32 // snapshot position; a barrier's is its group
-	group    []int32
-	weight   []int64
-	resNode  []int32 // per resource position: its step node, or -1
-	compNode []int32 // per component position: its component step node, or -1
-	compGrp  []int32 // per component position: its group, or -1
+	info       []resInfo   // per resource position
+	links      [][]depLink // resolved depends_on of step resources, deduplicated, in snapshot order
+	nres       []int32     // per component position: its resources with a step
+	missingRes []int32     // step resources of missing owners, grouped
+	groups     []planGroup
+	compGrp    []int32 // per component position: its group, or -1
 
-	depStart  []int32 // per step node: its depends_on successors, CSR,
-	depList   []int32 // with their ids
-	depListID []string
-	indeg     []int32
-	npred     []int32 // per step node: its direct predecessors
+	nSteps    int32
+	nBarriers int32
+	nodes     []planNode // step nodes, then barriers, then a sentinel (deps only)
+	resNode   []int32    // per resource position: its step node, or -1
+	compNode  []int32    // per component position: its component step node, or -1
+	depList   []int32    // depends_on successors of the resource nodes, see planNode.deps
+	// The depends_on predecessors of resource node v are
+	// revList[revStart[v]:revStart[v+1]].
+	revStart, revList []int32
 
-	seq    []int32 // step nodes in plan order
-	orders []int32 // per step node: its 1-based order
-	dist   []int64 // per node: finish time along the heaviest chain
-	best   []int64 // per node: the latest finish among its predecessors
-	pred   []int32 // per node: the predecessor that gave best, or -1
-	heap   planHeap
-	cursor int32
+	// seq holds the step nodes in plan order, as far as order has placed
+	// them; it publishes how far in progress, for fillBehind.
+	seq      []int32
+	progress atomic.Int32
+	heap     planHeap
+	cursor   int32
+}
+
+// planParallelMin is the number of resources (or steps) from which the
+// planner uses every core; tests lower it to run the concurrent paths on
+// small snapshots.
+var planParallelMin = 1 << 15
+
+func newPlanner(ix *snapshot.Index) *planner {
+	p := &planner{ix: ix, snap: ix.Snap, root: -1, workers: 1}
+	if len(ix.Snap.Resources) >= planParallelMin {
+		p.workers = min(runtime.GOMAXPROCS(0), 8)
+	}
+	return p
+}
+
+// parallel splits [0, n) into one range per worker and runs fn on each,
+// concurrently; w numbers the range, and the ranges follow each other in w
+// order. bounds, when not nil, moves the split points (for balance).
+func (p *planner) parallel(n int, bounds func(w int) int, fn func(w, lo, hi int)) {
+	workers := p.workers
+	if workers == 1 {
+		fn(0, 0, n)
+		return
+	}
+	cut := func(w int) int {
+		if w == 0 || w == workers {
+			return n * w / workers
+		}
+		if bounds != nil {
+			return bounds(w)
+		}
+		return n * w / workers
+	}
+	var wg sync.WaitGroup
+	for w := range workers {
+		lo, hi := cut(w), cut(w+1)
+		wg.Go(func() { fn(w, lo, hi) })
+	}
+	wg.Wait()
 }
 
 func (p *planner) inScope(ci int) bool {
@@ -136,39 +229,97 @@ func typeClass(t string) int8 {
 	return 4
 }
 
-// scanResources reads every resource once, in snapshot order.
+// scanResources reads every resource once, in snapshot order: each worker
+// takes a range of resources and keeps what it finds apart, and the parts
+// are joined in order.
 func (p *planner) scanResources() {
 	res := p.snap.Resources
-	p.meta = make([]resMeta, len(res))
-	for ri := range res {
-		r := &res[ri]
-		m := &p.meta[ri]
-		m.class = -1
-		if !r.Live() {
-			continue
+	nc := len(p.snap.Components)
+	p.info = makeLarge[resInfo](len(res))
+	type part struct {
+		missing []int32 // step resources whose owner is missing
+		nres    []int32 // per component position
+	}
+	parts := make([]part, p.workers)
+	p.links = make([][]depLink, p.workers)
+	p.parallel(len(res), nil, func(w, lo, hi int) {
+		pt := &parts[w]
+		pt.nres = make([]int32, nc)
+		links := make([]depLink, 0, (hi-lo)/2)
+		for ri := lo; ri < hi; ri++ {
+			r := &res[ri]
+			in := &p.info[ri]
+			in.class = -1
+			if !r.Live() {
+				continue
+			}
+			o := p.ix.Owner(ri)
+			if o >= 0 && !p.inScope(o) || o < 0 && p.root >= 0 {
+				continue
+			}
+			if o >= 0 {
+				pt.nres[o]++
+			} else {
+				pt.missing = append(pt.missing, int32(ri))
+			}
+			in.class = typeClass(r.Type)
+			in.strat, in.ownTimeout = resourceStrategy(r)
+			for k, dep := range r.DependsOn {
+				if rj, ok := p.ix.ResourceIndex(dep); ok && !slices.Contains(r.DependsOn[:k], dep) {
+					links = append(links, depLink{int32(ri), int32(rj)})
+				}
+			}
 		}
-		o := p.ix.Owner(ri)
-		if o >= 0 && !p.inScope(o) || o < 0 && p.root >= 0 {
-			continue
-		}
-		if o < 0 {
-			p.missing++
-		}
-		m.class = typeClass(r.Type)
-		m.sec, m.nsec = timeKey(r.CreatedAt)
-		m.strat, m.weight = resourceStrategy(r)
-		for _, dep := range r.DependsOn {
-			if rj, ok := p.ix.ResourceIndex(dep); ok {
-				p.depFrom = append(p.depFrom, int32(ri))
-				p.depTo = append(p.depTo, int32(rj))
-				p.depID = append(p.depID, dep)
+		p.links[w] = links
+	})
+	p.nres = parts[0].nres
+	var missing []int32
+	for w := range parts {
+		missing = append(missing, parts[w].missing...)
+		if w > 0 {
+			for ci, n := range parts[w].nres {
+				p.nres[ci] += n
 			}
 		}
 	}
+	if len(missing) > 0 {
+		p.groupMissingOwners(missing)
+	}
 }
 
-// collectGroups finds the groups that have steps, with their resources,
-// and sorts them by the first two fields of the key.
+// groupMissingOwners adds a group per missing owner id, its resources in
+// snapshot order.
+func (p *planner) groupMissingOwners(missing []int32) {
+	res := p.snap.Resources
+	byOwner := make(map[string]int32) // owner id -> group, counted from 0
+	var count []int32
+	groupOf := make([]int32, len(missing))
+	for k, ri := range missing {
+		g, ok := byOwner[res[ri].Owner]
+		if !ok {
+			g = int32(len(count))
+			byOwner[res[ri].Owner] = g
+			count = append(count, 0)
+		}
+		count[g]++
+		groupOf[k] = g
+	}
+	fill := make([]int32, len(count))
+	next := int32(0)
+	for g, n := range count {
+		fill[g] = next
+		p.groups = append(p.groups, planGroup{ci: -1, depth: math.MaxInt32, sec: math.MinInt64, res: next, nres: n})
+		next += n
+	}
+	p.missingRes = make([]int32, len(missing))
+	for k, ri := range missing {
+		g := groupOf[k]
+		p.missingRes[fill[g]] = ri
+		fill[g]++
+	}
+}
+
+// collectGroups finds the groups that have steps, and counts the steps.
 func (p *planner) collectGroups() {
 	s, ix := p.snap, p.ix
 	nc := len(s.Components)
@@ -176,36 +327,44 @@ func (p *planner) collectGroups() {
 	for i := range p.compGrp {
 		p.compGrp[i] = -1
 	}
-	var comps []int32
-	if p.root < 0 {
-		comps = make([]int32, nc)
-		for i := range comps {
-			comps[i] = int32(i)
-		}
-	} else {
-		comps = ix.Subtree(p.root)
-	}
-	p.resFlat = make([]int32, 0, len(p.meta))
-	p.groups = make([]planGroup, 0, len(comps))
-	for _, ci := range comps {
+	add := func(ci int32) {
 		c := &s.Components[ci]
-		from := int32(len(p.resFlat))
-		for _, ri := range ix.Owned(int(ci)) {
-			if p.meta[ri].class >= 0 {
-				p.resFlat = append(p.resFlat, ri)
-			}
+		nres := p.nres[ci]
+		if nres == 0 && !c.Alive() {
+			return // no steps
 		}
-		to := int32(len(p.resFlat))
-		if from == to && !c.Alive() {
-			continue // no steps
+		g := planGroup{ci: ci, depth: int32(ix.Depth(int(ci))), nres: nres}
+		if c.Alive() {
+			g.ncb = int32(len(ix.Cleanups(int(ci))))
 		}
-		g := planGroup{ci: ci, depth: int32(ix.Depth(int(ci))), resFrom: from, resTo: to}
 		g.sec, g.nsec = timeKey(c.CreatedAt)
 		p.groups = append(p.groups, g)
 	}
-	if p.missing > 0 {
-		p.collectMissingOwners()
+	if p.root < 0 {
+		groups := makeLarge[planGroup](len(p.groups) + nc)
+		p.groups = append(groups[:0], p.groups...)
+		for ci := range int32(nc) {
+			add(ci)
+		}
+	} else {
+		for _, ci := range ix.Subtree(p.root) {
+			add(ci)
+		}
 	}
+	for gi := range p.groups {
+		g := &p.groups[gi]
+		p.nSteps += g.ncb + g.nres
+		if g.ci >= 0 && s.Components[g.ci].Alive() {
+			p.nSteps++
+		}
+		if g.ncb > 0 && g.nres > 0 {
+			p.nBarriers++
+		}
+	}
+}
+
+// sortGroups sorts the groups by the first two fields of the key.
+func (p *planner) sortGroups() {
 	slices.SortFunc(p.groups, func(a, b planGroup) int {
 		if a.depth != b.depth {
 			return cmp.Compare(b.depth, a.depth) // deeper first
@@ -222,130 +381,184 @@ func (p *planner) collectGroups() {
 	}
 }
 
-// collectMissingOwners adds a group per missing owner id, its resources in
-// snapshot order.
-func (p *planner) collectMissingOwners() {
-	res := p.snap.Resources
-	byOwner := make(map[string]int32) // owner id -> group, counted from 0
-	var count []int32
-	groupOf := make([]int32, 0, p.missing)
-	list := make([]int32, 0, p.missing)
-	for ri := range res {
-		if p.meta[ri].class < 0 || p.ix.Owner(ri) >= 0 {
-			continue
-		}
-		g, ok := byOwner[res[ri].Owner]
-		if !ok {
-			g = int32(len(count))
-			byOwner[res[ri].Owner] = g
-			count = append(count, 0)
-		}
-		count[g]++
-		list = append(list, int32(ri))
-		groupOf = append(groupOf, g)
-	}
-	start := make([]int32, len(count))
-	next := int32(len(p.resFlat))
-	for g, n := range count {
-		start[g] = next
-		next += n
-	}
-	p.resFlat = p.resFlat[:next]
-	fill := slices.Clone(start)
-	for k, ri := range list {
-		g := groupOf[k]
-		p.resFlat[fill[g]] = ri
-		fill[g]++
-	}
-	for owner, g := range byOwner {
-		p.groups = append(p.groups, planGroup{ci: -1, owner: owner, depth: math.MaxInt32, sec: math.MinInt64, resFrom: start[g], resTo: start[g] + count[g]})
-	}
-}
-
 func (p *planner) groupID(g *planGroup) string {
 	if g.ci < 0 {
-		return g.owner
+		return p.snap.Resources[p.missingRes[g.res]].Owner
 	}
 	return p.snap.Components[g.ci].ID
 }
 
-func (p *planner) addNode(kind uint8, idx, g int32, w int64) int32 {
-	id := int32(len(p.kind))
-	p.kind = append(p.kind, kind)
-	p.idx = append(p.idx, idx)
-	p.group = append(p.group, g)
-	p.weight = append(p.weight, w)
-	return id
+// allocate sizes the nodes and the steps, now that their counts are
+// known, and has another core fault their pages in while this one sorts
+// the groups, numbers and orders: the kernel zeroes the memory of a large
+// slice when it is first written, and that is much of the time it takes
+// to fill the nodes, and to fill the []Step (168 bytes a step). Receive
+// from nodesReady before numbering, and from stepsReady before filling
+// the steps.
+func (p *planner) allocate() (steps []Step, nodesReady, stepsReady <-chan struct{}) {
+	p.nodes = makeLarge[planNode](int(p.nSteps+p.nBarriers) + 1) // + the sentinel
+	p.resNode = makeLarge[int32](len(p.snap.Resources))
+	p.seq = makeLarge[int32](int(p.nSteps))
+	steps = makeLarge[Step](int(p.nSteps))
+	nodesDone, stepsDone := make(chan struct{}), make(chan struct{})
+	fault := func() {
+		faultIn(p.nodes)
+		for i := range p.resNode {
+			p.resNode[i] = -1
+		}
+		close(nodesDone)
+		faultIn(steps)
+		close(stepsDone)
+	}
+	if p.workers == 1 {
+		fault()
+	} else {
+		go fault()
+	}
+	return steps, nodesDone, stepsDone
+}
+
+// resKey reads the key of resource ri.
+func (p *planner) resKey(ri int32) resKey {
+	k := resKey{ri: ri, class: p.info[ri].class}
+	k.sec, k.nsec = timeKey(p.snap.Resources[ri].CreatedAt)
+	return k
+}
+
+// compareRes compares two resource steps of one group by their key.
+func (p *planner) compareRes(a, b resKey) int {
+	if a.class != b.class {
+		return cmp.Compare(a.class, b.class)
+	}
+	if c := newerFirst(a.sec, a.nsec, b.sec, b.nsec); c != 0 {
+		return c
+	}
+	res := p.snap.Resources
+	return cmp.Compare(res[a.ri].ID, res[b.ri].ID)
+}
+
+// resourceWeight is the timeout of resource ri's step.
+func (p *planner) resourceWeight(ri int32) int64 {
+	in := &p.info[ri]
+	if in.ownTimeout {
+		return resourceTimeout(&p.snap.Resources[ri], in.strat)
+	}
+	return planStrategies[in.strat].timeout
 }
 
 // numberNodes gives every step its node id in key order, then adds the
-// barriers and links the component steps.
-func (p *planner) numberNodes() {
+// barriers and links the component steps. The node ids of each group are
+// known from the counts, so the groups are numbered concurrently, once
+// nodesReady says that allocate is done with the nodes.
+func (p *planner) numberNodes(nodesReady <-chan struct{}) {
 	s := p.snap
-	n := len(p.resFlat)
-	for g := range p.groups {
-		if ci := p.groups[g].ci; ci >= 0 && s.Components[ci].Alive() {
-			n += len(p.ix.Cleanups(int(ci))) + 2
+	n := int32(0) // the next node id
+	for gi := range p.groups {
+		g := &p.groups[gi]
+		g.cbStart = n
+		g.resStart = g.cbStart + g.ncb
+		g.resEnd = g.resStart + g.nres
+		g.comp, g.barrier, g.next, g.kids, g.sibling = -1, -1, -1, -1, -1
+		n = g.resEnd
+		if g.ci >= 0 && s.Components[g.ci].Alive() {
+			g.comp = n
+			n++
 		}
 	}
-	p.kind = make([]uint8, 0, n)
-	p.idx = make([]int32, 0, n)
-	p.group = make([]int32, 0, n)
-	p.weight = make([]int64, 0, n)
-	p.resNode = make([]int32, len(s.Resources))
-	for i := range p.resNode {
-		p.resNode[i] = -1
+	for gi := range p.groups {
+		if g := &p.groups[gi]; g.ncb > 0 && g.nres > 0 {
+			g.barrier = n
+			n++
+		}
 	}
 	p.compNode = make([]int32, len(s.Components))
 	for i := range p.compNode {
 		p.compNode[i] = -1
 	}
-	res, meta := s.Resources, p.meta
-	byKey := func(a, b int32) int {
-		ma, mb := &meta[a], &meta[b]
-		if ma.class != mb.class {
-			return cmp.Compare(ma.class, mb.class)
-		}
-		if c := newerFirst(ma.sec, ma.nsec, mb.sec, mb.nsec); c != 0 {
-			return c
-		}
-		return cmp.Compare(res[a].ID, res[b].ID)
+	<-nodesReady
+	groups := p.groups
+	// Split the groups so that each worker numbers about as many nodes.
+	split := func(w int) int {
+		at := int64(p.nSteps) * int64(w) / int64(p.workers)
+		return sort.Search(len(groups), func(g int) bool { return int64(groups[g].cbStart) >= at })
 	}
-	var cbs []int32
-	for gi := range p.groups {
-		g := &p.groups[gi]
-		g.comp, g.barrier, g.next = -1, -1, -1
-		alive := g.ci >= 0 && s.Components[g.ci].Alive()
-		g.cbStart = int32(len(p.kind))
-		if alive {
-			cbs = append(cbs[:0], p.ix.Cleanups(int(g.ci))...)
-			slices.SortFunc(cbs, func(a, b int32) int {
-				return cmp.Or(cmp.Compare(s.Cleanups[b].Priority, s.Cleanups[a].Priority), cmp.Compare(a, b))
-			})
-			for _, k := range cbs {
-				p.addNode(nodeCallback, k, int32(gi), callbackTimeout(&s.Cleanups[k]))
+	p.parallel(len(groups), split, func(_, lo, hi int) {
+		var scratch numberScratch
+		for gi := lo; gi < hi; gi++ {
+			p.numberGroup(int32(gi), &scratch)
+		}
+	})
+	p.linkComponents()
+}
+
+// numberScratch is numberGroup's working memory, one per worker.
+type numberScratch struct {
+	cbs  []int32
+	keys []resKey
+}
+
+// numberGroup numbers the nodes of group gi: its callbacks by priority, its
+// resources by key, its component step and its barrier.
+func (p *planner) numberGroup(gi int32, scratch *numberScratch) {
+	s, ix := p.snap, p.ix
+	g := &p.groups[gi]
+	if g.ncb > 0 {
+		cbs := append(scratch.cbs[:0], ix.Cleanups(int(g.ci))...)
+		slices.SortFunc(cbs, func(a, b int32) int {
+			return cmp.Or(cmp.Compare(s.Cleanups[b].Priority, s.Cleanups[a].Priority), cmp.Compare(a, b))
+		})
+		for k, c := range cbs {
+			p.nodes[g.cbStart+int32(k)] = planNode{kind: nodeCallback, idx: c, group: gi, weight: callbackTimeout(&s.Cleanups[c])}
+		}
+		scratch.cbs = cbs
+	}
+	keys := scratch.keys[:0]
+	if g.ci < 0 {
+		for _, ri := range p.missingRes[g.res : g.res+g.nres] {
+			keys = append(keys, p.resKey(ri))
+		}
+	} else {
+		owned := ix.Owned(int(g.ci))
+		runtime.KeepAlive(p.warmKeys(owned))
+		for _, ri := range owned {
+			if p.info[ri].class >= 0 {
+				keys = append(keys, p.resKey(ri))
 			}
 		}
-		g.resStart = int32(len(p.kind))
-		own := p.resFlat[g.resFrom:g.resTo]
-		slices.SortFunc(own, byKey)
-		for _, ri := range own {
-			p.resNode[ri] = p.addNode(nodeResource, ri, int32(gi), meta[ri].weight)
+	}
+	slices.SortFunc(keys, p.compareRes)
+	scratch.keys = keys
+	var indeg int32
+	if g.barrier >= 0 {
+		indeg = 1
+		p.nodes[g.barrier] = planNode{kind: nodeBarrier, idx: gi, group: gi, indeg: g.ncb}
+	}
+	for k, key := range keys {
+		u := g.resStart + int32(k)
+		ri := key.ri
+		p.nodes[u] = planNode{kind: nodeResource, idx: ri, group: gi, weight: p.resourceWeight(ri), indeg: indeg}
+		if k > 0 {
+			p.nodes[u].note = resourceNote(&keys[k-1], &key)
 		}
-		g.resEnd = int32(len(p.kind))
-		if alive {
-			g.comp = p.addNode(nodeComponent, g.ci, int32(gi), 0)
-			p.compNode[g.ci] = g.comp
+		p.resNode[ri] = u
+	}
+	if g.comp >= 0 {
+		p.nodes[g.comp] = planNode{kind: nodeComponent, idx: g.ci, group: gi, indeg: g.ncb + g.nres}
+		p.compNode[g.ci] = g.comp
+	}
+}
+
+// warmKeys reads the created_at of the resources ahead of resKey: see
+// warm. The result means nothing.
+func (p *planner) warmKeys(resources []int32) int {
+	res := p.snap.Resources
+	n := 0
+	for _, ri := range resources {
+		if res[ri].CreatedAt.IsZero() {
+			n++
 		}
 	}
-	p.nSteps = int32(len(p.kind))
-	for gi := range p.groups {
-		g := &p.groups[gi]
-		if g.resStart > g.cbStart && g.resEnd > g.resStart {
-			g.barrier = p.addNode(nodeBarrier, int32(gi), int32(gi), 0)
-		}
-	}
-	p.linkComponents()
+	return n
 }
 
 // linkComponents finds, for each component step, the component step that
@@ -370,7 +583,12 @@ func (p *planner) linkComponents() {
 				up[ci] = -1
 			}
 			if g := p.compGrp[ci]; g >= 0 && p.groups[g].comp >= 0 && par >= 0 && up[par] >= 0 {
-				p.groups[g].next = p.compNode[up[par]]
+				next := p.compNode[up[par]]
+				p.groups[g].next = next
+				p.nodes[next].indeg++
+				parent := &p.groups[p.compGrp[up[par]]]
+				p.groups[g].sibling = parent.kids
+				parent.kids = g
 			}
 		}
 	}
@@ -383,74 +601,76 @@ func (p *planner) linkComponents() {
 	}
 }
 
-// resolveDependencies turns depends_on into edges between resource steps
-// (deduplicated) and counts every node's predecessors.
+// resolveDependencies turns the depends_on links into edges between
+// resource steps: each node's successors, in depends_on order, start at
+// its deps in depList; its predecessors are in revList.
 func (p *planner) resolveDependencies() {
-	p.indeg = make([]int32, len(p.kind))
-	p.depStart = make([]int32, p.nSteps+1)
-	kept := make([]int32, 0, len(p.depFrom)) // edges that link two steps
-	stamp := make([]int32, p.nSteps)         // u+1 once u links to v
-	for k, ri := range p.depFrom {
-		u, v := p.resNode[ri], p.resNode[p.depTo[k]]
-		if v < 0 || stamp[v] == u+1 {
-			continue
-		}
-		stamp[v] = u + 1
-		kept = append(kept, int32(k))
-		p.depStart[u+1]++
-		p.indeg[v]++
-	}
-	for u := range p.nSteps {
-		p.depStart[u+1] += p.depStart[u]
-	}
-	p.depList = make([]int32, len(kept))
-	p.depListID = make([]string, len(kept))
-	fill := stamp // reused as each list's fill cursor
-	copy(fill, p.depStart[:p.nSteps])
-	for _, k := range kept {
-		u := p.resNode[p.depFrom[k]]
-		p.depList[fill[u]] = p.resNode[p.depTo[k]]
-		p.depListID[fill[u]] = p.depID[k]
-		fill[u]++
-	}
-	p.depFrom, p.depTo, p.depID = nil, nil, nil
-	for gi := range p.groups {
-		g := &p.groups[gi]
-		k := g.resStart - g.cbStart
-		m := g.resEnd - g.resStart
-		if g.barrier >= 0 {
-			p.indeg[g.barrier] = k
-			for v := g.resStart; v < g.resEnd; v++ {
-				p.indeg[v]++
-			}
-		}
-		if g.comp >= 0 {
-			p.indeg[g.comp] += k + m
-		}
-		if g.next >= 0 {
-			p.indeg[g.next]++
-		}
-	}
-	// Direct predecessors: a barrier stands for its K callbacks.
-	p.npred = slices.Clone(p.indeg[:p.nSteps])
-	for gi := range p.groups {
-		if g := &p.groups[gi]; g.barrier >= 0 {
-			for v := g.resStart; v < g.resEnd; v++ {
-				p.npred[v] += g.resStart - g.cbStart - 1
+	nodes := p.nodes
+	// Count each list's length, then turn the counts into positions: where
+	// each successor list starts, and where each predecessor list ends.
+	p.revStart = makeLarge[int32](int(p.nSteps) + 1)
+	kept := int32(0)
+	for _, part := range p.links {
+		for _, l := range part {
+			if v := p.resNode[l.to]; v >= 0 {
+				nodes[p.resNode[l.from]].deps++
+				nodes[v].indeg++
+				p.revStart[v]++
+				kept++
 			}
 		}
 	}
+	start, end := int32(0), int32(0)
+	for u := range nodes {
+		n := nodes[u].deps
+		nodes[u].deps = start
+		start += n
+	}
+	for v := range p.nSteps {
+		end += p.revStart[v]
+		p.revStart[v] = end
+	}
+	p.revStart[p.nSteps] = kept
+	// The links of one resource follow each other: fill each successor
+	// list in turn, and each predecessor list from its end back to where
+	// it starts.
+	p.depList = make([]int32, kept)
+	p.revList = make([]int32, kept)
+	at, from := int32(0), int32(-1)
+	for _, part := range p.links {
+		for _, l := range part {
+			v := p.resNode[l.to]
+			if v < 0 {
+				continue
+			}
+			if l.from != from {
+				from = l.from
+				at = nodes[p.resNode[from]].deps
+			}
+			p.depList[at] = v
+			at++
+			p.revStart[v]--
+			p.revList[p.revStart[v]] = p.resNode[from]
+		}
+	}
+	p.links = nil
+}
+
+// depsOf returns the depends_on successors of node u.
+func (p *planner) depsOf(u int32) []int32 {
+	return p.depList[p.nodes[u].deps:p.nodes[u+1].deps]
 }
 
 // succ returns u's successors: the nodes of list, the range [lo, hi), and
 // a and b when they are not -1.
 func (p *planner) succ(u int32) (list []int32, lo, hi, a, b int32) {
-	g := &p.groups[p.group[u]]
-	switch p.kind[u] {
+	n := &p.nodes[u]
+	g := &p.groups[n.group]
+	switch n.kind {
 	case nodeCallback:
 		return nil, 0, 0, g.barrier, g.comp
 	case nodeResource:
-		return p.depList[p.depStart[u]:p.depStart[u+1]], 0, 0, g.comp, -1
+		return p.depsOf(u), 0, 0, g.comp, -1
 	case nodeBarrier:
 		return nil, g.resStart, g.resEnd, -1, -1
 	}
@@ -461,21 +681,14 @@ func (p *planner) succ(u int32) (list []int32, lo, hi, a, b int32) {
 // smallest key, and follows the heaviest chain on the way. It reports
 // whether every step was placed.
 func (p *planner) order() bool {
-	n := len(p.kind)
-	p.seq = make([]int32, 0, p.nSteps)
-	p.orders = make([]int32, p.nSteps)
-	p.dist = make([]int64, n)
-	p.best = make([]int64, n)
-	p.pred = make([]int32, n)
-	for i := range p.pred {
-		p.pred[i] = -1
-	}
+	placed := int32(0)
+	warmed, warm := int32(0), 0 // see warmSuccessors
 	for {
 		var u int32
 		if len(p.heap) > 0 {
 			u = p.heap.pop()
 		} else {
-			for p.cursor < p.nSteps && p.indeg[p.cursor] != 0 {
+			for p.cursor < p.nSteps && p.nodes[p.cursor].indeg != 0 {
 				p.cursor++
 			}
 			if p.cursor == p.nSteps {
@@ -483,44 +696,79 @@ func (p *planner) order() bool {
 			}
 			u = p.cursor
 			p.cursor++
+			if u+warmSteps/2 >= warmed {
+				hi := min(warmed+warmSteps, p.nSteps)
+				warm += p.warmSuccessors(warmed, hi)
+				warmed = hi
+			}
 		}
-		p.seq = append(p.seq, u)
-		p.orders[u] = int32(len(p.seq))
-		p.place(u)
+		p.seq[placed] = u
+		placed++
+		p.nodes[u].indeg = placed
+		p.place(u, placed)
+		if placed%fillBatch == 0 {
+			p.progress.Store(placed)
+		}
 	}
-	return int32(len(p.seq)) == p.nSteps
+	p.progress.Store(placed)
+	runtime.KeepAlive(warm)
+	return placed == p.nSteps
+}
+
+// warmSuccessors reads the successors of the nodes at [lo, hi) that lie
+// far from them, ahead of order: the resources they depend on, and the
+// component steps that follow their own. See warm. The result means
+// nothing.
+func (p *planner) warmSuccessors(lo, hi int32) int {
+	n := 0
+	for u := lo; u < hi; u++ {
+		for _, v := range p.depsOf(u) {
+			n += int(p.nodes[v].indeg)
+		}
+		if nu := &p.nodes[u]; nu.kind == nodeComponent {
+			if next := p.groups[nu.group].next; next >= 0 {
+				n += int(p.nodes[next].indeg)
+			}
+		}
+	}
+	return n
 }
 
 // place settles u's finish time and releases its successors; a barrier
-// that becomes ready is placed at once.
-func (p *planner) place(u int32) {
-	p.dist[u] = addSat(p.best[u], p.weight[u])
+// that becomes ready is placed at once. order is u's place in the plan,
+// or for a barrier the step it passes on as its chain.
+func (p *planner) place(u, order int32) {
+	n := &p.nodes[u]
+	n.dist = addSat(n.dist, n.weight)
 	list, lo, hi, a, b := p.succ(u)
 	for _, v := range list {
-		p.relax(u, v)
+		p.relax(n.dist, order, v)
 	}
 	for v := lo; v < hi; v++ {
-		p.relax(u, v)
+		p.relax(n.dist, order, v)
 	}
 	if a >= 0 {
-		p.relax(u, a)
+		p.relax(n.dist, order, a)
 	}
 	if b >= 0 {
-		p.relax(u, b)
+		p.relax(n.dist, order, b)
 	}
 }
 
-func (p *planner) relax(u, v int32) {
-	if d := p.dist[u]; p.pred[v] < 0 || d > p.best[v] {
-		p.best[v], p.pred[v] = d, u
+// relax tells v that a predecessor finished at d, on a chain through the
+// step of the given order.
+func (p *planner) relax(d int64, order, v int32) {
+	n := &p.nodes[v]
+	if n.pred == 0 || d > n.dist {
+		n.dist, n.pred = d, order
 	}
-	p.indeg[v]--
-	if p.indeg[v] != 0 {
+	n.indeg--
+	if n.indeg != 0 {
 		return
 	}
 	switch {
-	case p.kind[v] == nodeBarrier:
-		p.place(v)
+	case n.kind == nodeBarrier:
+		p.place(v, n.pred)
 	case v < p.cursor:
 		p.heap.push(v) // held back: the cursor has passed it
 	}
@@ -590,159 +838,4 @@ func (p *planner) cycleError() error {
 		e.Members = append(e.Members, string(KindResource)+" "+p.snap.Resources[ri].ID)
 	}
 	return e
-}
-
-// build turns the placed nodes into the Plan.
-func (p *planner) build() *Plan {
-	s := p.snap
-	steps := make([]Step, p.nSteps)
-	var worst int64
-	for k, u := range p.seq {
-		st := &steps[k]
-		st.Order = k + 1
-		st.Index = int(p.idx[u])
-		st.TimeoutMS = p.weight[u]
-		worst = addSat(worst, st.TimeoutMS)
-		switch p.kind[u] {
-		case nodeCallback:
-			c := &s.Cleanups[p.idx[u]]
-			st.Kind = KindCallback
-			st.ID = c.ID
-			if st.ID == "" {
-				st.ID = c.Component + "#" + strconv.Itoa(int(p.idx[u]))
-			}
-			st.Component = c.Component
-			st.Actions = actionsCall
-			st.Name = c.Name
-			if st.Name == "" {
-				st.Name = st.ID
-			}
-		case nodeResource:
-			st.Kind = KindResource // the rest below, in snapshot order
-		case nodeComponent:
-			c := &s.Components[p.idx[u]]
-			st.Kind = KindComponent
-			st.ID = c.ID
-			st.Component = c.ID
-			st.Actions = actionsMarkDestroyed
-			st.Name = c.DisplayName()
-		}
-	}
-	// Reading the resources in snapshot order is much kinder to the cache
-	// than reading them in plan order.
-	for ri := range s.Resources {
-		u := p.resNode[ri]
-		if u < 0 {
-			continue
-		}
-		r := &s.Resources[ri]
-		st := &steps[p.orders[u]-1]
-		st.ID = r.ID
-		st.Component = r.Owner
-		st.Type = r.Type
-		st.Actions = planStrategies[p.meta[ri].strat].actions
-		st.Name = r.DisplayName()
-	}
-	p.fillAfter(steps)
-	p.fillReasons(steps)
-
-	plan := &Plan{Steps: steps, Summary: Summary{Steps: len(steps), WorstCaseMS: worst}}
-	// The heaviest chain ends at the last step that finishes latest.
-	end := int32(-1)
-	for _, u := range p.seq {
-		if end < 0 || p.dist[u] >= p.dist[end] {
-			end = u
-		}
-	}
-	if end >= 0 {
-		plan.Summary.CriticalPathMS = p.dist[end]
-		for u := end; u >= 0; u = p.pred[u] {
-			if u < p.nSteps {
-				plan.CriticalPath = append(plan.CriticalPath, int(p.orders[u]))
-			}
-		}
-		slices.Reverse(plan.CriticalPath)
-	}
-	if p.root >= 0 {
-		plan.Warnings = p.warnings()
-	}
-	return plan
-}
-
-// forEachAfter calls fn(v) for each step v that has u as a direct
-// predecessor: a barrier stands for its resources.
-func (p *planner) forEachAfter(u int32, fn func(v int32)) {
-	list, lo, hi, a, b := p.succ(u)
-	for _, v := range list {
-		fn(v)
-	}
-	for v := lo; v < hi; v++ {
-		fn(v)
-	}
-	for _, v := range [2]int32{a, b} {
-		switch {
-		case v < 0:
-		case p.kind[v] == nodeBarrier:
-			g := &p.groups[p.group[v]]
-			for w := g.resStart; w < g.resEnd; w++ {
-				fn(w)
-			}
-		default:
-			fn(v)
-		}
-	}
-}
-
-// fillAfter sets each step's direct predecessors, ascending: visiting the
-// steps in plan order appends each predecessor in turn.
-func (p *planner) fillAfter(steps []Step) {
-	count := p.npred
-	total := 0
-	for _, c := range count {
-		total += int(c)
-	}
-	if total == 0 {
-		return
-	}
-	backing := make([]int, total)
-	end := make([]int32, p.nSteps) // fill cursor, then the end of each list
-	next := int32(0)
-	for u := range p.nSteps {
-		end[u] = next
-		next += count[u]
-	}
-	for _, u := range p.seq {
-		order := int(p.orders[u])
-		p.forEachAfter(u, func(v int32) {
-			backing[end[v]] = order
-			end[v]++
-		})
-	}
-	for _, u := range p.seq {
-		if c := count[u]; c > 0 {
-			e := end[u]
-			steps[p.orders[u]-1].After = backing[e-c : e : e]
-		}
-	}
-}
-
-// warnings name the live resources outside a subtree scope that depend on
-// one inside it, in snapshot order.
-func (p *planner) warnings() []string {
-	var out []string
-	res := p.snap.Resources
-	for ri := range res {
-		r := &res[ri]
-		if p.resNode[ri] >= 0 || !r.Live() || len(r.DependsOn) == 0 {
-			continue
-		}
-		for k, dep := range r.DependsOn {
-			rj, ok := p.ix.ResourceIndex(dep)
-			if !ok || p.resNode[rj] < 0 || slices.Contains(r.DependsOn[:k], dep) {
-				continue
-			}
-			out = append(out, r.ID+" (owner "+r.Owner+", outside the scope) depends on "+dep+", which this plan releases")
-		}
-	}
-	return out
 }

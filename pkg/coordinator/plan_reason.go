@@ -1,35 +1,43 @@
 package coordinator
 
-import "strconv"
+import (
+	"strconv"
+	"unsafe"
+)
 
-// fillReasons gives each step the single most telling reason for its
+// since returns what was appended from buf[from:] on, as a string that
+// shares the buffer. Like strings.Builder, stepFiller never changes a byte
+// it has handed out: when the buffer grows, the strings keep the old one.
+func (f *stepFiller) since(from int) string {
+	if len(f.buf) == from {
+		return ""
+	}
+	return unsafe.String(&f.buf[from], len(f.buf)-from)
+}
+
+// callbackID is the id of a callback step whose cleanup has none:
+// COMPONENT#N, N its index in cleanups.
+func (f *stepFiller) callbackID(component string, index int32) string {
+	from := len(f.buf)
+	f.buf = append(f.buf, component...)
+	f.buf = append(f.buf, '#')
+	f.buf = strconv.AppendInt(f.buf, int64(index), 10)
+	return f.since(from)
+}
+
+// reason gives step st, node u, the single most telling reason for its
 // position: for a component step, what it follows; else the constraint
 // that held it back; else the dependency that makes it come first; else
 // the first field of the key that sets it apart from the step before it
-// in key order.
-//
-// Most reasons are constants. The others are written one after another
-// into one buffer that becomes one string, which the steps share.
-func (p *planner) fillReasons(steps []Step) {
-	type span struct{ step, from, to int }
-	var spans []span
-	buf := make([]byte, 0, 24*len(p.depList)+24*len(p.groups))
-	prev := int32(-1) // the largest node placed so far
-	for k, u := range p.seq {
-		n := len(buf)
-		var r string
-		r, buf = p.reason(buf, steps, &steps[k], u, prev)
-		if len(buf) > n {
-			spans = append(spans, span{k, n, len(buf)})
-		} else {
-			steps[k].Reason = r
-		}
-		prev = max(prev, u)
+// in key order. The steps must be given in plan order.
+func (f *stepFiller) reason(st *Step, u int32) string {
+	from := len(f.buf)
+	r := f.reasonOf(st, u)
+	f.prev = max(f.prev, u)
+	if len(f.buf) > from {
+		return f.since(from)
 	}
-	all := string(buf)
-	for _, s := range spans {
-		steps[s.step].Reason = all[s.from:s.to]
-	}
+	return r
 }
 
 // componentAfter names what a component step follows, by a mask of
@@ -40,116 +48,142 @@ var componentAfter = [...]string{
 	"after its callbacks, resources and children",
 }
 
-var classAfter = [...]string{"type order: after workers", "type order: after timers", "type order: after files and sockets", "type order: after qobjects"}
+// resourceNotes name the first field of the key that sets a resource step
+// apart from a resource step before it in its group, by resourceNote.
+var resourceNotes = [...]string{
+	"type order: after workers", "type order: after timers", "type order: after files and sockets", "type order: after qobjects",
+	"newest first", "by id",
+}
 
-// reason returns a constant reason, or appends a built one to buf.
-func (p *planner) reason(buf []byte, steps []Step, st *Step, u, prev int32) (string, []byte) {
-	kind := p.kind[u]
+// resourceNote compares the keys of two resources of one group, a before
+// b, for resourceNotes. numberGroup notes it while the keys are at hand.
+func resourceNote(a, b *resKey) uint8 {
+	switch {
+	case a.class != b.class:
+		return uint8(a.class) // the earlier class: 0 to 3
+	case newerFirst(a.sec, a.nsec, b.sec, b.nsec) != 0:
+		return 4
+	}
+	return 5
+}
+
+// nodeAt is the node of the step of the given order.
+func (p *planner) nodeAt(order int) *planNode { return &p.nodes[p.seq[order-1]] }
+
+// reasonOf returns a constant reason, or appends a built one to the buffer.
+func (f *stepFiller) reasonOf(st *Step, u int32) string {
+	p := f.p
+	kind := p.nodes[u].kind
 	if kind == nodeComponent && len(st.After) > 0 {
 		var mask int
 		for _, o := range st.After {
-			switch steps[o-1].Kind {
-			case KindCallback:
+			switch p.nodeAt(o).kind {
+			case nodeCallback:
 				mask |= 1
-			case KindResource:
+			case nodeResource:
 				mask |= 2
 			default:
 				mask |= 4
 			}
 		}
-		return componentAfter[mask], buf
+		return componentAfter[mask]
 	}
-	if n := len(st.After); n > 0 && u < prev { // held back
-		last := &steps[st.After[n-1]-1]
-		if last.Kind != KindResource {
-			return "after its callbacks", buf
+	if n := len(st.After); n > 0 && u < f.prev { // held back
+		last := p.nodeAt(st.After[n-1])
+		if last.kind != nodeResource {
+			return "after its callbacks"
 		}
-		buf = append(buf, "after "...)
-		buf = append(buf, last.ID...)
-		return "", append(buf, ", which depends on it"...)
+		f.buf = append(f.buf, "after "...)
+		f.buf = append(f.buf, p.snap.Resources[last.idx].ID...)
+		f.buf = append(f.buf, ", which depends on it"...)
+		return ""
 	}
 	if kind == nodeResource {
-		if deps := p.depListID[p.depStart[u]:p.depStart[u+1]]; len(deps) > 0 {
-			return "", beforeReason(buf, deps)
+		if deps := p.depsOf(u); len(deps) > 0 {
+			f.before(deps)
+			return ""
 		}
 	}
-	return p.keyReason(buf, u, prev)
+	return f.keyReason(u)
 }
 
-// beforeReason names the resources a step depends on: "before r-1001:
-// depends on it".
-func beforeReason(buf []byte, deps []string) []byte {
+// before names the resources a step depends on: "before r-1001: depends
+// on it".
+func (f *stepFiller) before(deps []int32) {
 	const shown = 3
-	buf = append(buf, "before "...)
+	p := f.p
+	f.buf = append(f.buf, "before "...)
 	for k, v := range deps {
 		if k == shown {
-			buf = append(buf, " and "...)
-			buf = strconv.AppendInt(buf, int64(len(deps)-shown), 10)
-			buf = append(buf, " more"...)
+			f.buf = append(f.buf, " and "...)
+			f.buf = strconv.AppendInt(f.buf, int64(len(deps)-shown), 10)
+			f.buf = append(f.buf, " more"...)
 			break
 		}
 		if k > 0 {
-			buf = append(buf, ", "...)
+			f.buf = append(f.buf, ", "...)
 		}
-		buf = append(buf, v...)
+		f.buf = append(f.buf, p.snap.Resources[p.nodes[v].idx].ID...)
 	}
 	if len(deps) == 1 {
-		return append(buf, ": depends on it"...)
+		f.buf = append(f.buf, ": depends on it"...)
+	} else {
+		f.buf = append(f.buf, ": depends on them"...)
 	}
-	return append(buf, ": depends on them"...)
 }
 
 // keyReason compares the step with prev, the step before it in key order.
-func (p *planner) keyReason(buf []byte, u, prev int32) (string, []byte) {
-	g := &p.groups[p.group[u]]
+func (f *stepFiller) keyReason(u int32) string {
+	p, prev := f.p, f.prev
+	g := &p.groups[p.nodes[u].group]
 	if prev < 0 {
 		if g.ci < 0 {
-			return "owner missing: first", buf
+			return "owner missing: first"
 		}
 		if u == 0 {
-			buf = append(buf, "deepest first (depth "...)
+			f.buf = append(f.buf, "deepest first (depth "...)
 		} else { // deeper steps wait for others
-			buf = append(buf, "deepest ready first (depth "...)
+			f.buf = append(f.buf, "deepest ready first (depth "...)
 		}
-		buf = strconv.AppendInt(buf, int64(g.depth), 10)
-		return "", append(buf, ')')
+		f.buf = strconv.AppendInt(f.buf, int64(g.depth), 10)
+		f.buf = append(f.buf, ')')
+		return ""
 	}
-	pg := &p.groups[p.group[prev]]
+	pg := &p.groups[p.nodes[prev].group]
 	if pg != g {
 		switch {
 		case g.ci < 0:
-			return "owner missing: by owner id", buf
+			return "owner missing: by owner id"
 		case pg.depth != g.depth:
-			buf = append(buf, "deeper first (depth "...)
-			buf = strconv.AppendInt(buf, int64(g.depth), 10)
-			return "", append(buf, ')')
+			f.buf = append(f.buf, "deeper first (depth "...)
+			f.buf = strconv.AppendInt(f.buf, int64(g.depth), 10)
+			f.buf = append(f.buf, ')')
+			return ""
 		case newerFirst(pg.sec, pg.nsec, g.sec, g.nsec) != 0:
-			return "newest component first", buf
+			return "newest component first"
 		}
-		return "by component id", buf
+		return "by component id"
 	}
-	switch p.kind[u] {
+	un, pn := &p.nodes[u], &p.nodes[prev]
+	switch un.kind {
 	case nodeCallback:
 		cb := p.snap.Cleanups
-		prio := cb[p.idx[u]].Priority
-		buf = append(buf, "priority "...)
-		buf = strconv.AppendInt(buf, prio, 10)
-		if p.kind[prev] == nodeCallback && cb[p.idx[prev]].Priority == prio {
-			buf = append(buf, ", snapshot order"...)
+		prio := cb[un.idx].Priority
+		f.buf = append(f.buf, "priority "...)
+		f.buf = strconv.AppendInt(f.buf, prio, 10)
+		if pn.kind == nodeCallback && cb[pn.idx].Priority == prio {
+			f.buf = append(f.buf, ", snapshot order"...)
 		}
-		return "", buf
+		return ""
 	case nodeResource:
-		if p.kind[prev] != nodeResource {
-			return "after its callbacks", buf
+		if pn.kind != nodeResource {
+			return "after its callbacks"
 		}
-		a, b := &p.meta[p.idx[prev]], &p.meta[p.idx[u]]
-		if a.class != b.class {
-			return classAfter[a.class], buf
+		if prev == u-1 {
+			return resourceNotes[un.note]
 		}
-		if newerFirst(a.sec, a.nsec, b.sec, b.nsec) != 0 {
-			return "newest first", buf
-		}
-		return "by id", buf
+		a, b := p.resKey(pn.idx), p.resKey(un.idx)
+		return resourceNotes[resourceNote(&a, &b)]
 	}
-	return "last of its component", buf
+	return "last of its component"
 }

@@ -72,20 +72,24 @@ func KnownStrategy(name string) bool {
 	return false
 }
 
-// resourceStrategy is r's strategy and timeout: its cleanup.strategy when
-// that names a known type, else its own type's; its cleanup.timeout_ms when
-// set, else the strategy's default.
-func resourceStrategy(r *snapshot.Resource) (uint8, int64) {
+// resourceStrategy is r's strategy: its cleanup.strategy when that names
+// a known type, else its own type's; and whether its cleanup.timeout_ms is
+// set, which replaces the strategy's default timeout (resourceTimeout).
+func resourceStrategy(r *snapshot.Resource) (strat uint8, ownTimeout bool) {
 	typ := r.Type
 	if r.Cleanup != nil && r.Cleanup.Strategy != "" && KnownStrategy(r.Cleanup.Strategy) {
 		typ = r.Cleanup.Strategy
 	}
-	st := planStrategyOf(typ)
-	timeout := planStrategies[st].timeout
+	return planStrategyOf(typ), r.Cleanup != nil && r.Cleanup.TimeoutMS != nil
+}
+
+// resourceTimeout is the timeout of r's step, strat its strategy: its
+// cleanup.timeout_ms when set, else the strategy's default.
+func resourceTimeout(r *snapshot.Resource, strat uint8) int64 {
 	if r.Cleanup != nil && r.Cleanup.TimeoutMS != nil {
-		timeout = max(*r.Cleanup.TimeoutMS, 0)
+		return max(*r.Cleanup.TimeoutMS, 0)
 	}
-	return st, timeout
+	return planStrategies[strat].timeout
 }
 
 // callbackTimeout is the cleanup's timeout_ms, or the default.

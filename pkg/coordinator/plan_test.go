@@ -3,8 +3,10 @@ package coordinator
 import (
 	"encoding/json"
 	"errors"
+	"math"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -546,6 +548,46 @@ func TestPlan_ConcurrentPlansOfOneIndex(t *testing.T) {
 	for range 8 {
 		if got := <-done; string(got) != string(want) {
 			t.Error("a concurrent plan differs")
+		}
+	}
+}
+
+// TestPlan_OnEveryCoreAsOnOne plans snapshots large enough for the work
+// that runs on every core (the scan, the numbering, the filling of the
+// steps, and the filling behind the ordering), with one to five workers,
+// and wants the plan that one worker makes, or the same cycle.
+func TestPlan_OnEveryCoreAsOnOne(t *testing.T) {
+	defer func(n int, b int32) { planParallelMin, fillBatch = n, b }(planParallelMin, fillBatch)
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	fillBatch = 64
+	s := largeSnapshot(30_000)
+	cyclic := largeSnapshot(30_000)
+	r := &cyclic.Resources[len(cyclic.Resources)-1]
+	r.State = snapshot.StateActive
+	r.DependsOn = append(r.DependsOn, "r-100")
+	cyclic.Resources[100].State = snapshot.StateActive
+	cyclic.Resources[100].DependsOn = append(cyclic.Resources[100].DependsOn, r.ID)
+	for _, s := range []*snapshot.Snapshot{s, cyclic} {
+		ix, err := snapshot.NewIndex(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, scope := range []Scope{{}, {Component: "comp-0"}, {Component: "comp-7"}} {
+			plan := func(workers int) (*Plan, error) {
+				runtime.GOMAXPROCS(workers)
+				planParallelMin = 1
+				if workers == 1 {
+					planParallelMin = math.MaxInt
+				}
+				return NewPlan(ix, scope)
+			}
+			want, wantErr := plan(1)
+			for _, workers := range []int{2, 3, 5} {
+				got, err := plan(workers)
+				if !reflect.DeepEqual(err, wantErr) || !reflect.DeepEqual(got, want) {
+					t.Fatalf("scope %q, %d workers: the plan differs from one worker's (error %v, want %v)", scope.Component, workers, err, wantErr)
+				}
+			}
 		}
 	}
 }

@@ -168,6 +168,21 @@ func formatBytes(n int64) string { return human.Bytes(n) }
 func formatAge(d time.Duration) string { return human.Age(max(d, 0)) }
 
 // quote puts a name in double quotes for messages.
-func quote(s string) string {
-	return `"` + strings.ReplaceAll(s, `"`, `\"`) + `"`
+func quote(s string) string { return string(appendQuoted(nil, s)) }
+
+// appendQuoted appends s in double quotes, its own double quotes escaped
+// with a backslash, for messages.
+func appendQuoted(b []byte, s string) []byte {
+	b = append(b, '"')
+	for {
+		i := strings.IndexByte(s, '"')
+		if i < 0 {
+			break
+		}
+		b = append(b, s[:i]...)
+		b = append(b, '\\', '"')
+		s = s[i+1:]
+	}
+	b = append(b, s...)
+	return append(b, '"')
 }

@@ -3,7 +3,6 @@ package coordinator
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"hash"
 	"slices"
 	"strings"
 )
@@ -28,32 +27,31 @@ const SignatureScheme = "rescoordSignature/v1"
 // "type/name/frame"; a suppression finding hashes its rule and the entry's
 // patterns and reason.
 func Signature(rule Rule, compName, compType, resType, resName, frame string) string {
-	h := sigHasher{h: sha256.New()}
+	var h sigHasher
 	return h.sum(string(rule), compName, compType, resType, resName, frame)
 }
 
-// sigHasher reuses one SHA-256 state for many signatures.
+// sigHasher computes many signatures with one scratch buffer. Its zero
+// value is ready to use.
 type sigHasher struct {
-	h   hash.Hash
 	buf []byte
 }
 
 func (s *sigHasher) sum(fields ...string) string {
-	if s.h == nil {
-		s.h = sha256.New()
-	}
-	s.h.Reset()
+	var out [16]byte
+	return string(s.appendSum(out[:0], fields...))
+}
+
+// appendSum appends the signature of fields to dst: 16 hex digits.
+func (s *sigHasher) appendSum(dst []byte, fields ...string) []byte {
 	b := s.buf[:0]
 	for _, f := range fields {
 		b = append(b, f...)
 		b = append(b, 0)
 	}
-	s.h.Write(b)
 	s.buf = b
-	var sum [sha256.Size]byte
-	var out [16]byte
-	hex.Encode(out[:], s.h.Sum(sum[:0])[:8])
-	return string(out[:])
+	sum := sha256.Sum256(b)
+	return hex.AppendEncode(dst, sum[:8])
 }
 
 // cycleSignature is the signature of a cleanup cycle: its rule and the
