@@ -124,7 +124,8 @@ func FindLeaks(ix *snapshot.Index, opts LeakOptions) []Finding {
 		wg.Go(func() {
 			b := f.newBuilder()
 			b.slab = makeLarge[string](f.pathRoom(all[from:to]))
-			b.text.next = (to - from) * 160 // a message and a signature take about that
+			b.text.next = (to - from) * 150 // a message takes about that
+			b.sigs.next = (to - from) * 16
 			slot := 0
 			for k := from; k < to; k++ {
 				for k >= slotEnd[slot] {
@@ -192,8 +193,9 @@ const (
 type builder struct {
 	*finder
 	sig sigHasher
-	// text holds the messages and signatures.
-	text textArena
+	// text holds the messages, sigs the signatures: apart, so that
+	// grouping findings by signature reads them in a row.
+	text, sigs textArena
 	// slab is where paths and dangling lists are carved from (take).
 	slab []string
 	// gone is scratch space for the positions of dangling dependencies.
@@ -427,14 +429,14 @@ func (b *builder) dangling(msg []byte, r *snapshot.Resource, deps []int32) ([]by
 // makes the unsafe.String sound.
 type textArena struct {
 	buf []byte
-	// next is the size of the next buffer (at least 64 KiB).
+	// next is the size of the next buffer (at least 16 KiB).
 	next int
 }
 
 // start returns the buffer to append a string to.
 func (a *textArena) start() []byte {
-	if cap(a.buf)-len(a.buf) < 4<<10 {
-		a.buf = makeLarge[byte](max(a.next, 64<<10))[:0]
+	if cap(a.buf)-len(a.buf) < 1<<10 {
+		a.buf = makeLarge[byte](max(a.next, 16<<10))[:0]
 		a.next = 0
 	}
 	return a.buf
@@ -451,9 +453,9 @@ func (a *textArena) finish(b []byte) string {
 	return unsafe.String(&b[n], len(b)-n)
 }
 
-// signature is the signature of a finding (Signature), kept in b.text.
+// signature is the signature of a finding (Signature), kept in b.sigs.
 func (b *builder) signature(fields ...string) string {
-	return b.text.finish(b.sig.appendSum(b.text.start(), fields...))
+	return b.sigs.finish(b.sig.appendSum(b.sigs.start(), fields...))
 }
 
 // take carves n strings out of a shared slab: paths and dangling lists

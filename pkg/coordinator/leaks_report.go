@@ -2,6 +2,7 @@ package coordinator
 
 import (
 	"cmp"
+	"hash/maphash"
 	"slices"
 	"time"
 
@@ -211,42 +212,11 @@ func Analyze(ix *snapshot.Index, opts ReportOptions) *Report {
 	return r
 }
 
-// groupKey identifies a group.
-type groupKey struct {
-	sig      string
-	sev      Severity
-	reported bool
-}
-
 // group orders findings group by group (keeping snapshot order within a
 // group), in place, and returns them with the groups, each a window of
 // the ordered findings.
 func group(fs []Finding, failOn Severity) ([]Finding, []Group) {
-	// Sized for the worst case, one group per finding: a leaky snapshot
-	// has nearly that many, and growing a map of 100,000 strings rehashes
-	// them all several times.
-	ids := make(map[groupKey]int32, len(fs))
-	gid := make([]int32, len(fs))
-	// info is what groups are ordered by, kept together so that sorting a
-	// hundred thousand groups does not go back to their findings.
-	type info struct {
-		first, count int32
-		sev          Severity
-		rule         int8
-	}
-	infos := make([]info, 0, len(fs))
-	for i := range fs {
-		f := &fs[i]
-		k := groupKey{f.Signature, f.Severity, f.SuppressedBy != nil}
-		g, ok := ids[k]
-		if !ok {
-			g = int32(len(infos))
-			ids[k] = g
-			infos = append(infos, info{first: int32(i), sev: f.Severity, rule: int8(ruleOrder(f.Rule))})
-		}
-		infos[g].count++
-		gid[i] = g
-	}
+	gid, infos := findGroups(fs)
 	order := make([]int32, len(infos))
 	for i := range order {
 		order[i] = int32(i)
@@ -296,4 +266,98 @@ func group(fs []Finding, failOn Severity) ([]Finding, []Group) {
 		groups[k] = Group{Signature: w[0].Signature, Rule: w[0].Rule, Severity: w[0].Severity, Findings: w, Fails: w[0].Fails(failOn)}
 	}
 	return fs, groups
+}
+
+// groupInfo is what groups are ordered by, kept together so that sorting
+// a hundred thousand groups does not go back to their findings.
+type groupInfo struct {
+	first, count int32 // the group's first finding, and how many
+	sev          Severity
+	rule         int8 // ruleOrder
+}
+
+// groupHash hashes signatures for findGroups. (Tests make it collide.)
+var groupHash = maphash.String
+
+// findGroups finds the groups of fs: the findings that share a signature,
+// a severity and whether an action-report entry matched them. gid[i] is
+// the group of finding i; groups are numbered in the order of their first
+// finding.
+//
+// It sorts the findings' keys (a hash of the signature, the severity and
+// the suppression, then the position): on a hundred thousand findings,
+// cheaper than a map of their signatures, whose memory is all fresh.
+func findGroups(fs []Finding) (gid []int32, infos []groupInfo) {
+	type entry struct {
+		hash uint64
+		tie  uint16 // severity and suppression
+		rule int8   // the finding's ruleOrder (not part of the key)
+		i    int32
+	}
+	es := makeLarge[entry](len(fs))
+	seed := maphash.MakeSeed()
+	lastRule, lastOrder := Rule(""), int8(0)
+	for i := range fs {
+		f := &fs[i]
+		if i == 0 || f.Rule != lastRule {
+			lastRule, lastOrder = f.Rule, int8(ruleOrder(f.Rule))
+		}
+		tie := uint16(uint8(f.Severity)) << 1
+		if f.SuppressedBy != nil {
+			tie |= 1
+		}
+		es[i] = entry{groupHash(seed, f.Signature), tie, lastOrder, int32(i)}
+	}
+	slices.SortFunc(es, func(a, b entry) int {
+		if c := cmp.Compare(a.hash, b.hash); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(a.tie, b.tie); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.i, b.i)
+	})
+
+	gid = make([]int32, len(fs))
+	byHash := make([]groupInfo, 0, len(fs))
+	var run []int32 // the groups of a run of equal keys
+	for lo := 0; lo < len(es); {
+		hi := lo + 1
+		for hi < len(es) && es[hi].hash == es[lo].hash && es[hi].tie == es[lo].tie {
+			hi++
+		}
+		// A run of equal keys is one group, unless signatures that differ
+		// have the same hash: then each is a group.
+		run = run[:0]
+		for _, e := range es[lo:hi] {
+			g := int32(-1)
+			for _, h := range run {
+				if fs[byHash[h].first].Signature == fs[e.i].Signature {
+					g = h
+					break
+				}
+			}
+			if g < 0 {
+				g = int32(len(byHash))
+				byHash = append(byHash, groupInfo{first: e.i, sev: Severity(e.tie >> 1), rule: e.rule})
+				run = append(run, g)
+			}
+			byHash[g].count++
+			gid[e.i] = g
+		}
+		lo = hi
+	}
+
+	// Renumber the groups in the order of their first finding: findings
+	// come in rule order, so the groups then nearly are in report order.
+	renumber := make([]int32, len(byHash))
+	infos = make([]groupInfo, 0, len(byHash))
+	for i, g := range gid {
+		if byHash[g].first == int32(i) {
+			renumber[g] = int32(len(infos))
+			infos = append(infos, byHash[g])
+		}
+		gid[i] = renumber[g]
+	}
+	return gid, infos
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"hash/maphash"
 	"math/rand/v2"
 	"path/filepath"
 	"reflect"
@@ -79,6 +80,28 @@ func TestFindLeaks_ParallelSameAsSerial(t *testing.T) {
 		if len(serial) < 500 || !reflect.DeepEqual(serial, parallel) {
 			t.Errorf("%+v: %d findings on one goroutine, %d on four, or they differ", opts, len(serial), len(parallel))
 		}
+	}
+}
+
+// Findings whose signatures differ are in different groups even when
+// their hashes collide.
+func TestAnalyze_GroupsDespiteHashCollisions(t *testing.T) {
+	s := &snapshot.Snapshot{Format: snapshot.FormatV1, TakenAt: time.Date(2026, 11, 27, 12, 0, 5, 0, time.UTC),
+		Components: []snapshot.Component{{ID: "tab", Name: "Tab", Type: "tab", State: "destroyed"}}}
+	for i := range 30 {
+		s.Resources = append(s.Resources, snapshot.Resource{ID: fmt.Sprintf("r-%02d", i), Type: "worker", Owner: "tab",
+			Name: fmt.Sprintf("w-%d", i%4), State: "active", Running: i%3 == 0, DependsOn: []string{fmt.Sprintf("gone-%d", i%3)}})
+	}
+	ix, err := snapshot.NewIndex(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Analyze(ix, ReportOptions{FailOn: SeverityError})
+	defer func(h func(maphash.Seed, string) uint64) { groupHash = h }(groupHash)
+	groupHash = func(maphash.Seed, string) uint64 { return 42 }
+	got := Analyze(ix, ReportOptions{FailOn: SeverityError})
+	if len(want.Groups) != 12 || !reflect.DeepEqual(got.Groups, want.Groups) || !reflect.DeepEqual(got.Findings, want.Findings) {
+		t.Errorf("with every hash equal, %d groups, want %d (or they differ)", len(got.Groups), len(want.Groups))
 	}
 }
 

@@ -1,0 +1,93 @@
+package cmd
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"runtime"
+	"testing"
+
+	"github.com/rescoord/rescoord/pkg/coordinator"
+	"github.com/rescoord/rescoord/pkg/snapshot"
+)
+
+// bigDemoPlan repeats the demo's steps to n steps, with a few action lists
+// of its own (same contents, other slices) so that the printer's cache of
+// action lists is missed and refilled.
+func bigDemoPlan(t *testing.T, n int) *coordinator.Plan {
+	t.Helper()
+	s, err := snapshot.Decode(bytes.NewReader(demoJSON(t)), "demo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ix, err := snapshot.NewIndex(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := coordinator.NewPlan(ix, coordinator.Scope{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	big := &coordinator.Plan{Summary: p.Summary, Warnings: []string{"w <1>"}}
+	for len(big.Steps) < n {
+		big.Steps = append(big.Steps, p.Steps...)
+	}
+	big.Steps = big.Steps[:n]
+	for i := 0; i < n; i += 97 {
+		big.Steps[i].Actions = append([]string(nil), big.Steps[i].Actions...)
+	}
+	return big
+}
+
+// TestCleanup_JSONPrinterLargePlan holds the printer to encoding/json on a
+// plan of many blocks, which it formats on several cores.
+func TestCleanup_JSONPrinterLargePlan(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	big := bigDemoPlan(t, 20*jsonBlockSteps+7)
+	var want bytes.Buffer
+	enc := json.NewEncoder(&want)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(big); err != nil {
+		t.Fatal(err)
+	}
+	for _, procs := range []int{1, 2, 3, 8} {
+		runtime.GOMAXPROCS(procs)
+		var got bytes.Buffer
+		if err := (planJSONPrinter{}).Print(&got, &planView{Plan: big}); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got.Bytes(), want.Bytes()) {
+			t.Fatalf("GOMAXPROCS %d: printer differs from encoding/json (%d bytes, want %d)", procs, got.Len(), want.Len())
+		}
+	}
+}
+
+// failingWriter fails once it has taken limit bytes.
+type failingWriter struct{ n, limit int }
+
+var errWriteFailed = errors.New("write failed")
+
+func (w *failingWriter) Write(b []byte) (int, error) {
+	if w.n+len(b) > w.limit {
+		return 0, errWriteFailed
+	}
+	w.n += len(b)
+	return len(b), nil
+}
+
+// TestCleanup_JSONPrinterWriteError wants the printer to stop at the first
+// failed write and return its error, whether the blocks are formatted on
+// one core or several.
+func TestCleanup_JSONPrinterWriteError(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	big := bigDemoPlan(t, 20*jsonBlockSteps)
+	for _, procs := range []int{1, 4} {
+		runtime.GOMAXPROCS(procs)
+		for _, limit := range []int{0, 100, 3 << 20} {
+			err := (planJSONPrinter{}).Print(&failingWriter{limit: limit}, &planView{Plan: big})
+			if !errors.Is(err, errWriteFailed) {
+				t.Errorf("GOMAXPROCS %d, failing after %d bytes: err = %v", procs, limit, err)
+			}
+		}
+	}
+}
