@@ -9,10 +9,10 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
+	"github.com/rescoord/rescoord/internal/jsonw"
 	"github.com/rescoord/rescoord/internal/render"
 	"github.com/rescoord/rescoord/pkg/coordinator"
 	"github.com/rescoord/rescoord/pkg/snapshot"
@@ -370,7 +370,7 @@ func (planJSONPrinter) Print(w io.Writer, v *planView) error {
 				b = append(b, ',')
 			}
 			b = append(b, "\n    "...)
-			b = appendJSONString(b, warn)
+			b = jsonw.AppendString(b, warn)
 		}
 		b = append(b, "\n  ]"...)
 	}
@@ -463,21 +463,21 @@ func appendStepBlock(b []byte, steps []coordinator.Step, k int) []byte {
 			b = append(b, ",\n      \"kind\": \"callback\",\n      \"id\": "...)
 		default:
 			b = append(b, ",\n      \"kind\": "...)
-			b = appendJSONString(b, string(s.Kind))
+			b = jsonw.AppendString(b, string(s.Kind))
 			b = append(b, ",\n      \"id\": "...)
 		}
-		b = appendJSONString(b, s.ID)
+		b = jsonw.AppendString(b, s.ID)
 		b = append(b, ",\n      \"component\": "...)
-		b = appendJSONString(b, s.Component)
+		b = jsonw.AppendString(b, s.Component)
 		if s.Type != "" {
 			b = append(b, ",\n      \"type\": "...)
-			b = appendJSONString(b, s.Type)
+			b = jsonw.AppendString(b, s.Type)
 		}
 		b = actions.appendJSON(b, s.Actions)
 		b = append(b, ",\n      \"timeout_ms\": "...)
 		b = strconv.AppendInt(b, s.TimeoutMS, 10)
 		b = append(b, ",\n      \"reason\": "...)
-		b = appendJSONString(b, s.Reason)
+		b = jsonw.AppendString(b, s.Reason)
 		b = append(b, "\n    }"...)
 	}
 	runtime.KeepAlive(warm) // so that warmIDs reads
@@ -512,7 +512,7 @@ func (c *actionsJSON) appendJSON(b []byte, actions []string) []byte {
 			b = append(b, ',')
 		}
 		b = append(b, "\n        "...)
-		b = appendJSONString(b, a)
+		b = jsonw.AppendString(b, a)
 	}
 	b = append(b, "\n      ]"...)
 	l := &c.lists[c.next%len(c.lists)]
@@ -536,75 +536,3 @@ func warmIDs(steps []coordinator.Step) byte {
 	return sum
 }
 
-const jsonHex = "0123456789abcdef"
-
-// jsonPlain marks the bytes that encoding/json copies as they are.
-var jsonPlain = func() (plain [256]bool) {
-	for c := byte(0x20); c < utf8.RuneSelf; c++ {
-		plain[c] = c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
-	}
-	return plain
-}()
-
-// appendJSONString appends s quoted as encoding/json quotes it: HTML
-// characters, control characters, U+2028 and U+2029 escaped, invalid
-// UTF-8 replaced by U+FFFD.
-func appendJSONString(b []byte, s string) []byte {
-	b = append(b, '"')
-	i := 0
-	for i < len(s) && jsonPlain[s[i]] {
-		i++
-	}
-	if i == len(s) { // the common case
-		b = append(b, s...)
-		return append(b, '"')
-	}
-	start := 0
-	for i < len(s) {
-		c := s[i]
-		if jsonPlain[c] {
-			i++
-			continue
-		}
-		if c < utf8.RuneSelf {
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\b':
-				b = append(b, '\\', 'b')
-			case '\f':
-				b = append(b, '\\', 'f')
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', jsonHex[c>>4], jsonHex[c&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', jsonHex[r&0xF])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
-}

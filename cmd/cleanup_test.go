@@ -3,6 +3,7 @@ package cmd
 import (
 	"bytes"
 	"encoding/json"
+	"github.com/rescoord/rescoord/internal/jsonw"
 	"io"
 	"math/rand/v2"
 	"strings"
@@ -236,8 +237,8 @@ func TestAppendJSONString(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := appendJSONString(nil, s); !bytes.Equal(got, want) {
-			t.Fatalf("appendJSONString(%q) = %s, want %s (valid utf8: %v)", s, got, want, utf8.ValidString(s))
+		if got := jsonw.AppendString(nil, s); !bytes.Equal(got, want) {
+			t.Fatalf("jsonw.AppendString(%q) = %s, want %s (valid utf8: %v)", s, got, want, utf8.ValidString(s))
 		}
 	}
 }

@@ -2,7 +2,8 @@ package coordinator
 
 import (
 	"strconv"
-	"unicode/utf8"
+
+	"github.com/rescoord/rescoord/internal/jsonw"
 )
 
 // MarshalJSON writes the finding in the SPEC §5 shape: rule, severity,
@@ -119,78 +120,7 @@ func (w *jsonWriter) strOrNull(s string) {
 
 func (w *jsonWriter) str(s string) { w.dst = AppendJSONString(w.dst, s) }
 
-const hexDigits = "0123456789abcdef"
-
-// plain8 reports whether the 8 bytes of s are all printable ASCII other
-// than " and \, which JSON strings hold as they are: AppendJSONString
-// skips them a word at a time.
-func plain8(s string) bool {
-	_ = s[7]
-	x := uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
-		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
-	const ones, highs = 0x0101010101010101, 0x8080808080808080
-	hasZero := func(v uint64) uint64 { return (v - ones) &^ v & highs }
-	control := (x - 0x20*ones) &^ x & highs // a byte below 0x20
-	return control|hasZero(x^('"'*ones))|hasZero(x^('\\'*ones))|x&highs == 0
-}
-
 // AppendJSONString appends s as a JSON string, escaped as encoding/json
 // does with HTML escaping off: invalid UTF-8 becomes U+FFFD, and U+2028
 // and U+2029 are escaped.
-func AppendJSONString(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		for i+8 <= len(s) && plain8(s[i:i+8]) {
-			i += 8
-		}
-		if i == len(s) {
-			break
-		}
-		b := s[i]
-		if b < utf8.RuneSelf {
-			if b >= 0x20 && b != '"' && b != '\\' {
-				i++
-				continue
-			}
-			dst = append(dst, s[start:i]...)
-			switch b {
-			case '"', '\\':
-				dst = append(dst, '\\', b)
-			case '\b':
-				dst = append(dst, '\\', 'b')
-			case '\f':
-				dst = append(dst, '\\', 'f')
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hexDigits[b>>4], hexDigits[b&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
-}
+func AppendJSONString(dst []byte, s string) []byte { return jsonw.AppendStringNoHTML(dst, s) }
