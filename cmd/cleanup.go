@@ -535,4 +535,3 @@ func warmIDs(steps []coordinator.Step) byte {
 	}
 	return sum
 }
-

@@ -3,13 +3,13 @@ package cmd
 import (
 	"bytes"
 	"encoding/json"
-	"github.com/rescoord/rescoord/internal/jsonw"
 	"io"
 	"math/rand/v2"
 	"strings"
 	"testing"
 	"unicode/utf8"
 
+	"github.com/rescoord/rescoord/internal/jsonw"
 	"github.com/rescoord/rescoord/pkg/coordinator"
 	"github.com/rescoord/rescoord/pkg/snapshot"
 )
