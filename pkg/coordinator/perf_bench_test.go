@@ -15,7 +15,7 @@ import (
 // The Generated benchmarks time the planner and the leak rules on the
 // snapshots bench/run.sh measures (internal/gensnap, SPEC §2 shape). 10k
 // resources always run; the 1M size (a 343 MB registry, several seconds
-// to generate and decode) runs when RESCOORD_BENCH_1M=1 or when the -bench
+// to generate and decode) runs when RESCOORD_BENCH_LARGE=1 or when the -bench
 // pattern names it:
 //
 //	go test ./pkg/coordinator -run '^$' -bench 'Generated.*/1M' -benchmem
@@ -34,9 +34,9 @@ var perfIndexes sync.Map // name -> func() *snapshot.Index
 // perfIndex decodes and indexes the generated snapshot, once per process.
 func perfIndex(b *testing.B, name string, cfg gensnap.Config) *snapshot.Index {
 	b.Helper()
-	if name != "10k" && os.Getenv("RESCOORD_BENCH_1M") == "" {
+	if name != "10k" && os.Getenv("RESCOORD_BENCH_LARGE") == "" {
 		if f := flag.Lookup("test.bench"); f == nil || !strings.Contains(f.Value.String(), name) {
-			b.Skipf("%s: set RESCOORD_BENCH_1M=1 or name %s in -bench", name, name)
+			b.Skipf("%s: set RESCOORD_BENCH_LARGE=1 or name %s in -bench", name, name)
 		}
 	}
 	f, _ := perfIndexes.LoadOrStore(name, sync.OnceValue(func() *snapshot.Index {

@@ -13,7 +13,7 @@ import (
 
 // benchSizes are the generated snapshots the benchmarks run on. The 1M
 // size (about 343 MB of JSON, a few seconds to generate) runs only when
-// asked: RESCOORD_BENCH_1M=1, or a -bench pattern that names 1M, such as
+// asked: RESCOORD_BENCH_LARGE=1, or a -bench pattern that names 1M, such as
 // go test ./pkg/snapshot -run X -bench 'Decode/1M' -benchmem.
 var benchSizes = []struct {
 	name string
@@ -30,7 +30,7 @@ var benchData sync.Map // name -> func() []byte
 func benchInput(b *testing.B, name string, cfg gensnap.Config) []byte {
 	b.Helper()
 	if name != "10k" && !largeAsked(name) {
-		b.Skipf("%s: set RESCOORD_BENCH_1M=1 or name %s in -bench", name, name)
+		b.Skipf("%s: set RESCOORD_BENCH_LARGE=1 or name %s in -bench", name, name)
 	}
 	f, _ := benchData.LoadOrStore(name, sync.OnceValue(func() []byte {
 		var buf bytes.Buffer
@@ -43,7 +43,7 @@ func benchInput(b *testing.B, name string, cfg gensnap.Config) []byte {
 }
 
 func largeAsked(name string) bool {
-	if os.Getenv("RESCOORD_BENCH_1M") != "" {
+	if os.Getenv("RESCOORD_BENCH_LARGE") != "" {
 		return true
 	}
 	f := flag.Lookup("test.bench")
