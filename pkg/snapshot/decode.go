@@ -16,6 +16,8 @@ import (
 	"unicode/utf16"
 	"unicode/utf8"
 	"unsafe"
+
+	"github.com/rescoord/rescoord/internal/hugemem"
 )
 
 // MaxErrors is how many input errors a decode keeps; the rest are counted.
@@ -85,8 +87,7 @@ func readAll(r io.Reader) ([]byte, error) {
 			size = int(st.Size()) + 1
 		}
 	}
-	buf := make([]byte, 0, size)
-	hugePages(unsafe.Pointer(unsafe.SliceData(buf)), uintptr(size))
+	buf := hugemem.MakeCap[byte](0, size)
 	for {
 		if len(buf) == cap(buf) {
 			buf = append(buf, 0)[:len(buf)]

@@ -3,7 +3,8 @@ package snapshot
 import (
 	"runtime"
 	"sync"
-	"unsafe"
+
+	"github.com/rescoord/rescoord/internal/hugemem"
 )
 
 // The large arrays of a snapshot (components, resources, cleanups) are
@@ -167,18 +168,15 @@ func newSlice[T any](n int) []T {
 	if n == 0 {
 		return nil
 	}
-	s := make([]T, n)
-	var zero T
-	hugePages(unsafe.Pointer(unsafe.SliceData(s)), uintptr(n)*unsafe.Sizeof(zero))
-	return s
+	return hugemem.Make[T](n)
 }
 
 func (d *decoder) fastComponents(s *Snapshot, sh arrayShape) bool {
 	comps := newSlice[Component](sh.n)
-	idOff := make([]int32, sh.n)
-	parentOff := make([]int32, sh.n)
+	idOff := hugemem.Make[int32](sh.n)
+	parentOff := hugemem.Make[int32](sh.n)
 	ids := newIDTable(sh.n, func(p int32) string { return comps[p].ID })
-	hashes := make([]uint64, sh.n)
+	hashes := hugemem.Make[uint64](sh.n)
 	ok := fastArray(d.data, sh, d.depth+1, comps, func(f *fast, c *Component, i int) bool {
 		id, parent, ok := f.component(c)
 		idOff[i], parentOff[i] = int32(id), int32(parent)
@@ -196,7 +194,7 @@ func (d *decoder) fastComponents(s *Snapshot, sh arrayShape) bool {
 func (d *decoder) fastResources(s *Snapshot, sh arrayShape) bool {
 	res := newSlice[Resource](sh.n)
 	ids := newIDTable(sh.n, func(p int32) string { return res[p].ID })
-	hashes := make([]uint64, sh.n)
+	hashes := hugemem.Make[uint64](sh.n)
 	ok := fastArray(d.data, sh, d.depth+1, res, func(f *fast, r *Resource, i int) bool {
 		_, ok := f.resource(r)
 		hashes[i] = ids.hash(r.ID)

@@ -5,6 +5,8 @@ import (
 	"hash/maphash"
 	"time"
 	"unsafe"
+
+	"github.com/rescoord/rescoord/internal/hugemem"
 )
 
 // The fast path decodes one component, resource or cleanup object without
@@ -763,8 +765,7 @@ func (f *fast) growStrings(start int) {
 	if f.copy {
 		size = max(size, arenaBytes/16)
 	}
-	grown := make([]string, n, size)
-	hugePages(unsafe.Pointer(unsafe.SliceData(grown)), uintptr(size)*16)
+	grown := hugemem.MakeCap[string](n, size)
 	copy(grown, f.strs[start:])
 	f.strs = grown
 }
@@ -790,8 +791,7 @@ func (f *fast) keepBytes(b []byte) []byte {
 	if cap(f.bytes)-len(f.bytes) < len(b) {
 		size := max(arenaBytes, f.bytesHint)
 		f.bytesHint = 0
-		f.bytes = make([]byte, 0, size)
-		hugePages(unsafe.Pointer(unsafe.SliceData(f.bytes)), uintptr(size))
+		f.bytes = hugemem.MakeCap[byte](0, size)
 	}
 	start := len(f.bytes)
 	f.bytes = append(f.bytes, b...)

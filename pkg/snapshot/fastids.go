@@ -6,6 +6,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"unsafe"
+
+	"github.com/rescoord/rescoord/internal/hugemem"
 )
 
 // idTable maps ids to positions in a slice (of components or resources).
@@ -27,8 +29,7 @@ type idTable struct {
 // newIDTable returns a table for n ids, at most half full.
 func newIDTable(n int, key func(pos int32) string) *idTable {
 	size := 1 << max(bits.Len(uint(2*n)), 3)
-	slots := make([]uint64, size)
-	hugePages(unsafe.Pointer(unsafe.SliceData(slots)), uintptr(size)*8)
+	slots := hugemem.Make[uint64](size)
 	return &idTable{seed: maphash.MakeSeed(), slots: slots, mask: uint64(size - 1), key: key}
 }
 
@@ -81,7 +82,7 @@ func (t *idTable) fill(hashes []uint64) bool {
 		start[b+1] += start[b]
 	}
 	next := append([]int32(nil), start[:buckets]...)
-	order := make([]int32, n)
+	order := hugemem.Make[int32](n)
 	for i, h := range hashes {
 		b := (h & t.mask) >> shift
 		order[next[b]] = int32(i)
@@ -153,7 +154,7 @@ func buildIDTable(n int, key func(pos int32) string) (t *idTable, ok bool) {
 
 // hashAll hashes the ids of n elements, on several goroutines when n is large.
 func (t *idTable) hashAll(n int) []uint64 {
-	hashes := make([]uint64, n)
+	hashes := hugemem.Make[uint64](n)
 	workers := parallelism(n)
 	var wg sync.WaitGroup
 	for w := range workers {

@@ -6,6 +6,8 @@ import (
 	"os"
 	"runtime"
 	"sync"
+
+	"github.com/rescoord/rescoord/internal/hugemem"
 )
 
 // Loading a large file without holding it in memory.
@@ -183,26 +185,26 @@ var structural = func() (t [256]bool) {
 // looks like the start of an element of a large array (after "},{"),
 // and its findings count only if the first scan, on reaching that point,
 // finds itself there indeed; otherwise the first scan goes on alone.
-func outlineFile(f *os.File, size int) (outline, bool) {
+func outlineFile(f *os.File, size int, bufs [2][]byte) (outline, bool) {
 	first := &outliner{valueOf: -1, cur: -1}
 	split := -1
 	if runtime.GOMAXPROCS(0) > 1 {
 		split = resyncPoint(f, size/2)
 	}
 	if split < 0 {
-		return first.finish(f, 0, size)
+		return first.finish(f, 0, size, bufs[0])
 	}
 	second := &outliner{valueOf: -1, cur: unknownArray, depth: 2, want: true}
-	second.starts = make([]int, 0, (size-split)/128) // elements of 128 bytes or more: no regrowth
+	second.starts = hugemem.MakeCap[int](0, (size-split)/128) // elements of 128 bytes or more: no regrowth
 	var wg sync.WaitGroup
-	wg.Go(func() { second.scan(f, split, size) })
-	first.scan(f, 0, split)
+	wg.Go(func() { second.scan(f, split, size, bufs[1]) })
+	first.scan(f, 0, split, bufs[0])
 	wg.Wait()
 	if first.bad {
 		return outline{}, false
 	}
 	if !(first.depth == 2 && first.cur >= 0 && first.cur < unknownArray && first.want && !first.inStr && !first.esc) {
-		return first.finish(f, split, size) // a wrong guess: on alone
+		return first.finish(f, split, size, bufs[0]) // a wrong guess: on alone
 	}
 	if second.bad || !second.done || second.inStr || second.out.arrays[unknownArray].end == 0 {
 		return outline{}, false
@@ -229,17 +231,16 @@ func outlineFile(f *os.File, size int) (outline, bool) {
 
 // finish scans the file from offset from to the end, and checks that the
 // document ended there.
-func (o *outliner) finish(f *os.File, from, size int) (outline, bool) {
-	o.scan(f, from, size)
+func (o *outliner) finish(f *os.File, from, size int, buf []byte) (outline, bool) {
+	o.scan(f, from, size, buf)
 	if o.bad || !o.done || o.inStr {
 		return outline{}, false
 	}
 	return o.out, true
 }
 
-// scan feeds the file's bytes [from, to) window by window.
-func (o *outliner) scan(f *os.File, from, to int) {
-	buf := make([]byte, min(windowSize, to-from))
+// scan feeds the file's bytes [from, to) window by window, read into buf.
+func (o *outliner) scan(f *os.File, from, to int, buf []byte) {
 	for base := from; base < to && !o.bad; {
 		n, err := f.ReadAt(buf[:min(len(buf), to-base)], int64(base))
 		o.feed(buf[:n], base)
@@ -287,7 +288,10 @@ func resyncPoint(f *os.File, from int) int {
 // loadLarge loads a large regular file by windows; ok is false when it
 // leaves the file to Parse.
 func loadLarge(f *os.File, size int64, name string) (*Snapshot, bool) {
-	ol, ok := outlineFile(f, int(size))
+	// Two window buffers, for the two halves of the structural scan, then
+	// for reading one window while the one before is decoded.
+	bufs := [2][]byte{hugemem.Make[byte](windowSize), hugemem.Make[byte](windowSize)}
+	ol, ok := outlineFile(f, int(size), bufs)
 	if !ok {
 		return nil, false
 	}
@@ -333,28 +337,27 @@ func loadLarge(f *os.File, size int64, name string) (*Snapshot, bool) {
 		runtime.GC()
 	}
 	var owners *idTable // the components, once decoded
-	buf := make([]byte, windowSize)
 	for _, k := range arrayOrder(ol) {
 		sh := ol.arrays[k]
 		ok := false
 		switch k {
 		case 0:
-			hashes := make([]uint64, len(comps))
-			ok = streamArray(f, buf, sh, comps, nil, func(fc *fast, c *Component, i int) bool {
+			hashes := hugemem.Make[uint64](len(comps))
+			ok = streamArray(f, bufs, sh, comps, nil, func(fc *fast, c *Component, i int) bool {
 				_, _, ok := fc.component(c)
 				hashes[i] = compIDs.hash(c.ID)
 				return ok
 			}) && compIDs.fill(hashes)
 			owners = compIDs
 		case 1:
-			hashes := make([]uint64, len(res))
-			ok = streamArray(f, buf, sh, res, owners, func(fc *fast, r *Resource, i int) bool {
+			hashes := hugemem.Make[uint64](len(res))
+			ok = streamArray(f, bufs, sh, res, owners, func(fc *fast, r *Resource, i int) bool {
 				_, ok := fc.resource(r)
 				hashes[i] = resIDs.hash(r.ID)
 				return ok
 			}) && resIDs.fill(hashes)
 		case 2:
-			ok = streamArray(f, buf, sh, cl, nil, func(fc *fast, c *Cleanup, i int) bool {
+			ok = streamArray(f, bufs, sh, cl, nil, func(fc *fast, c *Cleanup, i int) bool {
 				_, ok := fc.cleanup(c)
 				return ok && (c.ID == "" || clIDs.insert(c.ID, i))
 			})
@@ -364,7 +367,7 @@ func loadLarge(f *os.File, size int64, name string) (*Snapshot, bool) {
 		}
 	}
 	s.Components, s.Resources, s.Cleanups = comps, res, cl
-	parent := make([]int32, len(s.Components))
+	parent := hugemem.Make[int32](len(s.Components))
 	for i := range s.Components {
 		parent[i] = -1
 		if p := s.Components[i].Parent; p != "" {
@@ -414,7 +417,7 @@ func readRange(f *os.File, b *bytes.Buffer, from, to int) bool {
 // groups of markEvery elements at a time, each window split between the
 // available cores. Each worker keeps its cursor (and arenas) across
 // windows. comps, when set, resolves owners.
-func streamArray[T any](f *os.File, buf []byte, sh arrayShape, out []T, comps *idTable, elem elemFunc[T]) bool {
+func streamArray[T any](f *os.File, bufs [2][]byte, sh arrayShape, out []T, comps *idTable, elem elemFunc[T]) bool {
 	if sh.n == 0 {
 		return true
 	}
@@ -454,7 +457,6 @@ func streamArray[T any](f *os.File, buf []byte, sh arrayShape, out []T, comps *i
 		return w
 	}
 	// Two buffers: the next window is read while this one is decoded.
-	bufs := [2][]byte{buf, make([]byte, len(buf))}
 	cur := read(0, bufs[0])
 	for k := 1; ; k++ {
 		if !cur.ok {

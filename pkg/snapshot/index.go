@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+
+	"github.com/rescoord/rescoord/internal/hugemem"
 )
 
 // Index is a read-only, indexed view of a snapshot that the analyses share:
@@ -48,7 +50,7 @@ func NewIndex(s *Snapshot) (*Index, error) {
 	if ix.compIDs, ix.resIDs, err = idTables(s); err != nil {
 		return nil, err
 	}
-	ix.parent = make([]int32, nc)
+	ix.parent = hugemem.Make[int32](nc)
 	for i := range s.Components {
 		ix.parent[i] = -1
 		if p := s.Components[i].Parent; p != "" {
@@ -78,7 +80,7 @@ func NewIndex(s *Snapshot) (*Index, error) {
 			ix.roots = append(ix.roots, int32(i))
 		}
 	}
-	ix.depth = make([]int32, nc)
+	ix.depth = hugemem.Make[int32](nc)
 	ix.walk()
 	ix.resolveOwners()
 	ix.ownedStart, ix.ownedList = csr(nc, len(s.Resources), func(yield func(group, item int32)) {
@@ -98,9 +100,9 @@ func NewIndex(s *Snapshot) (*Index, error) {
 
 	// Subtree bytes: children have larger tin than parents, so summing in
 	// reverse walk order adds every child before its parent is read.
-	ix.subtreeBytes = make([]int64, nc)
+	ix.subtreeBytes = hugemem.Make[int64](nc)
 	copy(ix.subtreeBytes, ix.ownBytes)
-	order := make([]int32, nc)
+	order := hugemem.Make[int32](nc)
 	for ci, t := range ix.tin {
 		order[t] = int32(ci)
 	}
@@ -159,7 +161,7 @@ func firstDuplicate(n int, key func(int32) string) string {
 func (ix *Index) resolveOwners() {
 	res := ix.Snap.Resources
 	nc, nr := len(ix.Snap.Components), len(res)
-	ix.owner = make([]int32, nr)
+	ix.owner = hugemem.Make[int32](nr)
 	workers := parallelism(nr)
 	type sums struct {
 		own        []int64
@@ -171,7 +173,7 @@ func (ix *Index) resolveOwners() {
 	for w := range workers {
 		wg.Go(func() {
 			p := &part[w]
-			p.own = make([]int64, nc)
+			p.own = hugemem.Make[int64](nc)
 			for i := nr * w / workers; i < nr*(w+1)/workers; i++ {
 				r := &res[i]
 				ci, ok := ix.compIDs.find(r.Owner)
@@ -205,13 +207,13 @@ func (ix *Index) resolveOwners() {
 // csr groups items by group in compressed sparse row form, keeping the
 // order in which they are yielded.
 func csr(groups, items int, each func(yield func(group, item int32))) (start, list []int32) {
-	start = make([]int32, groups+1)
+	start = hugemem.Make[int32](groups + 1)
 	each(func(g, _ int32) { start[g+1]++ })
 	for g := 0; g < groups; g++ {
 		start[g+1] += start[g]
 	}
-	list = make([]int32, start[groups])
-	fill := make([]int32, groups)
+	list = hugemem.Make[int32](int(start[groups]))
+	fill := hugemem.Make[int32](groups)
 	copy(fill, start[:groups])
 	each(func(g, item int32) {
 		list[fill[g]] = item
@@ -223,8 +225,8 @@ func csr(groups, items int, each func(yield func(group, item int32))) (start, li
 // walk numbers the components depth-first from the roots and sets depths.
 func (ix *Index) walk() {
 	nc := len(ix.parent)
-	ix.tin = make([]int32, nc)
-	ix.tout = make([]int32, nc)
+	ix.tin = hugemem.Make[int32](nc)
+	ix.tout = hugemem.Make[int32](nc)
 	t := int32(0)
 	type frame struct{ ci, next int32 }
 	var stack []frame

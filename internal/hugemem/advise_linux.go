@@ -1,0 +1,21 @@
+package hugemem
+
+import (
+	"syscall"
+	"unsafe"
+)
+
+// Advise asks Linux to back the memory [p, p+size) of a large allocation
+// that has not been written yet with huge pages (MADV_HUGEPAGE). The
+// range is widened to whole huge pages: the pages around the allocation
+// that are already in use keep their small pages (the kernel only maps a
+// huge page where none of its memory is mapped yet), and those that are
+// not are better off huge as well. It is a hint: errors are ignored.
+func Advise(p unsafe.Pointer, size uintptr) {
+	if size < minSize {
+		return
+	}
+	start := uintptr(p) &^ (PageSize - 1)
+	end := (uintptr(p) + size + PageSize - 1) &^ (PageSize - 1)
+	_, _, _ = syscall.Syscall(syscall.SYS_MADVISE, start, end-start, syscall.MADV_HUGEPAGE)
+}
