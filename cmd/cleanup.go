@@ -102,7 +102,9 @@ func runCleanup(ctx context.Context, f *Factory, opts *CleanupOptions) error {
 	if err != nil {
 		return err
 	}
-	plan, err := newPlan(ix, opts.Component)
+	// JSON only writes the steps out: a lazy plan makes them block by
+	// block as they are written (see planJSONPrinter).
+	plan, err := newPlan(ix, opts.Component, opts.Output == "json" && !opts.CriticalChain)
 	if err != nil {
 		return err
 	}
@@ -128,15 +130,20 @@ func runCleanup(ctx context.Context, f *Factory, opts *CleanupOptions) error {
 	return pr.Print(f.IO.Out, view)
 }
 
-// newPlan plans scope ("" for the whole registry). An unknown component is
-// a usage error; a cycle is exit 2 naming its members.
-func newPlan(ix *snapshot.Index, scope string) (*coordinator.Plan, error) {
+// newPlan plans scope ("" for the whole registry), lazily if asked (its
+// steps made on demand by FillSteps). An unknown component is a usage
+// error; a cycle is exit 2 naming its members.
+func newPlan(ix *snapshot.Index, scope string, lazy bool) (*coordinator.Plan, error) {
 	if scope != "" {
 		if _, ok := ix.ComponentIndex(scope); !ok {
 			return nil, usageError("no component %q in the snapshot", scope)
 		}
 	}
-	plan, err := coordinator.NewPlan(ix, coordinator.Scope{Component: scope})
+	plan := coordinator.NewPlan
+	if lazy {
+		plan = coordinator.NewLazyPlan
+	}
+	p, err := plan(ix, coordinator.Scope{Component: scope})
 	if err != nil {
 		var ce *coordinator.CycleError
 		if errors.As(err, &ce) {
@@ -144,7 +151,7 @@ func newPlan(ix *snapshot.Index, scope string) (*coordinator.Plan, error) {
 		}
 		return nil, err
 	}
-	return plan, nil
+	return p, nil
 }
 
 // planView is a plan with what its printers need to describe it.
@@ -349,11 +356,11 @@ func (planJSONPrinter) Print(w io.Writer, v *planView) error {
 	if _, err := io.WriteString(w, "{\n  \"steps\": ["); err != nil {
 		return err
 	}
-	if err := writeStepBlocks(w, p.Steps); err != nil {
+	if err := writeStepBlocks(w, p); err != nil {
 		return err
 	}
 	b := make([]byte, 0, 1024)
-	if len(p.Steps) > 0 {
+	if p.Len() > 0 {
 		b = append(b, "\n  "...)
 	}
 	b = append(b, "],\n  \"summary\": {\n    \"steps\": "...)
@@ -382,17 +389,27 @@ func (planJSONPrinter) Print(w io.Writer, v *planView) error {
 // jsonBlockSteps is how many steps make one block of JSON (about 300 KB).
 const jsonBlockSteps = 1024
 
-// writeStepBlocks writes the JSON of the steps, block by block. With more
-// than one core, worker w formats blocks w, w+workers, w+2×workers…, each
+// writeStepBlocks writes the JSON of the plan's steps, block by block,
+// each block's steps filled (FillSteps: made, for a lazy plan) into a
+// buffer that is used again for the next. With more than one core,
+// worker w fills and formats blocks w, w+workers, w+2×workers…, each
 // while the ones before it are written; at most three blocks per worker
 // are in memory at a time.
-func writeStepBlocks(w io.Writer, steps []coordinator.Step) error {
-	blocks := (len(steps) + jsonBlockSteps - 1) / jsonBlockSteps
+func writeStepBlocks(w io.Writer, p *coordinator.Plan) error {
+	n := p.Len()
+	blocks := (n + jsonBlockSteps - 1) / jsonBlockSteps
+	format := func(b []byte, steps []coordinator.Step, k int) []byte {
+		lo := k * jsonBlockSteps
+		steps = steps[:min(jsonBlockSteps, n-lo)]
+		p.FillSteps(steps, lo)
+		return appendStepBlock(b, steps, lo)
+	}
 	workers := min(runtime.GOMAXPROCS(0), 8, blocks/4)
 	if workers < 2 {
 		b := make([]byte, 0, 64<<10)
+		steps := make([]coordinator.Step, jsonBlockSteps)
 		for k := range blocks {
-			b = appendStepBlock(b[:0], steps, k)
+			b = format(b[:0], steps, k)
 			if _, err := w.Write(b); err != nil {
 				return err
 			}
@@ -407,6 +424,7 @@ func writeStepBlocks(w io.Writer, steps []coordinator.Step) error {
 		out[wk] = make(chan []byte, 1)
 		free[wk] = make(chan []byte, 3)
 		wg.Go(func() {
+			steps := make([]coordinator.Step, jsonBlockSteps)
 			for k := wk; k < blocks; k += workers {
 				var b []byte
 				select {
@@ -414,7 +432,7 @@ func writeStepBlocks(w io.Writer, steps []coordinator.Step) error {
 				default:
 					b = make([]byte, 0, 320*jsonBlockSteps)
 				}
-				b = appendStepBlock(b[:0], steps, k)
+				b = format(b[:0], steps, k)
 				select {
 				case out[wk] <- b:
 				case <-stop:
@@ -439,17 +457,16 @@ func writeStepBlocks(w io.Writer, steps []coordinator.Step) error {
 	return err
 }
 
-// appendStepBlock appends the JSON of block k of the steps.
-func appendStepBlock(b []byte, steps []coordinator.Step, k int) []byte {
-	lo, hi := k*jsonBlockSteps, min((k+1)*jsonBlockSteps, len(steps))
+// appendStepBlock appends the JSON of steps, which start at plan position lo.
+func appendStepBlock(b []byte, steps []coordinator.Step, lo int) []byte {
 	var actions actionsJSON
 	var warm byte
-	for i := lo; i < hi; i++ {
-		if (i-lo)%64 == 0 {
-			warm += warmIDs(steps[i:min(i+64, hi)])
+	for i := range steps {
+		if i%64 == 0 {
+			warm += warmIDs(steps[i:min(i+64, len(steps))])
 		}
 		s := &steps[i]
-		if i > 0 {
+		if lo+i > 0 {
 			b = append(b, ',')
 		}
 		b = append(b, "\n    {\n      \"order\": "...)

@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"testing"
 
+	"github.com/rescoord/rescoord/internal/gensnap"
 	"github.com/rescoord/rescoord/pkg/coordinator"
 	"github.com/rescoord/rescoord/pkg/snapshot"
 )
@@ -88,6 +89,41 @@ func TestCleanup_JSONPrinterWriteError(t *testing.T) {
 			if !errors.Is(err, errWriteFailed) {
 				t.Errorf("GOMAXPROCS %d, failing after %d bytes: err = %v", procs, limit, err)
 			}
+		}
+	}
+}
+
+// TestCleanup_JSONOfLazyPlan wants the JSON of a lazy plan, whose steps
+// the printer makes block by block, to be that of the same plan made
+// whole, on one core and on several.
+func TestCleanup_JSONOfLazyPlan(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	var doc bytes.Buffer
+	if err := gensnap.Generate(gensnap.Scale(40_000), &doc); err != nil {
+		t.Fatal(err)
+	}
+	s, err := snapshot.Parse(doc.Bytes(), "generated")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ix, err := snapshot.NewIndex(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, procs := range []int{1, 3} {
+		runtime.GOMAXPROCS(procs)
+		var want, got bytes.Buffer
+		for lazy, out := range map[bool]*bytes.Buffer{false: &want, true: &got} {
+			p, err := newPlan(ix, "", lazy)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := (planJSONPrinter{}).Print(out, &planView{Plan: p, Index: ix}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if want.Len() < 1<<20 || !bytes.Equal(got.Bytes(), want.Bytes()) {
+			t.Fatalf("GOMAXPROCS %d: the lazy plan's JSON (%d bytes) differs from the whole plan's (%d bytes)", procs, got.Len(), want.Len())
 		}
 	}
 }

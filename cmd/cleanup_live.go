@@ -41,7 +41,7 @@ func runLiveCleanup(ctx context.Context, f *Factory, opts *CleanupOptions) error
 	if err != nil {
 		return err
 	}
-	plan, err := newPlan(ix, opts.Component)
+	plan, err := newPlan(ix, opts.Component, false)
 	if err != nil {
 		return err
 	}

@@ -87,7 +87,7 @@ func runGraph(f *Factory, opts *GraphOptions) error {
 	}
 	var plan *coordinator.Plan
 	if opts.Plan {
-		if plan, err = newPlan(ix, opts.Component); err != nil {
+		if plan, err = newPlan(ix, opts.Component, false); err != nil {
 			return fmt.Errorf("%w (drop --plan to draw the graph with the cycle in red)", err)
 		}
 	}

@@ -71,6 +71,35 @@ type Plan struct {
 	Warnings []string `json:"warnings,omitempty"`
 	// CriticalPath holds the orders of the steps of the heaviest chain, first to last.
 	CriticalPath []int `json:"-"`
+
+	// lazy makes the steps on demand in a plan from NewLazyPlan.
+	lazy *planner
+}
+
+// Len is the number of steps in the plan: len(Steps), or for a lazy plan
+// the number FillSteps can make.
+func (p *Plan) Len() int {
+	if p.lazy == nil {
+		return len(p.Steps)
+	}
+	return p.Summary.Steps
+}
+
+// FillSteps fills dst with the steps of the plan from position lo on:
+// dst[i] becomes the step of order lo+i+1. lo+len(dst) must not exceed
+// Len. For a plan from NewLazyPlan the steps are made here, in plan
+// order; FillSteps may be called concurrently for different ranges, and
+// what it gives stays valid.
+func (p *Plan) FillSteps(dst []Step, lo int) {
+	if lo < 0 || lo+len(dst) > p.Len() {
+		panic(fmt.Sprintf("coordinator: FillSteps(%d steps at %d) of a plan of %d", len(dst), lo, p.Len()))
+	}
+	if p.lazy == nil {
+		copy(dst, p.Steps[lo:])
+		return
+	}
+	clear(dst) // fill sets only the fields of each step's kind
+	p.lazy.newStepFiller(dst, lo, len(dst)).fill(lo, lo+len(dst))
 }
 
 // CycleError reports hard constraints that form a cycle: no plan exists.
@@ -131,6 +160,19 @@ var ErrUnknownComponent = errors.New("no such component")
 // with an error wrapping ErrUnknownComponent when scope names a component
 // that is not in the snapshot. It only reads ix.
 func NewPlan(ix *snapshot.Index, scope Scope) (*Plan, error) {
+	return newPlan(ix, scope, false)
+}
+
+// NewLazyPlan plans like NewPlan but leaves the plan's Steps nil:
+// FillSteps makes them on demand, a range at a time. A caller that only
+// writes the steps out, as `rescoord cleanup -o json` does, then never
+// holds all of them: a million steps take some 200 MB, and writing that
+// much fresh memory costs more than filling it.
+func NewLazyPlan(ix *snapshot.Index, scope Scope) (*Plan, error) {
+	return newPlan(ix, scope, true)
+}
+
+func newPlan(ix *snapshot.Index, scope Scope, lazy bool) (*Plan, error) {
 	p := newPlanner(ix)
 	if scope.Component != "" {
 		ci, ok := ix.ComponentIndex(scope.Component)
@@ -141,7 +183,7 @@ func NewPlan(ix *snapshot.Index, scope Scope) (*Plan, error) {
 	}
 	p.scanResources()
 	p.collectGroups()
-	steps, nodesReady, stepsReady := p.allocate()
+	steps, nodesReady, stepsReady := p.allocate(!lazy)
 	p.sortGroups()
 	p.numberNodes(nodesReady)
 	p.resolveDependencies()
@@ -151,5 +193,5 @@ func NewPlan(ix *snapshot.Index, scope Scope) (*Plan, error) {
 	if !ok {
 		return nil, p.cycleError()
 	}
-	return p.build(steps, filled), nil
+	return p.build(steps, filled, lazy), nil
 }

@@ -8,12 +8,17 @@ import (
 
 // build turns the placed nodes into the Plan. fillBehind has filled the
 // steps before from; the others are filled here, in ranges of the plan,
-// concurrently.
-func (p *planner) build(steps []Step, from int) *Plan {
+// concurrently. A lazy plan has no steps yet: it keeps the planner to
+// fill them on demand (Plan.FillSteps).
+func (p *planner) build(steps []Step, from int, lazy bool) *Plan {
 	p.parallel(len(steps)-from, nil, func(_, lo, hi int) {
 		p.newStepFiller(steps, from+lo, hi-lo).fill(from+lo, from+hi)
 	})
-	plan := &Plan{Steps: steps, Summary: Summary{Steps: len(steps)}}
+	plan := &Plan{Steps: steps, Summary: Summary{Steps: int(p.nSteps)}}
+	if lazy {
+		plan.lazy = p
+		p.notePrev()
+	}
 	// The heaviest chain ends at the last step that finishes latest.
 	end := -1
 	for k, u := range p.seq {
@@ -46,7 +51,7 @@ var fillBatch int32 = 4096
 // the filling stops, and stop returns how many steps, from the first,
 // are filled.
 func (p *planner) fillBehind(steps []Step, stepsReady <-chan struct{}) (stop func() int) {
-	if p.workers == 1 {
+	if p.workers == 1 || len(steps) == 0 { // one core, or a lazy plan
 		return func() int {
 			<-stepsReady
 			return 0
@@ -82,17 +87,19 @@ func (p *planner) fillBehind(steps []Step, stepsReady <-chan struct{}) (stop fun
 // each other in large arrays.
 type stepFiller struct {
 	p     *planner
-	steps []Step
+	steps []Step // the step of plan position k is steps[k-first]
+	first int
 	prev  int32 // the largest node placed before the step being filled
 	buf   []byte
 	after []int
 }
 
-// newStepFiller prepares to fill the steps from at on, about n of them.
+// newStepFiller prepares to fill the steps from at on, about n of them:
+// into steps[at:] when steps holds the whole plan, else into steps[0:].
 func (p *planner) newStepFiller(steps []Step, at, n int) *stepFiller {
-	f := &stepFiller{p: p, steps: steps, prev: -1}
-	for _, u := range p.seq[:at] {
-		f.prev = max(f.prev, u)
+	f := &stepFiller{p: p, steps: steps, prev: p.prevBefore(at)}
+	if len(steps) < int(p.nSteps) {
+		f.first = at
 	}
 	// About one step in three has a reason of its own, of some 30 bytes,
 	// and each step has one or two predecessors.
@@ -112,7 +119,7 @@ func (f *stepFiller) fill(lo, hi int) {
 		}
 		u := p.seq[k]
 		n := &p.nodes[u]
-		st := &f.steps[k]
+		st := &f.steps[k-f.first]
 		st.Order = k + 1
 		st.Index = int(n.idx)
 		st.TimeoutMS = n.weight
@@ -157,6 +164,35 @@ func (f *stepFiller) fill(lo, hi int) {
 		st.Reason = f.reason(st, u)
 	}
 	runtime.KeepAlive(warm) // so that warm reads
+}
+
+// prevBlock is how many plan positions one entry of planner.prevMax covers.
+const prevBlock = 1024
+
+// notePrev notes, for every prevBlock-th plan position, the largest node
+// placed before it, so that a lazy plan's steps can be filled from
+// anywhere without reading the plan from its start.
+func (p *planner) notePrev() {
+	p.prevMax = make([]int32, (len(p.seq)+prevBlock-1)/prevBlock)
+	prev := int32(-1)
+	for k, u := range p.seq {
+		if k%prevBlock == 0 {
+			p.prevMax[k/prevBlock] = prev
+		}
+		prev = max(prev, u)
+	}
+}
+
+// prevBefore is the largest node placed before plan position at, -1 if none.
+func (p *planner) prevBefore(at int) int32 {
+	prev, from := int32(-1), 0
+	if b := at / prevBlock; b < len(p.prevMax) {
+		prev, from = p.prevMax[b], b*prevBlock
+	}
+	for _, u := range p.seq[from:at] {
+		prev = max(prev, u)
+	}
+	return prev
 }
 
 // warmSteps is how many steps warm reads ahead.

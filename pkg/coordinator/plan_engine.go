@@ -151,6 +151,7 @@ type planner struct {
 	// seq holds the step nodes in plan order, as far as order has placed
 	// them; it publishes how far in progress, for fillBehind.
 	seq      []int32
+	prevMax  []int32 // see notePrev
 	progress atomic.Int32
 	heap     planHeap
 	cursor   int32
@@ -394,12 +395,14 @@ func (p *planner) groupID(g *planGroup) string {
 // slice when it is first written, and that is much of the time it takes
 // to fill the nodes, and to fill the []Step (168 bytes a step). Receive
 // from nodesReady before numbering, and from stepsReady before filling
-// the steps.
-func (p *planner) allocate() (steps []Step, nodesReady, stepsReady <-chan struct{}) {
+// the steps. Without withSteps there are no steps (nil) to fill.
+func (p *planner) allocate(withSteps bool) (steps []Step, nodesReady, stepsReady <-chan struct{}) {
 	p.nodes = makeLarge[planNode](int(p.nSteps+p.nBarriers) + 1) // + the sentinel
 	p.resNode = makeLarge[int32](len(p.snap.Resources))
 	p.seq = makeLarge[int32](int(p.nSteps))
-	steps = makeLarge[Step](int(p.nSteps))
+	if withSteps {
+		steps = makeLarge[Step](int(p.nSteps))
+	}
 	nodesDone, stepsDone := make(chan struct{}), make(chan struct{})
 	fault := func() {
 		faultIn(p.nodes)

@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/rescoord/rescoord/pkg/snapshot"
@@ -586,6 +587,63 @@ func TestPlan_OnEveryCoreAsOnOne(t *testing.T) {
 				got, err := plan(workers)
 				if !reflect.DeepEqual(err, wantErr) || !reflect.DeepEqual(got, want) {
 					t.Fatalf("scope %q, %d workers: the plan differs from one worker's (error %v, want %v)", scope.Component, workers, err, wantErr)
+				}
+			}
+		}
+	}
+}
+
+// TestLazyPlan_FillsTheStepsOfNewPlan fills a lazy plan's steps in ranges
+// of every size, out of order and concurrently, on one core and on
+// several, and wants NewPlan's steps, summary, critical path and warnings.
+func TestLazyPlan_FillsTheStepsOfNewPlan(t *testing.T) {
+	defer func(n int) { planParallelMin = n }(planParallelMin)
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	large, err := snapshot.NewIndex(largeSnapshot(30_000))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ix := range []*snapshot.Index{demoIndex(t), large} {
+		for _, scope := range []Scope{{}, {Component: ix.Snap.Components[0].ID}} {
+			for _, workers := range []int{1, 3} {
+				runtime.GOMAXPROCS(workers)
+				planParallelMin = 1
+				if workers == 1 {
+					planParallelMin = math.MaxInt
+				}
+				want, err := NewPlan(ix, scope)
+				if err != nil {
+					t.Fatal(err)
+				}
+				lazy, err := NewLazyPlan(ix, scope)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if lazy.Steps != nil || lazy.Len() != len(want.Steps) {
+					t.Fatalf("lazy plan: Steps %v, Len %d; want nil and %d", lazy.Steps != nil, lazy.Len(), len(want.Steps))
+				}
+				if !reflect.DeepEqual(lazy.Summary, want.Summary) || !reflect.DeepEqual(lazy.CriticalPath, want.CriticalPath) || !reflect.DeepEqual(lazy.Warnings, want.Warnings) {
+					t.Fatalf("scope %q, %d workers: the lazy plan's figures differ from NewPlan's", scope.Component, workers)
+				}
+				for _, size := range []int{1, 7, prevBlock - 1, prevBlock, 3*prevBlock + 5, lazy.Len()} {
+					if size == 0 || size > lazy.Len() {
+						continue
+					}
+					got := make([]Step, lazy.Len())
+					var wg sync.WaitGroup
+					// Last range first: nothing may depend on the ranges before.
+					for lo := (lazy.Len() - 1) / size * size; lo >= 0; lo -= size {
+						wg.Go(func() { lazy.FillSteps(got[lo:min(lo+size, lazy.Len())], lo) })
+					}
+					wg.Wait()
+					if !reflect.DeepEqual(got, want.Steps) {
+						t.Fatalf("scope %q, %d workers, ranges of %d: the lazy plan's steps differ from NewPlan's", scope.Component, workers, size)
+					}
+				}
+				got := make([]Step, 3)
+				want.FillSteps(got, 2)
+				if !reflect.DeepEqual(got, want.Steps[2:5]) {
+					t.Errorf("FillSteps of a full plan: got %+v, want its steps", got)
 				}
 			}
 		}
