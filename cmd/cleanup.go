@@ -131,7 +131,7 @@ func runCleanup(ctx context.Context, f *Factory, opts *CleanupOptions) error {
 }
 
 // newPlan plans scope ("" for the whole registry), lazily if asked (its
-// steps made on demand by FillSteps). An unknown component is a usage
+// steps made on demand by a StepFiller). An unknown component is a usage
 // error; a cycle is exit 2 naming its members.
 func newPlan(ix *snapshot.Index, scope string, lazy bool) (*coordinator.Plan, error) {
 	if scope != "" {
@@ -390,26 +390,26 @@ func (planJSONPrinter) Print(w io.Writer, v *planView) error {
 const jsonBlockSteps = 1024
 
 // writeStepBlocks writes the JSON of the plan's steps, block by block,
-// each block's steps filled (FillSteps: made, for a lazy plan) into a
-// buffer that is used again for the next. With more than one core,
+// each block's steps filled (made, for a lazy plan) by a StepFiller into
+// a buffer that is used again for the next. With more than one core,
 // worker w fills and formats blocks w, w+workers, w+2×workers…, each
 // while the ones before it are written; at most three blocks per worker
 // are in memory at a time.
 func writeStepBlocks(w io.Writer, p *coordinator.Plan) error {
 	n := p.Len()
 	blocks := (n + jsonBlockSteps - 1) / jsonBlockSteps
-	format := func(b []byte, steps []coordinator.Step, k int) []byte {
+	format := func(b []byte, fl *coordinator.StepFiller, steps []coordinator.Step, k int) []byte {
 		lo := k * jsonBlockSteps
 		steps = steps[:min(jsonBlockSteps, n-lo)]
-		p.FillSteps(steps, lo)
+		fl.Fill(steps, lo)
 		return appendStepBlock(b, steps, lo)
 	}
 	workers := min(runtime.GOMAXPROCS(0), 8, blocks/4)
 	if workers < 2 {
 		b := make([]byte, 0, 64<<10)
-		steps := make([]coordinator.Step, jsonBlockSteps)
+		fl, steps := p.Filler(), make([]coordinator.Step, jsonBlockSteps)
 		for k := range blocks {
-			b = format(b[:0], steps, k)
+			b = format(b[:0], fl, steps, k)
 			if _, err := w.Write(b); err != nil {
 				return err
 			}
@@ -424,7 +424,7 @@ func writeStepBlocks(w io.Writer, p *coordinator.Plan) error {
 		out[wk] = make(chan []byte, 1)
 		free[wk] = make(chan []byte, 3)
 		wg.Go(func() {
-			steps := make([]coordinator.Step, jsonBlockSteps)
+			fl, steps := p.Filler(), make([]coordinator.Step, jsonBlockSteps)
 			for k := wk; k < blocks; k += workers {
 				var b []byte
 				select {
@@ -432,7 +432,7 @@ func writeStepBlocks(w io.Writer, p *coordinator.Plan) error {
 				default:
 					b = make([]byte, 0, 320*jsonBlockSteps)
 				}
-				b = format(b[:0], steps, k)
+				b = format(b[:0], fl, steps, k)
 				select {
 				case out[wk] <- b:
 				case <-stop:

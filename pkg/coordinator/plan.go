@@ -89,17 +89,38 @@ func (p *Plan) Len() int {
 // dst[i] becomes the step of order lo+i+1. lo+len(dst) must not exceed
 // Len. For a plan from NewLazyPlan the steps are made here, in plan
 // order; FillSteps may be called concurrently for different ranges, and
-// what it gives stays valid.
+// what it gives stays valid. To fill many ranges, a Filler costs less.
 func (p *Plan) FillSteps(dst []Step, lo int) {
+	p.Filler().Fill(dst, lo)
+}
+
+// Filler returns a StepFiller for the plan.
+func (p *Plan) Filler() *StepFiller { return &StepFiller{plan: p} }
+
+// StepFiller fills a plan's steps into the caller's buffer a range at a
+// time, as FillSteps does, but keeps its own memory from one range to the
+// next: the Reason strings and After lists of the steps it filled are
+// valid only until it fills again. One goroutine uses a StepFiller;
+// several fillers of one plan may run at once.
+type StepFiller struct {
+	plan *Plan
+	f    stepFiller
+}
+
+// Fill fills dst with the steps of the plan from position lo on (see
+// FillSteps).
+func (sf *StepFiller) Fill(dst []Step, lo int) {
+	p := sf.plan
 	if lo < 0 || lo+len(dst) > p.Len() {
-		panic(fmt.Sprintf("coordinator: FillSteps(%d steps at %d) of a plan of %d", len(dst), lo, p.Len()))
+		panic(fmt.Sprintf("coordinator: filling %d steps at %d of a plan of %d", len(dst), lo, p.Len()))
 	}
 	if p.lazy == nil {
 		copy(dst, p.Steps[lo:])
 		return
 	}
 	clear(dst) // fill sets only the fields of each step's kind
-	p.lazy.newStepFiller(dst, lo, len(dst)).fill(lo, lo+len(dst))
+	p.lazy.resetStepFiller(&sf.f, dst, lo, len(dst))
+	sf.f.fill(lo, lo+len(dst))
 }
 
 // CycleError reports hard constraints that form a cycle: no plan exists.

@@ -97,15 +97,27 @@ type stepFiller struct {
 // newStepFiller prepares to fill the steps from at on, about n of them:
 // into steps[at:] when steps holds the whole plan, else into steps[0:].
 func (p *planner) newStepFiller(steps []Step, at, n int) *stepFiller {
-	f := &stepFiller{p: p, steps: steps, prev: p.prevBefore(at)}
+	f := new(stepFiller)
+	p.resetStepFiller(f, steps, at, n)
+	return f
+}
+
+// resetStepFiller prepares f as newStepFiller does, keeping its buffers
+// where they are large enough: what f filled before is then overwritten.
+func (p *planner) resetStepFiller(f *stepFiller, steps []Step, at, n int) {
+	f.p, f.steps, f.first, f.prev = p, steps, 0, p.prevBefore(at)
 	if len(steps) < int(p.nSteps) {
 		f.first = at
 	}
 	// About one step in three has a reason of its own, of some 30 bytes,
 	// and each step has one or two predecessors.
-	f.buf = makeLarge[byte](12*n + 256)[:0]
-	f.after = makeLarge[int](2*n + 64)[:0]
-	return f
+	if cap(f.buf) < 12*n+256 {
+		f.buf = makeLarge[byte](12*n + 256)
+	}
+	if cap(f.after) < 2*n+64 {
+		f.after = makeLarge[int](2*n + 64)
+	}
+	f.buf, f.after = f.buf[:0], f.after[:0]
 }
 
 // fill fills the steps at [lo, hi), which must follow the ones filled

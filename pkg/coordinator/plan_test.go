@@ -594,8 +594,9 @@ func TestPlan_OnEveryCoreAsOnOne(t *testing.T) {
 }
 
 // TestLazyPlan_FillsTheStepsOfNewPlan fills a lazy plan's steps in ranges
-// of every size, out of order and concurrently, on one core and on
-// several, and wants NewPlan's steps, summary, critical path and warnings.
+// of every size, out of order and concurrently, and in order with one
+// StepFiller, on one core and on several, and wants NewPlan's steps,
+// summary, critical path and warnings.
 func TestLazyPlan_FillsTheStepsOfNewPlan(t *testing.T) {
 	defer func(n int) { planParallelMin = n }(planParallelMin)
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
@@ -638,6 +639,15 @@ func TestLazyPlan_FillsTheStepsOfNewPlan(t *testing.T) {
 					wg.Wait()
 					if !reflect.DeepEqual(got, want.Steps) {
 						t.Fatalf("scope %q, %d workers, ranges of %d: the lazy plan's steps differ from NewPlan's", scope.Component, workers, size)
+					}
+					// One filler, its memory used again range after range.
+					fl, buf := lazy.Filler(), make([]Step, size)
+					for lo := 0; lo < lazy.Len(); lo += size {
+						part := buf[:min(size, lazy.Len()-lo)]
+						fl.Fill(part, lo)
+						if !reflect.DeepEqual(part, want.Steps[lo:lo+len(part)]) {
+							t.Fatalf("scope %q, %d workers, one filler, ranges of %d: steps at %d differ from NewPlan's", scope.Component, workers, size, lo)
+						}
 					}
 				}
 				got := make([]Step, 3)
