@@ -9,8 +9,9 @@
 # counts, default "100000 1000000"), OUT (work directory, default
 # bench/out, gitignored).
 #
-# Prints one table: wall-clock median, CPU time (user + system) median and
-# peak RSS (the largest of the runs) per approach and size, and the wall
+# Runs every approach once per round, RUNS rounds, and prints one table:
+# wall-clock median, CPU time (user + system) median and peak RSS (the
+# largest of the runs) per approach and size, and the wall
 # and RSS ratios to `rescoord leaks -o json` on the same snapshot (CPU
 # time is the steadier figure on a machine shared with other work). Then
 # checks the targets of the performance issue for the 1M snapshot and the
@@ -67,28 +68,22 @@ for n in $SIZES; do
 	file[$n]=$f
 done
 
-# measure NAME CMD...: runs CMD RUNS times (stdout discarded; exit codes
-# 0 and 1 are both results, `leaks` exits 1 when it finds leaks) and
-# prints "median_wall_s max_rss_kb median_cpu_s" (CPU: user + system).
-measure() {
-	local walls=() cpus=() peak=0 i wall rss user sys rc
-	for ((i = 0; i < RUNS; i++)); do
-		rc=0
-		/usr/bin/time -f '%e %M %U %S' -o "$OUT/time.txt" "$@" >/dev/null 2>"$OUT/stderr.txt" || rc=$?
-		if ((rc > 1)); then
-			echo "failed (exit $rc): $*" >&2
-			cat "$OUT/stderr.txt" >&2
-			exit 2
-		fi
-		# GNU time writes "Command exited with non-zero status 1" first.
-		read -r wall rss user sys < <(tail -n 1 "$OUT/time.txt")
-		walls+=("$wall")
-		cpus+=("$(awk -v u="$user" -v s="$sys" 'BEGIN {print u + s}')")
-		((rss > peak)) && peak=$rss
-	done
-	median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-	printf '%s %s %s\n' "$(printf '%s\n' "${walls[@]}" | median)" "$peak" "$(printf '%s\n' "${cpus[@]}" | median)"
+# run_once CMD...: runs CMD once (stdout discarded; exit codes 0 and 1
+# are both results, `leaks` exits 1 when it finds leaks) and prints
+# "wall_s max_rss_kb cpu_s" (CPU: user + system).
+run_once() {
+	local rc=0 wall rss user sys
+	/usr/bin/time -f '%e %M %U %S' -o "$OUT/time.txt" "$@" >/dev/null 2>"$OUT/stderr.txt" || rc=$?
+	if ((rc > 1)); then
+		echo "failed (exit $rc): $*" >&2
+		cat "$OUT/stderr.txt" >&2
+		exit 2
+	fi
+	# GNU time writes "Command exited with non-zero status 1" first.
+	read -r wall rss user sys < <(tail -n 1 "$OUT/time.txt")
+	echo "$wall $rss $(awk -v u="$user" -v s="$sys" 'BEGIN {print u + s}')"
 }
+median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 approaches=(
 	"rescoord leaks -o json"
@@ -126,16 +121,24 @@ for a in "jq -f bench/orphans.jq" "python3 bench/orphans.py" "go encoding/json (
 done
 echo "all approaches count $want orphans in $(label "${SIZES%% *}"); timing $RUNS run(s) each" >&2
 
-declare -A wall rss cpu
+# Each round runs every approach once, so that a machine that gets busier
+# or quieter during the benchmark weighs on all of them alike.
+declare -A walls cpus wall rss cpu
 for n in $SIZES; do
 	cat "${file[$n]}" >/dev/null # in the page cache for everyone
+	for ((i = 1; i <= RUNS; i++)); do
+		echo "  $(label "$n") round $i of $RUNS" >&2
+		for a in "${approaches[@]}"; do
+			# shellcheck disable=SC2046
+			read -r w r c < <(run_once $(command_for "$a" "${file[$n]}"))
+			walls["$n|$a"]+="$w "
+			cpus["$n|$a"]+="$c "
+			((r > ${rss["$n|$a"]:-0})) && rss["$n|$a"]=$r
+		done
+	done
 	for a in "${approaches[@]}"; do
-		echo "  $(label "$n") $a" >&2
-		# shellcheck disable=SC2046
-		read -r w r c < <(measure $(command_for "$a" "${file[$n]}"))
-		wall["$n|$a"]=$w
-		rss["$n|$a"]=$r
-		cpu["$n|$a"]=$c
+		wall["$n|$a"]=$(tr ' ' '\n' <<<"${walls["$n|$a"]}" | grep . | median)
+		cpu["$n|$a"]=$(tr ' ' '\n' <<<"${cpus["$n|$a"]}" | grep . | median)
 	done
 done
 
@@ -161,7 +164,9 @@ echo "(also written to $table)" >&2
 ((smoke)) && exit 0
 
 # Targets (performance issue): for 1M resources, leaks and cleanup within
-# 1.5 s and 700 MB, list and validate within 1.5 s; 100k -> 1M at most 11×.
+# 1.5 s and 700 MB, at least 12× faster than jq and Python with at most a
+# quarter of their memory; list and validate within 1.5 s; 100k -> 1M at
+# most 11×.
 fail=0
 check() { # description ok(0/1)
 	if (($2)); then echo "ok    $1"; else
@@ -175,6 +180,12 @@ if [[ -n ${wall["$big|rescoord leaks -o json"]:-} ]]; then
 		w=${wall["$big|$a"]} r=${rss["$big|$a"]}
 		check "$a, 1M: ${w} s ≤ 1.5 s" "$(awk -v w="$w" 'BEGIN {print (w <= 1.5)}')"
 		check "$a, 1M: $((r / 1024)) MB ≤ 700 MB" "$(awk -v r="$r" 'BEGIN {print (r <= 700 * 1024)}')"
+		for other in "jq -f bench/orphans.jq" "python3 bench/orphans.py"; do
+			ow=${wall["$big|$other"]} orss=${rss["$big|$other"]}
+			speedup=$(awk -v a="$ow" -v b="$w" 'BEGIN {printf "%.1f", a / b}')
+			check "$a, 1M: ${speedup}× faster than ${other%% *} (≥ 12×)" "$(awk -v x="$speedup" 'BEGIN {print (x >= 12)}')"
+			check "$a, 1M: $((r / 1024)) MB ≤ a quarter of ${other%% *}'s $((orss / 1024)) MB" "$(awk -v r="$r" -v o="$orss" 'BEGIN {print (4 * r <= o)}')"
+		done
 	done
 	for a in "rescoord list --type worker -o json" "rescoord validate"; do
 		w=${wall["$big|$a"]}
