@@ -1,10 +1,7 @@
 package coordinator
 
 import (
-	"fmt"
 	"math/rand/v2"
-	"os"
-	"runtime"
 	"strconv"
 	"testing"
 	"time"
@@ -59,62 +56,6 @@ func largeSnapshot(resources int) *snapshot.Snapshot {
 		s.Cleanups = append(s.Cleanups, snapshot.Cleanup{ID: "cb-" + strconv.Itoa(i), Component: s.Components[i].ID, Priority: int64(r.IntN(3) * 10), TimeoutMS: &n})
 	}
 	return s
-}
-
-// BenchmarkPlan times NewPlan on a ready index. 10,000 resources always;
-// set RESCOORD_BENCH_LARGE=1 to add 1,000,000 resources (100,000
-// components), the figure docs/cleanup-ordering.md quotes:
-//
-//	RESCOORD_BENCH_LARGE=1 go test ./pkg/coordinator -run '^$' -bench Plan -benchmem
-func BenchmarkPlan(b *testing.B) {
-	sizes := []int{10_000}
-	if os.Getenv("RESCOORD_BENCH_LARGE") != "" {
-		sizes = append(sizes, 1_000_000)
-	}
-	for _, n := range sizes {
-		ix, err := snapshot.NewIndex(largeSnapshot(n))
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.Run(fmt.Sprintf("resources=%d", n), func(b *testing.B) {
-			b.ReportAllocs()
-			for b.Loop() {
-				if _, err := NewPlan(ix, Scope{}); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
-	}
-}
-
-// BenchmarkPlanCollected is BenchmarkPlan with a garbage collection,
-// untimed, before each plan, as when rescoord plans a snapshot it has just
-// loaded: no collection then runs while the planner works. In
-// BenchmarkPlan one often does, triggered by the plans before, and the
-// collector scans the million resources of the snapshot while the plan
-// is timed.
-func BenchmarkPlanCollected(b *testing.B) {
-	sizes := []int{10_000}
-	if os.Getenv("RESCOORD_BENCH_LARGE") != "" {
-		sizes = append(sizes, 1_000_000)
-	}
-	for _, n := range sizes {
-		ix, err := snapshot.NewIndex(largeSnapshot(n))
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.Run(fmt.Sprintf("resources=%d", n), func(b *testing.B) {
-			b.ReportAllocs()
-			for b.Loop() {
-				b.StopTimer()
-				runtime.GC()
-				b.StartTimer()
-				if _, err := NewPlan(ix, Scope{}); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
-	}
 }
 
 func TestLargeSnapshotPlans(t *testing.T) {
