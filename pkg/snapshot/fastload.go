@@ -71,6 +71,12 @@ type outliner struct {
 // feed scans buf, the bytes of the file from offset base on.
 func (o *outliner) feed(buf []byte, base int) {
 	for i := 0; i < len(buf) && !o.bad; i++ {
+		if !o.inStr && o.depth >= 3 {
+			// Inside an element: on to the bracket that closes it.
+			if i = o.interior(buf, i); i >= len(buf) {
+				return
+			}
+		}
 		if o.inStr {
 			if o.esc {
 				o.esc = false
@@ -170,6 +176,49 @@ func (o *outliner) feed(buf []byte, base int) {
 			}
 		}
 	}
+}
+
+// interior skips what lies inside an element of an array (depth 3 and
+// more), where only strings and brackets matter — most of the file — and
+// returns the offset of the bracket that closes the element's value (for
+// feed to take), or len(buf) when buf ends first. It changes the state as
+// feed would: in particular a string cut by the end of buf is left open.
+func (o *outliner) interior(buf []byte, i int) int {
+	depth := o.depth
+	defer func() { o.depth = depth }()
+	for ; i < len(buf); i++ {
+		switch buf[i] {
+		case '"':
+			if o.lastStr != "" || o.keyStart || len(o.key) > 0 {
+				o.lastStr, o.keyStart, o.key = "", false, o.key[:0]
+			}
+			j := i + 1
+			for {
+				j = nextQuoteOrBackslash(buf, j)
+				if j >= len(buf) {
+					o.inStr = true
+					return len(buf)
+				}
+				if buf[j] == '"' {
+					break
+				}
+				if j+1 >= len(buf) { // a backslash ends buf
+					o.inStr, o.esc = true, true
+					return len(buf)
+				}
+				j += 2
+			}
+			i = j
+		case '{', '[':
+			depth++
+		case '}', ']':
+			if depth == 3 {
+				return i
+			}
+			depth--
+		}
+	}
+	return len(buf)
 }
 
 // structural marks the bytes the outline looks at outside strings.

@@ -1,0 +1,45 @@
+package snapshot
+
+import (
+	"bytes"
+	"reflect"
+	"testing"
+
+	"github.com/rescoord/rescoord/internal/gensnap"
+)
+
+// TestOutline_WindowsDoNotMatter feeds documents to the structural scan
+// whole and cut into windows of many sizes — so that strings, escapes and
+// elements straddle them — and wants the same outline every time.
+func TestOutline_WindowsDoNotMatter(t *testing.T) {
+	var gen bytes.Buffer
+	if err := gensnap.Generate(gensnap.Config{Components: 40, Resources: 400, Cleanups: 30, Seed: 3}, &gen); err != nil {
+		t.Fatal(err)
+	}
+	nested := []byte(`{"format":"rescoord/v1","resources":[` +
+		`{"id":"a","metadata":[{"a":1},{"b":[{"c":"},{\"]\\"}]},  {"d":"\\\\"}],"x":"[{"},` +
+		"\n  " + `{"id":"b","s":"\u005d\"\\"},{"id":"c","m":{"k":[[[]]],"e":{}}}` +
+		`],"components":[{"id":"x"}],"cleanups":[],"tail":{"k":[1,{"z":"]"}]}}`)
+	for name, doc := range map[string][]byte{"generated": gen.Bytes(), "nested": nested} {
+		whole := &outliner{valueOf: -1, cur: -1}
+		whole.feed(doc, 0)
+		if whole.bad || !whole.done {
+			t.Fatalf("%s: the whole document does not outline (bad %v, done %v)", name, whole.bad, whole.done)
+		}
+		for _, size := range []int{1, 2, 3, 5, 8, 13, 64, 1000} {
+			o := &outliner{valueOf: -1, cur: -1}
+			for at := 0; at < len(doc); at += size {
+				o.feed(doc[at:min(at+size, len(doc))], at)
+			}
+			if !reflect.DeepEqual(o.out, whole.out) || o.bad || !o.done {
+				t.Errorf("%s in windows of %d bytes: outline %+v (bad %v, done %v), want %+v", name, size, o.out, o.bad, o.done, whole.out)
+			}
+		}
+	}
+	// Counts, for the nested document: three resources, one component.
+	o := &outliner{valueOf: -1, cur: -1}
+	o.feed(nested, 0)
+	if n := [3]int{o.out.arrays[0].n, o.out.arrays[1].n, o.out.arrays[2].n}; n != [3]int{1, 3, 0} {
+		t.Errorf("nested: counted %v elements, want [1 3 0]", n)
+	}
+}
