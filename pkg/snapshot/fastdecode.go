@@ -40,8 +40,7 @@ type fast struct {
 	// pages before it is touched), and what is never used of it is never
 	// touched, nor scanned by the collector.
 	bytesHint int
-	interns   *internCache // see intern
-	names     *internCache
+	interns   *internCache
 	// comps, when set, holds every component: an owner is then the
 	// component's own id string rather than a copy.
 	comps *idTable
@@ -508,7 +507,7 @@ func (f *fast) resource(r *Resource) (idOff int, ok bool) {
 		case "name":
 			bit = fName
 			r.Name, good = f.optView()
-			r.Name = f.internName(r.Name)
+			r.Name = f.intern(r.Name)
 		case "state":
 			bit = fState
 			r.State, good = f.view()
@@ -799,17 +798,8 @@ func (f *fast) keepBytes(b []byte) []byte {
 	return f.bytes[start:len(f.bytes):len(f.bytes)]
 }
 
-// Interned strings go through two caches per cursor: a large one for
-// creation frames, types, labels and owners that are not components (a
-// few hundred distinct strings used over and over), and a small one for
-// names. Names are often unique ("worker-4711"): in the large cache each
-// would cost a cache miss for nothing and push out the strings that
-// repeat; in the small one, which stays in the core's cache, a unique
-// name costs little and a name that repeats is still shared.
-const (
-	internSlots = 1 << 14
-	nameSlots   = 1 << 10
-)
+// internSlots is the size of a cursor's intern cache.
+const internSlots = 1 << 14
 
 // intern returns the kept form of s, shared with an earlier equal string
 // when the cache still holds one. The cache is direct-mapped by hash: a
@@ -821,44 +811,24 @@ func (f *fast) intern(s string) string {
 		return s
 	}
 	if f.interns == nil {
-		f.interns = newInternCache(internSlots)
+		f.interns = new(internCache)
+		f.interns.seed = maphash.MakeSeed()
 	}
-	return f.interns.intern(f, s)
-}
-
-// internName is intern for names, in the small cache.
-func (f *fast) internName(s string) string {
-	if !f.copy || s == "" {
-		return s
-	}
-	if f.names == nil {
-		f.names = newInternCache(nameSlots)
-	}
-	return f.names.intern(f, s)
-}
-
-type internCache struct {
-	seed  maphash.Seed
-	slots []internSlot
-}
-
-type internSlot struct {
-	hash uint64
-	s    string
-}
-
-func newInternCache(slots int) *internCache {
-	return &internCache{seed: maphash.MakeSeed(), slots: make([]internSlot, slots)}
-}
-
-func (c *internCache) intern(f *fast, s string) string {
-	h := maphash.String(c.seed, s)
-	slot := &c.slots[h&uint64(len(c.slots)-1)]
+	h := maphash.String(f.interns.seed, s)
+	slot := &f.interns.slots[h&(internSlots-1)]
 	if slot.hash == h && slot.s == s {
 		return slot.s
 	}
 	slot.hash, slot.s = h, f.keep(s)
 	return slot.s
+}
+
+type internCache struct {
+	seed  maphash.Seed
+	slots [internSlots]struct {
+		hash uint64
+		s    string
+	}
 }
 
 // owner returns the kept form of an owner id: the component's id when it
