@@ -188,7 +188,8 @@ func NewPlan(ix *snapshot.Index, scope Scope) (*Plan, error) {
 // FillSteps makes them on demand, a range at a time. A caller that only
 // writes the steps out, as `rescoord cleanup -o json` does, then never
 // holds all of them: a million steps take some 200 MB, and writing that
-// much fresh memory costs more than filling it.
+// much fresh memory costs more than filling it. Steps stays nil, so
+// encoding/json writes a lazy plan's steps as null.
 func NewLazyPlan(ix *snapshot.Index, scope Scope) (*Plan, error) {
 	return newPlan(ix, scope, true)
 }
