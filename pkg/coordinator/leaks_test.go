@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"hash/maphash"
 	"math/rand/v2"
-	"path/filepath"
 	"reflect"
 	"runtime"
 	"strings"
@@ -17,22 +16,9 @@ import (
 	"github.com/rescoord/rescoord/pkg/snapshot"
 )
 
-func leakDemoIndex(t testing.TB) *snapshot.Index {
-	t.Helper()
-	s, err := snapshot.Load(filepath.Join("..", "..", "testdata", "snapshots", "media-app.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ix, err := snapshot.NewIndex(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ix
-}
-
 func TestFindLeaks_Demo(t *testing.T) {
 	var got []string
-	for _, f := range FindLeaks(leakDemoIndex(t), LeakOptions{}) {
+	for _, f := range FindLeaks(demoIndex(t), LeakOptions{}) {
 		got = append(got, fmt.Sprintf("%s %s %s%s", f.Rule, f.Severity, f.ResourceID, f.ComponentID))
 	}
 	want := []string{
@@ -106,7 +92,7 @@ func TestAnalyze_GroupsDespiteHashCollisions(t *testing.T) {
 }
 
 func TestAnalyze_SeverityAndFailOn(t *testing.T) {
-	ix := leakDemoIndex(t) // 2 critical, 4 error, 3 warning
+	ix := demoIndex(t) // 2 critical, 4 error, 3 warning
 	for _, tc := range []struct {
 		failOn, show Severity
 		failed       bool
@@ -177,7 +163,7 @@ func TestAnalyze_SuppressionsInReport(t *testing.T) {
   - rule: cleanup-cycle
     reason: unused
 `)
-	r := Analyze(leakDemoIndex(t), ReportOptions{FailOn: SeverityError, Suppressions: sup, Now: may2027})
+	r := Analyze(demoIndex(t), ReportOptions{FailOn: SeverityError, Suppressions: sup, Now: may2027})
 	if r.Summary.Suppressed != 2 || r.Summary.Critical != 0 {
 		t.Errorf("suppressed: %+v", r.Summary)
 	}
@@ -206,7 +192,7 @@ func TestFinding_AppendJSONMatchesEncodingJSON(t *testing.T) {
 		Message   string   `json:"message"`
 		Path      []string `json:"path"`
 	}
-	fs := FindLeaks(leakDemoIndex(t), LeakOptions{})
+	fs := FindLeaks(demoIndex(t), LeakOptions{})
 	fs = append(fs, Finding{Rule: RuleOverGlobalLimit, Severity: SeverityError, Signature: "x", Message: "odd \"chars\" \\ \n\t\x01 <&> \u2028 é \xff", Path: []string{}})
 	for _, f := range fs {
 		sp := spec{Rule: string(f.Rule), Severity: f.Severity.String(), Signature: f.Signature, Message: f.Message, Path: f.Path}
@@ -241,7 +227,7 @@ func TestSignature_StableDocumentedForm(t *testing.T) {
 	if got != "bf34de9ac4839514" {
 		t.Errorf("signature changed: %s (reports and baselines depend on it)", got)
 	}
-	for _, f := range FindLeaks(leakDemoIndex(t), LeakOptions{}) {
+	for _, f := range FindLeaks(demoIndex(t), LeakOptions{}) {
 		if f.ResourceID == "r-1042" && f.Signature != got {
 			t.Errorf("FindLeaks signature %s differs from Signature %s", f.Signature, got)
 		}

@@ -443,53 +443,68 @@ func (f *fast) strings(intern bool) ([]string, bool) {
 }
 
 // object walks an object at pos, calling field after each key with pos
-// just after the colon. field consumes the value and reports success.
+// just after the colon. field consumes the value, reports success and
+// returns the bit of the field it read, 0 for one it does not know (which
+// it reads or skips itself); a known field given twice is rare and left
+// to the strict decoder. object returns the bits of the fields given.
 // Keys are compared without allocating.
-func (f *fast) object(field func(key string, valueAt int) bool) bool {
+func (f *fast) object(field func(key string, valueAt int) (bit uint32, ok bool)) (seen uint32, ok bool) {
 	if f.pos >= len(f.data) || f.data[f.pos] != '{' {
-		return false
+		return 0, false
 	}
 	if f.depth++; f.depth > maxDepth {
-		return false
+		return 0, false
 	}
 	f.pos++
 	if f.peek() == '}' {
 		f.pos++
 		f.depth--
-		return true
+		return 0, true
 	}
 	for {
 		f.ws()
 		k, ok := f.key()
 		if !ok {
-			return false
+			return 0, false
 		}
 		at := f.pos
 		f.ws()
-		if !field(k, at) {
-			return false
+		bit, ok := field(k, at)
+		if !ok || seen&bit != 0 {
+			return 0, false
 		}
+		seen |= bit
 		switch f.peek() {
 		case ',':
 			f.pos++
 		case '}':
 			f.pos++
 			f.depth--
-			return true
+			return seen, true
 		default:
-			return false
+			return 0, false
 		}
 	}
+}
+
+// extra reads the value of a field this version does not know, raw, into
+// *m (made on first use), as the strict decoder keeps it.
+func (f *fast) extra(m *map[string]json.RawMessage, k string) bool {
+	raw, ok := f.raw()
+	if ok {
+		if *m == nil {
+			*m = make(map[string]json.RawMessage)
+		}
+		(*m)[f.keep(k)] = raw
+	}
+	return ok
 }
 
 // resource decodes the resource object at pos into r, which must be zero.
 // idOff is where the strict decoder locates the id's errors.
 func (f *fast) resource(r *Resource) (idOff int, ok bool) {
 	idOff = -1
-	var seen uint32
-	ok = f.object(func(k string, at int) bool {
-		var bit uint32
-		good := false
+	seen, ok := f.object(func(k string, at int) (bit uint32, good bool) {
 		switch k {
 		case "id":
 			bit, idOff = fID, at
@@ -538,20 +553,9 @@ func (f *fast) resource(r *Resource) (idOff int, ok bool) {
 				r.Metadata, good = f.raw()
 			}
 		default:
-			raw, good := f.raw()
-			if good {
-				if r.Extra == nil {
-					r.Extra = make(map[string]json.RawMessage)
-				}
-				r.Extra[f.keep(k)] = raw
-			}
-			return good
+			good = f.extra(&r.Extra, k)
 		}
-		if seen&bit != 0 {
-			return false
-		}
-		seen |= bit
-		return good
+		return bit, good
 	})
 	const required = fID | fType | fOwner | fState
 	return idOff, ok && seen&required == required
@@ -589,29 +593,20 @@ func (f *fast) cleanupSpec() (*CleanupSpec, bool) {
 		return nil, f.null()
 	}
 	var spec CleanupSpec
-	var seen uint32
-	ok := f.object(func(k string, _ int) bool {
+	_, ok := f.object(func(k string, _ int) (uint32, bool) {
 		switch k {
 		case "strategy":
-			if seen&fStrategy != 0 {
-				return false
-			}
-			seen |= fStrategy
 			var ok bool
 			spec.Strategy, ok = f.optStr()
-			return ok
+			return fStrategy, ok
 		case "timeout_ms":
-			if seen&fTimeout != 0 {
-				return false
-			}
-			seen |= fTimeout
 			n, present, ok := f.optInt(0)
 			if present {
 				spec.TimeoutMS = f.int64(n)
 			}
-			return ok
+			return fTimeout, ok
 		}
-		return f.skip()
+		return 0, f.skip()
 	})
 	if !ok {
 		return nil, false
@@ -636,10 +631,7 @@ func (f *fast) int64(n int64) *int64 {
 // zero, with the offsets the strict decoder locates its errors at.
 func (f *fast) component(c *Component) (idOff, parentOff int, ok bool) {
 	idOff, parentOff = -1, -1
-	var seen uint32
-	ok = f.object(func(k string, at int) bool {
-		var bit uint32
-		good := false
+	seen, ok := f.object(func(k string, at int) (bit uint32, good bool) {
 		switch k {
 		case "id":
 			bit, idOff = fID, at
@@ -676,20 +668,9 @@ func (f *fast) component(c *Component) (idOff, parentOff int, ok bool) {
 			bit = fLabels
 			c.Labels, good = f.labels()
 		default:
-			raw, good := f.raw()
-			if good {
-				if c.Extra == nil {
-					c.Extra = make(map[string]json.RawMessage)
-				}
-				c.Extra[f.keep(k)] = raw
-			}
-			return good
+			good = f.extra(&c.Extra, k)
 		}
-		if seen&bit != 0 {
-			return false
-		}
-		seen |= bit
-		return good
+		return bit, good
 	})
 	return idOff, parentOff, ok && seen&(fID|fState) == fID|fState
 }
@@ -700,7 +681,7 @@ func (f *fast) labels() (map[string]string, bool) {
 		return nil, f.null()
 	}
 	var out map[string]string
-	ok := f.object(func(k string, _ int) bool {
+	_, ok := f.object(func(k string, _ int) (uint32, bool) {
 		s, ok := f.optView()
 		if ok && f.data[f.pos-1] == '"' {
 			if out == nil {
@@ -708,7 +689,7 @@ func (f *fast) labels() (map[string]string, bool) {
 			}
 			out[f.intern(k)] = f.intern(s)
 		}
-		return ok
+		return 0, ok
 	})
 	return out, ok
 }
@@ -717,10 +698,7 @@ func (f *fast) labels() (map[string]string, bool) {
 // unknown fields are checked and dropped, as the strict decoder does.
 func (f *fast) cleanup(c *Cleanup) (idOff int, ok bool) {
 	idOff = -1
-	var seen uint32
-	ok = f.object(func(k string, at int) bool {
-		var bit uint32
-		good := false
+	seen, ok := f.object(func(k string, at int) (bit uint32, good bool) {
 		switch k {
 		case "id":
 			bit, idOff = fID, at
@@ -743,13 +721,9 @@ func (f *fast) cleanup(c *Cleanup) (idOff int, ok bool) {
 				c.TimeoutMS = f.int64(n)
 			}
 		default:
-			return f.skip()
+			good = f.skip()
 		}
-		if seen&bit != 0 {
-			return false
-		}
-		seen |= bit
-		return good
+		return bit, good
 	})
 	return idOff, ok && seen&(fComponent|fPriority) == fComponent|fPriority
 }
