@@ -531,11 +531,34 @@ func hex4(b []byte) int {
 	return n
 }
 
+// noteID notes id, given at idOff, as that of element i of the array of
+// what ("component": components); an id given before is an error.
+func (d *decoder) noteID(ids map[string]int32, what string, i int, id string, idOff int) {
+	if id == "" {
+		return
+	}
+	if first, dup := ids[id]; dup {
+		d.addErr(fmt.Sprintf("%ss[%d].id", what, i), idOff, "duplicate %s id %q (first at %ss[%d])", what, id, what, first)
+		return
+	}
+	ids[id] = int32(i)
+}
+
 // scanNumber consumes a JSON number and reports whether it is an integer.
 func (d *decoder) scanNumber() (start int, integer bool) {
-	data := d.data
 	start = d.pos
-	i := d.pos
+	at, integer, problem := scanJSONNumber(d.data, d.pos)
+	d.pos = at
+	if problem != "" {
+		d.fatalf("%s", problem)
+	}
+	return start, integer
+}
+
+// scanJSONNumber reads the JSON number at data[i:]. It returns where the
+// number ends and whether it is an integer; for a malformed number, where
+// the error lies and what it is.
+func scanJSONNumber(data []byte, i int) (at int, integer bool, problem string) {
 	if i < len(data) && data[i] == '-' {
 		i++
 	}
@@ -549,19 +572,16 @@ func (d *decoder) scanNumber() (start int, integer bool) {
 	}
 	first := i
 	if n := digits(); n == 0 {
-		d.pos = i
-		d.fatalf("invalid number")
+		return i, false, "invalid number"
 	} else if n > 1 && data[first] == '0' {
-		d.pos = first
-		d.fatalf("invalid number: leading zero")
+		return first, false, "invalid number: leading zero"
 	}
 	integer = true
 	if i < len(data) && data[i] == '.' {
 		integer = false
 		i++
 		if digits() == 0 {
-			d.pos = i
-			d.fatalf("invalid number: no digits after '.'")
+			return i, false, "invalid number: no digits after '.'"
 		}
 	}
 	if i < len(data) && (data[i] == 'e' || data[i] == 'E') {
@@ -571,12 +591,10 @@ func (d *decoder) scanNumber() (start int, integer bool) {
 			i++
 		}
 		if digits() == 0 {
-			d.pos = i
-			d.fatalf("invalid number: no digits in the exponent")
+			return i, false, "invalid number: no digits in the exponent"
 		}
 	}
-	d.pos = i
-	return start, integer
+	return i, integer, ""
 }
 
 // ---- typed values; null means absent and returns ok=false ----
@@ -876,7 +894,7 @@ func (d *decoder) components(s *Snapshot) bool {
 		s.Components = make([]Component, 0, sh.n)
 	}
 	d.compIDs = nil // the fast path's table does not cover what follows
-	ids := make(map[string]int, sh.n)
+	ids := make(map[string]int32, sh.n)
 	return d.array(func(i int) {
 		d.ws()
 		start := d.pos
@@ -896,13 +914,7 @@ func (d *decoder) components(s *Snapshot) bool {
 		if !ok {
 			d.component(&c, start, &idOff, &parentOff)
 		}
-		if c.ID != "" {
-			if first, dup := ids[c.ID]; dup {
-				d.addErr(fmt.Sprintf("components[%d].id", i), idOff, "duplicate component id %q (first at components[%d])", c.ID, first)
-			} else {
-				ids[c.ID] = i
-			}
-		}
+		d.noteID(ids, "component", i, c.ID, idOff)
 		s.Components = append(s.Components, c)
 		d.compIDOff = append(d.compIDOff, int32(idOff))
 		d.compParentOff = append(d.compParentOff, int32(parentOff))
@@ -979,13 +991,7 @@ func (d *decoder) resources(s *Snapshot) bool {
 		if !ok {
 			d.resource(&r, start, &idOff)
 		}
-		if r.ID != "" {
-			if first, dup := ids[r.ID]; dup {
-				d.addErr(fmt.Sprintf("resources[%d].id", i), idOff, "duplicate resource id %q (first at resources[%d])", r.ID, first)
-			} else {
-				ids[r.ID] = int32(i)
-			}
-		}
+		d.noteID(ids, "resource", i, r.ID, idOff)
 		s.Resources = append(s.Resources, r)
 	})
 	return ok
@@ -1074,7 +1080,7 @@ func (d *decoder) cleanups(s *Snapshot) {
 		}
 		s.Cleanups = make([]Cleanup, 0, sh.n)
 	}
-	ids := make(map[string]int, sh.n)
+	ids := make(map[string]int32, sh.n)
 	d.array(func(i int) {
 		d.ws()
 		start := d.pos
@@ -1094,13 +1100,7 @@ func (d *decoder) cleanups(s *Snapshot) {
 		if !ok {
 			d.cleanup(&c, start, &idOff)
 		}
-		if c.ID != "" {
-			if first, dup := ids[c.ID]; dup {
-				d.addErr(fmt.Sprintf("cleanups[%d].id", i), idOff, "duplicate cleanup id %q (first at cleanups[%d])", c.ID, first)
-			} else {
-				ids[c.ID] = i
-			}
-		}
+		d.noteID(ids, "cleanup", i, c.ID, idOff)
 		s.Cleanups = append(s.Cleanups, c)
 	})
 }

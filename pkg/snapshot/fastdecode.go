@@ -274,35 +274,8 @@ func (f *fast) skip() bool {
 		f.pos = end + 1
 		return ok
 	case c == '{':
-		if f.depth++; f.depth > maxDepth {
-			return false
-		}
-		f.pos++
-		if f.peek() == '}' {
-			f.pos++
-			f.depth--
-			return true
-		}
-		for {
-			f.ws()
-			if _, ok := f.key(); !ok {
-				return false
-			}
-			f.ws()
-			if !f.skip() {
-				return false
-			}
-			switch f.peek() {
-			case ',':
-				f.pos++
-			case '}':
-				f.pos++
-				f.depth--
-				return true
-			default:
-				return false
-			}
-		}
+		_, ok := f.object(func(string, int) (uint32, bool) { return 0, f.skip() })
+		return ok
 	case c == '[':
 		if f.depth++; f.depth > maxDepth {
 			return false
@@ -345,39 +318,11 @@ func (f *fast) skip() bool {
 
 // number consumes any JSON number, as decoder.scanNumber does.
 func (f *fast) number() bool {
-	data := f.data
-	i := f.pos
-	if i < len(data) && data[i] == '-' {
-		i++
-	}
-	digits := func() int {
-		n := 0
-		for i < len(data) && data[i] >= '0' && data[i] <= '9' {
-			i++
-			n++
-		}
-		return n
-	}
-	first := i
-	if n := digits(); n == 0 || n > 1 && data[first] == '0' {
+	at, _, problem := scanJSONNumber(f.data, f.pos)
+	if problem != "" {
 		return false
 	}
-	if i < len(data) && data[i] == '.' {
-		i++
-		if digits() == 0 {
-			return false
-		}
-	}
-	if i < len(data) && (data[i] == 'e' || data[i] == 'E') {
-		i++
-		if i < len(data) && (data[i] == '+' || data[i] == '-') {
-			i++
-		}
-		if digits() == 0 {
-			return false
-		}
-	}
-	f.pos = i
+	f.pos = at
 	return true
 }
 
