@@ -1,7 +1,6 @@
 package report
 
 import (
-	"bufio"
 	"fmt"
 	"io"
 	"strings"
@@ -15,39 +14,49 @@ import (
 // first created_by frame that parses as file:line, then the summary line.
 type githubPrinter struct{ opts Options }
 
-// Print implements Printer.
+// githubBlockGroups is how many annotations make one block.
+const githubBlockGroups = 256
+
+// Print implements Printer, a block of groups at a time on every core
+// (see writeBlocks).
 func (p *githubPrinter) Print(w io.Writer, r *coordinator.Report) error {
-	bw := bufio.NewWriter(w)
 	t := newTracer(r.Index)
-	for gi := range r.Groups {
-		g := &r.Groups[gi]
-		f := &g.Findings[0]
-		cmd := "notice"
-		switch {
-		case f.SuppressedBy != nil:
-		case g.Severity >= coordinator.SeverityError:
-			cmd = "error"
-		case g.Severity == coordinator.SeverityWarning:
-			cmd = "warning"
+	err := writeBlocks(w, len(r.Groups), githubBlockGroups, func(b []byte, from, to int) []byte {
+		for gi := from; gi < to; gi++ {
+			g := &r.Groups[gi]
+			f := &g.Findings[0]
+			cmd := "notice"
+			switch {
+			case f.SuppressedBy != nil:
+			case g.Severity >= coordinator.SeverityError:
+				cmd = "error"
+			case g.Severity == coordinator.SeverityWarning:
+				cmd = "warning"
+			}
+			var props []string
+			if file, line, ok := t.location(f); ok {
+				props = append(props, "file="+escapeProperty(file), fmt.Sprintf("line=%d", line))
+			}
+			title := fmt.Sprintf("rescoord %s %s: %s", g.Rule, countLabel(len(g.Findings)), t.subject(f))
+			props = append(props, "title="+escapeProperty(title))
+			b = fmt.Appendf(b, "::%s %s::%s\n", cmd, strings.Join(props, ","), escapeData(strings.Join(textLines(t, g), "\n")))
 		}
-		var props []string
-		if file, line, ok := t.location(f); ok {
-			props = append(props, "file="+escapeProperty(file), fmt.Sprintf("line=%d", line))
-		}
-		title := fmt.Sprintf("rescoord %s %s: %s", g.Rule, countLabel(len(g.Findings)), t.subject(f))
-		props = append(props, "title="+escapeProperty(title))
-		fmt.Fprintf(bw, "::%s %s::%s\n", cmd, strings.Join(props, ","), escapeData(strings.Join(textLines(t, g), "\n")))
+		return b
+	})
+	if err != nil {
+		return err
 	}
-	fmt.Fprintln(bw, "rescoord leaks: "+summaryLine(r))
-	return bw.Flush()
+	_, err = io.WriteString(w, "rescoord leaks: "+summaryLine(r)+"\n")
+	return err
 }
 
 // escapeData escapes a workflow command's message: % and line breaks.
-func escapeData(s string) string {
-	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A").Replace(s)
-}
+func escapeData(s string) string { return dataEscaper.Replace(s) }
 
 // escapeProperty escapes a workflow command's property value: also : and ,.
-func escapeProperty(s string) string {
-	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A", ":", "%3A", ",", "%2C").Replace(s)
-}
+func escapeProperty(s string) string { return propertyEscaper.Replace(s) }
+
+var (
+	dataEscaper     = strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A")
+	propertyEscaper = strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A", ":", "%3A", ",", "%2C")
+)

@@ -1,10 +1,12 @@
 package report
 
 import (
+	"bytes"
 	"encoding/xml"
 	"fmt"
 	"io"
 	"strings"
+	"sync/atomic"
 
 	"github.com/rescoord/rescoord/pkg/coordinator"
 )
@@ -67,47 +69,121 @@ type JUnitSkipped struct {
 // that ran and found nothing.
 type junitPrinter struct{ opts Options }
 
-// Print implements Printer.
+// junitBlockGroups is how many test cases make one block.
+const junitBlockGroups = 128
+
+// Print implements Printer. The document is written as encoding/xml
+// indents it, the test cases a block of groups at a time on every core
+// (see writeBlocks), so that a report of many groups is never held in
+// memory as XML.
 func (p *junitPrinter) Print(w io.Writer, r *coordinator.Report) error {
 	t := newTracer(r.Index)
 	suite := JUnitSuite{Name: "rescoord leaks: " + p.opts.Input, Time: "0"}
 	for gi := range r.Groups {
-		g := &r.Groups[gi]
-		f := &g.Findings[0]
-		name := g.Signature + " " + t.subject(f)
-		if len(g.Findings) > 1 {
-			name += " " + countLabel(len(g.Findings))
-		}
-		c := JUnitCase{Classname: string(g.Rule), Name: name, Time: "0"}
-		body := strings.Join(textLines(t, g), "\n")
-		switch {
+		switch g := &r.Groups[gi]; {
 		case g.Fails:
-			c.Failure = &JUnitFailure{Message: f.Message, Type: g.Severity.String(), Text: body}
 			suite.Failures++
-		case f.SuppressedBy != nil:
-			c.Skipped = &JUnitSkipped{Message: fmt.Sprintf("suppressed with action report at %s: %s", f.SuppressedBy.Where(), f.SuppressedBy.Reason)}
-			c.SystemOut = &JUnitOutput{Text: body}
+		case g.Findings[0].SuppressedBy != nil:
 			suite.Skipped++
-		default:
-			c.SystemOut = &JUnitOutput{Text: fmt.Sprintf("%s (below --fail-on %s)\n%s", g.Severity, r.FailOn, body)}
 		}
-		suite.Cases = append(suite.Cases, c)
 	}
+	var quiet []JUnitCase // the rules that ran and found nothing
 	for _, rule := range r.Rules {
 		if r.RuleCounts[rule] == 0 {
-			suite.Cases = append(suite.Cases, JUnitCase{Classname: string(rule), Name: "no findings", Time: "0"})
+			quiet = append(quiet, JUnitCase{Classname: string(rule), Name: "no findings", Time: "0"})
 		}
 	}
-	suite.Tests = len(suite.Cases)
-	doc := JUnitSuites{Name: "rescoord leaks", Tests: suite.Tests, Failures: suite.Failures, Suites: []JUnitSuite{suite}}
-	if _, err := io.WriteString(w, xml.Header); err != nil {
-		return err
-	}
-	enc := xml.NewEncoder(w)
+	suite.Tests = len(r.Groups) + len(quiet)
+	doc := JUnitSuites{Name: "rescoord leaks", Tests: suite.Tests, Failures: suite.Failures}
+
+	// The opening tags, as the encoder writes them.
+	var head bytes.Buffer
+	head.WriteString(xml.Header)
+	enc := xml.NewEncoder(&head)
 	enc.Indent("", "  ")
-	if err := enc.Encode(doc); err != nil {
+	for _, v := range []struct {
+		v    any
+		name string
+	}{{doc, "testsuites"}, {suite, "testsuite"}} {
+		start, err := startElement(v.v)
+		if err != nil {
+			return err
+		}
+		start.Name.Local = v.name // a JUnitSuite is named by its parent's field
+		if err := enc.EncodeToken(start); err != nil {
+			return err
+		}
+	}
+	if err := enc.Flush(); err != nil {
 		return err
 	}
-	_, err := io.WriteString(w, "\n")
+	if _, err := w.Write(head.Bytes()); err != nil {
+		return err
+	}
+	var encErr atomic.Value
+	appendCase := func(b []byte, c *JUnitCase) []byte {
+		buf := bytes.NewBuffer(append(b, '\n'))
+		enc := xml.NewEncoder(buf)
+		enc.Indent("    ", "  ")
+		if err := enc.EncodeElement(c, xml.StartElement{Name: xml.Name{Local: "testcase"}}); err != nil {
+			encErr.CompareAndSwap(nil, err)
+		}
+		return buf.Bytes()
+	}
+	err := writeBlocks(w, len(r.Groups), junitBlockGroups, func(b []byte, from, to int) []byte {
+		for gi := from; gi < to; gi++ {
+			g := &r.Groups[gi]
+			f := &g.Findings[0]
+			name := g.Signature + " " + t.subject(f)
+			if len(g.Findings) > 1 {
+				name += " " + countLabel(len(g.Findings))
+			}
+			c := JUnitCase{Classname: string(g.Rule), Name: name, Time: "0"}
+			body := strings.Join(textLines(t, g), "\n")
+			switch {
+			case g.Fails:
+				c.Failure = &JUnitFailure{Message: f.Message, Type: g.Severity.String(), Text: body}
+			case f.SuppressedBy != nil:
+				c.Skipped = &JUnitSkipped{Message: fmt.Sprintf("suppressed with action report at %s: %s", f.SuppressedBy.Where(), f.SuppressedBy.Reason)}
+				c.SystemOut = &JUnitOutput{Text: body}
+			default:
+				c.SystemOut = &JUnitOutput{Text: fmt.Sprintf("%s (below --fail-on %s)\n%s", g.Severity, r.FailOn, body)}
+			}
+			b = appendCase(b, &c)
+		}
+		return b
+	})
+	if err != nil {
+		return err
+	}
+	var tail []byte
+	for i := range quiet {
+		tail = appendCase(tail, &quiet[i])
+	}
+	if err, _ := encErr.Load().(error); err != nil {
+		return err
+	}
+	tail = append(tail, "\n  </testsuite>\n</testsuites>\n"...)
+	_, err = w.Write(tail)
 	return err
+}
+
+// startElement is the start tag encoding/xml writes for v, with its
+// attributes: v marshalled without its children, cut at the first '>'.
+func startElement(v any) (xml.StartElement, error) {
+	var start xml.StartElement
+	x, err := xml.Marshal(v)
+	if err != nil {
+		return start, err
+	}
+	d := xml.NewDecoder(bytes.NewReader(x))
+	for {
+		tok, err := d.Token()
+		if err != nil {
+			return start, err
+		}
+		if s, ok := tok.(xml.StartElement); ok {
+			return s.Copy(), nil
+		}
+	}
 }

@@ -2,6 +2,8 @@ package report
 
 import (
 	"bytes"
+	"encoding/json"
+	"encoding/xml"
 	"errors"
 	"fmt"
 	"runtime"
@@ -181,3 +183,84 @@ var errWrite = errors.New("disk full")
 type failingWriter struct{}
 
 func (failingWriter) Write([]byte) (int, error) { return 0, errWrite }
+
+// TestSARIFResult_MatchesEncodingJSON holds the hand-written encoder of a
+// SARIF result to what encoding/json writes, indented, without HTML
+// escaping.
+func TestSARIFResult_MatchesEncodingJSON(t *testing.T) {
+	odd := "a <b> & \"c\" \\ \u2028 \x01 é \xff"
+	for name, r := range map[string]sarifResult{
+		"plain": {
+			RuleID: "running-orphan", RuleIndex: 0, Level: "error",
+			Message:             sarifText{Text: "line one\nline two"},
+			Locations:           []sarifLocation{{PhysicalLocation: sarifPhysical{ArtifactLocation: sarifArtifact{URI: "a/b.py"}, Region: sarifRegion{StartLine: 12}}}},
+			PartialFingerprints: map[string]string{"rescoordSignature/v1": "0123456789abcdef"},
+			OccurrenceCount:     3,
+			Properties:          sarifResultProps{Severity: "critical", Resources: []string{"r-1", "r-2"}, Path: []string{"w", "t"}},
+		},
+		"empty lists, suppressed, markdown, odd strings": {
+			RuleID: odd, RuleIndex: 7, Level: "note",
+			Message:             sarifText{Text: odd, Markdown: odd},
+			Locations:           []sarifLocation{{}, {PhysicalLocation: sarifPhysical{ArtifactLocation: sarifArtifact{URI: odd}}}},
+			PartialFingerprints: map[string]string{"b": odd, "a": "1"},
+			Suppressions:        []sarifSuppression{{Kind: "external", Status: "accepted", Justification: odd}, {}},
+			Properties:          sarifResultProps{Severity: "info", Resources: []string{}, Path: []string{}},
+		},
+		"zero": {},
+	} {
+		want, err := appendIndented(nil, &r, "      ")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := r.appendJSON(nil, "      "); string(got) != string(want) {
+			t.Errorf("%s:\n--- appendJSON ---\n%s\n--- encoding/json ---\n%s", name, got, want)
+		}
+	}
+}
+
+// TestFormats_SameOnEveryCore prints a report of many groups, which the
+// sarif, junit, github and json printers format in blocks on every core,
+// with one core and with several, and wants the same bytes — and a SARIF
+// log and a JUnit document that parse, with a result or test case per
+// group.
+func TestFormats_SameOnEveryCore(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	r := manyLeaks(t, 3000)
+	for _, format := range []string{"sarif", "junit", "github", "json"} {
+		p, err := New(format, Options{Input: "snap.json", Version: "test"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want string
+		for _, procs := range []int{1, 3} {
+			runtime.GOMAXPROCS(procs)
+			var b bytes.Buffer
+			if err := p.Print(&b, r); err != nil {
+				t.Fatal(err)
+			}
+			if procs == 1 {
+				want = b.String()
+				continue
+			}
+			if b.String() != want {
+				t.Fatalf("%s: %d cores print %d bytes unlike one core's %d", format, procs, b.Len(), len(want))
+			}
+		}
+		switch format {
+		case "sarif":
+			var log struct {
+				Runs []struct {
+					Results []json.RawMessage `json:"results"`
+				} `json:"runs"`
+			}
+			if err := json.Unmarshal([]byte(want), &log); err != nil || len(log.Runs) != 1 || len(log.Runs[0].Results) != len(r.Groups) {
+				t.Errorf("sarif: %v, want one run of %d results", err, len(r.Groups))
+			}
+		case "junit":
+			var doc JUnitSuites
+			if err := xml.Unmarshal([]byte(want), &doc); err != nil || len(doc.Suites) != 1 || len(doc.Suites[0].Cases) < len(r.Groups) || doc.Tests != len(doc.Suites[0].Cases) {
+				t.Errorf("junit: %v, want a suite of at least %d cases, counted", err, len(r.Groups))
+			}
+		}
+	}
+}

@@ -5,9 +5,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"maps"
 	"net/url"
+	"slices"
+	"strconv"
 	"strings"
 
+	"github.com/rescoord/rescoord/internal/jsonw"
 	"github.com/rescoord/rescoord/pkg/coordinator"
 )
 
@@ -17,12 +21,6 @@ const (
 	informationURI = "https://github.com/rescoord/rescoord"
 	docsURI        = "https://github.com/rescoord/rescoord/blob/main/docs/leaks.md"
 )
-
-type sarifRun struct {
-	Tool        sarifTool         `json:"tool"`
-	Invocations []sarifInvocation `json:"invocations"`
-	Results     []sarifResult     `json:"results"`
-}
 
 type sarifTool struct {
 	Driver sarifDriver `json:"driver"`
@@ -125,21 +123,22 @@ func sarifLevel(s coordinator.Severity) string {
 	return "note"
 }
 
-// Print implements Printer.
+// sarifBlockGroups is how many results make one block of the SARIF log.
+const sarifBlockGroups = 128
+
+// Print implements Printer. The results are made and written a block of
+// groups at a time, on every core (see writeBlocks): a report of a hundred
+// thousand groups is never held in memory as SARIF.
 func (p *sarifPrinter) Print(w io.Writer, r *coordinator.Report) error {
 	t := newTracer(r.Index)
-	run := sarifRun{
-		Tool: sarifTool{Driver: sarifDriver{
-			Name: "rescoord", InformationURI: informationURI, Version: p.opts.Version,
-			Rules: make([]sarifRule, 0, len(coordinator.Rules)),
-		}},
-		Invocations: []sarifInvocation{{ExecutionSuccessful: true}},
-		Results:     make([]sarifResult, 0, len(r.Groups)),
-	}
+	tool := sarifTool{Driver: sarifDriver{
+		Name: "rescoord", InformationURI: informationURI, Version: p.opts.Version,
+		Rules: make([]sarifRule, 0, len(coordinator.Rules)),
+	}}
 	ruleIndex := map[coordinator.Rule]int{}
 	for i, ri := range coordinator.Rules {
 		ruleIndex[ri.ID] = i
-		run.Tool.Driver.Rules = append(run.Tool.Driver.Rules, sarifRule{
+		tool.Driver.Rules = append(tool.Driver.Rules, sarifRule{
 			ID:                   string(ri.ID),
 			Name:                 camel(string(ri.ID)),
 			ShortDescription:     sarifText{Text: ri.Short},
@@ -154,8 +153,7 @@ func (p *sarifPrinter) Print(w io.Writer, r *coordinator.Report) error {
 	if fallback == "" || fallback == "-" {
 		fallback = "stdin"
 	}
-	for gi := range r.Groups {
-		g := &r.Groups[gi]
+	result := func(g *coordinator.Group) sarifResult {
 		f := &g.Findings[0]
 		file, line, ok := t.location(f)
 		if !ok {
@@ -183,50 +181,215 @@ func (p *sarifPrinter) Print(w io.Writer, r *coordinator.Report) error {
 		if s := f.SuppressedBy; s != nil {
 			res.Suppressions = []sarifSuppression{{Kind: "external", Status: "accepted", Justification: s.Reason + " (" + s.Where() + ")"}}
 		}
-		run.Results = append(run.Results, res)
+		return res
 	}
-	return writeSARIF(w, run)
-}
 
-// writeSARIF writes the log one result at a time, so that a report of
-// many groups is never held in memory twice.
-func writeSARIF(w io.Writer, run sarifRun) error {
-	bw := bufio.NewWriterSize(w, 256<<10)
-	var buf bytes.Buffer
-	put := func(v any, prefix string) error {
-		buf.Reset()
-		enc := json.NewEncoder(&buf)
-		enc.SetEscapeHTML(false)
-		enc.SetIndent(prefix, "  ")
-		if err := enc.Encode(v); err != nil {
-			return err
-		}
-		bw.Write(bytes.TrimSuffix(buf.Bytes(), []byte("\n")))
-		return nil
-	}
+	bw := bufio.NewWriter(w) // for what comes before and after the results
 	bw.WriteString("{\n  \"$schema\": \"" + sarifSchema + "\",\n  \"version\": \"2.1.0\",\n  \"runs\": [\n    {\n      \"tool\": ")
-	if err := put(run.Tool, "      "); err != nil {
+	b, err := appendIndented(nil, tool, "      ")
+	if err != nil {
 		return err
 	}
+	bw.Write(b)
 	bw.WriteString(",\n      \"invocations\": ")
-	if err := put(run.Invocations, "      "); err != nil {
+	b, _ = appendIndented(b[:0], []sarifInvocation{{ExecutionSuccessful: true}}, "      ")
+	bw.Write(b)
+	bw.WriteString(",\n      \"results\": [")
+	if err := bw.Flush(); err != nil {
 		return err
 	}
-	bw.WriteString(",\n      \"results\": [")
-	for i := range run.Results {
-		if i > 0 {
-			bw.WriteByte(',')
+	err = writeBlocks(w, len(r.Groups), sarifBlockGroups, func(b []byte, from, to int) []byte {
+		for gi := from; gi < to; gi++ {
+			if gi > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, "\n        "...)
+			res := result(&r.Groups[gi])
+			b = res.appendJSON(b, "        ")
 		}
-		bw.WriteString("\n        ")
-		if err := put(&run.Results[i], "        "); err != nil {
-			return err
-		}
+		return b
+	})
+	if err != nil {
+		return err
 	}
-	if len(run.Results) > 0 {
+	if len(r.Groups) > 0 {
 		bw.WriteString("\n      ")
 	}
 	bw.WriteString("]\n    }\n  ]\n}\n")
 	return bw.Flush()
+}
+
+// appendJSON appends the result as encoding/json writes it with prefix,
+// two spaces of indentation and no HTML escaping (a test holds it to
+// that), without reflection: a report can have a hundred thousand
+// results.
+func (r *sarifResult) appendJSON(b []byte, prefix string) []byte {
+	nl := func(depth int) {
+		b = append(b, '\n')
+		b = append(b, prefix...)
+		for range depth {
+			b = append(b, "  "...)
+		}
+	}
+	field := func(depth int, name string) {
+		nl(depth)
+		b = append(b, '"')
+		b = append(b, name...)
+		b = append(b, "\": "...)
+	}
+	str := func(s string) { b = jsonw.AppendStringNoHTML(b, s) }
+	stringList := func(depth int, list []string) {
+		switch {
+		case list == nil:
+			b = append(b, "null"...)
+			return
+		case len(list) == 0:
+			b = append(b, "[]"...)
+			return
+		}
+		b = append(b, '[')
+		for i, s := range list {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			nl(depth + 1)
+			str(s)
+		}
+		nl(depth)
+		b = append(b, ']')
+	}
+	b = append(b, '{')
+	field(1, "ruleId")
+	str(r.RuleID)
+	b = append(b, ',')
+	field(1, "ruleIndex")
+	b = strconv.AppendInt(b, int64(r.RuleIndex), 10)
+	b = append(b, ',')
+	field(1, "level")
+	str(r.Level)
+	b = append(b, ',')
+	field(1, "message")
+	b = append(b, '{')
+	field(2, "text")
+	str(r.Message.Text)
+	if r.Message.Markdown != "" {
+		b = append(b, ',')
+		field(2, "markdown")
+		str(r.Message.Markdown)
+	}
+	nl(1)
+	b = append(b, "},"...)
+	field(1, "locations")
+	switch {
+	case r.Locations == nil:
+		b = append(b, "null"...)
+	case len(r.Locations) == 0:
+		b = append(b, "[]"...)
+	default:
+		b = append(b, '[')
+		for i, l := range r.Locations {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			nl(2)
+			b = append(b, '{')
+			field(3, "physicalLocation")
+			b = append(b, '{')
+			field(4, "artifactLocation")
+			b = append(b, '{')
+			field(5, "uri")
+			str(l.PhysicalLocation.ArtifactLocation.URI)
+			nl(4)
+			b = append(b, "},"...)
+			field(4, "region")
+			b = append(b, '{')
+			field(5, "startLine")
+			b = strconv.AppendInt(b, int64(l.PhysicalLocation.Region.StartLine), 10)
+			nl(4)
+			b = append(b, '}')
+			nl(3)
+			b = append(b, '}')
+			nl(2)
+			b = append(b, '}')
+		}
+		nl(1)
+		b = append(b, ']')
+	}
+	b = append(b, ',')
+	field(1, "partialFingerprints")
+	switch {
+	case r.PartialFingerprints == nil:
+		b = append(b, "null"...)
+	case len(r.PartialFingerprints) == 0:
+		b = append(b, "{}"...)
+	default:
+		b = append(b, '{')
+		for i, k := range slices.Sorted(maps.Keys(r.PartialFingerprints)) {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			nl(2)
+			str(k)
+			b = append(b, ": "...)
+			str(r.PartialFingerprints[k])
+		}
+		nl(1)
+		b = append(b, '}')
+	}
+	b = append(b, ',')
+	field(1, "occurrenceCount")
+	b = strconv.AppendInt(b, int64(r.OccurrenceCount), 10)
+	b = append(b, ',')
+	if len(r.Suppressions) > 0 {
+		field(1, "suppressions")
+		b = append(b, '[')
+		for i, sp := range r.Suppressions {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			nl(2)
+			b = append(b, '{')
+			field(3, "kind")
+			str(sp.Kind)
+			b = append(b, ',')
+			field(3, "status")
+			str(sp.Status)
+			b = append(b, ',')
+			field(3, "justification")
+			str(sp.Justification)
+			nl(2)
+			b = append(b, '}')
+		}
+		nl(1)
+		b = append(b, "],"...)
+	}
+	field(1, "properties")
+	b = append(b, '{')
+	field(2, "severity")
+	str(r.Properties.Severity)
+	b = append(b, ',')
+	field(2, "resources")
+	stringList(2, r.Properties.Resources)
+	b = append(b, ',')
+	field(2, "path")
+	stringList(2, r.Properties.Path)
+	nl(1)
+	b = append(b, '}')
+	nl(0)
+	return append(b, '}')
+}
+
+// appendIndented appends v as json.MarshalIndent writes it with prefix
+// and two spaces of indentation, without escaping HTML.
+func appendIndented(b []byte, v any, prefix string) ([]byte, error) {
+	buf := bytes.NewBuffer(b)
+	enc := json.NewEncoder(buf)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent(prefix, "  ")
+	if err := enc.Encode(v); err != nil {
+		return b, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
 // camel turns a rule id into a rule name: running-orphan → RunningOrphan.

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/rescoord/rescoord/internal/render"
 	"github.com/rescoord/rescoord/pkg/coordinator"
@@ -28,11 +29,13 @@ type hop struct {
 	bad   bool   // destroyed or missing: the reason for the leak
 }
 
-// tracer builds traces for the findings of one report.
+// tracer builds traces for the findings of one report. It is safe for
+// concurrent use: the printers format blocks of groups on every core.
 type tracer struct {
 	ix *snapshot.Index
 	// newest is, per growth group, the newest live resource (built on first use).
-	newest map[[3]string]int
+	newest     map[[3]string]int
+	newestOnce sync.Once
 }
 
 func newTracer(ix *snapshot.Index) *tracer { return &tracer{ix: ix} }
@@ -244,7 +247,7 @@ func (t *tracer) largest(sel []int32, n int) []string {
 
 // newestOf returns the newest live resource of a growth group, or -1.
 func (t *tracer) newestOf(g *coordinator.Growth) int {
-	if t.newest == nil {
+	t.newestOnce.Do(func() {
 		t.newest = map[[3]string]int{}
 		s := t.ix.Snap
 		for ri := range s.Resources {
@@ -260,7 +263,7 @@ func (t *tracer) newestOf(g *coordinator.Growth) int {
 				t.newest[k] = ri
 			}
 		}
-	}
+	})
 	if ri, ok := t.newest[[3]string{g.ComponentName, g.ComponentType, g.ResourceType}]; ok {
 		return ri
 	}
