@@ -42,8 +42,10 @@ type fast struct {
 	bytesHint int
 	interns   *internCache
 	// comps, when set, holds every component: an owner is then the
-	// component's own id string rather than a copy.
-	comps *idTable
+	// component's own id string rather than a copy, and ownerPos the
+	// position of the last owner read (-1 when it is not a component).
+	comps    *idTable
+	ownerPos int32
 }
 
 // Field bits, to spot a field given twice (rare: left to the strict path).
@@ -753,11 +755,13 @@ type internCache struct {
 // owner returns the kept form of an owner id: the component's id when it
 // is known.
 func (f *fast) owner(s string) string {
+	f.ownerPos = -1
 	if !f.copy {
 		return s
 	}
 	if f.comps != nil {
 		if ci, ok := f.comps.find(s); ok {
+			f.ownerPos = ci
 			return f.comps.key(ci)
 		}
 	}

@@ -175,6 +175,11 @@ type idCache struct {
 	comps, res     *idTable
 	compFP, resFP  uint64
 	nComps, nResrc int
+	// owners holds, per resource, the position of the component the
+	// decoder found its owner to be (-1 for none), or is nil. NewIndex
+	// trusts a position only where the resource's owner is still that
+	// component's very id string.
+	owners []int32
 }
 
 // idPrint fingerprints the ids of n elements by their string headers and

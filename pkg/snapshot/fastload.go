@@ -385,7 +385,8 @@ func loadLarge(f *os.File, size int64, name string) (*Snapshot, bool) {
 	if len(res) >= minParallel {
 		runtime.GC()
 	}
-	var owners *idTable // the components, once decoded
+	var owners *idTable  // the components, once decoded
+	var ownerPos []int32 // then the owners' positions, for NewIndex
 	for _, k := range arrayOrder(ol) {
 		sh := ol.arrays[k]
 		ok := false
@@ -400,9 +401,15 @@ func loadLarge(f *os.File, size int64, name string) (*Snapshot, bool) {
 			owners = compIDs
 		case 1:
 			hashes := hugemem.Make[uint64](len(res))
+			if owners != nil {
+				ownerPos = hugemem.Make[int32](len(res))
+			}
 			ok = streamArray(f, bufs, sh, res, owners, func(fc *fast, r *Resource, i int) bool {
 				_, ok := fc.resource(r)
 				hashes[i] = resIDs.hash(r.ID)
+				if ownerPos != nil {
+					ownerPos[i] = fc.ownerPos
+				}
 				return ok
 			}) && resIDs.fill(hashes)
 		case 2:
@@ -429,6 +436,7 @@ func loadLarge(f *os.File, size int64, name string) (*Snapshot, bool) {
 		return nil, false
 	}
 	s.ids = newIDCache(s, compIDs, resIDs)
+	s.ids.owners = ownerPos
 	return s, true
 }
 

@@ -1,9 +1,13 @@
 package snapshot
 
 import (
+	"bytes"
+	"os"
 	"path/filepath"
 	"slices"
 	"testing"
+
+	"github.com/rescoord/rescoord/internal/gensnap"
 )
 
 func demoIndex(t testing.TB) *Index {
@@ -182,4 +186,53 @@ func TestComputeStats(t *testing.T) {
 	if len(st.Oldest) != 3 || st.Oldest[0].ID != "r-0001" {
 		t.Errorf("oldest: %+v", st.Oldest)
 	}
+}
+
+// TestNewIndex_OwnersNotedByTheDecoder loads a file by windows, so that
+// the decoder notes each resource's owner, and wants the owners an index
+// built from scratch finds — also after components are swapped and
+// owners changed behind the decoder's back.
+func TestNewIndex_OwnersNotedByTheDecoder(t *testing.T) {
+	smallChunks(t)
+	defer func(l int64, w int) { largeFile, windowSize = l, w }(largeFile, windowSize)
+	largeFile, windowSize = 0, 64<<10
+	var buf bytes.Buffer
+	if err := gensnap.Generate(gensnap.Config{Components: 300, Resources: 3000, Seed: 4}, &buf); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "snap.json")
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.ids == nil || len(s.ids.owners) != len(s.Resources) {
+		t.Fatal("the decoder noted no owners")
+	}
+	check := func(what string) {
+		t.Helper()
+		ix, err := NewIndex(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fresh := *s
+		fresh.ids = nil
+		want, err := NewIndex(&fresh)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for ri := range s.Resources {
+			if ix.Owner(ri) != want.Owner(ri) {
+				t.Fatalf("%s: resources[%d] (owner %q): owner %d, want %d", what, ri, s.Resources[ri].Owner, ix.Owner(ri), want.Owner(ri))
+			}
+		}
+	}
+	check("as loaded")
+	s.Components[0], s.Components[1] = s.Components[1], s.Components[0]
+	s.Resources[5].Owner = s.Components[7].ID
+	s.Resources[6].Owner = "gone"
+	s.Resources[7].Owner = string([]byte(s.Components[2].ID)) // equal, not the same string
+	check("components swapped, owners changed")
 }
