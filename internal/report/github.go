@@ -22,6 +22,7 @@ const githubBlockGroups = 256
 func (p *githubPrinter) Print(w io.Writer, r *coordinator.Report) error {
 	t := newTracer(r.Index)
 	err := writeBlocks(w, len(r.Groups), githubBlockGroups, func(b []byte, from, to int) []byte {
+		var text []byte
 		for gi := from; gi < to; gi++ {
 			g := &r.Groups[gi]
 			f := &g.Findings[0]
@@ -39,7 +40,10 @@ func (p *githubPrinter) Print(w io.Writer, r *coordinator.Report) error {
 			}
 			title := fmt.Sprintf("rescoord %s %s: %s", g.Rule, countLabel(len(g.Findings)), t.subject(f))
 			props = append(props, "title="+escapeProperty(title))
-			b = fmt.Appendf(b, "::%s %s::%s\n", cmd, strings.Join(props, ","), escapeData(strings.Join(textLines(t, g), "\n")))
+			b = fmt.Appendf(b, "::%s %s::", cmd, strings.Join(props, ","))
+			text = appendText(text[:0], t, g)
+			b = appendEscapedData(b, text)
+			b = append(b, '\n')
 		}
 		return b
 	})
@@ -50,13 +54,25 @@ func (p *githubPrinter) Print(w io.Writer, r *coordinator.Report) error {
 	return err
 }
 
-// escapeData escapes a workflow command's message: % and line breaks.
-func escapeData(s string) string { return dataEscaper.Replace(s) }
+// appendEscapedData appends a workflow command's message, escaped: % and
+// line breaks.
+func appendEscapedData(b, data []byte) []byte {
+	for _, c := range data {
+		switch c {
+		case '%':
+			b = append(b, "%25"...)
+		case '\r':
+			b = append(b, "%0D"...)
+		case '\n':
+			b = append(b, "%0A"...)
+		default:
+			b = append(b, c)
+		}
+	}
+	return b
+}
 
 // escapeProperty escapes a workflow command's property value: also : and ,.
 func escapeProperty(s string) string { return propertyEscaper.Replace(s) }
 
-var (
-	dataEscaper     = strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A")
-	propertyEscaper = strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A", ":", "%3A", ",", "%2C")
-)
+var propertyEscaper = strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A", ":", "%3A", ",", "%2C")

@@ -5,7 +5,6 @@ import (
 	"encoding/xml"
 	"fmt"
 	"io"
-	"strings"
 	"sync/atomic"
 
 	"github.com/rescoord/rescoord/pkg/coordinator"
@@ -139,7 +138,7 @@ func (p *junitPrinter) Print(w io.Writer, r *coordinator.Report) error {
 				name += " " + countLabel(len(g.Findings))
 			}
 			c := JUnitCase{Classname: string(g.Rule), Name: name, Time: "0"}
-			body := strings.Join(textLines(t, g), "\n")
+			body := textOf(t, g)
 			switch {
 			case g.Fails:
 				c.Failure = &JUnitFailure{Message: f.Message, Type: g.Severity.String(), Text: body}

@@ -77,7 +77,7 @@ func (p *markdownPrinter) Print(w io.Writer, r *coordinator.Report) error {
 		fmt.Fprintf(&d, "<details>\n<summary><b>%s</b> <code>%s</code> %s · %s</summary>\n\n",
 			g.Severity, g.Rule, countLabel(len(g.Findings)), html.EscapeString(t.subject(&g.Findings[0])))
 		d.WriteString("```text\n")
-		d.WriteString(strings.ReplaceAll(strings.Join(textLines(t, g), "\n"), "```", "ˋˋˋ"))
+		d.WriteString(strings.ReplaceAll(textOf(t, g), "```", "ˋˋˋ"))
 		d.WriteString("\n```\n\n</details>\n\n")
 		if b.Len()+d.Len() > maxMarkdownBytes {
 			break

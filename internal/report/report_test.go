@@ -40,7 +40,7 @@ func TestParseFrame(t *testing.T) {
 }
 
 func TestGitHubEscaping(t *testing.T) {
-	if got := escapeData("50% done\r\nnext"); got != "50%25 done%0D%0Anext" {
+	if got := string(appendEscapedData(nil, []byte("50% done\r\nnext"))); got != "50%25 done%0D%0Anext" {
 		t.Errorf("data: %q", got)
 	}
 	if got := escapeProperty("a: b, c%\n"); got != "a%3A b%2C c%25%0A" {

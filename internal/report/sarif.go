@@ -164,7 +164,7 @@ func (p *sarifPrinter) Print(w io.Writer, r *coordinator.Report) error {
 			RuleID:              string(g.Rule),
 			RuleIndex:           ruleIndex[g.Rule],
 			Level:               sarifLevel(g.Severity),
-			Message:             sarifText{Text: strings.Join(textLines(t, g), "\n")},
+			Message:             sarifText{Text: textOf(t, g)},
 			Locations:           []sarifLocation{{PhysicalLocation: sarifPhysical{ArtifactLocation: sarifArtifact{URI: fileURI(file)}, Region: sarifRegion{StartLine: line}}}},
 			PartialFingerprints: map[string]string{coordinator.SignatureScheme: g.Signature},
 			OccurrenceCount:     len(g.Findings),

@@ -157,16 +157,22 @@ func (p *textPrinter) suppressions(w io.Writer, r *coordinator.Report) {
 	fmt.Fprintln(w)
 }
 
-// textLines renders a trace for the plain formats (junit, github, markdown).
-func textLines(t *tracer, g *coordinator.Group) []string {
+// appendText appends a group's leak trace for the plain formats (junit,
+// github, markdown, sarif): its lines, separated by newlines.
+func appendText(b []byte, t *tracer, g *coordinator.Group) []byte {
 	f := &g.Findings[0]
-	lines := []string{f.Message}
+	b = append(b, f.Message...)
 	if f.SuppressedBy != nil {
-		lines = append(lines, fmt.Sprintf("reported, not failing: suppressed with action report at %s (%s)", f.SuppressedBy.Where(), f.SuppressedBy.Reason))
+		b = fmt.Appendf(b, "\nreported, not failing: suppressed with action report at %s (%s)", f.SuppressedBy.Where(), f.SuppressedBy.Reason)
 	}
-	lines = append(lines, t.trace(f).plainLines("")...)
+	b = t.trace(f).appendPlain(b)
 	if len(g.Findings) > 1 {
-		lines = append(lines, "also: "+others(g, maxOthers))
+		b = append(b, "\nalso: "...)
+		b = append(b, others(g, maxOthers)...)
 	}
-	return append(lines, "signature "+g.Signature)
+	b = append(b, "\nsignature "...)
+	return append(b, g.Signature...)
 }
+
+// textOf is appendText as a string.
+func textOf(t *tracer, g *coordinator.Group) string { return string(appendText(nil, t, g)) }

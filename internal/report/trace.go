@@ -401,22 +401,28 @@ func (t *tracer) subject(f *coordinator.Finding) string {
 	return "the registry"
 }
 
-// plainLines renders a trace without styles, indented by indent.
-func (tr trace) plainLines(indent string) []string {
-	var out []string
+// appendPlain appends the lines of a trace without styles, each after a
+// newline.
+func (tr trace) appendPlain(b []byte) []byte {
 	for d, h := range tr.hops {
-		out = append(out, indent+treePrefix(d)+h.label+"  "+h.state)
+		b = append(b, '\n')
+		b = append(b, treePrefix(d)...)
+		b = append(b, h.label...)
+		b = append(b, "  "...)
+		b = append(b, h.state...)
 	}
 	for _, n := range tr.notes {
-		out = append(out, indent+n)
+		b = append(b, '\n')
+		b = append(b, n...)
 	}
 	if len(tr.frames) > 0 {
-		out = append(out, indent+"created by:")
+		b = append(b, "\ncreated by:"...)
 		for _, fr := range tr.frames {
-			out = append(out, indent+"  "+fr)
+			b = append(b, "\n  "...)
+			b = append(b, fr...)
 		}
 	}
-	return out
+	return b
 }
 
 // treePrefix draws depth d of an ownership path.
