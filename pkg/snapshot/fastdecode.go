@@ -3,6 +3,7 @@ package snapshot
 import (
 	"encoding/json"
 	"hash/maphash"
+	"slices"
 	"time"
 	"unsafe"
 
@@ -41,6 +42,10 @@ type fast struct {
 	// touched, nor scanned by the collector.
 	bytesHint int
 	interns   *internCache
+	lists     *[listSlots]struct {
+		hash uint64
+		list []string
+	}
 	// comps, when set, holds every component: an owner is then the
 	// component's own id string rather than a copy, and ownerPos the
 	// position of the last owner read (-1 when it is not a component).
@@ -382,7 +387,14 @@ func (f *fast) strings(intern bool) ([]string, bool) {
 			if len(f.strs) == start {
 				return nil, true
 			}
-			return f.strs[start:len(f.strs):len(f.strs)], true
+			list := f.strs[start:len(f.strs):len(f.strs)]
+			if intern && f.copy {
+				if shared := f.internList(list); shared != nil {
+					f.strs = f.strs[:start] // the list is given back
+					return shared, true
+				}
+			}
+			return list, true
 		default:
 			return nil, false
 		}
@@ -750,6 +762,33 @@ type internCache struct {
 		hash uint64
 		s    string
 	}
+}
+
+// listSlots is the size of a cursor's cache of string lists.
+const listSlots = 1 << 12
+
+// internList returns an earlier list equal to list when the cache of
+// lists still holds one, else nil (and list is remembered). Creation
+// stacks repeat — the resources made by one code path share theirs — and
+// a million of them would otherwise take 16 bytes a frame. Their frames
+// are interned, so a list is hashed by where its strings are.
+func (f *fast) internList(list []string) []string {
+	if f.lists == nil {
+		f.lists = new([listSlots]struct {
+			hash uint64
+			list []string
+		})
+	}
+	h := uint64(len(list))
+	for _, s := range list {
+		h = mix64(h ^ uint64(uintptr(unsafe.Pointer(unsafe.StringData(s)))) ^ uint64(len(s))<<48)
+	}
+	slot := &f.lists[h&(listSlots-1)]
+	if slot.hash == h && slices.Equal(slot.list, list) {
+		return slot.list
+	}
+	slot.hash, slot.list = h, list
+	return nil
 }
 
 // owner returns the kept form of an owner id: the component's id when it

@@ -2,6 +2,8 @@ package snapshot
 
 import (
 	"bytes"
+	"os"
+	"path/filepath"
 	"reflect"
 	"testing"
 
@@ -41,5 +43,39 @@ func TestOutline_WindowsDoNotMatter(t *testing.T) {
 	o.feed(nested, 0)
 	if n := [3]int{o.out.arrays[0].n, o.out.arrays[1].n, o.out.arrays[2].n}; n != [3]int{1, 3, 0} {
 		t.Errorf("nested: counted %v elements, want [1 3 0]", n)
+	}
+}
+
+// TestLoad_SharesRepeatedStacks wants a file loaded by windows to share
+// the creation stacks that repeat, each shared list closed to appends.
+func TestLoad_SharesRepeatedStacks(t *testing.T) {
+	smallChunks(t)
+	defer func(l int64, w int) { largeFile, windowSize = l, w }(largeFile, windowSize)
+	largeFile, windowSize = 0, 64<<10
+	var buf bytes.Buffer
+	if err := gensnap.Generate(gensnap.Config{Components: 300, Resources: 5000, Seed: 5}, &buf); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "snap.json")
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lists := map[*string]bool{}
+	stacks := 0
+	for i := range s.Resources {
+		if cb := s.Resources[i].CreatedBy; len(cb) > 0 {
+			stacks++
+			lists[&cb[0]] = true
+			if cap(cb) != len(cb) {
+				t.Fatalf("resources[%d].created_by has room to grow (cap %d, len %d)", i, cap(cb), len(cb))
+			}
+		}
+	}
+	if stacks < 4000 || len(lists)*4 > stacks {
+		t.Errorf("%d creation stacks in %d lists, want them shared", stacks, len(lists))
 	}
 }

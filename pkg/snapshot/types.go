@@ -113,7 +113,10 @@ type Resource struct {
 	CreatedAt time.Time    `json:"created_at,omitzero"`
 	DependsOn []string     `json:"depends_on,omitempty"`
 	Cleanup   *CleanupSpec `json:"cleanup,omitempty"`
-	CreatedBy []string     `json:"created_by,omitempty"`
+	// CreatedBy is the creation stack, innermost frame first. A decoded
+	// snapshot may share one list between resources created by the same
+	// code path: treat it as read-only (append copies it).
+	CreatedBy []string `json:"created_by,omitempty"`
 	// Metadata is kept raw: it is only decoded when someone asks for it.
 	Metadata json.RawMessage `json:"metadata,omitempty"`
 
