@@ -122,18 +122,25 @@ done
 echo "all approaches count $want orphans in $(label "${SIZES%% *}"); timing $RUNS run(s) each" >&2
 
 # Each round runs every approach once, so that a machine that gets busier
-# or quieter during the benchmark weighs on all of them alike.
+# or quieter during the benchmark weighs on all of them alike, and each
+# round starts one approach further on, so that no approach always runs
+# right after the same one (on a virtual machine, memory that jq or
+# Python has just freed can be slower to use again).
 declare -A walls cpus wall rss cpu
 for n in $SIZES; do
 	cat "${file[$n]}" >/dev/null # in the page cache for everyone
 	for ((i = 1; i <= RUNS; i++)); do
 		echo "  $(label "$n") round $i of $RUNS" >&2
-		for a in "${approaches[@]}"; do
+		for ((j = 0; j < ${#approaches[@]}; j++)); do
+			a=${approaches[(i - 1 + j) % ${#approaches[@]}]}
 			# shellcheck disable=SC2046
 			read -r w r c < <(run_once $(command_for "$a" "${file[$n]}"))
 			walls["$n|$a"]+="$w "
 			cpus["$n|$a"]+="$c "
 			((r > ${rss["$n|$a"]:-0})) && rss["$n|$a"]=$r
+		done
+		for a in "${approaches[@]}"; do
+			echo "    $a: ${walls["$n|$a"]}" >&2
 		done
 	done
 	for a in "${approaches[@]}"; do
