@@ -49,21 +49,7 @@ func TestOutline_WindowsDoNotMatter(t *testing.T) {
 // TestLoad_SharesRepeatedStacks wants a file loaded by windows to share
 // the creation stacks that repeat, each shared list closed to appends.
 func TestLoad_SharesRepeatedStacks(t *testing.T) {
-	smallChunks(t)
-	defer func(l int64, w int) { largeFile, windowSize = l, w }(largeFile, windowSize)
-	largeFile, windowSize = 0, 64<<10
-	var buf bytes.Buffer
-	if err := gensnap.Generate(gensnap.Config{Components: 300, Resources: 5000, Seed: 5}, &buf); err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "snap.json")
-	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	s, err := Load(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := loadByWindows(t, gensnap.Config{Components: 300, Resources: 5000, Seed: 5})
 	lists := map[*string]bool{}
 	stacks := 0
 	for i := range s.Resources {
@@ -78,4 +64,26 @@ func TestLoad_SharesRepeatedStacks(t *testing.T) {
 	if stacks < 4000 || len(lists)*4 > stacks {
 		t.Errorf("%d creation stacks in %d lists, want them shared", stacks, len(lists))
 	}
+}
+
+// loadByWindows generates a snapshot, writes it to a file and loads it
+// as a large file, by windows of 64 KiB.
+func loadByWindows(t *testing.T, cfg gensnap.Config) *Snapshot {
+	t.Helper()
+	smallChunks(t)
+	defer func(l int64, w int) { largeFile, windowSize = l, w }(largeFile, windowSize)
+	largeFile, windowSize = 0, 64<<10
+	var buf bytes.Buffer
+	if err := gensnap.Generate(cfg, &buf); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "snap.json")
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }

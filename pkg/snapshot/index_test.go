@@ -1,8 +1,6 @@
 package snapshot
 
 import (
-	"bytes"
-	"os"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -193,21 +191,7 @@ func TestComputeStats(t *testing.T) {
 // built from scratch finds — also after components are swapped and
 // owners changed behind the decoder's back.
 func TestNewIndex_OwnersNotedByTheDecoder(t *testing.T) {
-	smallChunks(t)
-	defer func(l int64, w int) { largeFile, windowSize = l, w }(largeFile, windowSize)
-	largeFile, windowSize = 0, 64<<10
-	var buf bytes.Buffer
-	if err := gensnap.Generate(gensnap.Config{Components: 300, Resources: 3000, Seed: 4}, &buf); err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "snap.json")
-	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	s, err := Load(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := loadByWindows(t, gensnap.Config{Components: 300, Resources: 3000, Seed: 4})
 	if s.ids == nil || len(s.ids.owners) != len(s.Resources) {
 		t.Fatal("the decoder noted no owners")
 	}
