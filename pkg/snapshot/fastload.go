@@ -66,6 +66,10 @@ type outliner struct {
 	starts   []int  // every element start in unknownArray
 	done     bool   // the document object has closed
 	bad      bool
+	// skim: inside an element of a tracked array, jump to the first '}'
+	// that is followed by ",{" or "]" instead of reading the element
+	// (see skimElement).
+	skim bool
 }
 
 // feed scans buf, the bytes of the file from offset base on.
@@ -184,6 +188,11 @@ func (o *outliner) feed(buf []byte, base int) {
 // feed to take), or len(buf) when buf ends first. It changes the state as
 // feed would: in particular a string cut by the end of buf is left open.
 func (o *outliner) interior(buf []byte, i int) int {
+	if o.skim && o.depth == 3 && o.cur >= 0 {
+		if end := skimElement(buf, i); end >= 0 {
+			return end
+		}
+	}
 	depth := o.depth
 	defer func() { o.depth = depth }()
 	for ; i < len(buf); i++ {
@@ -221,6 +230,51 @@ func (o *outliner) interior(buf []byte, i int) int {
 	return len(buf)
 }
 
+// skimElement returns the offset of the first '}' at or after i that is
+// followed (white space aside) by ",{" or by "]" — in the arrays of a
+// snapshot, almost always the end of the element being read — or -1 when
+// buf ends first. It finds it with bytes.IndexByte, many times faster
+// than reading the element's strings one by one. A '}' like that inside
+// an element (an array of objects in metadata, a string holding "},{")
+// makes the outline wrong; the decoder then finds that an element does
+// not end where the outline says, and Load reads the file again with the
+// exact outline.
+func skimElement(buf []byte, i int) int {
+	for i < len(buf) {
+		k := bytes.IndexByte(buf[i:], '}')
+		if k < 0 {
+			return -1
+		}
+		k += i
+		m := skipSpace(buf, k+1)
+		if m >= len(buf) {
+			return -1
+		}
+		switch buf[m] {
+		case ']':
+			return k
+		case ',':
+			if m = skipSpace(buf, m+1); m >= len(buf) {
+				return -1
+			}
+			if buf[m] == '{' {
+				return k
+			}
+		}
+		i = k + 1
+	}
+	return -1
+}
+
+// skipSpace returns the offset of the first byte at or after i that is
+// not JSON white space, or len(buf).
+func skipSpace(buf []byte, i int) int {
+	for i < len(buf) && (buf[i] == ' ' || buf[i] == '\n' || buf[i] == '\t' || buf[i] == '\r') {
+		i++
+	}
+	return i
+}
+
 // structural marks the bytes the outline looks at outside strings.
 var structural = func() (t [256]bool) {
 	for _, c := range []byte("{}[],:\" \t\r\n") {
@@ -234,8 +288,8 @@ var structural = func() (t [256]bool) {
 // looks like the start of an element of a large array (after "},{"),
 // and its findings count only if the first scan, on reaching that point,
 // finds itself there indeed; otherwise the first scan goes on alone.
-func outlineFile(f *os.File, size int, bufs [2][]byte) (outline, bool) {
-	first := &outliner{valueOf: -1, cur: -1}
+func outlineFile(f *os.File, size int, bufs [2][]byte, skim bool) (outline, bool) {
+	first := &outliner{valueOf: -1, cur: -1, skim: skim}
 	split := -1
 	if runtime.GOMAXPROCS(0) > 1 {
 		split = resyncPoint(f, size/2)
@@ -243,7 +297,7 @@ func outlineFile(f *os.File, size int, bufs [2][]byte) (outline, bool) {
 	if split < 0 {
 		return first.finish(f, 0, size, bufs[0])
 	}
-	second := &outliner{valueOf: -1, cur: unknownArray, depth: 2, want: true}
+	second := &outliner{valueOf: -1, cur: unknownArray, depth: 2, want: true, skim: skim}
 	second.starts = hugemem.MakeCap[int](0, (size-split)/128) // elements of 128 bytes or more: no regrowth
 	var wg sync.WaitGroup
 	wg.Go(func() { second.scan(f, split, size, bufs[1]) })
@@ -335,12 +389,25 @@ func resyncPoint(f *os.File, from int) int {
 }
 
 // loadLarge loads a large regular file by windows; ok is false when it
-// leaves the file to Parse.
+// leaves the file to Parse. It first skims the elements of the arrays
+// (skimElement), and reads the file again with the exact outline if the
+// decoder finds that skimming went wrong.
 func loadLarge(f *os.File, size int64, name string) (*Snapshot, bool) {
 	// Two window buffers, for the two halves of the structural scan, then
 	// for reading one window while the one before is decoded.
 	bufs := [2][]byte{hugemem.Make[byte](windowSize), hugemem.Make[byte](windowSize)}
-	ol, ok := outlineFile(f, int(size), bufs)
+	if s, ok := loadWindows(f, size, name, bufs, true); ok {
+		return s, true
+	}
+	// What the first attempt allocated is garbage now: collect it, so that
+	// the second reuses its memory instead of doubling the peak.
+	runtime.GC()
+	return loadWindows(f, size, name, bufs, false)
+}
+
+// loadWindows is loadLarge with a skimmed or an exact outline.
+func loadWindows(f *os.File, size int64, name string, bufs [2][]byte, skim bool) (*Snapshot, bool) {
+	ol, ok := outlineFile(f, int(size), bufs, skim)
 	if !ok {
 		return nil, false
 	}

@@ -87,3 +87,60 @@ func loadByWindows(t *testing.T, cfg gensnap.Config) *Snapshot {
 	}
 	return s
 }
+
+// TestLoad_SkimsAndFallsBackToTheExactOutline wants generated files
+// loaded with the skimmed outline, and files where a '}' followed by
+// ",{" stands inside an element (an array of objects in metadata, a
+// string) loaded all the same, through the exact outline, equal to Parse.
+func TestLoad_SkimsAndFallsBackToTheExactOutline(t *testing.T) {
+	smallChunks(t)
+	defer func(l int64, w int) { largeFile, windowSize = l, w }(largeFile, windowSize)
+	largeFile, windowSize = 0, 64<<10
+	var gen bytes.Buffer
+	if err := gensnap.Generate(gensnap.Config{Components: 300, Resources: 4000, Seed: 6}, &gen); err != nil {
+		t.Fatal(err)
+	}
+	trapped := func(old, new string) []byte {
+		if !bytes.Contains(gen.Bytes(), []byte(old)) {
+			t.Fatalf("no %s in the generated snapshot", old)
+		}
+		return bytes.Replace(gen.Bytes(), []byte(old), []byte(new), 1)
+	}
+	for name, tc := range map[string]struct {
+		data  []byte
+		skims bool
+	}{
+		"generated":         {gen.Bytes(), true},
+		"objects in arrays": {trapped(`"metadata":{`, `"metadata":{"list":[{"a":1}, {"b":2}],`), false},
+		"in a string":       {trapped(`"name":"`, `"name":"}, {\"x`), false},
+		"last in a string":  {trapped(`"name":"`, `"name":"}]`), false},
+	} {
+		t.Run(name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "snap.json")
+			if err := os.WriteFile(path, tc.data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			f, err := os.Open(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			size := int64(len(tc.data))
+			bufs := [2][]byte{make([]byte, windowSize), make([]byte, windowSize)}
+			if _, ok := loadWindows(f, size, path, bufs, true); ok != tc.skims {
+				t.Errorf("loading with the skimmed outline: ok %v, want %v", ok, tc.skims)
+			}
+			got, ok := loadLarge(f, size, path)
+			if !ok {
+				t.Fatal("loadLarge gave up")
+			}
+			want, err := Parse(append([]byte(nil), tc.data...), path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !sameSnapshot(want, got) {
+				t.Error("Load and Parse disagree")
+			}
+		})
+	}
+}
