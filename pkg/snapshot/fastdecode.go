@@ -749,10 +749,16 @@ func (f *fast) intern(s string) string {
 	}
 	h := maphash.String(f.interns.seed, s)
 	slot := &f.interns.slots[h&(internSlots-1)]
-	if slot.hash == h && slot.s == s {
-		return slot.s
+	if slot.hash == h && len(slot.s) == len(s) {
+		// A short string is compared with the copy of its bytes in the
+		// slot, which the hash check has just brought into the cache,
+		// rather than with the kept string, which may lie anywhere.
+		if len(s) <= len(slot.head) && string(slot.head[:len(s)]) == s || slot.s == s {
+			return slot.s
+		}
 	}
 	slot.hash, slot.s = h, f.keep(s)
+	copy(slot.head[:], s)
 	return slot.s
 }
 
@@ -761,6 +767,7 @@ type internCache struct {
 	slots [internSlots]struct {
 		hash uint64
 		s    string
+		head [40]byte // the first bytes of s
 	}
 }
 
