@@ -238,7 +238,9 @@ func (o *outliner) interior(buf []byte, i int) int {
 // an element (an array of objects in metadata, a string holding "},{")
 // makes the outline wrong; the decoder then finds that an element does
 // not end where the outline says, and Load reads the file again with the
-// exact outline.
+// exact outline. Whatever the outline, what the decoder accepts is exact:
+// each worker reads the true elements from a true element start, the
+// first one the array's, the others where the worker before it ended.
 func skimElement(buf []byte, i int) int {
 	for i < len(buf) {
 		k := bytes.IndexByte(buf[i:], '}')
