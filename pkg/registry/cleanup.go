@@ -64,17 +64,7 @@ func (r *Registry) Destroy(ctx context.Context, id string) error {
 	cp := &capture{takenAt: r.now()}
 	var mine []*component
 	for _, c := range subtree(root) {
-		rw := row(c)
-		switch c.state {
-		case csAlive:
-			c.state, c.run = csClosing, run
-			mine = append(mine, c)
-			cp.cbs = append(cp.cbs, c.cbs...)
-		case csClosing:
-			// Another cleanup is destroying it: only wait for its resources.
-			rw.state = csDestroyed
-		}
-		cp.comps = append(cp.comps, rw)
+		mine = claim(cp, c, run, mine)
 		r.captureOwned(cp, c)
 	}
 	r.mu.Unlock()
@@ -82,6 +72,24 @@ func (r *Registry) Destroy(ctx context.Context, id string) error {
 	planned, err := r.runPlan(ctx, in, coordinator.Scope{Component: cp.comps[0].id})
 	r.endRun(mine, run, planned)
 	return err
+}
+
+// claim adds component c to the capture of cleanup run: an alive one is
+// claimed (closing, its callbacks captured) and appended to mine; one
+// that another cleanup is closing is captured as destroyed, so that this
+// run only waits for its resources. r.mu must be held.
+func claim(cp *capture, c *component, run uint64, mine []*component) []*component {
+	rw := row(c)
+	switch c.state {
+	case csAlive:
+		c.state, c.run = csClosing, run
+		mine = append(mine, c)
+		cp.cbs = append(cp.cbs, c.cbs...)
+	case csClosing:
+		rw.state = csDestroyed
+	}
+	cp.comps = append(cp.comps, rw)
+	return mine
 }
 
 // CleanupAll cleans up the whole registry as Destroy does for one
@@ -93,19 +101,9 @@ func (r *Registry) CleanupAll(ctx context.Context) error {
 	cp := &capture{takenAt: r.now()}
 	var mine []*component
 	for _, c := range r.compTable.items {
-		if c == nil {
-			continue
+		if c != nil {
+			mine = claim(cp, c, run, mine)
 		}
-		rw := row(c)
-		switch c.state {
-		case csAlive:
-			c.state, c.run = csClosing, run
-			mine = append(mine, c)
-			cp.cbs = append(cp.cbs, c.cbs...)
-		case csClosing:
-			rw.state = csDestroyed
-		}
-		cp.comps = append(cp.comps, rw)
 	}
 	cp.items = append(cp.items, r.res.items...)
 	cp.sizes = append(cp.sizes, r.res.sizes...)

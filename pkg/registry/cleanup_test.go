@@ -16,7 +16,8 @@ import (
 	"github.com/rescoord/rescoord/pkg/snapshot"
 )
 
-// journal records what cleanup did, in order.
+// journal records what cleanups and fakes did, in order, for several
+// goroutines.
 type journal struct {
 	mu  sync.Mutex
 	log []string
@@ -150,8 +151,8 @@ func TestDestroy_StubbornWorkerIsTerminatedAfterItsTimeout(t *testing.T) {
 		if want := `step 2: resource r-1 (worker "analysis" of tab): did not quit in time and was terminated (context deadline exceeded)`; err.Error() != want {
 			t.Errorf("err:\n  %v\nwant\n  %s", err, want)
 		}
-		if w.calls() != "quit,terminate" {
-			t.Errorf("worker calls %s", w.calls())
+		if w.String() != "quit terminate" {
+			t.Errorf("worker calls %s", w.String())
 		}
 		if r.Stats().Live != 0 {
 			t.Error("the terminated worker is still tracked")
@@ -442,8 +443,8 @@ func TestCoordinators_WorkAgainstTheRealRegistry(t *testing.T) {
 		if !errors.Is(err, coordinator.ErrTerminated) || time.Since(start) != 3*time.Second {
 			t.Errorf("err = %v after %v", err, time.Since(start))
 		}
-		if strings.Join(obj.calls(), ",") != "disconnect,deleteLater" || stubborn.calls() != "quit,terminate" {
-			t.Errorf("object %v, worker %s", obj.calls(), stubborn.calls())
+		if obj.String() != "disconnect deleteLater" || stubborn.String() != "quit terminate" {
+			t.Errorf("object %v, worker %s", obj.String(), stubborn.String())
 		}
 		if _, err := ws.TrackWorker(newWorker(false), coordinator.ResourceSpec{}); err == nil {
 			t.Error("tracking into a destroyed coordinator succeeded")

@@ -17,12 +17,7 @@ import (
 func TestDestroy_WaitsForAResourceAnotherGoroutineIsReleasing(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		r, _ := newReg(t, []string{"tab"})
-		entered, unblock := make(chan struct{}), make(chan struct{})
-		h := mustTrack(t, r, "tab", nil, registry.WithCleanup(func(context.Context) error {
-			close(entered)
-			<-unblock
-			return nil
-		}))
+		h, entered, unblock := trackBlocking(t, r, "tab")
 		released := make(chan error)
 		go func() { released <- h.Release(context.Background()) }()
 		<-entered

@@ -64,6 +64,19 @@ func newReg(t testing.TB, comps []string, opts ...registry.Option) (*registry.Re
 	return r, clk
 }
 
+// trackBlocking tracks a resource of owner whose cleanup closes entered
+// when it starts and returns once unblock is closed.
+func trackBlocking(t testing.TB, r *registry.Registry, owner string) (h *registry.Handle, entered, unblock chan struct{}) {
+	t.Helper()
+	entered, unblock = make(chan struct{}), make(chan struct{})
+	h = mustTrack(t, r, owner, nil, registry.WithCleanup(func(context.Context) error {
+		close(entered)
+		<-unblock
+		return nil
+	}))
+	return h, entered, unblock
+}
+
 func mustTrack(t testing.TB, r *registry.Registry, owner string, v any, opts ...registry.TrackOption) *registry.Handle {
 	t.Helper()
 	h, err := r.Track(owner, v, opts...)
@@ -221,8 +234,8 @@ func TestRelease_UsesWhatTheValueCallsFor(t *testing.T) {
 	if _, err := a.Write([]byte("x")); err == nil {
 		t.Error("socket not closed")
 	}
-	if strings.Join(obj.calls(), ",") != "disconnect,deleteLater" {
-		t.Errorf("object: %v", obj.calls())
+	if obj.String() != "disconnect deleteLater" {
+		t.Errorf("object: %v", obj.String())
 	}
 	if timer.Stop() {
 		t.Error("timer still running")
@@ -260,12 +273,7 @@ func TestRelease_ReportsFailuresAndPanics(t *testing.T) {
 
 func TestRelease_WaitsForAConcurrentRelease(t *testing.T) {
 	r, _ := newReg(t, []string{"tab"})
-	entered, unblock := make(chan struct{}), make(chan struct{})
-	h := mustTrack(t, r, "tab", nil, registry.WithCleanup(func(context.Context) error {
-		close(entered)
-		<-unblock
-		return nil
-	}))
+	h, entered, unblock := trackBlocking(t, r, "tab")
 	first := make(chan error)
 	go func() { first <- h.Release(context.Background()) }()
 	<-entered
@@ -474,52 +482,32 @@ func TestDebugMode_LogsLifecycleEvents(t *testing.T) {
 	}
 }
 
-// worker is a fake coordinator.Worker; a stubborn one ignores Quit.
+// worker is a fake coordinator.Worker; a stubborn one ignores Quit. Its
+// journal records the calls.
 type worker struct {
+	journal
 	stubborn bool
 	once     sync.Once
 	done     chan struct{}
-	mu       sync.Mutex
-	log      []string
 }
 
 func newWorker(stubborn bool) *worker { return &worker{stubborn: stubborn, done: make(chan struct{})} }
 
-func (w *worker) note(s string) {
-	w.mu.Lock()
-	w.log = append(w.log, s)
-	w.mu.Unlock()
-}
-
-func (w *worker) calls() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return strings.Join(w.log, ",")
-}
-
 func (w *worker) finish()               { w.once.Do(func() { close(w.done) }) }
 func (w *worker) Done() <-chan struct{} { return w.done }
 func (w *worker) Quit() {
-	w.note("quit")
+	w.add("quit")
 	if !w.stubborn {
 		w.finish()
 	}
 }
-func (w *worker) Terminate() error { w.note("terminate"); w.finish(); return nil }
+func (w *worker) Terminate() error { w.add("terminate"); w.finish(); return nil }
 
-// object is a fake GUI object.
-type object struct {
-	mu  sync.Mutex
-	log []string
-}
+// object is a fake GUI object; its journal records the calls.
+type object struct{ journal }
 
-func (o *object) Disconnect()  { o.mu.Lock(); o.log = append(o.log, "disconnect"); o.mu.Unlock() }
-func (o *object) DeleteLater() { o.mu.Lock(); o.log = append(o.log, "deleteLater"); o.mu.Unlock() }
-func (o *object) calls() []string {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return o.log
-}
+func (o *object) Disconnect()  { o.add("disconnect") }
+func (o *object) DeleteLater() { o.add("deleteLater") }
 
 type stopper struct{ stopped bool }
 
