@@ -1,0 +1,180 @@
+package render
+
+import (
+	"fmt"
+	"io"
+	"unicode/utf8"
+)
+
+// Text from a snapshot, a suppressions file or a server is untrusted: an id
+// may hold ESC, CR or a newline that would restyle the terminal, overwrite a
+// line or start a CI workflow command (docs/security.md). Every
+// human-readable output passes its untrusted strings through Escape, and
+// writes through SafeWriter, which escapes whatever slipped past.
+
+// Escape returns s with every character a terminal or a log reader would
+// act on shown visibly: C0 controls (\n, \r, \t and the rest as \xNN), DEL,
+// C1 controls, U+2028/U+2029 and the bidirectional overrides and isolates as
+// \uNNNN, and bytes that are not UTF-8 as \xNN. Everything else, backslash
+// included, is kept as it is. A string with nothing to escape is returned
+// without a copy.
+func Escape(s string) string {
+	i := 0
+	for i < len(s) {
+		c := s[i]
+		if c >= 0x20 && c < 0x7f {
+			i++
+			continue
+		}
+		if c < utf8.RuneSelf {
+			break
+		}
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && n == 1 || unsafeRune(r) {
+			break
+		}
+		i += n
+	}
+	if i == len(s) {
+		return s
+	}
+	b := make([]byte, 0, len(s)+8)
+	b = append(b, s[:i]...)
+	for i < len(s) {
+		var n int
+		b, n = appendEscaped(b, s[i:])
+		i += n
+	}
+	return string(b)
+}
+
+// appendEscaped appends the first character of s to b, escaped if it must
+// be, and returns b and the number of bytes of s consumed.
+func appendEscaped[T string | []byte](b []byte, s T) ([]byte, int) {
+	c := s[0]
+	if c < utf8.RuneSelf {
+		switch {
+		case c == '\n':
+			b = append(b, `\n`...)
+		case c == '\r':
+			b = append(b, `\r`...)
+		case c == '\t':
+			b = append(b, `\t`...)
+		case c < 0x20 || c == 0x7f:
+			b = fmt.Appendf(b, `\x%02x`, c)
+		default:
+			b = append(b, c)
+		}
+		return b, 1
+	}
+	var r rune
+	var n int
+	switch v := any(s).(type) {
+	case string:
+		r, n = utf8.DecodeRuneInString(v)
+	case []byte:
+		r, n = utf8.DecodeRune(v)
+	}
+	switch {
+	case r == utf8.RuneError && n == 1:
+		b = fmt.Appendf(b, `\x%02x`, c)
+	case unsafeRune(r):
+		b = fmt.Appendf(b, `\u%04x`, r)
+	default:
+		b = append(b, s[:n]...)
+	}
+	return b, n
+}
+
+// unsafeRune reports the non-ASCII runes Escape shows as \uNNNN: C1
+// controls, the line and paragraph separators, and the bidirectional
+// marks, embeddings, overrides and isolates (the "Trojan Source" set).
+func unsafeRune(r rune) bool {
+	switch {
+	case r >= 0x80 && r <= 0x9f:
+		return true
+	case r == 0x2028, r == 0x2029:
+		return true
+	case r == 0x061c, r == 0x200e, r == 0x200f:
+		return true
+	case r >= 0x202a && r <= 0x202e:
+		return true
+	case r >= 0x2066 && r <= 0x2069:
+		return true
+	}
+	return false
+}
+
+// SafeWriter returns a writer for human-readable output that passes text,
+// newlines and tabs through, and rescoord's own styling (CSI sequences that
+// set colours or home and clear the screen: ESC [ digits/; then m, H, J or
+// K, whole within one Write), and escapes every other control character as
+// Escape does. It is the last line of defence: values are escaped where
+// they are formatted, so a name with a newline never breaks a line.
+func SafeWriter(w io.Writer) io.Writer {
+	if _, ok := w.(*safeWriter); ok {
+		return w
+	}
+	return &safeWriter{w: w}
+}
+
+type safeWriter struct {
+	w   io.Writer
+	buf []byte
+}
+
+func (s *safeWriter) Write(p []byte) (int, error) {
+	clean := true
+	for i := 0; i < len(p); i++ {
+		if c := p[i]; c < 0x20 && c != '\n' && c != '\t' || c >= 0x7f {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s.w.Write(p)
+	}
+	s.buf = s.buf[:0]
+	for i := 0; i < len(p); {
+		c := p[i]
+		switch {
+		case c == 0x1b:
+			if n := styleSequence(p[i:]); n > 0 {
+				s.buf = append(s.buf, p[i:i+n]...)
+				i += n
+				continue
+			}
+			s.buf = append(s.buf, `\x1b`...)
+			i++
+		case c == '\n' || c == '\t':
+			s.buf = append(s.buf, c)
+			i++
+		default:
+			var n int
+			s.buf, n = appendEscaped(s.buf, p[i:])
+			i += n
+		}
+	}
+	if _, err := s.w.Write(s.buf); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// styleSequence returns the length of the styling sequence p starts with
+// (ESC [ then digits and semicolons, then m, H, J or K), or 0.
+func styleSequence(p []byte) int {
+	if len(p) < 3 || p[0] != 0x1b || p[1] != '[' {
+		return 0
+	}
+	for i := 2; i < len(p) && i < 64; i++ {
+		switch c := p[i]; {
+		case c >= '0' && c <= '9' || c == ';':
+		case c == 'm' || c == 'H' || c == 'J' || c == 'K':
+			return i + 1
+		default:
+			return 0
+		}
+	}
+	return 0
+}

@@ -1,0 +1,68 @@
+package render
+
+import (
+	"bytes"
+	"testing"
+)
+
+func TestEscape(t *testing.T) {
+	cases := []struct{ in, want string }{
+		{"media_tab_2", "media_tab_2"},
+		{"naïve ✓ 日本", "naïve ✓ 日本"},
+		{`C:\path`, `C:\path`},
+		{"a\nb", `a\nb`},
+		{"a\r\tb", `a\r\tb`},
+		{"\x1b]0;pwned\x07", `\x1b]0;pwned\x07`},
+		{"\x1b[2J", `\x1b[2J`},
+		{"del\x7f", `del\x7f`},
+		{"c1\u0085\u009b", `c1\u0085\u009b`},
+		{"sep\u2028\u2029", `sep\u2028\u2029`},
+		{"bidi\u202eevil\u2066\u2069\u200f", `bidi\u202eevil\u2066\u2069\u200f`},
+		{"bad\xffutf8", `bad\xffutf8`},
+		{"\n::error file=x::boom", `\n::error file=x::boom`},
+	}
+	for _, c := range cases {
+		if got := Escape(c.in); got != c.want {
+			t.Errorf("Escape(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+}
+
+func TestEscape_CleanStringIsNotCopied(t *testing.T) {
+	s := "plain text"
+	if got := Escape(s); got != s {
+		t.Fatalf("Escape changed %q", s)
+	}
+	if n := testing.AllocsPerRun(100, func() { _ = Escape(s) }); n != 0 {
+		t.Fatalf("Escape of a clean string allocates %v times", n)
+	}
+}
+
+func TestSafeWriter(t *testing.T) {
+	cases := []struct{ in, want string }{
+		{"plain\n\tindented\n", "plain\n\tindented\n"},
+		{"\x1b[1;31mred\x1b[0m\n", "\x1b[1;31mred\x1b[0m\n"},
+		{"\x1b[H\x1b[2J", "\x1b[H\x1b[2J"},
+		{"title\x1b]0;pwned\x07", `title\x1b]0;pwned\x07`},
+		{"over\rwrite", `over\rwrite`},
+		{"cursor\x1b[5A", `cursor\x1b[5A`},
+		{"bell\x07 c1\u009b bidi\u202e", `bell\x07 c1\u009b bidi\u202e`},
+		{"bad\xfe", `bad\xfe`},
+		{"ok ✓", "ok ✓"},
+	}
+	for _, c := range cases {
+		var b bytes.Buffer
+		w := SafeWriter(&b)
+		n, err := w.Write([]byte(c.in))
+		if err != nil || n != len(c.in) {
+			t.Fatalf("Write(%q) = %d, %v", c.in, n, err)
+		}
+		if b.String() != c.want {
+			t.Errorf("SafeWriter(%q) wrote %q, want %q", c.in, b.String(), c.want)
+		}
+	}
+	var b bytes.Buffer
+	if w := SafeWriter(&b); SafeWriter(w) != w {
+		t.Error("SafeWriter wraps a SafeWriter again")
+	}
+}
