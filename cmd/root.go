@@ -10,19 +10,82 @@ import (
 	"runtime/debug"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/rescoord/rescoord/internal/render"
 	"github.com/rescoord/rescoord/pkg/snapshot"
 )
 
 // Main runs rescoord with the process's arguments and returns its exit code.
 // demo is the snapshot built into the binary.
+//
+// SIGINT and SIGTERM cancel the command's context; a command that has not
+// returned a second later is ended with exit code 130 (SIGINT) or 143
+// (SIGTERM), and so is any command at a second signal (docs/security.md).
 func Main(demo []byte) int {
 	f := NewFactory(demo)
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	w := &signalWatch{sigs: sigs, cancel: cancel, errOut: f.IO.ErrOut, grace: interruptGrace, after: time.After, exit: os.Exit}
+	go w.run()
 	return RunContext(ctx, f, os.Args[1:])
+}
+
+// interruptGrace is how long a command may take to return after a signal.
+const interruptGrace = time.Second
+
+// signalWatch cancels the command at the first signal and ends the process
+// when the command has not returned within grace, or at a second signal.
+type signalWatch struct {
+	sigs   <-chan os.Signal
+	cancel context.CancelCauseFunc
+	errOut io.Writer
+	grace  time.Duration
+	after  func(time.Duration) <-chan time.Time
+	exit   func(int)
+}
+
+// interrupted is the cause of a context cancelled by a signal.
+type interrupted struct{ sig os.Signal }
+
+func (e *interrupted) Error() string { return "interrupted by " + signalName(e.sig) }
+
+// code is the exit code that reports the signal: 128 + its number.
+func (e *interrupted) code() int {
+	if s, ok := e.sig.(syscall.Signal); ok {
+		return 128 + int(s)
+	}
+	return 130
+}
+
+func (w *signalWatch) run() {
+	sig, ok := <-w.sigs
+	if !ok {
+		return
+	}
+	cause := &interrupted{sig: sig}
+	w.cancel(cause)
+	select {
+	case <-w.after(w.grace):
+	case <-w.sigs:
+	}
+	fmt.Fprintf(w.errOut, "rescoord: %s\n", cause.Error())
+	w.exit(cause.code())
+}
+
+func signalName(sig os.Signal) string {
+	switch sig {
+	case os.Interrupt:
+		return "SIGINT"
+	case syscall.SIGTERM:
+		return "SIGTERM"
+	}
+	return sig.String()
 }
 
 // Run runs rescoord with args against f and returns the exit code; errors
@@ -37,6 +100,11 @@ func RunContext(ctx context.Context, f *Factory, args []string) int {
 	root := NewRootCmd(f)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
+	var in *interrupted
+	if err != nil && errors.As(context.Cause(ctx), &in) {
+		// Cut short by a signal: say that, not what the cancellation broke.
+		err = &exitError{code: in.code(), err: in}
+	}
 	if err != nil {
 		printError(f.IO.ErrOut, err)
 	}
@@ -140,13 +208,13 @@ func printError(w io.Writer, err error) {
 				fmt.Fprintf(w, "  … and %d more (rescoord validate lists them all)\n", list.Total()-maxShownErrors)
 				break
 			}
-			fmt.Fprintf(w, "  %s\n", e)
+			fmt.Fprintf(w, "  %s\n", render.Escape(e.Error()))
 		}
 		return
 	}
 	msg := err.Error()
 	msg = strings.TrimPrefix(msg, "rescoord: ")
-	fmt.Fprintf(w, "rescoord: %s\n", msg)
+	fmt.Fprintf(w, "rescoord: %s\n", render.Escape(msg))
 }
 
 func plural(n int, one, many string) string {

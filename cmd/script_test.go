@@ -9,15 +9,23 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	testscript.Main(m, map[string]func(){
-		"rescoord": func() {
-			demo, err := os.ReadFile(filepath.Join(os.Getenv("RESCOORD_REPO"), "testdata", "snapshots", "media-app.json"))
-			if err != nil {
-				panic(err)
-			}
-			os.Exit(Main(demo))
-		},
-	})
+	if os.Getenv(runMainEnv) != "" {
+		// The test binary re-executed as rescoord itself (signal tests).
+		runRescoord()
+	}
+	testscript.Main(m, map[string]func(){"rescoord": runRescoord})
+}
+
+// runMainEnv, set in the environment of the test binary, makes it run
+// rescoord's Main with its arguments instead of the tests.
+const runMainEnv = "RESCOORD_TEST_RUN_MAIN"
+
+func runRescoord() {
+	demo, err := os.ReadFile(filepath.Join(os.Getenv("RESCOORD_REPO"), "testdata", "snapshots", "media-app.json"))
+	if err != nil {
+		panic(err)
+	}
+	os.Exit(Main(demo))
 }
 
 // TestScripts runs the scenarios in testdata/script/*.txtar against the real
