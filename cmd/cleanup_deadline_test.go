@@ -128,7 +128,9 @@ func TestCleanupDeadline_Baseline(t *testing.T) {
 	r = runCLI(t, "cleanup", "--dry-run", cur, "--baseline", old, "-o", "json")
 	var doc struct {
 		Regression struct {
-			Old, New        struct{ CriticalPathMS int64 `json:"critical_path_ms"` }
+			Old, New struct {
+				CriticalPathMS int64 `json:"critical_path_ms"`
+			}
 			CriticalPathPct float64  `json:"critical_path_pct"`
 			Regressed       []string `json:"regressed"`
 		} `json:"regression"`
