@@ -29,9 +29,13 @@ type CleanupOptions struct {
 	CriticalChain bool
 	// Yes skips the confirmation of a live cleanup.
 	Yes bool
+	// Deadline turns the plan into a verdict (--deadline, --baseline).
+	Deadline DeadlineOptions
+	// maxRegression is --max-regression as given ("20%").
+	maxRegression string
 }
 
-var cleanupFormats = []string{"text", "json", "markdown"}
+var cleanupFormats = []string{"text", "json", "markdown", "junit"}
 
 // NewCmdCleanup builds `rescoord cleanup`. A non-nil runF replaces the run, for tests.
 func NewCmdCleanup(f *Factory, runF func(*CleanupOptions) error) *cobra.Command {
@@ -55,12 +59,21 @@ then the newest, then callbacks by priority, then resources by type
 If the constraints form a cycle there is no plan: the members are named and
 the exit code is 2.
 
+With --deadline, the plan is a verdict for CI: exit 1 when the shutdown
+would miss the deadline — by the critical path, or by the worst case with
+--serial — naming the chain of steps that makes it late and by how much.
+With --baseline OLD, the critical path and the worst case are compared with
+those of an older snapshot's plan: exit 1 when either grew by more than
+--max-regression.
+
 Only a live process can really be cleaned (--attach); for a file, standard
 input or the demo, --dry-run is required.`,
 		Example: `  rescoord cleanup --dry-run --demo
   rescoord cleanup --dry-run --demo --component copy_verify_tab
   rescoord cleanup --dry-run --demo --critical-chain
-  rescoord cleanup --dry-run snapshot.json -o json`,
+  rescoord cleanup --dry-run snapshot.json -o json
+  rescoord cleanup --dry-run snapshot.json --deadline 30s -o junit
+  rescoord cleanup --dry-run new.json --baseline main.json --max-regression 20%`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			opts.Args = args
@@ -74,9 +87,13 @@ input or the demo, --dry-run is required.`,
 	fl := c.Flags()
 	fl.BoolVar(&opts.DryRun, "dry-run", false, "print the plan without cleaning anything (required unless --attach)")
 	fl.StringVar(&opts.Component, "component", "", "plan only this component's subtree (default: the whole registry)")
-	fl.StringVarP(&opts.Output, "output", "o", "text", "output format: text, json or markdown")
+	fl.StringVarP(&opts.Output, "output", "o", "text", "output format: text, json, markdown or junit")
 	fl.BoolVarP(&opts.Yes, "yes", "y", false, "with --attach, clean without asking for confirmation")
 	fl.BoolVar(&opts.CriticalChain, "critical-chain", false, "print only the heaviest chain of steps, with when each starts and how long it may take")
+	fl.DurationVar(&opts.Deadline.Deadline, "deadline", 0, "with --dry-run, exit 1 when the cleanup may take longer than this (systemd stops a unit after 90s, Kubernetes a pod after 30s)")
+	fl.BoolVar(&opts.Deadline.Serial, "serial", false, "with --deadline, hold the worst case (every step one after another) to the deadline instead of the critical path")
+	fl.StringVar(&opts.Deadline.Baseline, "baseline", "", "with --dry-run, compare the critical path and worst case with those of this older snapshot")
+	fl.StringVar(&opts.maxRegression, "max-regression", "20%", "with --baseline, the growth of the critical path or worst case that fails")
 	_ = c.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(cleanupFormats, cobra.ShellCompDirectiveNoFileComp))
 	return c
 }
@@ -87,6 +104,9 @@ func runCleanup(ctx context.Context, f *Factory, opts *CleanupOptions) error {
 	}
 	if opts.CriticalChain && opts.Output != "text" {
 		return usageError("--critical-chain prints text: drop -o %s", opts.Output)
+	}
+	if err := opts.checkDeadlineFlags(); err != nil {
+		return err
 	}
 	if !opts.DryRun {
 		if opts.Input.Attach == "" {
@@ -108,9 +128,16 @@ func runCleanup(ctx context.Context, f *Factory, opts *CleanupOptions) error {
 	if err != nil {
 		return err
 	}
-	view := &planView{Plan: plan, Index: ix, Scope: opts.Component}
+	vd, err := judge(f, opts, plan)
+	if err != nil {
+		return err
+	}
+	view := &planView{Plan: plan, Index: ix, Scope: opts.Component, Verdict: vd}
 	if opts.CriticalChain {
-		return printCriticalChain(f.IO.Out, f.Styles(), view)
+		if err := printCriticalChain(f.IO.Out, f.Styles(), view); err != nil {
+			return err
+		}
+		return verdictExit(vd)
 	}
 	var pr planPrinter
 	switch opts.Output {
@@ -118,6 +145,8 @@ func runCleanup(ctx context.Context, f *Factory, opts *CleanupOptions) error {
 		pr = planJSONPrinter{}
 	case "markdown":
 		pr = planMarkdownPrinter{}
+	case "junit":
+		pr = planJUnitPrinter{input: in.Name, verdict: vd}
 	default:
 		pr = planTextPrinter{styles: f.Styles()}
 		if len(plan.Warnings) > 0 {
@@ -127,7 +156,37 @@ func runCleanup(ctx context.Context, f *Factory, opts *CleanupOptions) error {
 			}
 		}
 	}
-	return pr.Print(f.IO.Out, view)
+	if err := pr.Print(f.IO.Out, view); err != nil {
+		return err
+	}
+	return verdictExit(vd)
+}
+
+// checkDeadlineFlags refuses the verdict flags where they mean nothing.
+func (opts *CleanupOptions) checkDeadlineFlags() error {
+	d := &opts.Deadline
+	p, err := parsePercent("--max-regression", opts.maxRegression)
+	if err != nil {
+		return err
+	}
+	d.MaxRegression = p
+	switch {
+	case d.Deadline < 0:
+		return usageError("invalid --deadline %s: want a positive duration such as 30s", d.Deadline)
+	case d.Serial && d.Deadline == 0:
+		return usageError("--serial needs --deadline")
+	case d.active() && !opts.DryRun:
+		return usageError("--deadline and --baseline judge a plan: add --dry-run")
+	}
+	return nil
+}
+
+// verdictExit is exit 1 when the verdict fails.
+func verdictExit(v *verdict) error {
+	if v.failed() {
+		return errFindings
+	}
+	return nil
 }
 
 // newPlan plans scope ("" for the whole registry), lazily if asked (its
@@ -159,6 +218,8 @@ type planView struct {
 	Plan  *coordinator.Plan
 	Index *snapshot.Index
 	Scope string // "" for the whole registry
+	// Verdict is what --deadline and --baseline found, or nil.
+	Verdict *verdict
 }
 
 func (v *planView) scopeLabel() string {
@@ -250,6 +311,7 @@ func (p planTextPrinter) Print(w io.Writer, v *planView) error {
 		}
 	}
 	_, err := fmt.Fprintf(w, "\n%s\n", st.Bold.Render(summaryLine(v.Plan.Summary)))
+	printVerdictText(w, st, v.Verdict)
 	return err
 }
 
@@ -291,6 +353,7 @@ func (planMarkdownPrinter) Print(w io.Writer, v *planView) error {
 	for _, warn := range v.Plan.Warnings {
 		fmt.Fprintf(w, "\n> **Warning:** %s\n", mdEscape(warn))
 	}
+	printVerdictMarkdown(w, v.Verdict)
 	return nil
 }
 
@@ -342,6 +405,7 @@ func printCriticalChain(w io.Writer, st *render.Styles, v *planView) error {
 	fmt.Fprintln(w)
 	_, err := fmt.Fprintf(w, "%s\n", st.Bold.Render(fmt.Sprintf("critical path %s over %d %s (worst case %s)",
 		render.Millis(p.Summary.CriticalPathMS), len(p.CriticalPath), plural(len(p.CriticalPath), "step", "steps"), render.Millis(p.Summary.WorstCaseMS))))
+	printVerdictText(w, st, v.Verdict)
 	return err
 }
 
@@ -381,6 +445,7 @@ func (planJSONPrinter) Print(w io.Writer, v *planView) error {
 		}
 		b = append(b, "\n  ]"...)
 	}
+	b = appendVerdictJSON(b, v.Verdict)
 	b = append(b, "\n}\n"...)
 	_, err := w.Write(b)
 	return err
