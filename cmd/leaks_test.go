@@ -51,6 +51,7 @@ func TestLeaks_GoldenOptions(t *testing.T) {
 		{"series", []string{leaksSnapshot("growth-s1"), leaksSnapshot("growth-s2"), leaksSnapshot("growth-s3"), "--fail-on", "warning"}, ExitFindings},
 		{"clean", []string{leaksSnapshot("running-orphan-clean"), "--fail-on", "critical"}, ExitOK},
 		{"cycle", []string{leaksSnapshot("cleanup-cycle"), "--fail-on", "none"}, ExitOK},
+		{"running-under-orphan", []string{leaksSnapshot("running-under-orphan")}, ExitFindings},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			res := runCLI(t, append([]string{"leaks"}, tc.args...)...)
