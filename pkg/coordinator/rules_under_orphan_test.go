@@ -2,6 +2,8 @@ package coordinator
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -281,6 +283,30 @@ func TestRules_ResourceRulesAgreeWithReference(t *testing.T) {
 		}
 		if under == 0 {
 			t.Errorf("seed %d: the generated registry has no running-under-orphan case: the test checks nothing", seed)
+		}
+	}
+}
+
+// Every rule has a row in docs/leaks.md's table and a section there (the
+// SARIF rules link to it).
+func TestRules_Documented(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "leaks.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var headings []string
+	for line := range strings.Lines(string(doc)) {
+		if h, ok := strings.CutPrefix(line, "### "); ok {
+			headings = append(headings, strings.TrimSpace(h))
+		}
+	}
+	for _, ri := range Rules {
+		id := string(ri.ID)
+		if !strings.Contains(string(doc), "| `"+id+"` | "+ri.Severity.String()+" |") {
+			t.Errorf("%s: no row in the rules table with severity %s", id, ri.Severity)
+		}
+		if !slices.ContainsFunc(headings, func(h string) bool { return h == id || strings.Contains(h, id+" ") || strings.HasSuffix(h, " "+id) }) {
+			t.Errorf("%s: no section", id)
 		}
 	}
 }
