@@ -154,7 +154,8 @@ const maxRunningShown = 5
 
 // runningBelow describes the live workers, threads, timers and processes
 // with running set in component ci's subtree: at most n of them, in
-// subtree order, then how many more.
+// subtree order, then how many more. The snapshot's strings are escaped
+// (render.Escape).
 func (t *tracer) runningBelow(ci, n int) []string {
 	s := t.ix.Snap
 	var out []string
@@ -171,9 +172,9 @@ func (t *tracer) runningBelow(ci, n int) []string {
 			more++
 			continue
 		}
-		line := fmt.Sprintf("  %s, owned by %s", resourceLabel(r), r.Owner)
+		line := fmt.Sprintf("  %s, owned by %s", render.Escape(resourceLabel(r)), render.Escape(r.Owner))
 		if len(r.CreatedBy) > 0 {
-			line += ", created at " + r.CreatedBy[0]
+			line += ", created at " + render.Escape(r.CreatedBy[0])
 		}
 		out = append(out, line)
 	}

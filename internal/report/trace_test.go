@@ -133,8 +133,26 @@ func TestFormats_RunningUnderOrphan(t *testing.T) {
 		if !strings.Contains(out, "running-under-orphan") {
 			t.Errorf("%s: the rule is not named:\n%s", format, out)
 		}
-		if format != "json" && format != "github" && !strings.Contains(out, "this is why it still runs") {
+		if format != "json" && !strings.Contains(out, "this is why it still runs") {
 			t.Errorf("%s: the gone ancestor is not marked:\n%s", format, out)
 		}
+	}
+}
+
+// The running resources listed under an orphaned component are the
+// snapshot's strings, escaped.
+func TestTrace_RunningBelowEscapes(t *testing.T) {
+	s := &snapshot.Snapshot{Format: snapshot.FormatV1, TakenAt: time.Date(2026, 11, 27, 12, 0, 5, 0, time.UTC),
+		Components: []snapshot.Component{{ID: "ctl\x1b[2J", Parent: "gone", State: snapshot.StateAlive}},
+		Resources: []snapshot.Resource{{ID: "r-1", Type: "worker", Name: "w\r\n::error::x", Owner: "ctl\x1b[2J", State: snapshot.StateActive,
+			Running: true, CreatedBy: []string{"a.py:1 f\x07"}}}}
+	ix, err := snapshot.NewIndex(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Join(newTracer(ix).runningBelow(0, maxRunningShown), "\n")
+	want := "running below it:\n  w\\r\\n::error::x (worker, r-1), owned by ctl\\x1b[2J, created at a.py:1 f\\x07"
+	if got != want {
+		t.Errorf("got  %q\nwant %q", got, want)
 	}
 }
