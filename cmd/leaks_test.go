@@ -220,7 +220,7 @@ func TestLeaks_JUnitParsesBack(t *testing.T) {
 	for _, tc := range []struct {
 		failOn          string
 		tests, failures int
-	}{{"error", 11, 6}, {"critical", 11, 2}, {"warning", 11, 9}, {"none", 11, 0}} {
+	}{{"error", 12, 6}, {"critical", 12, 2}, {"warning", 12, 9}, {"none", 12, 0}} {
 		res := runCLI(t, "leaks", "--demo", "-o", "junit", "--fail-on", tc.failOn)
 		var doc report.JUnitSuites
 		if err := xml.Unmarshal([]byte(res.Stdout), &doc); err != nil {
