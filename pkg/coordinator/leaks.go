@@ -92,12 +92,12 @@ func FindLeaks(ix *snapshot.Index, opts LeakOptions) []Finding {
 
 	// Orphans, resources running under one, dangling dependencies and
 	// stale resources, the bulk of a leaky snapshot, were only noted while
-	// scanning. Lay out the findings
-	// rule by rule, then build the noted ones in place, in slices of all,
-	// while one more goroutine looks for cycles (inserted at the end: a
-	// snapshot that can be cleaned up has none). When every dependency is
-	// on a resource listed earlier, as registries that list resources in
-	// creation order have them, there is none to look for.
+	// scanning. Lay out the findings rule by rule, then build the noted
+	// ones in place, in slices of all, while one more goroutine looks for
+	// cycles (inserted at the end: a snapshot that can be cleaned up has
+	// none). When every dependency is on a resource listed earlier, as
+	// registries that list resources in creation order have them, there
+	// is none to look for.
 	var all []pendingRes
 	var slotEnd, shift [len(ruleSlots)]int // finding all[k] of slot goes to out[k+shift[slot]]
 	total := 0
