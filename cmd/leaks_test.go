@@ -51,6 +51,7 @@ func TestLeaks_GoldenOptions(t *testing.T) {
 		{"series", []string{leaksSnapshot("growth-s1"), leaksSnapshot("growth-s2"), leaksSnapshot("growth-s3"), "--fail-on", "warning"}, ExitFindings},
 		{"clean", []string{leaksSnapshot("running-orphan-clean"), "--fail-on", "critical"}, ExitOK},
 		{"cycle", []string{leaksSnapshot("cleanup-cycle"), "--fail-on", "none"}, ExitOK},
+		{"running-under-orphan", []string{leaksSnapshot("running-under-orphan")}, ExitFindings},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			res := runCLI(t, append([]string{"leaks"}, tc.args...)...)
@@ -219,7 +220,7 @@ func TestLeaks_JUnitParsesBack(t *testing.T) {
 	for _, tc := range []struct {
 		failOn          string
 		tests, failures int
-	}{{"error", 11, 6}, {"critical", 11, 2}, {"warning", 11, 9}, {"none", 11, 0}} {
+	}{{"error", 12, 6}, {"critical", 12, 2}, {"warning", 12, 9}, {"none", 12, 0}} {
 		res := runCLI(t, "leaks", "--demo", "-o", "junit", "--fail-on", tc.failOn)
 		var doc report.JUnitSuites
 		if err := xml.Unmarshal([]byte(res.Stdout), &doc); err != nil {

@@ -54,6 +54,9 @@ func (t *tracer) trace(f *coordinator.Finding) trace {
 	case f.Resource >= 0:
 		r := &s.Resources[f.Resource]
 		tr.hops = t.componentHops(f.Component, r.Owner)
+		if f.Rule == coordinator.RuleRunningUnderOrphan {
+			markGone(tr.hops)
+		}
 		tr.hops = append(tr.hops, t.resourceHop(f.Resource))
 		for _, dep := range f.Dangling {
 			if j, ok := ix.ResourceIndex(dep); ok {
@@ -122,8 +125,63 @@ func (t *tracer) trace(f *coordinator.Finding) trace {
 			}
 		}
 		tr.notes = append(tr.notes, fmt.Sprintf("its subtree holds %d live %s (%s)", live, plural(live, "resource", "resources"), render.Bytes(bytes)))
+		if f.Rule == coordinator.RuleOrphanedComponent {
+			tr.notes = append(tr.notes, t.runningBelow(f.Component, maxRunningShown)...)
+		}
 	}
 	return tr
+}
+
+// goneMark ends the state of the hop that explains a running-under-orphan
+// finding: the owner's nearest ancestor that is destroyed or missing.
+const goneMark = "  ← gone: this is why it still runs"
+
+// markGone marks the last hop that is destroyed or missing — of a
+// running-under-orphan resource's ownership path, the owner's nearest
+// gone ancestor (every hop below it is alive).
+func markGone(hops []hop) {
+	for i := len(hops) - 1; i >= 0; i-- {
+		if hops[i].bad {
+			hops[i].state += goneMark
+			return
+		}
+	}
+}
+
+// maxRunningShown bounds the running resources an orphaned-component
+// trace lists.
+const maxRunningShown = 5
+
+// runningBelow describes the live workers, threads, timers and processes
+// with running set in component ci's subtree: at most n of them, in
+// subtree order, then how many more. The snapshot's strings are escaped
+// (render.Escape).
+func (t *tracer) runningBelow(ci, n int) []string {
+	s := t.ix.Snap
+	var out []string
+	more := 0
+	for _, ri := range t.subtreeResources(ci) {
+		r := &s.Resources[ri]
+		if !r.Live() || !r.Running || !r.CanRun() {
+			continue
+		}
+		if len(out) == 0 {
+			out = append(out, "running below it:")
+		}
+		if len(out) > n {
+			more++
+			continue
+		}
+		line := fmt.Sprintf("  %s, owned by %s", render.Escape(resourceLabel(r)), render.Escape(r.Owner))
+		if len(r.CreatedBy) > 0 {
+			line += ", created at " + render.Escape(r.CreatedBy[0])
+		}
+		out = append(out, line)
+	}
+	if more > 0 {
+		out = append(out, fmt.Sprintf("  … and %d more", more))
+	}
+	return out
 }
 
 // componentHops is the path from the root down to component ci; a missing

@@ -74,7 +74,7 @@ type Finding struct {
 // for what it reports. A large snapshot is scanned, and its findings
 // built, on all available cores.
 func FindLeaks(ix *snapshot.Index, opts LeakOptions) []Finding {
-	f := &finder{ix: ix, s: ix.Snap, opts: opts}
+	f := &finder{ix: ix, s: ix.Snap, opts: opts, goneAbove: goneAncestors(ix)}
 	if opts.Grace > 0 {
 		f.graceNote = "; within the " + formatAge(opts.Grace) + " grace, so not yet a leak"
 	}
@@ -90,13 +90,14 @@ func FindLeaks(ix *snapshot.Index, opts LeakOptions) []Finding {
 	pend, start, list, forward := f.resources()
 	wg.Wait()
 
-	// Orphans, dangling dependencies and stale resources, the bulk of a
-	// leaky snapshot, were only noted while scanning. Lay out the findings
-	// rule by rule, then build the noted ones in place, in slices of all,
-	// while one more goroutine looks for cycles (inserted at the end: a
-	// snapshot that can be cleaned up has none). When every dependency is
-	// on a resource listed earlier, as registries that list resources in
-	// creation order have them, there is none to look for.
+	// Orphans, resources running under one, dangling dependencies and
+	// stale resources, the bulk of a leaky snapshot, were only noted while
+	// scanning. Lay out the findings rule by rule, then build the noted
+	// ones in place, in slices of all, while one more goroutine looks for
+	// cycles (inserted at the end: a snapshot that can be cleaned up has
+	// none). When every dependency is on a resource listed earlier, as
+	// registries that list resources in creation order have them, there
+	// is none to look for.
 	var all []pendingRes
 	var slotEnd, shift [len(ruleSlots)]int // finding all[k] of slot goes to out[k+shift[slot]]
 	total := 0
@@ -169,16 +170,20 @@ type finder struct {
 	// byRule collects the findings not about one resource, per rule,
 	// in Rules order.
 	byRule [len(ruleSlots)][]Finding
+	// goneAbove is, per component, its nearest gone ancestor
+	// (goneAncestors).
+	goneAbove []int32
 }
 
 // ruleSlots are the rules FindLeaks reports, in output order.
 var ruleSlots = [...]Rule{
-	RuleRunningOrphan, RuleOrphanedResource, RuleOverComponentLimit, RuleOverGlobalLimit,
+	RuleRunningOrphan, RuleRunningUnderOrphan, RuleOrphanedResource, RuleOverComponentLimit, RuleOverGlobalLimit,
 	RuleCleanupCycle, RuleOrphanedComponent, RuleDanglingDependency, RuleStaleResource,
 }
 
 const (
 	slotRunningOrphan = iota
+	slotRunningUnderOrphan
 	slotOrphanedResource
 	slotOverComponentLimit
 	slotOverGlobalLimit
@@ -313,6 +318,9 @@ func (f *finder) scan(p *scanned, start []int32, from, to int) {
 				slot = slotRunningOrphan
 			}
 			p.pend[slot] = append(p.pend[slot], pendingRes{int32(ri), int32(o), 0})
+		case r.Running && f.goneAbove[o] != noneGone && r.CanRun():
+			// Owner alive, an ancestor gone: more specific than stale.
+			p.pend[slotRunningUnderOrphan] = append(p.pend[slotRunningUnderOrphan], pendingRes{int32(ri), int32(o), 0})
 		case f.opts.MaxAge > 0 && !r.CreatedAt.IsZero() && takenAt.Sub(r.CreatedAt) > f.opts.MaxAge:
 			// Most specific wins: an orphan is not also reported as stale.
 			p.pend[slotStaleResource] = append(p.pend[slotStaleResource], pendingRes{int32(ri), int32(o), 0})
@@ -343,7 +351,8 @@ func (f *finder) scan(p *scanned, start []int32, from, to int) {
 }
 
 // materialize builds, in fd, a noted resource finding: an orphan (running
-// or not), a dangling dependency or a stale resource.
+// or not), a resource running under a gone ancestor, a dangling
+// dependency or a stale resource.
 func (b *builder) materialize(fd *Finding, slot int, p pendingRes) {
 	ri, o := int(p.ri), int(p.o)
 	r := &b.s.Resources[ri]
@@ -353,6 +362,9 @@ func (b *builder) materialize(fd *Finding, slot int, p pendingRes) {
 	switch slot {
 	case slotDanglingDependency:
 		msg, fd.Dangling = b.dangling(msg, r, b.resolved[p.deps:int(p.deps)+len(r.DependsOn)])
+	case slotRunningUnderOrphan:
+		sev = SeverityCritical
+		msg, grace = b.underGone(msg, o)
 	case slotStaleResource:
 		msg = append(msg, " has been live for "...)
 		msg = append(msg, formatAge(b.s.TakenAt.Sub(r.CreatedAt))...)
@@ -383,6 +395,70 @@ func (b *builder) materialize(fd *Finding, slot int, p pendingRes) {
 	}
 	fd.Message = b.text.finish(msg)
 	b.resourceFinding(fd, slot, sev, ri, o)
+}
+
+// underGone appends to a running-under-orphan message what is gone above
+// the resource's owner o, which is alive, and reports whether that
+// ancestor was destroyed within the grace.
+func (b *builder) underGone(msg []byte, o int) ([]byte, bool) {
+	comps := b.s.Components
+	msg = append(msg, " is still running; its owner "...)
+	msg = appendComponent(msg, &comps[o])
+	msg = append(msg, " is alive, but its "...)
+	g := int(b.goneAbove[o])
+	if g >= 0 && g != b.ix.Parent(o) || g < 0 && -2-g != o {
+		msg = append(msg, "ancestor "...)
+	} else {
+		msg = append(msg, "parent "...)
+	}
+	if g < 0 {
+		msg = append(msg, comps[-2-g].Parent...)
+		return append(msg, " is no longer in the registry"...), false
+	}
+	msg = append(msg, b.destroyedText(g)...)
+	return msg, b.withinGrace(&comps[g])
+}
+
+// noneGone marks, in finder.goneAbove, a component without a gone ancestor.
+const noneGone = -1
+
+// goneAncestors returns, per component, its nearest ancestor that is gone:
+// the position of the nearest destroyed one; -2-c when the nearest is the
+// parent of component c (c itself or an ancestor), missing from the
+// snapshot; noneGone when every ancestor is alive. One pass: each
+// component is resolved once, from its parent's answer.
+func goneAncestors(ix *snapshot.Index) []int32 {
+	comps := ix.Snap.Components
+	const unknown = -1 << 31
+	gone := makeLarge[int32](len(comps))
+	for i := range gone {
+		gone[i] = unknown
+	}
+	var stack []int32 // components waiting for their parent's answer
+	for ci := range comps {
+		c := ci
+		for gone[c] == unknown {
+			p := ix.Parent(c)
+			switch {
+			case comps[c].Parent == "":
+				gone[c] = noneGone
+			case p < 0:
+				gone[c] = int32(-2 - c)
+			case !comps[p].Alive():
+				gone[c] = int32(p)
+			case gone[p] != unknown:
+				gone[c] = gone[p]
+			default:
+				stack = append(stack, int32(c))
+				c = p
+			}
+		}
+		for k := len(stack) - 1; k >= 0; k-- {
+			gone[stack[k]] = gone[ix.Parent(int(stack[k]))]
+		}
+		stack = stack[:0]
+	}
+	return gone
 }
 
 // dangling appends to a dangling-dependency message what r depends on that

@@ -66,6 +66,7 @@ type Rule string
 // The rules of SPEC §4, and the two rules about the suppressions file.
 const (
 	RuleRunningOrphan      Rule = "running-orphan"
+	RuleRunningUnderOrphan Rule = "running-under-orphan"
 	RuleOrphanedResource   Rule = "orphaned-resource"
 	RuleOverComponentLimit Rule = "over-component-limit"
 	RuleOverGlobalLimit    Rule = "over-global-limit"
@@ -97,6 +98,10 @@ var Rules = []RuleInfo{
 		"A running worker, thread, timer or process outlived its owner.",
 		"A live worker, thread, timer or process with running=true whose owner component is destroyed or missing from the registry. It keeps executing code on behalf of something that no longer exists.",
 		"Stop it in the owner's cleanup: cancel and wait for workers and threads, stop timers, terminate processes, before the owner is marked destroyed. The creation stack shows where it was started."},
+	{RuleRunningUnderOrphan, SeverityCritical,
+		"A running worker, thread, timer or process is kept alive under a destroyed or missing ancestor.",
+		"A live worker, thread, timer or process with running=true whose owner component is alive but has an ancestor that is destroyed or missing from the registry: a controller kept alive after its tab was closed, still running work for it. The leak trace marks the nearest gone ancestor.",
+		"Destroy the components below a component in its cleanup (children first), so their workers are stopped with them; or re-parent the owner to a component that outlives it. The leak trace shows which ancestor is gone, the creation stack where the work was started."},
 	{RuleOrphanedResource, SeverityError,
 		"A live resource outlived its owner.",
 		"A live (active or releasing) resource whose owner component is destroyed or missing from the registry. Nothing will release it any more.",

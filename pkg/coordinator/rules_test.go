@@ -54,6 +54,7 @@ func TestRules_TriggerAndClean(t *testing.T) {
 		want []string
 	}{
 		{RuleRunningOrphan, LeakOptions{}, []string{"r-1", "r-2", "r-3"}},
+		{RuleRunningUnderOrphan, LeakOptions{}, []string{"r-1", "r-2", "r-3", "r-4"}},
 		{RuleOrphanedResource, LeakOptions{}, []string{"r-1", "r-2"}},
 		{RuleOverComponentLimit, LeakOptions{}, []string{"tab"}},
 		{RuleOverGlobalLimit, LeakOptions{}, []string{""}},
