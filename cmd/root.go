@@ -214,7 +214,13 @@ func printError(w io.Writer, err error) {
 	}
 	msg := err.Error()
 	msg = strings.TrimPrefix(msg, "rescoord: ")
-	fmt.Fprintf(w, "rescoord: %s\n", render.Escape(msg))
+	// Our own messages may span lines (a list of errors); what they quote
+	// from the input is escaped where it is quoted, and every line here.
+	lines := strings.Split(msg, "\n")
+	for i, l := range lines {
+		lines[i] = render.Escape(l)
+	}
+	fmt.Fprintf(w, "rescoord: %s\n", strings.Join(lines, "\n"))
 }
 
 func plural(n int, one, many string) string {
