@@ -106,7 +106,7 @@ func runRecord(c *cobra.Command, f *Factory, opts *RecordOptions) error {
 			_, err := w.Write(append(s.AppendJSON(nil), '\n'))
 			return err
 		}); err != nil {
-			return &exitError{code: ExitError, err: fmt.Errorf("saving snapshot %d: %w", i, err)}
+			return &exitError{code: ExitError, err: fmt.Errorf("saving %s: %w", render.Escape(path), unwrapPath(err, path))}
 		}
 		live, bytes := 0, int64(0)
 		for k := range s.Resources {

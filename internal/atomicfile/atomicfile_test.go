@@ -40,27 +40,34 @@ func readFile(t *testing.T, path string) string {
 	return string(b)
 }
 
-func TestWrite_CreatesAndReplacesWithExactMode(t *testing.T) {
+func TestWrite_ModeOfNewAndReplacedFiles(t *testing.T) {
+	defer syscall.Umask(syscall.Umask(0o027))
 	dir := t.TempDir()
 	path := filepath.Join(dir, "out.json")
-	if err := Write(path, 0o600, writeString("one")); err != nil {
+	perm := func() fs.FileMode {
+		fi, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fi.Mode().Perm()
+	}
+	if err := Write(path, 0o644, writeString("one")); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Chmod(path, 0o666); err != nil {
+	if perm() != 0o640 {
+		t.Errorf("new file: mode %v, want 0644 less umask 027: 0640", perm())
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if err := Write(path, 0o640, writeString("two")); err != nil {
+	if err := Write(path, 0o644, writeString("two")); err != nil {
 		t.Fatal(err)
 	}
 	if got := readFile(t, path); got != "two" {
 		t.Errorf("content %q, want two", got)
 	}
-	fi, err := os.Stat(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if fi.Mode().Perm() != 0o640 {
-		t.Errorf("mode %v, want 0640", fi.Mode().Perm())
+	if perm() != 0o600 {
+		t.Errorf("replaced file: mode %v, want its own 0600 kept", perm())
 	}
 	if got := entries(t, dir); len(got) != 1 {
 		t.Errorf("directory holds %q, want only out.json", got)
