@@ -243,9 +243,9 @@ func distinctFiles(paths []string) error {
 		for _, o := range files {
 			if os.SameFile(o.fi, fi) {
 				if o.name == p {
-					return usageError("%s is given twice: a series needs distinct snapshots", render.Escape(p))
+					return usageError("%s is given twice: growth and baselines compare distinct snapshots", render.Escape(p))
 				}
-				return usageError("%s and %s are the same file: a series needs distinct snapshots", render.Escape(o.name), render.Escape(p))
+				return usageError("%s and %s are the same file: growth and baselines compare distinct snapshots", render.Escape(o.name), render.Escape(p))
 			}
 		}
 		files = append(files, seen{p, fi})
@@ -381,23 +381,28 @@ func writeReport(f *Factory, o leakOutput, popts report.Options, r *coordinator.
 	return nil
 }
 
-// writeFile writes a report file: atomically (internal/atomicfile) with
-// mode perm less the umask, refusing a symbolic link; or, for a stream — a
-// FIFO or character device, or any path under /dev/ or /proc/ such as
-// /dev/stdout or a shell's process substitution /dev/fd/63 — straight to
-// it, appending, since a stream cannot be replaced. A FIFO with no reader
-// is an error, not a wait. Errors about path do not repeat it.
+// writeFile writes a report file: atomically (internal/atomicfile), a new
+// file with mode perm less the umask, refusing a symbolic link; or, for a
+// stream, straight to it, appending, since a stream cannot be replaced. A
+// stream is a FIFO or character device named as such, or a link under /dev/
+// or /proc/ — system-made, such as /dev/stdout or a shell's process
+// substitution /dev/fd/63 — to anything but a directory. A FIFO with no
+// reader is an error, not a wait. Errors about path do not repeat it.
 func writeFile(path string, perm fs.FileMode, print func(io.Writer) error) error {
-	flag, stream := os.O_WRONLY|os.O_APPEND, false
-	if abs, err := filepath.Abs(path); err == nil && (strings.HasPrefix(abs, "/dev/") || strings.HasPrefix(abs, "/proc/")) {
-		stream = true
-	}
-	if fi, err := os.Lstat(path); err == nil && fi.Mode()&(fs.ModeNamedPipe|fs.ModeCharDevice) != 0 {
-		stream = true
+	stream := false
+	if lfi, err := os.Lstat(path); err == nil {
+		switch m := lfi.Mode(); {
+		case m&(fs.ModeNamedPipe|fs.ModeCharDevice) != 0:
+			stream = true
+		case m&fs.ModeSymlink != 0 && systemPath(path):
+			fi, err := os.Stat(path)
+			stream = err == nil && !fi.IsDir()
+		}
 	}
 	if !stream {
 		return unwrapPath(atomicfile.Write(path, perm, print), path)
 	}
+	flag := os.O_WRONLY | os.O_APPEND
 	if fi, err := os.Stat(path); err == nil && fi.Mode()&fs.ModeNamedPipe != 0 {
 		flag |= syscall.O_NONBLOCK // fail with ENXIO when nobody reads
 	}
@@ -417,6 +422,13 @@ func writeFile(path string, perm fs.FileMode, print func(io.Writer) error) error
 		err = cerr
 	}
 	return unwrapPath(err, path)
+}
+
+// systemPath reports whether path is under /dev/ or /proc/, whose links
+// the system makes (no other user can plant one there).
+func systemPath(path string) bool {
+	abs, err := filepath.Abs(path)
+	return err == nil && (strings.HasPrefix(abs, "/dev/") || strings.HasPrefix(abs, "/proc/"))
 }
 
 // unwrapPath drops the *fs.PathError around err when it names path, which

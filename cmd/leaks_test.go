@@ -423,6 +423,12 @@ func TestLeaks_ReportNeverWrittenThroughASymlink(t *testing.T) {
 	if m := mode(t, link); m&fs.ModeSymlink == 0 {
 		t.Errorf("the link was replaced by %v", m)
 	}
+	// A planted link to a device is no stream: refused too.
+	dev := filepath.Join(dir, "leaks.json")
+	if err := os.Symlink("/dev/null", dev); err != nil {
+		t.Fatal(err)
+	}
+	oneLineErr(t, runCLI(t, "leaks", "--demo", "-o", "json="+dev), "symbolic link")
 }
 
 func TestLeaks_ReportToStreams(t *testing.T) {
