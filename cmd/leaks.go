@@ -257,24 +257,13 @@ func distinctFiles(paths []string) error {
 // must come from one process, and are put in taken_at order, oldest first,
 // with a warning when they were not given so.
 func checkSeries(f *Factory, inputs []*loaded) ([]*loaded, error) {
-	first := inputs[0]
-	for _, in := range inputs[1:] {
-		a, b := first.Snap.Source, in.Snap.Source
-		var va, vb any
-		field := coordinator.SourceMismatch(a, b)
-		switch field {
-		case "":
-			continue
-		case "host":
-			va, vb = a.Host, b.Host
-		case "process":
-			va, vb = a.Process, b.Process
-		default:
-			va, vb = a.PID, b.PID
+	// Every pair: a field only some snapshots give still tells two apart.
+	for j, in := range inputs {
+		for _, prev := range inputs[:j] {
+			if err := sameProcess(prev, in); err != nil {
+				return nil, err
+			}
 		}
-		return nil, usageError("%s and %s come from different processes (source %s %s and %s): growth is measured across the snapshots of one process; compare two runs with --baseline",
-			render.Escape(first.Name), render.Escape(in.Name), field,
-			render.Escape(fmt.Sprint(va)), render.Escape(fmt.Sprint(vb)))
 	}
 	for i := 1; i < len(inputs); i++ {
 		prev, in := inputs[i-1], inputs[i]
@@ -288,6 +277,26 @@ func checkSeries(f *Factory, inputs []*loaded) ([]*loaded, error) {
 		return sorted, nil
 	}
 	return inputs, nil
+}
+
+// sameProcess refuses two snapshots whose sources tell different processes.
+func sameProcess(x, y *loaded) error {
+	a, b := x.Snap.Source, y.Snap.Source
+	var va, vb any
+	field := coordinator.SourceMismatch(a, b)
+	switch field {
+	case "":
+		return nil
+	case "host":
+		va, vb = a.Host, b.Host
+	case "process":
+		va, vb = a.Process, b.Process
+	default:
+		va, vb = a.PID, b.PID
+	}
+	return usageError("%s and %s come from different processes (source %s %s and %s): growth is measured across the snapshots of one process; compare two runs with --baseline",
+		render.Escape(x.Name), render.Escape(y.Name), field,
+		render.Escape(fmt.Sprint(va)), render.Escape(fmt.Sprint(vb)))
 }
 
 // warnf prints a one-line warning on stderr; its strings are escaped.

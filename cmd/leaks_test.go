@@ -529,6 +529,13 @@ func TestLeaks_SeriesFromTwoProcessesIsAnError(t *testing.T) {
 			oneLineErr(t, r, "come from different processes "+tc.want)
 		})
 	}
+	// The first snapshot gives no pid; the other two give different ones.
+	dir0 := t.TempDir()
+	r := runCLI(t, "leaks",
+		seriesFile(t, dir0, 1, "2026-11-27T12:00:05Z", `"process": "app"`),
+		seriesFile(t, dir0, 2, "2026-11-27T12:05:05Z", `"process": "app", "pid": 1`),
+		seriesFile(t, dir0, 3, "2026-11-27T12:10:05Z", `"process": "app", "pid": 2`))
+	oneLineErr(t, r, "s2.json and "+filepath.Join(dir0, "s3.json")+" come from different processes (source pid 1 and 2)")
 	// A field only one snapshot gives does not tell them apart.
 	dir := t.TempDir()
 	s1 := seriesFile(t, dir, 1, "2026-11-27T12:00:05Z", `"process": "app", "pid": 4242`)
