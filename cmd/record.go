@@ -77,9 +77,12 @@ func runRecord(c *cobra.Command, f *Factory, opts *RecordOptions) error {
 	if err != nil {
 		return err
 	}
-	old, err := prepareOut(opts.Out, opts.Force)
+	old, shared, err := prepareOut(opts.Out, opts.Force)
 	if err != nil {
 		return err
+	}
+	if shared {
+		warnf(f, "--out %s is writable by other users and not sticky: they can replace the snapshots saved there", opts.Out)
 	}
 	ctx := c.Context()
 	for i := 1; i <= opts.Count; i++ {
@@ -126,46 +129,49 @@ const seriesGlob = "snapshot-*.json"
 // prepareOut makes sure dir can take a new series: it creates it 0700 when
 // missing (its parents as mkdir -p would), refuses a symbolic link or a
 // non-directory, and refuses a directory holding snapshot-*.json files
-// unless force, when it returns them for removal.
-func prepareOut(dir string, force bool) ([]string, error) {
+// unless force, when it returns them for removal. shared is set for an
+// existing directory other users can write to without the sticky bit.
+func prepareOut(dir string, force bool) (old []string, shared bool, err error) {
+	fail := func(err error) ([]string, bool, error) {
+		return nil, false, &exitError{code: ExitError, err: fmt.Errorf("--out: %w", err)}
+	}
 	fi, err := os.Lstat(dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
-			return nil, &exitError{code: ExitError, err: fmt.Errorf("--out: %w", err)}
+			return fail(err)
 		}
 		if err := os.Mkdir(dir, 0o700); err == nil {
 			// Exactly 0700 whatever the umask: the directory is ours.
 			if err := os.Chmod(dir, 0o700); err != nil {
-				return nil, &exitError{code: ExitError, err: fmt.Errorf("--out: %w", err)}
+				return fail(err)
 			}
-			return nil, nil
+			return nil, false, nil
 		} else if !errors.Is(err, fs.ErrExist) {
-			return nil, &exitError{code: ExitError, err: fmt.Errorf("--out: %w", err)}
+			return fail(err)
 		}
 		fi, err = os.Lstat(dir) // created meanwhile: check it as any existing one
 	}
 	if err != nil {
-		return nil, &exitError{code: ExitError, err: fmt.Errorf("--out: %w", err)}
+		return fail(err)
 	}
 	switch {
 	case fi.Mode()&fs.ModeSymlink != 0:
-		return nil, usageError("--out %s is a symbolic link: give the directory itself", render.Escape(dir))
+		return nil, false, usageError("--out %s is a symbolic link: give the directory itself", render.Escape(dir))
 	case !fi.IsDir():
-		return nil, usageError("--out %s is not a directory", render.Escape(dir))
+		return nil, false, usageError("--out %s is not a directory", render.Escape(dir))
 	}
 	des, err := os.ReadDir(dir)
 	if err != nil {
-		return nil, &exitError{code: ExitError, err: fmt.Errorf("--out: %w", err)}
+		return fail(err)
 	}
-	var old []string
 	for _, de := range des {
 		if ok, _ := filepath.Match(seriesGlob, de.Name()); ok {
 			old = append(old, filepath.Join(dir, de.Name()))
 		}
 	}
 	if len(old) > 0 && !force {
-		return nil, usageError("--out %s already holds a series (%d %s, %s…): use another directory, or --force to replace it",
+		return nil, false, usageError("--out %s already holds a series (%d %s, %s…): use another directory, or --force to replace it",
 			render.Escape(dir), len(old), plural(len(old), "file", "files"), render.Escape(filepath.Base(old[0])))
 	}
-	return old, nil
+	return old, fi.Mode()&0o022 != 0 && fi.Mode()&fs.ModeSticky == 0, nil
 }

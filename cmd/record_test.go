@@ -70,6 +70,21 @@ func TestRecord_PrivateModes(t *testing.T) {
 	if m := mode(t, filepath.Join(shared, "snapshot-0001.json")); m.Perm() != 0o600 {
 		t.Errorf("snapshot in an existing directory is %v, want 0600", m.Perm())
 	}
+	// One anybody can write to is used too, with a warning.
+	open := t.TempDir()
+	if err := os.Chmod(open, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	r := c.run("record", "--attach", target, "--count", "1", "--out", open)
+	if r.Code != 0 || !strings.Contains(r.Stderr, "warning: --out "+open+" is writable by other users and not sticky") {
+		t.Errorf("exit %d, stderr %q", r.Code, r.Stderr)
+	}
+	if err := os.Chmod(open, 0o777|fs.ModeSticky); err != nil {
+		t.Fatal(err)
+	}
+	if r := c.run("record", "--attach", target, "--count", "1", "--out", open, "--force"); r.Code != 0 || r.Stderr != "" {
+		t.Errorf("sticky directory: exit %d, stderr %q", r.Code, r.Stderr)
+	}
 }
 
 func TestRecord_RefusesAnOlderSeriesUnlessForced(t *testing.T) {
