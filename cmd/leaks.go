@@ -61,7 +61,8 @@ Growth: with --baseline OLD, findings OLD also has are not shown, and a
 (component, resource type) whose live count or bytes grew by at least
 --growth-count or --growth-bytes (and --growth-percent of its old value)
 is reported. With three or more snapshots of one scenario, oldest first,
-growth must also be strictly monotonic across all of them.
+growth must also be strictly monotonic across all of them; they must come
+from one process (their source), and are measured in taken_at order.
 
 Suppressions are read from --suppressions FILE, or .rescoord-ignore.yaml
 in the working directory when present. See docs/leaks.md.`,

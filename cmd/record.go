@@ -42,8 +42,8 @@ for the three-snapshot growth check:
 hold names, paths and stacks), atomically: a temporary file renamed into
 place. A directory that already holds snapshot-*.json files is refused, so
 that two runs never mix in one series; --force removes those files once the
-first snapshot has arrived. A symbolic link as --out or as a snapshot file is
-refused, never followed.`,
+first snapshot has arrived. A symbolic link as --out is refused; one at a
+snapshot's name is never written through.`,
 		Example: `  rescoord record --attach mediaapp --every 2s --count 5 --out snaps
   rescoord leaks snaps/snapshot-*.json`,
 		Args: cobra.NoArgs,
