@@ -1,15 +1,21 @@
 package cmd
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
+	"path/filepath"
+	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/rescoord/rescoord/internal/atomicfile"
 	"github.com/rescoord/rescoord/internal/render"
 	"github.com/rescoord/rescoord/internal/report"
 	"github.com/rescoord/rescoord/pkg/coordinator"
@@ -55,7 +61,8 @@ Growth: with --baseline OLD, findings OLD also has are not shown, and a
 (component, resource type) whose live count or bytes grew by at least
 --growth-count or --growth-bytes (and --growth-percent of its old value)
 is reported. With three or more snapshots of one scenario, oldest first,
-growth must also be strictly monotonic across all of them.
+growth must also be strictly monotonic across all of them; they must come
+from one process (their source), and are measured in taken_at order.
 
 Suppressions are read from --suppressions FILE, or .rescoord-ignore.yaml
 in the working directory when present. See docs/leaks.md.`,
@@ -154,9 +161,17 @@ func runLeaks(f *Factory, opts *LeaksOptions) error {
 	case n > 2 && opts.Baseline != "":
 		return usageError("--baseline compares two snapshots; with three or more, growth is measured across them: drop --baseline")
 	}
+	if err := distinctFiles(append(slices.Clone(opts.Args), opts.Baseline)); err != nil {
+		return err
+	}
 	inputs, err := opts.Input.load(f, opts.Args)
 	if err != nil {
 		return err
+	}
+	if len(inputs) > 2 {
+		if inputs, err = checkSeries(f, inputs); err != nil {
+			return err
+		}
 	}
 	ix, err := index(inputs[len(inputs)-1])
 	if err != nil {
@@ -179,8 +194,13 @@ func runLeaks(f *Factory, opts *LeaksOptions) error {
 		if ro.Baseline, err = index(base[0]); err != nil {
 			return err
 		}
+		cur := inputs[len(inputs)-1]
+		if b := base[0].Snap.TakenAt; b.After(cur.Snap.TakenAt) {
+			warnf(f, "the baseline %s (taken %s) is newer than %s (taken %s): are they swapped?",
+				base[0].Name, b.Format(time.RFC3339), cur.Name, cur.Snap.TakenAt.Format(time.RFC3339))
+		}
 	}
-	if ro.Suppressions, err = loadSuppressions(opts.Suppressions); err != nil {
+	if ro.Suppressions, err = loadSuppressions(f, opts.Suppressions); err != nil {
 		return err
 	}
 
@@ -204,16 +224,125 @@ func runLeaks(f *Factory, opts *LeaksOptions) error {
 	return nil
 }
 
-// loadSuppressions reads the suppressions file named, or the default one
-// when present; nil when there is none.
-func loadSuppressions(path string) (*coordinator.Suppressions, error) {
-	if path == "" {
-		path = coordinator.DefaultSuppressionsFile
-		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
-			return nil, nil
+// distinctFiles refuses a snapshot file named twice (under one name or
+// two: hard links, ./a and a), which would measure a series against itself.
+// Paths that cannot be read are left for the loader to report.
+func distinctFiles(paths []string) error {
+	type seen struct {
+		name string
+		fi   os.FileInfo
+	}
+	var files []seen
+	for _, p := range paths {
+		if p == "" || p == "-" {
+			continue
+		}
+		fi, err := os.Stat(p)
+		if err != nil {
+			continue
+		}
+		for _, o := range files {
+			if os.SameFile(o.fi, fi) {
+				if o.name == p {
+					return usageError("%s is given twice: growth and baselines compare distinct snapshots", render.Escape(p))
+				}
+				return usageError("%s and %s are the same file: growth and baselines compare distinct snapshots", render.Escape(o.name), render.Escape(p))
+			}
+		}
+		files = append(files, seen{p, fi})
+	}
+	return nil
+}
+
+// checkSeries checks a growth series (docs/leaks.md#growth): its snapshots
+// must come from one process, and are put in taken_at order, oldest first,
+// with a warning when they were not given so.
+func checkSeries(f *Factory, inputs []*loaded) ([]*loaded, error) {
+	// Every pair: a field only some snapshots give still tells two apart.
+	for j, in := range inputs {
+		for _, prev := range inputs[:j] {
+			if err := sameProcess(prev, in); err != nil {
+				return nil, err
+			}
 		}
 	}
-	data, err := os.ReadFile(path)
+	for i := 1; i < len(inputs); i++ {
+		prev, in := inputs[i-1], inputs[i]
+		if !in.Snap.TakenAt.Before(prev.Snap.TakenAt) {
+			continue
+		}
+		warnf(f, "the snapshots are not oldest first (%s, taken %s, comes after %s, taken %s): growth is measured in taken_at order",
+			in.Name, in.Snap.TakenAt.Format(time.RFC3339), prev.Name, prev.Snap.TakenAt.Format(time.RFC3339))
+		sorted := slices.Clone(inputs)
+		slices.SortStableFunc(sorted, func(a, b *loaded) int { return a.Snap.TakenAt.Compare(b.Snap.TakenAt) })
+		return sorted, nil
+	}
+	return inputs, nil
+}
+
+// sameProcess refuses two snapshots whose sources tell different processes.
+func sameProcess(x, y *loaded) error {
+	a, b := x.Snap.Source, y.Snap.Source
+	var va, vb any
+	field := coordinator.SourceMismatch(a, b)
+	switch field {
+	case "":
+		return nil
+	case "host":
+		va, vb = a.Host, b.Host
+	case "process":
+		va, vb = a.Process, b.Process
+	default:
+		va, vb = a.PID, b.PID
+	}
+	return usageError("%s and %s come from different processes (source %s %s and %s): growth is measured across the snapshots of one process; compare two runs with --baseline",
+		render.Escape(x.Name), render.Escape(y.Name), field,
+		render.Escape(fmt.Sprint(va)), render.Escape(fmt.Sprint(vb)))
+}
+
+// warnf prints a one-line warning on stderr; its strings are escaped.
+func warnf(f *Factory, format string, args ...any) {
+	es := f.ErrStyles()
+	fmt.Fprintf(f.IO.ErrOut, "%s %s\n", es.Warning.Render("warning:"), render.Escape(fmt.Sprintf(format, args...)))
+}
+
+// loadSuppressions reads the suppressions file named, or the default one
+// when present; nil when there is none. Only a regular file of at most
+// coordinator.MaxSuppressionsBytes is read. The default file comes with the
+// working tree — a pull request can ship it — so it must be the file
+// itself: a symbolic link, FIFO, device or directory there is not read, and
+// a warning says so (docs/leaks.md#suppressions). A file named with
+// --suppressions is followed through links, and must then be regular too.
+func loadSuppressions(f *Factory, path string) (*coordinator.Suppressions, error) {
+	def := path == ""
+	flag := os.O_RDONLY | syscall.O_NONBLOCK // opening a FIFO never waits for a writer
+	if def {
+		path = coordinator.DefaultSuppressionsFile
+		flag |= syscall.O_NOFOLLOW
+	}
+	file, err := os.OpenFile(path, flag, 0)
+	switch {
+	case def && errors.Is(err, fs.ErrNotExist):
+		return nil, nil
+	case def && errors.Is(err, syscall.ELOOP):
+		warnf(f, "%s is a symbolic link: not read, no suppressions apply (commit the file itself)", path)
+		return nil, nil
+	case err != nil:
+		return nil, inputError(err)
+	}
+	defer file.Close()
+	fi, err := file.Stat()
+	if err != nil {
+		return nil, inputError(err)
+	}
+	if !fi.Mode().IsRegular() {
+		if def {
+			warnf(f, "%s is not a regular file (%s): not read, no suppressions apply", path, fileKind(fi.Mode()))
+			return nil, nil
+		}
+		return nil, usageError("invalid suppressions file: %s is not a regular file (%s)", render.Escape(path), fileKind(fi.Mode()))
+	}
+	data, err := io.ReadAll(io.LimitReader(file, coordinator.MaxSuppressionsBytes+1))
 	if err != nil {
 		return nil, inputError(err)
 	}
@@ -222,6 +351,23 @@ func loadSuppressions(path string) (*coordinator.Suppressions, error) {
 		return nil, &exitError{code: ExitError, err: fmt.Errorf("invalid suppressions file: %w", err)}
 	}
 	return s, nil
+}
+
+// fileKind names the type of a file that is not regular.
+func fileKind(m fs.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "a directory"
+	case m&fs.ModeNamedPipe != 0:
+		return "a FIFO"
+	case m&fs.ModeCharDevice != 0:
+		return "a character device"
+	case m&fs.ModeDevice != 0:
+		return "a device"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	}
+	return "not a regular file"
 }
 
 // writeReport prints r in one format to stdout or to a file.
@@ -239,16 +385,68 @@ func writeReport(f *Factory, o leakOutput, popts report.Options, r *coordinator.
 	if err != nil {
 		return usageError("%v", err)
 	}
-	file, err := os.Create(o.path)
-	if err != nil {
-		return &exitError{code: ExitError, err: fmt.Errorf("writing the %s report: %w", o.format, err)}
+	if err := writeFile(o.path, 0o644, func(w io.Writer) error { return p.Print(w, r) }); err != nil {
+		return &exitError{code: ExitError, err: fmt.Errorf("writing the %s report to %s: %w", o.format, render.Escape(o.path), err)}
 	}
-	err = p.Print(file, r)
+	return nil
+}
+
+// writeFile writes a report file: atomically (internal/atomicfile), a new
+// file with mode perm less the umask, refusing a symbolic link; or, for a
+// stream, straight to it, appending, since a stream cannot be replaced. A
+// stream is a FIFO or character device named as such, or a link under /dev/
+// or /proc/ — system-made, such as /dev/stdout or a shell's process
+// substitution /dev/fd/63 — to anything but a directory. A FIFO with no
+// reader is an error, not a wait. Errors about path do not repeat it.
+func writeFile(path string, perm fs.FileMode, print func(io.Writer) error) error {
+	stream := false
+	if lfi, err := os.Lstat(path); err == nil {
+		switch m := lfi.Mode(); {
+		case m&(fs.ModeNamedPipe|fs.ModeCharDevice) != 0:
+			stream = true
+		case m&fs.ModeSymlink != 0 && systemPath(path):
+			fi, err := os.Stat(path)
+			stream = err == nil && !fi.IsDir()
+		}
+	}
+	if !stream {
+		return unwrapPath(atomicfile.Write(path, perm, print), path)
+	}
+	flag := os.O_WRONLY | os.O_APPEND
+	if fi, err := os.Stat(path); err == nil && fi.Mode()&fs.ModeNamedPipe != 0 {
+		flag |= syscall.O_NONBLOCK // fail with ENXIO when nobody reads
+	}
+	file, err := os.OpenFile(path, flag, 0)
+	if errors.Is(err, syscall.ENXIO) {
+		return errors.New("a FIFO that nobody reads")
+	}
+	if err != nil {
+		return unwrapPath(err, path)
+	}
+	w := bufio.NewWriterSize(file, 64<<10)
+	err = print(w)
+	if err == nil {
+		err = w.Flush()
+	}
 	if cerr := file.Close(); err == nil {
 		err = cerr
 	}
-	if err != nil {
-		return &exitError{code: ExitError, err: fmt.Errorf("writing the %s report to %s: %w", o.format, o.path, err)}
+	return unwrapPath(err, path)
+}
+
+// systemPath reports whether path is under /dev/ or /proc/, whose links
+// the system makes (no other user can plant one there).
+func systemPath(path string) bool {
+	abs, err := filepath.Abs(path)
+	return err == nil && (strings.HasPrefix(abs, "/dev/") || strings.HasPrefix(abs, "/proc/"))
+}
+
+// unwrapPath drops the *fs.PathError around err when it names path, which
+// the caller's message already names.
+func unwrapPath(err error, path string) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) && pe.Path == path {
+		return pe.Err
 	}
-	return nil
+	return err
 }

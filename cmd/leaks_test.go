@@ -3,10 +3,16 @@ package cmd
 import (
 	"encoding/json"
 	"encoding/xml"
+	"fmt"
+	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
+	"runtime"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -345,4 +351,313 @@ func TestLeaks_MissingSnapshotIsExit2(t *testing.T) {
 	if res.Code != ExitError || !strings.Contains(res.Stderr, "cannot read nope.json") {
 		t.Errorf("exit %d, stderr %q", res.Code, res.Stderr)
 	}
+}
+
+// oneLineErr checks r is exit 2 with one line on stderr containing want.
+func oneLineErr(t *testing.T, r result, want string) {
+	t.Helper()
+	if r.Code != ExitError || !strings.Contains(r.Stderr, want) || strings.Count(r.Stderr, "\n") != 1 {
+		t.Errorf("exit %d, stderr %q: want exit 2 and one line saying %q", r.Code, r.Stderr, want)
+	}
+}
+
+// dirNames lists dir.
+func dirNames(t *testing.T, dir string) []string {
+	t.Helper()
+	des, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, de := range des {
+		names = append(names, de.Name())
+	}
+	return names
+}
+
+func TestLeaks_ReportFileReplacedAtomicallyWithMode(t *testing.T) {
+	defer syscall.Umask(syscall.Umask(0o022))
+	dir := t.TempDir()
+	path := filepath.Join(dir, "leaks.json")
+	if err := os.WriteFile(path, []byte("old"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ino := func() uint64 {
+		fi, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fi.Sys().(*syscall.Stat_t).Ino
+	}
+	before := ino()
+	if r := runCLI(t, "leaks", "--demo", "-o", "json="+path, "-o", "sarif="+filepath.Join(dir, "new.sarif")); r.Code != ExitFindings {
+		t.Fatalf("exit %d: %s", r.Code, r.Stderr)
+	}
+	if ino() == before {
+		t.Error("the report was written in place, not renamed into place")
+	}
+	if m := mode(t, filepath.Join(dir, "new.sarif")); m.Perm() != 0o644 {
+		t.Errorf("a new report is %v, want 0644 (reports are meant to be shared)", m.Perm())
+	}
+	if m := mode(t, path); m.Perm() != 0o600 {
+		t.Errorf("a replaced report is %v, want its own 0600 kept", m.Perm())
+	}
+	if got := dirNames(t, dir); len(got) != 2 {
+		t.Errorf("directory holds %q, want the two reports only", got)
+	}
+}
+
+func TestLeaks_ReportNeverWrittenThroughASymlink(t *testing.T) {
+	dir := t.TempDir()
+	victim := filepath.Join(dir, "authorized_keys")
+	if err := os.WriteFile(victim, []byte("ssh-ed25519 AAAA"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "leaks.sarif") // shipped by a pull request
+	if err := os.Symlink(victim, link); err != nil {
+		t.Fatal(err)
+	}
+	oneLineErr(t, runCLI(t, "leaks", "--demo", "-o", "sarif="+link), "symbolic link")
+	if b, _ := os.ReadFile(victim); string(b) != "ssh-ed25519 AAAA" {
+		t.Errorf("written through the link: the target holds %d bytes", len(b))
+	}
+	if m := mode(t, link); m&fs.ModeSymlink == 0 {
+		t.Errorf("the link was replaced by %v", m)
+	}
+	// A planted link to a device is no stream: refused too.
+	dev := filepath.Join(dir, "leaks.json")
+	if err := os.Symlink("/dev/null", dev); err != nil {
+		t.Fatal(err)
+	}
+	oneLineErr(t, runCLI(t, "leaks", "--demo", "-o", "json="+dev), "symbolic link")
+}
+
+func TestLeaks_ReportToStreams(t *testing.T) {
+	// /dev/null (and /dev/stdout, /dev/fd/N) are streams: written, never replaced.
+	if r := runCLI(t, "leaks", "--demo", "-o", "sarif=/dev/null"); r.Code != ExitFindings {
+		t.Errorf("-o sarif=/dev/null: exit %d %q", r.Code, r.Stderr)
+	}
+	if m := mode(t, "/dev/null"); m&fs.ModeCharDevice == 0 {
+		t.Fatalf("/dev/null was replaced: %v", m)
+	}
+	fifo := filepath.Join(t.TempDir(), "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Skipf("no FIFOs: %v", err)
+	}
+	oneLineErr(t, runCLI(t, "leaks", "--demo", "-o", "json="+fifo), "a FIFO that nobody reads")
+	done := make(chan []byte)
+	go func() {
+		f, err := os.Open(fifo) // waits for the writer
+		if err != nil {
+			done <- nil
+			return
+		}
+		defer f.Close()
+		b, _ := io.ReadAll(f)
+		done <- b
+	}()
+	// The reader may not have opened yet: a writer that finds none fails
+	// at once, so try until it is there.
+	var r result
+	for range 1000 {
+		if r = runCLI(t, "leaks", "--demo", "-o", "json="+fifo); r.Code == ExitFindings {
+			break
+		}
+		runtime.Gosched()
+	}
+	if r.Code != ExitFindings {
+		t.Fatalf("-o json=FIFO with a reader: exit %d %q", r.Code, r.Stderr)
+	}
+	if b := <-done; !json.Valid(b) {
+		t.Errorf("the reader got %d bytes of invalid JSON", len(b))
+	}
+}
+
+func TestLeaks_FullDiskKeepsTheOldReport(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("a full disk needs a tiny tmpfs, which only root can mount")
+	}
+	dir := t.TempDir()
+	// One page: the old report fills it, the new one finds no room.
+	if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, "size=4k"); err != nil {
+		t.Skipf("cannot mount a tmpfs here: %v", err)
+	}
+	t.Cleanup(func() { _ = syscall.Unmount(dir, syscall.MNT_DETACH) })
+	path := filepath.Join(dir, "leaks.json")
+	if err := os.WriteFile(path, []byte(`{"good":"old report"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := runCLI(t, "leaks", "--demo", "-o", "json="+path)
+	oneLineErr(t, r, "no space left on device")
+	if b, _ := os.ReadFile(path); string(b) != `{"good":"old report"}` {
+		t.Errorf("the old report was lost: %d bytes", len(b))
+	}
+	if got := dirNames(t, dir); len(got) != 1 {
+		t.Errorf("directory holds %q: a temporary file was left behind", got)
+	}
+}
+
+// seriesFile writes a growth-sN snapshot with taken_at and source changed.
+func seriesFile(t *testing.T, dir string, n int, takenAt, source string) string {
+	t.Helper()
+	b, err := os.ReadFile(leaksSnapshot(fmt.Sprintf("growth-s%d", n)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(b)
+	s = regexp.MustCompile(`"taken_at": "[^"]*"`).ReplaceAllString(s, `"taken_at": "`+takenAt+`"`)
+	s = strings.Replace(s, `"process": "leaks-test"`, source, 1)
+	path := filepath.Join(dir, fmt.Sprintf("s%d.json", n))
+	if err := os.WriteFile(path, []byte(s), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestLeaks_SeriesFromTwoProcessesIsAnError(t *testing.T) {
+	for _, tc := range []struct{ name, second, want string }{
+		{"pid", `"process": "app", "pid": 4243, "host": "ci-3"`, "(source pid 4242 and 4243)"},
+		{"host", `"process": "app", "pid": 4242, "host": "ci-4"`, "(source host ci-3 and ci-4)"},
+		{"process", `"process": "other", "pid": 4242, "host": "ci-3"`, "(source process app and other)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			same := `"process": "app", "pid": 4242, "host": "ci-3"`
+			s1 := seriesFile(t, dir, 1, "2026-11-27T12:00:05Z", same)
+			s2 := seriesFile(t, dir, 2, "2026-11-27T12:05:05Z", tc.second)
+			s3 := seriesFile(t, dir, 3, "2026-11-27T12:10:05Z", same)
+			r := runCLI(t, "leaks", s1, s2, s3)
+			oneLineErr(t, r, "come from different processes "+tc.want)
+		})
+	}
+	// The first snapshot gives no pid; the other two give different ones.
+	dir0 := t.TempDir()
+	r := runCLI(t, "leaks",
+		seriesFile(t, dir0, 1, "2026-11-27T12:00:05Z", `"process": "app"`),
+		seriesFile(t, dir0, 2, "2026-11-27T12:05:05Z", `"process": "app", "pid": 1`),
+		seriesFile(t, dir0, 3, "2026-11-27T12:10:05Z", `"process": "app", "pid": 2`))
+	oneLineErr(t, r, "s2.json and "+filepath.Join(dir0, "s3.json")+" come from different processes (source pid 1 and 2)")
+	// A field only one snapshot gives does not tell them apart.
+	dir := t.TempDir()
+	s1 := seriesFile(t, dir, 1, "2026-11-27T12:00:05Z", `"process": "app", "pid": 4242`)
+	s2 := seriesFile(t, dir, 2, "2026-11-27T12:05:05Z", `"process": "app"`)
+	s3 := seriesFile(t, dir, 3, "2026-11-27T12:10:05Z", `"process": "app", "pid": 4242, "host": "ci-3"`)
+	if r := runCLI(t, "leaks", s1, s2, s3, "--fail-on", "none"); r.Code != ExitOK || r.Stderr != "" {
+		t.Errorf("one process: exit %d %q", r.Code, r.Stderr)
+	}
+}
+
+// Snapshots given out of taken_at order are put in order, with a warning:
+// growth is then measured as if given oldest first.
+func TestLeaks_SeriesOutOfOrderIsSortedWithAWarning(t *testing.T) {
+	dir := t.TempDir()
+	src := `"process": "app", "pid": 7`
+	s1 := seriesFile(t, dir, 1, "2026-11-27T12:00:05Z", src)
+	s2 := seriesFile(t, dir, 2, "2026-11-27T12:05:05Z", src)
+	s3 := seriesFile(t, dir, 3, "2026-11-27T12:10:05Z", src)
+	inOrder := runCLI(t, "leaks", s1, s2, s3, "-o", "json")
+	r := runCLI(t, "leaks", s2, s1, s3, "-o", "json")
+	if r.Code != inOrder.Code || r.Stdout != inOrder.Stdout {
+		t.Errorf("out of order: exit %d, report differs from the sorted series:\n%s", r.Code, r.Stdout)
+	}
+	want := "warning: the snapshots are not oldest first (" + s1 + ", taken 2026-11-27T12:00:05Z, comes after " + s2
+	if !strings.HasPrefix(r.Stderr, want) || strings.Count(r.Stderr, "\n") != 1 {
+		t.Errorf("stderr %q, want one line starting %q", r.Stderr, want)
+	}
+	if inOrder.Stderr != "" {
+		t.Errorf("in order: stderr %q", inOrder.Stderr)
+	}
+}
+
+func TestLeaks_SameSnapshotTwiceIsAnError(t *testing.T) {
+	dir := t.TempDir()
+	s1 := seriesFile(t, dir, 1, "2026-11-27T12:00:05Z", `"process": "app"`)
+	s2 := seriesFile(t, dir, 2, "2026-11-27T12:05:05Z", `"process": "app"`)
+	hard := filepath.Join(dir, "again.json")
+	if err := os.Link(s2, hard); err != nil {
+		t.Fatal(err)
+	}
+	oneLineErr(t, runCLI(t, "leaks", s1, s2, s2), s2+" is given twice")
+	oneLineErr(t, runCLI(t, "leaks", s1, s2, hard), s2+" and "+hard+" are the same file")
+	oneLineErr(t, runCLI(t, "leaks", s2, "--baseline", s2), s2+" is given twice")
+}
+
+// A baseline comes from another run by design (main's CI): its source may
+// differ; one newer than the snapshot is most likely swapped, and said so.
+func TestLeaks_BaselineNewerThanSnapshotWarns(t *testing.T) {
+	old, cur := leaksSnapshot("growth-base"), leaksSnapshot("growth-new")
+	r := runCLI(t, "leaks", old, "--baseline", cur, "--fail-on", "none")
+	if r.Code != ExitOK || !strings.Contains(r.Stderr, "warning: the baseline "+cur+" (taken 2026-11-27T12:10:05Z) is newer than "+old) {
+		t.Errorf("exit %d, stderr %q", r.Code, r.Stderr)
+	}
+	if r := runCLI(t, "leaks", cur, "--baseline", old, "--fail-on", "none"); r.Stderr != "" {
+		t.Errorf("baseline in order: stderr %q", r.Stderr)
+	}
+}
+
+// The default .rescoord-ignore.yaml comes with the working tree: a link
+// (to /dev/zero, to a secret) or a FIFO there is not read, never waited on.
+func TestLeaks_DefaultSuppressionsMustBeARegularFile(t *testing.T) {
+	demo, err := filepath.Abs(snapshotPath("media-app.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name  string
+		plant func(path string) error
+		want  string
+	}{
+		{"symlink to /dev/zero", func(p string) error { return os.Symlink("/dev/zero", p) }, "is a symbolic link: not read"},
+		{"symlink to a file", func(p string) error {
+			if err := os.WriteFile(p+".real", []byte("suppressions: []\n"), 0o644); err != nil {
+				return err
+			}
+			return os.Symlink(p+".real", p)
+		}, "is a symbolic link: not read"},
+		{"FIFO", func(p string) error { return syscall.Mkfifo(p, 0o644) }, "is not a regular file (a FIFO): not read"},
+		{"directory", func(p string) error { return os.Mkdir(p, 0o755) }, "is not a regular file (a directory): not read"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if err := tc.plant(filepath.Join(dir, ".rescoord-ignore.yaml")); err != nil {
+				t.Skip(err)
+			}
+			c := newCLI(t)
+			c.chdir = dir
+			r := c.run("leaks", demo, "--fail-on", "none")
+			if r.Code != ExitOK || !strings.Contains(r.Stderr, ".rescoord-ignore.yaml "+tc.want) || strings.Count(r.Stderr, "\n") != 1 {
+				t.Errorf("exit %d, stderr %q, want a one-line warning %q", r.Code, r.Stderr, tc.want)
+			}
+		})
+	}
+}
+
+func TestLeaks_SuppressionsFileLimits(t *testing.T) {
+	demo, err := filepath.Abs(snapshotPath("media-app.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	big := filepath.Join(dir, "big.yaml")
+	if err := os.WriteFile(big, []byte("suppressions:\n"+strings.Repeat("# pad\n", 200_000)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	oneLineErr(t, runCLI(t, "leaks", demo, "--suppressions", big), "larger than 1048576 bytes")
+	oneLineErr(t, runCLI(t, "leaks", demo, "--suppressions", "/dev/zero"), "/dev/zero is not a regular file (a character device)")
+	fifo := filepath.Join(dir, "fifo.yaml")
+	if err := syscall.Mkfifo(fifo, 0o644); err == nil {
+		oneLineErr(t, runCLI(t, "leaks", demo, "--suppressions", fifo), "is not a regular file (a FIFO)")
+	}
+	// The default file over the cap is an error too: it is the user's file.
+	if err := os.Rename(big, filepath.Join(dir, ".rescoord-ignore.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	c := newCLI(t)
+	c.chdir = dir
+	oneLineErr(t, c.run("leaks", demo), ".rescoord-ignore.yaml: larger than 1048576 bytes")
+	dup := filepath.Join(dir, "dup.yaml")
+	if err := os.WriteFile(dup, []byte("suppressions: []\nsuppressions:\n  - rule: growth\n    reason: r\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	oneLineErr(t, runCLI(t, "leaks", demo, "--suppressions", dup), `dup.yaml:2: "suppressions" given twice (first at line 1)`)
 }

@@ -182,3 +182,20 @@ func joinSeries[T any](v []T, f func(T) string) string {
 	}
 	return strings.Join(parts, " → ")
 }
+
+// SourceMismatch names the first field of the source in which a and b say
+// they come from different processes: "host", "process" or "pid"; "" when
+// no field they both give tells them apart. A growth series is one
+// process's history: snapshots of two processes (two runs, or two hosts)
+// measure no growth, only the difference between the runs.
+func SourceMismatch(a, b snapshot.Source) string {
+	switch {
+	case a.Host != "" && b.Host != "" && a.Host != b.Host:
+		return "host"
+	case a.Process != "" && b.Process != "" && a.Process != b.Process:
+		return "process"
+	case a.PID != 0 && b.PID != 0 && a.PID != b.PID:
+		return "pid"
+	}
+	return ""
+}

@@ -1,8 +1,10 @@
 package coordinator
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"regexp"
 	"strconv"
 	"strings"
@@ -159,6 +161,10 @@ type Suppressions struct {
 // yamlLine reads the line from a go-yaml error message.
 var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
+// MaxSuppressionsBytes is the largest suppressions file ParseSuppressions
+// accepts: 1 MiB, thousands of entries.
+const MaxSuppressionsBytes = 1 << 20
+
 // ParseSuppressions reads a suppressions file:
 //
 //	suppressions:
@@ -168,23 +174,45 @@ var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 //	    expires: 2026-12-31           # optional: last day it applies
 //	    action: report                # optional: ignore (default) or report
 //
-// file names the input in errors, which each say FILE:LINE: what is wrong.
+// The file is one YAML document of at most MaxSuppressionsBytes; a key given
+// twice in any mapping is an error, as is a second document: neither is
+// dropped without a word. file names the input in errors, which each say
+// FILE:LINE: what is wrong.
 func ParseSuppressions(data []byte, file string) (*Suppressions, error) {
 	out := &Suppressions{File: file, Entries: []Suppression{}}
-	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
+	if len(data) > MaxSuppressionsBytes {
+		return nil, fmt.Errorf("%s: larger than %d bytes (1 MiB)", file, MaxSuppressionsBytes)
+	}
+	yamlErr := func(err error) error {
 		msg := err.Error()
 		if m := yamlLine.FindStringSubmatch(msg); m != nil {
-			return nil, fmt.Errorf("%s:%s: %s", file, m[1], m[2])
+			return fmt.Errorf("%s:%s: %s", file, m[1], m[2])
 		}
-		return nil, fmt.Errorf("%s: %s", file, strings.TrimPrefix(msg, "yaml: "))
+		return fmt.Errorf("%s: %s", file, strings.TrimPrefix(msg, "yaml: "))
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err == io.EOF {
+		return out, nil // an empty file suppresses nothing
+	} else if err != nil {
+		return nil, yamlErr(err)
+	}
+	var next yaml.Node
+	if err := dec.Decode(&next); err == nil {
+		return nil, fmt.Errorf("%s:%d: a second YAML document: a suppressions file holds one (remove the ---)", file, next.Line)
+	} else if err != io.EOF {
+		return nil, yamlErr(err)
 	}
 	if len(doc.Content) == 0 {
-		return out, nil // an empty file suppresses nothing
+		return out, nil
 	}
 	var errs []error
 	fail := func(n *yaml.Node, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("%s:%d: %s", file, n.Line, fmt.Sprintf(format, args...)))
+	}
+	duplicateKeys(doc.Content[0], fail)
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
 	}
 	root := doc.Content[0]
 	if root.Kind != yaml.MappingNode {
@@ -231,15 +259,8 @@ func parseEntry(n *yaml.Node, file string, fail func(*yaml.Node, string, ...any)
 		return e, false
 	}
 	ok := true
-	seen := map[string]bool{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
-		if seen[k.Value] {
-			fail(k, "%s given twice", k.Value)
-			ok = false
-			continue
-		}
-		seen[k.Value] = true
 		if v.Kind != yaml.ScalarNode {
 			fail(v, "%s: want a single value", k.Value)
 			ok = false
@@ -306,6 +327,28 @@ func parseEntry(n *yaml.Node, file string, fail func(*yaml.Node, string, ...any)
 		ok = false
 	}
 	return e, ok
+}
+
+// duplicateKeys reports every key given twice in a mapping of the tree at
+// n, naming the line of the first. Aliases are not followed.
+func duplicateKeys(n *yaml.Node, fail func(*yaml.Node, string, ...any)) {
+	if n.Kind == yaml.MappingNode {
+		first := map[string]int{}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k := n.Content[i]
+			if k.Kind != yaml.ScalarNode {
+				continue
+			}
+			if line, dup := first[k.Value]; dup {
+				fail(k, "%s given twice (first at line %d)", strconv.Quote(k.Value), line)
+				continue
+			}
+			first[k.Value] = k.Line
+		}
+	}
+	for _, c := range n.Content {
+		duplicateKeys(c, fail)
+	}
 }
 
 // SuppressionUse is how one entry fared in a run.

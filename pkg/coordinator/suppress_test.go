@@ -57,7 +57,7 @@ func TestParseSuppressions_ErrorsNameFileAndLine(t *testing.T) {
 		{"suppression:\n  - rule: x\n", `ignore.yaml:1: unknown key "suppression": want suppressions`},
 		{"suppressions: [\n", "ignore.yaml:"},
 		{"- rule: x\n", "ignore.yaml:1: want a mapping with a suppressions list"},
-		{"suppressions:\n  - rule: x\n    reason: r\n    rule: y\n", "ignore.yaml:4: rule given twice"},
+		{"suppressions:\n  - rule: x\n    reason: r\n    rule: y\n", `ignore.yaml:4: "rule" given twice (first at line 2)`},
 	} {
 		_, err := ParseSuppressions([]byte(tc.yaml), "ignore.yaml")
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -148,5 +148,45 @@ func TestSuppressions_ExpiryUnusedAndReport(t *testing.T) {
 	var nilSup *Suppressions
 	if kept := nilSup.Apply(ix, FindLeaks(ix, LeakOptions{}), may2027); len(kept.Kept) != 3 || kept.Ignored != 0 {
 		t.Errorf("no suppressions keeps everything: %+v", kept)
+	}
+}
+
+// A duplicate key anywhere, or a second document, would drop content
+// without a word: both are errors naming the line.
+func TestParseSuppressions_DuplicateKeysAndDocuments(t *testing.T) {
+	entry := "  - rule: running-orphan\n    reason: r\n"
+	for _, tc := range []struct{ name, yaml, want string }{
+		{"second suppressions list",
+			"suppressions:\n" + entry + "suppressions:\n  - rule: growth\n    reason: r\n",
+			`ignore.yaml:4: "suppressions" given twice (first at line 1)`},
+		{"key twice in an entry",
+			"suppressions:\n  - rule: x\n    reason: why\n    reason: other\n",
+			`ignore.yaml:4: "reason" given twice (first at line 3)`},
+		{"second document",
+			"suppressions:\n" + entry + "---\nsuppressions:\n  - rule: growth\n    reason: r\n",
+			"ignore.yaml:4: a second YAML document"},
+		{"empty second document",
+			"suppressions:\n" + entry + "---\n",
+			"ignore.yaml:4: a second YAML document"},
+		{"broken second document",
+			"suppressions:\n" + entry + "---\n[\n",
+			"ignore.yaml:"},
+		{"too large",
+			"suppressions:\n" + strings.Repeat("# padding\n", MaxSuppressionsBytes/10+1),
+			"ignore.yaml: larger than 1048576 bytes"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := ParseSuppressions([]byte(tc.yaml), "ignore.yaml")
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %v, want %q (parsed %+v)", err, tc.want, s)
+			}
+		})
+	}
+	// One document, explicitly started and ended, is fine.
+	if s := mustSuppressions(t, "---\nsuppressions:\n"+entry+"...\n"); len(s.Entries) != 1 {
+		t.Errorf("entries %+v, want 1", s.Entries)
+	}
+	if s := mustSuppressions(t, "# nothing yet\n"); len(s.Entries) != 0 {
+		t.Errorf("a comment-only file has entries")
 	}
 }
