@@ -505,6 +505,9 @@ func (c *Client) RunCleanup(ctx context.Context, req CleanupRequest, step func(S
 		timer.Reset(idle)
 		var ev CleanupEvent
 		if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
+			if err := fail(nil); err != nil {
+				return nil, err // a line cut short by the timeout
+			}
 			return nil, fmt.Errorf("%s sent a bad cleanup event: %v", c.target.Name, err)
 		}
 		switch {
