@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"bufio"
+	"context"
 	"io"
 	"net"
 	"net/http"
@@ -259,5 +260,55 @@ func TestAttach_RefusesASocketOfAnotherUser(t *testing.T) {
 	reported := stop()
 	if n := strings.Count(reported, "request "); n != 1 || !strings.Contains(reported, "request GET /snapshot auth=Bearer S3CRET") {
 		t.Errorf("the foreign server saw %d requests, want only the allowed one:\n%s", n, reported)
+	}
+}
+
+func TestAttach_KeepsTheURLPathPrefix(t *testing.T) {
+	var paths []string
+	proc := &fakeProcess{t: t, body: demoJSON(t)}
+	base := serve(t, "tcp", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		paths = append(paths, r.URL.Path)
+		http.StripPrefix("/debug/rescoord", proc).ServeHTTP(w, r)
+	}))
+	r := attachCLI(t).run("stats", "--attach", base+"/debug/rescoord/")
+	if r.Code != 0 || len(paths) != 1 || paths[0] != "/debug/rescoord/snapshot" {
+		t.Errorf("exit %d %q, requested %v, want /debug/rescoord/snapshot", r.Code, r.Stderr, paths)
+	}
+}
+
+func TestAttach_TokenNeverShown(t *testing.T) {
+	const token = "S3CRET-t0k3n"
+	echo := func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusInternalServerError)
+		w.Write([]byte(`{"error":"got ` + r.Header.Get("Authorization") + `"}`))
+	}
+	withToken := func(base string) string { return strings.Replace(base, "http://", "http://user:"+token+"@", 1) }
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	refused := "http://" + ln.Addr().String()
+	ln.Close()
+	targets := map[string]string{
+		"echo":    withToken(serve(t, "tcp", http.HandlerFunc(echo))),
+		"refused": withToken(refused),
+		"timeout": withToken(serve(t, "tcp", &fakeProcess{t: t, handler: func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }})),
+		"ok":      withToken(serve(t, "tcp", &fakeProcess{t: t, body: demoJSON(t), token: token})),
+	}
+	for name, target := range targets {
+		c := attachCLI(t)
+		c.sleep = func(context.Context, time.Duration) error { return nil }
+		for _, args := range [][]string{
+			{"list", "--attach", target, "--timeout", "100ms"},
+			{"leaks", "--attach", target, "--timeout", "100ms"},
+			{"cleanup", "--attach", target, "--component", "media_tab", "--timeout", "100ms"},
+			{"cleanup", "--attach", target, "--timeout", "100ms"},
+		} {
+			r := c.run(args...)
+			if strings.Contains(r.Stderr+r.Stdout, token) {
+				t.Errorf("%s: %s shows the token:\n%s%s", name, args[0], r.Stdout, r.Stderr)
+			}
+			if name == "ok" && args[0] == "list" && r.Code != 0 {
+				t.Errorf("the token in the URL was not sent: exit %d %q", r.Code, r.Stderr)
+			}
+		}
 	}
 }
