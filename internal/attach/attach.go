@@ -287,7 +287,9 @@ func (c *Client) do(ctx context.Context, method, path string) (*http.Response, e
 		if err == nil {
 			return resp, nil
 		}
-		if !refused(err) || attempt >= c.opts.Retries {
+		// A reset POST may have reached the process: only a connection
+		// never made is retried then, so a cleanup never runs twice.
+		if !refused(err) || method != http.MethodGet && errors.Is(err, syscall.ECONNRESET) || attempt >= c.opts.Retries {
 			return nil, c.explain(ctx, err)
 		}
 		if err := c.opts.Sleep(ctx, backoff); err != nil {
