@@ -297,11 +297,14 @@ func TestAttach_TokenNeverShown(t *testing.T) {
 		c := attachCLI(t)
 		c.sleep = func(context.Context, time.Duration) error { return nil }
 		for _, args := range [][]string{
-			{"list", "--attach", target, "--timeout", "100ms"},
-			{"leaks", "--attach", target, "--timeout", "100ms"},
-			{"cleanup", "--attach", target, "--component", "media_tab", "--timeout", "100ms"},
-			{"cleanup", "--attach", target, "--timeout", "100ms"},
+			{"list", "--attach", target},
+			{"leaks", "--attach", target},
+			{"cleanup", "--attach", target, "--component", "media_tab", "--yes"},
+			{"cleanup", "--attach", target},
 		} {
+			if name == "timeout" {
+				args = append(args, "--timeout", "100ms")
+			}
 			r := c.run(args...)
 			if strings.Contains(r.Stderr+r.Stdout, token) {
 				t.Errorf("%s: %s shows the token:\n%s%s", name, args[0], r.Stdout, r.Stderr)

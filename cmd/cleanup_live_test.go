@@ -166,14 +166,14 @@ func TestCleanupLive_TimeoutOnAHostileServer(t *testing.T) {
 			done := make(chan struct{})
 			go func() {
 				defer close(done)
-				r = attachCLI(t).run("cleanup", "--attach", target, "--component", "tab", "--yes", "--timeout", "50ms")
+				r = attachCLI(t).run("cleanup", "--attach", target, "--component", "tab", "--yes", "--timeout", "400ms")
 			}()
 			select {
 			case <-done:
 			case <-time.After(10 * time.Second):
-				t.Fatal("cleanup --attach still waiting after 10s with --timeout 50ms")
+				t.Fatal("cleanup --attach still waiting after 10s with --timeout 400ms")
 			}
-			wantRefusal(t, r, "sent nothing for 50ms during the cleanup (--timeout 50ms beyond the longest step's 0s)")
+			wantRefusal(t, r, "sent nothing for 400ms during the cleanup (--timeout 400ms beyond the longest step's 0s)")
 			if name == "stalls mid-stream" && !strings.Contains(r.Stdout, "1. resource") {
 				t.Errorf("the step that arrived is not shown:\n%s", r.Stdout)
 			}

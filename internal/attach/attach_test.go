@@ -179,7 +179,7 @@ func TestCleanup_TimeoutWhileConnectingAndBetweenEvents(t *testing.T) {
 			http.NewResponseController(w).Flush()
 			stall(w, r)
 		}, want: "sent nothing for 50ms during the cleanup"},
-		{name: "drips forever", req: CleanupRequest{WorstCase: 100 * time.Millisecond}, handler: func(w http.ResponseWriter, r *http.Request) {
+		{name: "drips forever", req: CleanupRequest{LongestStep: time.Minute, WorstCase: 100 * time.Millisecond}, handler: func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "application/x-ndjson")
 			tick := time.NewTicker(5 * time.Millisecond)
 			defer tick.Stop()
