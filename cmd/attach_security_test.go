@@ -138,8 +138,11 @@ func TestPs_MarksRefusedEntries(t *testing.T) {
 	c := attachCLI(t)
 	dir := discovery.Dir(func(k string) string { return c.env[k] })
 	discovery.Write(dir, discovery.Entry{PID: os.Getpid(), Process: "mediaapp", Address: "unix:///tmp/x.sock"})
-	evil, _ := discovery.Write(dir, discovery.Entry{PID: 1, Process: "evil", Address: "http://192.0.2.1:80"})
+	evil, _ := discovery.Write(dir, discovery.Entry{PID: 1, Process: "evil", Address: "http://user:S3CRET@192.0.2.1:80"})
 	r := c.run("ps")
+	if j := c.run("ps", "-o", "json"); strings.Contains(r.Stdout+r.Stderr+j.Stdout+j.Stderr, "S3CRET") {
+		t.Errorf("ps shows the token in a discovery address:\n%s%s%s", r.Stdout, r.Stderr, j.Stdout)
+	}
 	if r.Code != 0 || !strings.Contains(r.Stdout, "refused") || !strings.Contains(r.Stdout, "live") {
 		t.Errorf("ps does not mark the refused entry: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
 	}

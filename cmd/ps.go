@@ -109,7 +109,7 @@ func runPs(f *Factory, opts *PsOptions) error {
 		return err
 	}
 	for _, l := range refused {
-		fmt.Fprintf(f.IO.ErrOut, "warning: refusing discovery file %s: %s (never attached to; remove it if you did not put it there)\n", l.Path, l.Refused)
+		fmt.Fprintf(f.IO.ErrOut, "warning: refusing discovery file %s: %s; it is never attached to\n", l.Path, l.Refused)
 	}
 	if stale > 0 {
 		fmt.Fprintf(f.IO.ErrOut, "%d stale %s: the process is gone (rescoord ps --prune removes them)\n", stale, plural(stale, "entry", "entries"))

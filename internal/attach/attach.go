@@ -136,10 +136,16 @@ func Resolve(target string, list func() ([]discovery.Listed, error)) (Target, er
 		return Target{}, fmt.Errorf("reading the discovery directory: %w", err)
 	}
 	found := discovery.Find(listed, target)
-	for _, f := range found {
-		if f.Refused != "" {
-			return Target{}, &discovery.RefusedError{What: "discovery file", Path: f.Path, Reason: f.Refused}
+	// A refused entry that may be the one asked for ends the lookup: the
+	// one that names it first, else one whose name could not be read.
+	var refused *discovery.Listed
+	for i, f := range found {
+		if f.Refused != "" && (refused == nil || refused.Process == "" && f.Process != "") {
+			refused = &found[i]
 		}
+	}
+	if refused != nil {
+		return Target{}, &discovery.RefusedError{What: "discovery file", Path: refused.Path, Reason: refused.Refused}
 	}
 	switch len(found) {
 	case 0:

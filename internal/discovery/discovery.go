@@ -314,6 +314,7 @@ func readEntry(d *os.File, dir, name string) (l Listed, ok bool) {
 		l.Process, l.PID, l.Stale = stem, 0, true
 		return l, true
 	}
+	e.Address = Redact(e.Address) // a token has no business here: never shown
 	l.Entry = e
 	if ownErr != nil {
 		return refuse(ownErr)
