@@ -318,3 +318,18 @@ func TestAttach_TokenNeverShown(t *testing.T) {
 		}
 	}
 }
+
+func TestAttach_WatchAndRecordHonourTheTimeout(t *testing.T) {
+	target := serve(t, "unix", &fakeProcess{t: t, handler: func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{"format": "rescoord/v1",`)) // then nothing more
+		http.NewResponseController(w).Flush()
+		<-r.Context().Done()
+	}})
+	for _, args := range [][]string{
+		{"watch", "--attach", target, "--count", "1", "--timeout", "200ms"},
+		{"record", "--attach", target, "--count", "1", "--timeout", "200ms", "--out", t.TempDir()},
+	} {
+		wantRefusal(t, attachCLI(t).run(args...), "did not answer within 200ms")
+	}
+}
