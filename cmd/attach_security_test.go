@@ -202,6 +202,7 @@ func foreignServer(t *testing.T) (socket string, stop func() string) {
 			t.Fatal(err)
 		}
 	}
+	os.Chmod(bin, 0o755)
 	demo := filepath.Join(dir, "demo.json")
 	os.WriteFile(demo, demoJSON(t), 0o644)
 	sockDir := filepath.Join(dir, "u")
