@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rescoord/rescoord/internal/attach"
 	"github.com/rescoord/rescoord/internal/discovery"
 )
 
@@ -25,7 +26,7 @@ type fakeProcess struct {
 
 func (p *fakeProcess) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if p.token != "" {
-		got := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
+		got, _ := attach.BearerToken(r.Header.Get("Authorization"))
 		if subtle.ConstantTimeCompare([]byte(got), []byte(p.token)) != 1 {
 			http.Error(w, `{"error":"unauthorized"}`, http.StatusUnauthorized)
 			return

@@ -5,7 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"strings"
+	"time"
 
 	"github.com/rescoord/rescoord/internal/attach"
 	"github.com/rescoord/rescoord/internal/render"
@@ -17,11 +19,12 @@ import (
 // skips it), runs the cleanup through the process's endpoint and prints
 // each step's result as it arrives. Exit 1 when a step failed or timed out.
 func runLiveCleanup(ctx context.Context, f *Factory, opts *CleanupOptions) error {
+	name := attach.Redact(opts.Input.Attach) // never show a token written in the URL
 	if len(opts.Args) > 0 || opts.Input.Demo {
 		return usageError("only a live process can be cleaned: use --attach TARGET without a snapshot path or --demo")
 	}
 	if opts.Component == "" {
-		return usageError("a live cleanup needs --component ID (rescoord cleanup --attach %s --dry-run shows the whole plan)", opts.Input.Attach)
+		return usageError("a live cleanup needs --component ID (rescoord cleanup --attach %s --dry-run shows the whole plan)", name)
 	}
 	if opts.CriticalChain {
 		return usageError("--critical-chain goes with --dry-run")
@@ -37,7 +40,7 @@ func runLiveCleanup(ctx context.Context, f *Factory, opts *CleanupOptions) error
 	if err != nil {
 		return &exitError{code: ExitError, err: err}
 	}
-	ix, err := index(&loaded{Snap: s, Name: opts.Input.Attach})
+	ix, err := index(&loaded{Snap: s, Name: name})
 	if err != nil {
 		return err
 	}
@@ -54,9 +57,9 @@ func runLiveCleanup(ctx context.Context, f *Factory, opts *CleanupOptions) error
 	}
 	if !opts.Yes {
 		if !f.IO.InTTY {
-			return usageError("refusing to clean %s in %s without confirmation: pass --yes (standard input is not a terminal)", opts.Component, opts.Input.Attach)
+			return usageError("refusing to clean %s in %s without confirmation: pass --yes (standard input is not a terminal)", opts.Component, name)
 		}
-		fmt.Fprintf(f.IO.ErrOut, "Clean up %s in %s (%d %s)? [y/N] ", opts.Component, processLabel(s, opts.Input.Attach), len(plan.Steps), plural(len(plan.Steps), "step", "steps"))
+		fmt.Fprintf(f.IO.ErrOut, "Clean up %s in %s (%d %s)? [y/N] ", opts.Component, processLabel(s, name), len(plan.Steps), plural(len(plan.Steps), "step", "steps"))
 		answer, _ := bufio.NewReader(f.IO.In).ReadString('\n')
 		if a := strings.ToLower(strings.TrimSpace(answer)); a != "y" && a != "yes" {
 			fmt.Fprintln(f.IO.ErrOut, "aborted: nothing was cleaned")
@@ -64,10 +67,17 @@ func runLiveCleanup(ctx context.Context, f *Factory, opts *CleanupOptions) error
 		}
 	}
 	if text {
-		fmt.Fprintf(f.IO.Out, "\n%s\n", st.Title.Render("Cleaning "+opts.Component+" in "+processLabel(s, opts.Input.Attach)))
+		fmt.Fprintf(f.IO.Out, "\n%s\n", st.Title.Render("Cleaning "+opts.Component+" in "+processLabel(s, name)))
 	}
 	var results []attach.StepResult
-	sum, err := client.Cleanup(ctx, opts.Component, func(r attach.StepResult) {
+	// The process may be silent while a step runs: the idle bound is
+	// --timeout beyond the plan's longest step, the whole stream's is
+	// --timeout beyond its worst case (docs/attach.md).
+	req := attach.CleanupRequest{Component: opts.Component, WorstCase: msDuration(plan.Summary.WorstCaseMS)}
+	for _, step := range plan.Steps {
+		req.LongestStep = max(req.LongestStep, msDuration(step.TimeoutMS))
+	}
+	sum, err := client.RunCleanup(ctx, req, func(r attach.StepResult) {
 		results = append(results, r)
 		if text {
 			fmt.Fprintln(f.IO.Out, stepLine(st, r))
@@ -98,6 +108,17 @@ func runLiveCleanup(ctx context.Context, f *Factory, opts *CleanupOptions) error
 		return errFindings
 	}
 	return nil
+}
+
+// msDuration turns milliseconds into a duration, saturating.
+func msDuration(ms int64) time.Duration {
+	if ms <= 0 {
+		return 0
+	}
+	if ms > math.MaxInt64/int64(time.Millisecond) {
+		return math.MaxInt64
+	}
+	return time.Duration(ms) * time.Millisecond
 }
 
 func processLabel(s *snapshot.Snapshot, target string) string {

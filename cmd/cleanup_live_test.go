@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"context"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -122,5 +123,84 @@ func TestCleanupLive_EndpointDisabled(t *testing.T) {
 	r := attachCLI(t).run("cleanup", "--attach", srv.Address(), "--component", "tab", "--yes")
 	if r.Code != 2 || !strings.Contains(r.Stderr, "not enabled in this process") {
 		t.Errorf("exit %d %q", r.Code, r.Stderr)
+	}
+}
+
+// hostileCleanup serves a snapshot, then answers POST /cleanup with stall.
+func hostileCleanup(t *testing.T, stall func(w http.ResponseWriter, r *http.Request)) string {
+	t.Helper()
+	// A tab holding a file: no step has a timeout of its own.
+	snap := []byte(`{"format": "rescoord/v1", "taken_at": "2026-11-27T12:10:00Z",
+  "components": [{"id": "tab", "type": "tab", "state": "alive"}],
+  "resources": [{"id": "r-2", "type": "file", "owner": "tab", "state": "active"}]}`)
+	release := make(chan struct{})
+	target := serve(t, "tcp", &fakeProcess{t: t, handler: func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet {
+			w.Header().Set("Content-Type", "application/json")
+			w.Write(snap)
+			return
+		}
+		stall(w, r)
+		select {
+		case <-r.Context().Done():
+		case <-release:
+		}
+	}})
+	t.Cleanup(func() { close(release) })
+	return target
+}
+
+func TestCleanupLive_TimeoutOnAHostileServer(t *testing.T) {
+	tests := map[string]func(w http.ResponseWriter, r *http.Request){
+		"never answers": func(http.ResponseWriter, *http.Request) {},
+		"stalls mid-stream": func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/x-ndjson")
+			w.Write([]byte(`{"step":{"order":1,"kind":"resource","id":"r-2","component":"tab","status":"done"}}` + "\n"))
+			http.NewResponseController(w).Flush()
+		},
+	}
+	for name, stall := range tests {
+		t.Run(name, func(t *testing.T) {
+			target := hostileCleanup(t, stall)
+			var r result
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				r = attachCLI(t).run("cleanup", "--attach", target, "--component", "tab", "--yes", "--timeout", "400ms")
+			}()
+			select {
+			case <-done:
+			case <-time.After(10 * time.Second):
+				t.Fatal("cleanup --attach still waiting after 10s with --timeout 400ms")
+			}
+			wantRefusal(t, r, "sent nothing for 400ms during the cleanup (--timeout 400ms beyond the longest step's 0s)")
+			if name == "stalls mid-stream" && !strings.Contains(r.Stdout, "1. resource") {
+				t.Errorf("the step that arrived is not shown:\n%s", r.Stdout)
+			}
+		})
+	}
+}
+
+func TestServe_BearerSchemeIsCaseInsensitive(t *testing.T) {
+	reg := registry.New()
+	srv, err := reg.Listen(registry.WithAddress("127.0.0.1:0"), registry.WithoutDiscovery(), registry.WithToken("t0k"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx) }()
+	defer func() { cancel(); <-done }()
+	for auth, want := range map[string]int{"Bearer t0k": 200, "bearer t0k": 200, "BEARER t0k": 200, "Bearer nope": 401, "Basic t0k": 401} {
+		req, _ := http.NewRequest(http.MethodGet, srv.Address()+"/stats", nil)
+		req.Header.Set("Authorization", auth)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("Authorization: %s answered %d, want %d", auth, resp.StatusCode, want)
+		}
 	}
 }

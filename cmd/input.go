@@ -27,6 +27,11 @@ type InputOptions struct {
 type AttachOptions struct {
 	Timeout time.Duration
 	Token   string
+	// AllowUID lists the uids, besides the caller's, whose unix sockets may
+	// be attached to (comma-separated).
+	AllowUID string
+	// MaxBytes bounds the snapshot body (0: attach.DefaultMaxBytes).
+	MaxBytes int64
 }
 
 func (o *InputOptions) addFlags(c *cobra.Command) {
@@ -38,10 +43,15 @@ func (o *InputOptions) addFlags(c *cobra.Command) {
 func (o *AttachOptions) addFlags(c *cobra.Command) {
 	c.Flags().DurationVar(&o.Timeout, "timeout", 5*time.Second, "with --attach, how long to wait for the process to answer")
 	c.Flags().StringVar(&o.Token, "token", "", "with --attach, the bearer token the process requires (default $RESCOORD_TOKEN)")
+	c.Flags().StringVar(&o.AllowUID, "allow-uid", "", "with --attach, also trust a unix socket served by this uid (comma-separated; by default only your own)")
 }
 
 // client connects to an attach target.
 func (o *AttachOptions) client(f *Factory, target string) (*attach.Client, error) {
+	allow, err := attach.ParseUIDs(o.AllowUID)
+	if err != nil {
+		return nil, usageError("--allow-uid: %v", err)
+	}
 	t, err := attach.Resolve(target, func() ([]discovery.Listed, error) {
 		return discovery.List(discovery.Dir(f.Getenv), nil)
 	})
@@ -52,7 +62,7 @@ func (o *AttachOptions) client(f *Factory, target string) (*attach.Client, error
 	if token == "" {
 		token = f.Getenv("RESCOORD_TOKEN")
 	}
-	return attach.NewClient(t, attach.Options{Timeout: o.Timeout, Token: token, Sleep: f.sleep}), nil
+	return attach.NewClient(t, attach.Options{Timeout: o.Timeout, Token: token, Sleep: f.sleep, MaxBytes: o.MaxBytes, AllowUIDs: allow}), nil
 }
 
 // fetch reads the snapshot a live process serves.
@@ -115,7 +125,7 @@ func (o *InputOptions) load(f *Factory, args []string) ([]*loaded, error) {
 		if err != nil {
 			return nil, err
 		}
-		return []*loaded{{Snap: s, Name: o.Attach}}, nil
+		return []*loaded{{Snap: s, Name: attach.Redact(o.Attach)}}, nil
 	}
 	out := make([]*loaded, 0, len(args))
 	stdin := false

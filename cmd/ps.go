@@ -50,7 +50,7 @@ func runPs(f *Factory, opts *PsOptions) error {
 	dir := discovery.Dir(f.Getenv)
 	listed, err := discovery.List(dir, nil)
 	if err != nil {
-		return err
+		return &exitError{code: ExitError, err: err}
 	}
 	if opts.Prune {
 		removed, err := discovery.Prune(listed)
@@ -84,9 +84,14 @@ func runPs(f *Factory, opts *PsOptions) error {
 	now := f.Now()
 	rows := make([][]string, 0, len(listed))
 	stale := 0
+	var refused []discovery.Listed
 	for _, l := range listed {
 		status := st.OK.Render("live")
-		if l.Stale {
+		switch {
+		case l.Refused != "":
+			status = st.Error.Render("refused")
+			refused = append(refused, l)
+		case l.Stale:
 			status = st.Warning.Render("stale")
 			stale++
 		}
@@ -102,6 +107,9 @@ func runPs(f *Factory, opts *PsOptions) error {
 	}
 	if err := render.Table(f.IO.Out, st, []string{"PID", "PROCESS", "ADDRESS", "STARTED", "TOKEN", "STATUS"}, rows); err != nil {
 		return err
+	}
+	for _, l := range refused {
+		fmt.Fprintf(f.IO.ErrOut, "warning: refusing discovery file %s: %s; it is never attached to\n", l.Path, l.Refused)
 	}
 	if stale > 0 {
 		fmt.Fprintf(f.IO.ErrOut, "%d stale %s: the process is gone (rescoord ps --prune removes them)\n", stale, plural(stale, "entry", "entries"))

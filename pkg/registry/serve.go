@@ -136,7 +136,7 @@ func (r *Registry) handler(cfg *serveConfig) http.Handler {
 	}
 	want := []byte(cfg.token)
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		got, ok := strings.CutPrefix(req.Header.Get("Authorization"), "Bearer ")
+		got, ok := attach.BearerToken(req.Header.Get("Authorization"))
 		if !ok || subtle.ConstantTimeCompare([]byte(got), want) != 1 {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="rescoord"`)
 			writeError(w, http.StatusUnauthorized, "unauthorized: a valid bearer token is required")
