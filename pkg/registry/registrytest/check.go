@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/rescoord/rescoord/internal/render"
@@ -197,14 +198,21 @@ func (res *result) message() string {
 		tries = fmt.Sprintf("%d attempts over %s", res.attempts, res.elapsed.Round(time.Millisecond))
 	}
 	fmt.Fprintf(&b, "registrytest: %d %s in the %s (%s):\n\n", res.report.Failing, plural(res.report.Failing, "leak", "leaks"), where, tries)
+	var text bytes.Buffer
 	p, err := report.New("text", report.Options{Input: input})
 	if err == nil {
-		err = p.Print(render.SafeWriter(&b), res.report)
+		err = p.Print(&text, res.report)
 	}
 	if err != nil {
-		fmt.Fprintf(&b, "(printing the report: %v)\n", err)
+		fmt.Fprintf(&text, "(printing the report: %v)\n", err)
 	}
-	return string(bytes.TrimRight(b.Bytes(), "\n"))
+	// The report is plain (no styles were given), so every control
+	// character left in it came from a name: escape them all, line by line.
+	for line := range strings.Lines(text.String()) {
+		b.WriteString(render.Escape(strings.TrimSuffix(line, "\n")))
+		b.WriteByte('\n')
+	}
+	return strings.TrimRight(b.String(), "\n")
 }
 
 func plural(n int, one, many string) string {
