@@ -37,13 +37,17 @@ func (f *fakeTB) Helper() {}
 
 func (f *fakeTB) Error(args ...any) { f.record(&f.errors, fmt.Sprint(args...)) }
 
-func (f *fakeTB) Errorf(format string, args ...any) { f.record(&f.errors, fmt.Sprintf(format, args...)) }
+func (f *fakeTB) Errorf(format string, args ...any) {
+	f.record(&f.errors, fmt.Sprintf(format, args...))
+}
 
 // Fatal and Fatalf record, and do not stop the caller: the code under
 // test returns after calling them.
 func (f *fakeTB) Fatal(args ...any) { f.record(&f.fatals, fmt.Sprint(args...)) }
 
-func (f *fakeTB) Fatalf(format string, args ...any) { f.record(&f.fatals, fmt.Sprintf(format, args...)) }
+func (f *fakeTB) Fatalf(format string, args ...any) {
+	f.record(&f.fatals, fmt.Sprintf(format, args...))
+}
 
 func (f *fakeTB) record(to *[]string, msg string) {
 	f.mu.Lock()
