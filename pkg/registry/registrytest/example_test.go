@@ -28,14 +28,24 @@ func (t *exampleT) Cleanup(fn func())              { t.cleanups = append(t.clean
 func (t *exampleT) Error(args ...any)              { fmt.Println(args...) }
 func (t *exampleT) Errorf(format string, a ...any) { fmt.Printf(format+"\n", a...) }
 func (t *exampleT) Fatalf(format string, a ...any) { fmt.Printf(format+"\n", a...) }
-func (t *exampleT) end()                           { runBackward(t.cleanups) }
-func runBackward(fns []func()) {
-	for _, fn := range slices.Backward(fns) {
+
+// end runs the cleanups, last registered first.
+func (t *exampleT) end() {
+	for _, fn := range slices.Backward(t.cleanups) {
 		fn()
 	}
 }
-func exampleClock() time.Time          { return time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC) }
-func decode(ctx context.Context) error { <-ctx.Done(); return nil }
+
+// exampleClock stands still, so the examples print the same every time.
+func exampleClock() time.Time { return time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC) }
+
+// decode stands for a worker's loop: it runs until asked to quit.
+func decode(ctx context.Context) error {
+	<-ctx.Done()
+	return nil
+}
+
+// exampleRegistry is a registry whose snapshots print the same every time.
 func exampleRegistry(opts ...registry.Option) *registry.Registry {
 	return registry.New(append([]registry.Option{
 		registry.WithClock(exampleClock),

@@ -32,6 +32,10 @@ const ComponentType = "test"
 //	defer registrytest.VerifyNone(t, reg)
 func VerifyNone(t testing.TB, r *registry.Registry, opts ...Option) {
 	t.Helper()
+	if r == nil {
+		t.Error("registrytest: VerifyNone: nil registry")
+		return
+	}
 	c := newConfig(opts)
 	sup, err := c.suppressions()
 	if err != nil {
@@ -67,6 +71,10 @@ func VerifyNone(t testing.TB, r *registry.Registry, opts ...Option) {
 // not alive) or a suppressions file cannot be read.
 func Scope(t testing.TB, r *registry.Registry, opts ...Option) string {
 	t.Helper()
+	if r == nil {
+		t.Fatal("registrytest: Scope: nil registry")
+		return ""
+	}
 	c := newConfig(opts)
 	sup, err := c.suppressions()
 	if err != nil {
@@ -124,8 +132,8 @@ type TestingM interface {
 // stands in for TestMain's own os.Exit(m.Run()), and there is no test to
 // fail once the tests are over. As goleak's VerifyTestMain, it does not
 // check after failed tests, whose output already says what went wrong. A
-// suppressions file that cannot be read is reported before any test runs,
-// with exit code 2. Parent is ignored.
+// suppressions file that cannot be read (or a nil registry) is reported
+// before any test runs, with exit code 2. Parent is ignored.
 func VerifyTestMain(m TestingM, r *registry.Registry, opts ...Option) {
 	os.Exit(verifyTestMain(m, r, os.Stderr, opts))
 }
@@ -133,6 +141,10 @@ func VerifyTestMain(m TestingM, r *registry.Registry, opts ...Option) {
 // verifyTestMain is VerifyTestMain without the exit: it returns the code.
 func verifyTestMain(m TestingM, r *registry.Registry, stderr io.Writer, opts []Option) int {
 	w := render.SafeWriter(stderr)
+	if r == nil {
+		fmt.Fprintln(w, "registrytest: VerifyTestMain: nil registry")
+		return 2
+	}
 	c := newConfig(opts)
 	sup, err := c.suppressions()
 	if err != nil {

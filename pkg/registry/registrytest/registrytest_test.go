@@ -521,6 +521,15 @@ func TestOptions_BadInput(t *testing.T) {
 		t.Errorf("Scope under a missing parent: id %q, fatals %q", id, f.fatals)
 	}
 	f = manual(t, "TestBad")
+	if id := Scope(f, nil); id != "" || len(f.fatals) != 1 || !strings.Contains(f.fatals[0], "nil registry") {
+		t.Errorf("Scope of a nil registry: id %q, fatals %q", id, f.fatals)
+	}
+	f = manual(t, "TestBad")
+	VerifyNone(f, nil)
+	if len(f.errors) != 1 || !strings.Contains(f.errors[0], "nil registry") {
+		t.Errorf("VerifyNone of a nil registry: errors %q", f.errors)
+	}
+	f = manual(t, "TestBad")
 	VerifyNone(f, r, SuppressionsFile(filepath.Join(t.TempDir(), "missing.yaml")))
 	if len(f.errors) != 1 || len(f.fatals) != 0 || !strings.Contains(f.errors[0], "reading the suppressions file") {
 		t.Errorf("VerifyNone with a missing file: errors %q, fatals %q", f.errors, f.fatals)
@@ -573,6 +582,7 @@ func TestVerifyTestMain(t *testing.T) {
 		{"clean", registry.New(), 0, nil, 0, true, ""},
 		{"leaky", leaky, 0, nil, 1, true, `registrytest: 1 leak in the registry (`},
 		{"failed tests are not checked", leaky, 3, nil, 3, true, ""},
+		{"nil registry", nil, 0, nil, 2, false, "registrytest: VerifyTestMain: nil registry"},
 		{"bad file", registry.New(), 0, []Option{SuppressionsFile(filepath.Join(t.TempDir(), "none.yaml"))}, 2, false, "registrytest: reading the suppressions file"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
