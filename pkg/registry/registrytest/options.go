@@ -109,9 +109,10 @@ func MaxRetryInterval(d time.Duration) Option {
 }
 
 // Parent makes Scope register the test's component as a child of the
-// alive component id, so that it inherits nothing but shows under it in
-// traces. Default: the test's component is a root. VerifyNone and
-// VerifyTestMain ignore it.
+// alive component id (a fixture the tests share, say): the check still
+// covers the test's subtree only, and its traces start at id's root.
+// Default: the test's component is a root. VerifyNone and VerifyTestMain
+// ignore it.
 func Parent(id string) Option {
 	return func(c *config) { c.parent = id }
 }
@@ -137,9 +138,9 @@ func IgnoreComponent(component string) Option {
 }
 
 // IgnoreFrame ignores the findings about a resource any frame of whose
-// creation stack matches the glob frame ("vendor/player/**",
-// "*.go:* player.*"). Frames read "file.go:88 pkg.(*Type).Method".
-// Default: none.
+// creation stack matches the glob frame ("player.go:*", "* player.*").
+// A Go registry's frames read "file.go:88 pkg.(*Type).Method", the file's
+// base name and the function's package name. Default: none.
 func IgnoreFrame(frame string) Option {
 	return ignore(coordinator.Suppression{Frame: frame})
 }
