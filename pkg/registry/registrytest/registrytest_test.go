@@ -415,6 +415,9 @@ func TestOptions_Ignore(t *testing.T) {
   - name: "vendored"
     action: report
     reason: third-party code
+  - name: "expired-*"
+    expires: 2020-01-31
+    reason: was fixed long ago
 `), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -431,9 +434,12 @@ func TestOptions_Ignore(t *testing.T) {
 		{"by rule glob", []Option{IgnoreRule("orphaned-*")}, "conn", false},
 		{"by component", []Option{IgnoreComponent("Test*")}, "conn", false},
 		{"by frame", []Option{IgnoreFrame("registrytest_test.go:* *TestOptions_Ignore*")}, "conn", false},
+		{"by function", []Option{IgnoreFrame("* registrytest.track")}, "conn", false},
+		{"by file of frame", []Option{IgnoreFrame("registrytest_test.go:*")}, "conn", false},
 		{"by another frame", []Option{IgnoreFrame("vendor/**")}, "conn", true},
 		{"by file", []Option{SuppressionsFile(file)}, "pooled-conn", false},
 		{"reported by file", []Option{SuppressionsFile(file)}, "vendored", false},
+		{"expired in file", []Option{SuppressionsFile(file)}, "expired-conn", true},
 		{"not in file", []Option{SuppressionsFile(file)}, "conn", true},
 		{"below fail-on", []Option{FailOn(coordinator.SeverityCritical)}, "conn", false},
 	}
