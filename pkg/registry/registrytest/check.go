@@ -185,7 +185,7 @@ func newReport(ix *snapshot.Index, fs []coordinator.Finding, ignored int, failOn
 // `rescoord leaks` (plain, its untrusted text escaped).
 func (res *result) message() string {
 	if res.err != nil {
-		return "registrytest: cannot check the registry: " + render.Escape(res.err.Error())
+		return "registrytest: cannot check the registry: " + escapeLines(res.err.Error())
 	}
 	var b bytes.Buffer
 	where, input := "registry", "registry"
@@ -207,11 +207,8 @@ func (res *result) message() string {
 		fmt.Fprintf(&text, "(printing the report: %v)\n", err)
 	}
 	// The report is plain (no styles were given), so every control
-	// character left in it came from a name: escape them all, line by line.
-	for line := range strings.Lines(text.String()) {
-		b.WriteString(render.Escape(strings.TrimSuffix(line, "\n")))
-		b.WriteByte('\n')
-	}
+	// character left in it came from a name: escape them all.
+	b.WriteString(escapeLines(text.String()))
 	return strings.TrimRight(b.String(), "\n")
 }
 
@@ -220,4 +217,18 @@ func plural(n int, one, many string) string {
 		return one
 	}
 	return many
+}
+
+// escapeLines escapes every control character of s (render.Escape) but the
+// newlines between its lines: a report, or errors joined, stay readable.
+func escapeLines(s string) string {
+	var b strings.Builder
+	for line := range strings.Lines(s) {
+		text, nl := strings.CutSuffix(line, "\n")
+		b.WriteString(render.Escape(text))
+		if nl {
+			b.WriteByte('\n')
+		}
+	}
+	return b.String()
 }

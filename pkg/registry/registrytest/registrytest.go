@@ -39,7 +39,7 @@ func VerifyNone(t testing.TB, r *registry.Registry, opts ...Option) {
 	c := newConfig(opts)
 	sup, err := c.suppressions()
 	if err != nil {
-		t.Errorf("registrytest: %v", err)
+		t.Error("registrytest: " + escapeLines(err.Error()))
 		return
 	}
 	if res := c.check(r, sup, ""); res != nil {
@@ -78,12 +78,12 @@ func Scope(t testing.TB, r *registry.Registry, opts ...Option) string {
 	c := newConfig(opts)
 	sup, err := c.suppressions()
 	if err != nil {
-		t.Fatalf("registrytest: %v", err)
+		t.Fatal("registrytest: " + escapeLines(err.Error()))
 		return ""
 	}
 	id, err := register(r, t.Name(), c.parent)
 	if err != nil {
-		t.Fatalf("registrytest: registering the test's component: %v", err)
+		t.Fatal("registrytest: registering the test's component: " + escapeLines(err.Error()))
 		return ""
 	}
 	t.Cleanup(func() {
@@ -94,7 +94,7 @@ func Scope(t testing.TB, r *registry.Registry, opts ...Option) string {
 		}
 		err := r.Destroy(context.Background(), id)
 		if err != nil && res == nil && !errors.Is(err, registry.ErrUnknownComponent) {
-			t.Errorf("registrytest: destroying the test's component %s: %v", render.Escape(id), err)
+			t.Error("registrytest: destroying the test's component " + escapeLines(id+": "+err.Error()))
 		}
 	})
 	return id
@@ -148,7 +148,7 @@ func verifyTestMain(m TestingM, r *registry.Registry, stderr io.Writer, opts []O
 	c := newConfig(opts)
 	sup, err := c.suppressions()
 	if err != nil {
-		fmt.Fprintf(w, "registrytest: %s\n", render.Escape(err.Error()))
+		fmt.Fprintf(w, "registrytest: %s\n", escapeLines(err.Error()))
 		return 2
 	}
 	code := m.Run()

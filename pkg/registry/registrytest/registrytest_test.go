@@ -515,11 +515,14 @@ func TestScope_AliveChildIsAWarning(t *testing.T) {
 func TestOptions_BadInput(t *testing.T) {
 	r := registry.New()
 	bad := filepath.Join(t.TempDir(), "bad.yaml")
-	if err := os.WriteFile(bad, []byte("suppressions:\n  - name: x\n"), 0o600); err != nil {
+	if err := os.WriteFile(bad, []byte("suppressions:\n  - name: x\n  - name: y\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	f := manual(t, "TestBad")
-	if id := Scope(f, r, SuppressionsFile(bad)); id != "" || len(f.fatals) != 1 || !strings.Contains(f.fatals[0], "bad.yaml:2: entry has no reason") {
+	// Every error keeps its own line.
+	if id := Scope(f, r, SuppressionsFile(bad)); id != "" || len(f.fatals) != 1 ||
+		!strings.Contains(f.fatals[0], "bad.yaml:2: entry has no reason") ||
+		!strings.Contains(f.fatals[0], "\n"+bad+":3: entry has no reason") {
 		t.Errorf("Scope with a bad file: id %q, fatals %q", id, f.fatals)
 	}
 	f = manual(t, "TestBad")
