@@ -627,3 +627,22 @@ func TestScope_EscapesNames(t *testing.T) {
 		t.Errorf("failures = %q, want the name escaped", got)
 	}
 }
+
+// A subtest's scope nested under its test's: the subtest's leak fails the
+// subtest, is cleaned up with it, and is not blamed on the enclosing test.
+func TestScope_Nested(t *testing.T) {
+	r := registry.New()
+	outer := manual(t, "TestOuter")
+	parent := Scope(outer, r, fast...)
+	inner := manual(t, "TestOuter/inner")
+	child := Scope(inner, r, opts(Parent(parent))...)
+	track(t, r, child, "inner-leak")
+	inner.runCleanups()
+	outer.runCleanups()
+	if got := inner.failures(); len(got) != 1 || !strings.Contains(got[0], "    TestOuter (test)  alive\n    └─ TestOuter/inner (test)  destroyed") {
+		t.Errorf("inner failures = %q, want one whose trace starts at TestOuter", got)
+	}
+	if got := outer.failures(); len(got) != 0 {
+		t.Errorf("outer failures = %q, want none", got)
+	}
+}
