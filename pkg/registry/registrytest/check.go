@@ -53,8 +53,9 @@ func (c *config) check(r *registry.Registry, sup *coordinator.Suppressions, root
 		if elapsed >= c.deadline {
 			return &result{root: root, attempts: n, elapsed: elapsed, report: rep}
 		}
-		time.Sleep(min(wait, c.maxInterval, c.deadline-elapsed))
-		wait *= 2
+		wait = min(wait, c.maxInterval)
+		time.Sleep(min(wait, c.deadline-elapsed))
+		wait *= 2 // at most twice the maximum: it never overflows
 	}
 }
 

@@ -646,3 +646,33 @@ func TestScope_Nested(t *testing.T) {
 		t.Errorf("outer failures = %q, want none", got)
 	}
 }
+
+// A long deadline keeps the waits at the maximum interval, however many
+// attempts it takes (the doubling wait does not overflow into a busy loop).
+func TestCheck_LongDeadlineKeepsTheMaximumInterval(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := registry.New(registry.WithGrace(0))
+		release := make(chan struct{})
+		defer close(release)
+		stuck(t, r, "gone", "stuck", release)
+		// 1+2+…+512 ms ≈ 1 s in 10 waits, then one a second for the rest.
+		want := 11 + 30*60 - 1
+		var attempts int
+		start := time.Now()
+		f := manual(t, "TestLong")
+		VerifyNone(f, r, Deadline(30*time.Minute), MaxRetryInterval(time.Second), func(c *config) {
+			c.attempted = func(n, _ int) {
+				attempts = n
+				if n > want+10 {
+					t.Fatalf("attempt %d at %s: the waits have stopped", n, time.Since(start))
+				}
+			}
+		})
+		if len(f.failures()) != 1 || time.Since(start) != 30*time.Minute {
+			t.Fatalf("failures %d after %s, want 1 after 30m", len(f.failures()), time.Since(start))
+		}
+		if attempts < want-2 || attempts > want+2 {
+			t.Errorf("%d attempts in 30m, want about %d", attempts, want)
+		}
+	})
+}
