@@ -436,6 +436,7 @@ func (r *Registry) serveCleanup(w http.ResponseWriter, req *http.Request, cfg *s
 	w.Header().Set("Content-Type", "application/x-ndjson")
 	w.WriteHeader(http.StatusOK)
 	rc := http.NewResponseController(w)
+	rc.Flush() // the client knows the cleanup started
 	enc := json.NewEncoder(w)
 	sum := attach.CleanupSummary{}
 	start := time.Now()
