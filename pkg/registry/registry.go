@@ -27,6 +27,10 @@ var (
 	ErrReleased = errors.New("resource already released")
 	// ErrScopeClosed: the scope has been closed.
 	ErrScopeClosed = errors.New("scope is closed")
+	// ErrReentrant: a cleanup function (or what it called) would wait for
+	// that very cleanup to end — it released its own resource, or
+	// destroyed a component that owns it. See Track.
+	ErrReentrant = errors.New("a cleanup cannot wait for itself")
 )
 
 // The registry satisfies what coordinators need of it.
