@@ -92,10 +92,12 @@ func WithClock(now func() time.Time) Option {
 	}
 }
 
-// WithLogger turns on debug mode: every lifecycle event (component
-// registered, destroyed or collected; resource tracked, resized or
-// released; cleanup step; limit; sweep) is logged to l at
-// slog.LevelDebug. Default: no logging.
+// WithLogger sets where the registry logs. At slog.LevelDebug (debug
+// mode) every lifecycle event (component registered, destroyed or
+// collected; resource tracked, resized or released; cleanup step; limit;
+// sweep); at slog.LevelWarn the errors of the server Listen starts (a
+// failing accept, a handler that panicked). Default: no logging — the
+// registry never writes to the standard error.
 func WithLogger(l *slog.Logger) Option {
 	return func(r *Registry) { r.log = l }
 }
