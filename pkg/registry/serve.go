@@ -54,7 +54,7 @@ const (
 	DefaultMaxConnections = 16
 )
 
-// ClientHeader is the header every POST must carry over TCP (any non-empty
+// ClientHeader is the header POST /cleanup must carry over TCP (any non-empty
 // value; rescoord's client sends "X-Rescoord-Client: rescoord"). A web
 // page cannot send it across origins without a CORS preflight, which the
 // registry never answers, so a cross-origin form or fetch cannot run a
@@ -197,8 +197,8 @@ func newServeConfig(opts []ServeOption) *serveConfig {
 //
 // Whatever the transport, a request a browser sends for a web page (one
 // with an Origin header, or a Sec-Fetch-Site other than "none") is 403,
-// and with WithToken a request without the token is 401. Over TCP a POST
-// must carry ClientHeader, and a cleanup needs WithToken (403 otherwise).
+// and with WithToken a request without the token is 401. Over TCP a
+// cleanup needs WithToken and must carry ClientHeader (403 otherwise).
 // Refusals close the connection. Listen adds the Host check and the
 // timeouts; a Handler mounted on a server of your own gets that server's.
 //
@@ -227,10 +227,6 @@ func (r *Registry) handler(cfg *serveConfig) http.Handler {
 		if cfg.token != "" && !hasBearer(req, want) {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="rescoord"`)
 			refuse(w, http.StatusUnauthorized, "unauthorized: a valid bearer token is required")
-			return
-		}
-		if req.Method == http.MethodPost && !overUnix(req) && req.Header.Get(ClientHeader) == "" {
-			refuse(w, http.StatusForbidden, "forbidden: a POST over TCP must carry the "+ClientHeader+" header")
 			return
 		}
 		mux.ServeHTTP(w, req)
@@ -406,9 +402,18 @@ func (r *Registry) serveCleanup(w http.ResponseWriter, req *http.Request, cfg *s
 		writeError(w, http.StatusForbidden, "cleanup through the endpoint is not enabled in this process (the program must serve with registry.WithCleanupEndpoint)")
 		return
 	}
-	if cfg.token == "" && !overUnix(req) {
-		refuse(w, http.StatusForbidden, "cleanup over TCP requires a token: the program must serve with registry.WithToken")
-		return
+	if !overUnix(req) {
+		// No web page can reach a unix socket; over TCP, a page can send
+		// a "simple" POST without asking: the token and a header it
+		// cannot add without a CORS preflight stop it.
+		if cfg.token == "" {
+			refuse(w, http.StatusForbidden, "cleanup over TCP requires a token: the program must serve with registry.WithToken")
+			return
+		}
+		if req.Header.Get(ClientHeader) == "" {
+			refuse(w, http.StatusForbidden, "forbidden: a cleanup over TCP must carry the "+ClientHeader+" header")
+			return
+		}
 	}
 	id := req.URL.Query().Get("component")
 	if id == "" {
