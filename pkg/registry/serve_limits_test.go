@@ -53,13 +53,13 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-// TestServe_IdleConnectionsDoNotHoldDescriptors: hundreds of clients that
+// TestServe_IdleConnectionsDoNotHoldDescriptors: 900 clients that
 // make one request each and then keep their connection idle, and a few
 // that connect and say nothing, never hold more than the cap of the
 // process's descriptors; the idle timeout closes them all, and every
 // client is served in its turn.
 func TestServe_IdleConnectionsDoNotHoldDescriptors(t *testing.T) {
-	const clients, silent, maxConns = 300, 4, 4
+	const clients, silent, maxConns = 900, 8, 8
 	r := New()
 	s := serveForTest(t, r, nil, WithAddress("127.0.0.1:0"), WithMaxConnections(maxConns),
 		WithIdleTimeout(20*time.Millisecond), WithReadTimeout(200*time.Millisecond))
