@@ -749,6 +749,15 @@ type limitConn struct {
 	l    *limitListener
 }
 
+// CloseWrite half-closes, as the server does before closing a connection
+// it refused, so that the client reads the answer instead of a reset.
+func (c *limitConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return nil
+}
+
 func (c *limitConn) Close() error {
 	err := c.Conn.Close()
 	c.once.Do(func() {
