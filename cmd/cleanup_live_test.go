@@ -204,3 +204,31 @@ func TestServe_BearerSchemeIsCaseInsensitive(t *testing.T) {
 		}
 	}
 }
+
+// TestCleanupLive_OverTCPWithAToken: a cleanup over loopback TCP needs the
+// token and the client header, which rescoord sends; a form POST from a
+// web page, without the header, cleans nothing.
+func TestCleanupLive_OverTCPWithAToken(t *testing.T) {
+	target, reg := liveApp(t, false, registry.WithAddress("127.0.0.1:0"), registry.WithToken("s3cret"))
+	if !strings.HasPrefix(target, "http://127.0.0.1:") {
+		t.Fatalf("served at %s", target)
+	}
+	form, err := http.NewRequest(http.MethodPost, target+"/cleanup?component=media_tab", strings.NewReader("x=1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	form.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	form.Header.Set("Authorization", "Bearer s3cret")
+	resp, err := http.DefaultClient.Do(form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden || reg.Stats().Live != 1 {
+		t.Fatalf("a POST without the client header answered %d, %d live", resp.StatusCode, reg.Stats().Live)
+	}
+	r := attachCLI(t).run("cleanup", "--attach", target, "--token", "s3cret", "--component", "media_tab", "--yes")
+	if r.Code != 0 || reg.Stats().Live != 0 {
+		t.Fatalf("exit %d, %d live\n%s%s", r.Code, reg.Stats().Live, r.Stdout, r.Stderr)
+	}
+}

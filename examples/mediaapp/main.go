@@ -23,6 +23,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"strings"
 	"syscall"
 	"time"
 
@@ -48,7 +49,7 @@ func main() {
 	flag.DurationVar(&cfg.every, "every", 2*time.Second, "how often a tab is closed and another opened")
 	flag.IntVar(&cfg.resources, "resources", 0, "also track this many small buffers (to try rescoord on a large registry)")
 	flag.StringVar(&cfg.addr, "addr", "", "serve on this address (unix:///path.sock or 127.0.0.1:PORT; default: a unix socket in the runtime directory)")
-	flag.StringVar(&cfg.token, "token", "", "require this bearer token")
+	flag.StringVar(&cfg.token, "token", "", "require this bearer token (over TCP, needed for cleanup through the endpoint)")
 	flag.BoolVar(&cfg.debug, "debug", false, "log every lifecycle event")
 	flag.Parse()
 
@@ -204,14 +205,7 @@ func run(ctx context.Context, cfg config, log io.Writer) error {
 	}
 	ctx, exit := a.reg.EmergencyCleanup(ctx, 10*time.Second)
 	defer exit()
-	opts := []registry.ServeOption{registry.WithProcessName("mediaapp"), registry.WithCleanupEndpoint()}
-	if cfg.addr != "" {
-		opts = append(opts, registry.WithAddress(cfg.addr))
-	}
-	if cfg.token != "" {
-		opts = append(opts, registry.WithToken(cfg.token))
-	}
-	srv, err := a.reg.Listen(opts...)
+	srv, err := a.reg.Listen(serveOptions(cfg, log)...)
 	if err != nil {
 		return err
 	}
@@ -235,6 +229,24 @@ func run(ctx context.Context, cfg config, log io.Writer) error {
 			}
 		}
 	}
+}
+
+// serveOptions serves the registry with the cleanup endpoint — over TCP
+// only with a token, which the registry requires there: without -token a
+// TCP address serves snapshots, stats and metrics, and says so.
+func serveOptions(cfg config, log io.Writer) []registry.ServeOption {
+	opts := []registry.ServeOption{registry.WithProcessName("mediaapp")}
+	if cfg.addr != "" {
+		opts = append(opts, registry.WithAddress(cfg.addr))
+	}
+	if cfg.token != "" {
+		opts = append(opts, registry.WithToken(cfg.token))
+	}
+	if cfg.token == "" && cfg.addr != "" && !strings.HasPrefix(cfg.addr, "unix://") {
+		fmt.Fprintln(log, "mediaapp: cleanup through the endpoint is off: over TCP it needs -token")
+		return opts
+	}
+	return append(opts, registry.WithCleanupEndpoint())
 }
 
 // analyse stands for the analysis loop: it works until asked to quit.

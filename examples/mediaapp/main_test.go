@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"io"
+	"net/http"
 	"runtime"
+	"strings"
 	"testing"
 
 	"github.com/rescoord/rescoord/pkg/coordinator"
@@ -105,5 +107,47 @@ func TestMediaApp_ServesLargeRegistries(t *testing.T) {
 	}
 	if st := a.reg.Stats(); st.Live != 1000 {
 		t.Errorf("live = %d, want 1000", st.Live)
+	}
+}
+
+// TestMediaApp_ServesOverTCP: on loopback TCP the app serves, with the
+// cleanup endpoint only when it has a token, which the registry requires.
+func TestMediaApp_ServesOverTCP(t *testing.T) {
+	for _, c := range []struct {
+		token   string
+		cleanup bool
+	}{{"", false}, {"s3cret", true}} {
+		a, err := newApp(config{}, io.Discard)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var log strings.Builder
+		opts := append(serveOptions(config{addr: "127.0.0.1:0", token: c.token}, &log), registry.WithoutDiscovery())
+		srv, err := a.reg.Listen(opts...)
+		if err != nil {
+			t.Fatalf("token %q: %v", c.token, err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- srv.Serve(ctx) }()
+		req, _ := http.NewRequest(http.MethodPost, srv.Address()+"/cleanup?component=main_window", nil)
+		req.Header.Set("Authorization", "Bearer "+c.token)
+		req.Header.Set(registry.ClientHeader, "test")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if got := resp.StatusCode == http.StatusOK; got != c.cleanup {
+			t.Errorf("token %q: cleanup status %d, want cleanup %v", c.token, resp.StatusCode, c.cleanup)
+		}
+		if said := strings.Contains(log.String(), "needs -token"); said == c.cleanup {
+			t.Errorf("token %q: log %q", c.token, log.String())
+		}
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
 	}
 }

@@ -33,6 +33,12 @@ const (
 	PathCleanup  = "/cleanup"
 )
 
+// ClientHeader is the header rescoord's client sends with every request
+// (value "rescoord"). Over TCP the server requires it on POST /cleanup: a
+// web page cannot send it across origins without a CORS preflight, which
+// the server never answers (docs/attach.md, "Security model").
+const ClientHeader = "X-Rescoord-Client"
+
 // StepResult is one executed cleanup step, streamed by POST /cleanup as a
 // line of JSON {"step": {...}}.
 type StepResult struct {
@@ -283,6 +289,7 @@ func (c *Client) do(ctx context.Context, method, path string) (*http.Response, e
 		if err != nil {
 			return nil, err
 		}
+		req.Header.Set(ClientHeader, "rescoord")
 		if c.opts.Token != "" {
 			if strings.ContainsFunc(c.opts.Token, func(r rune) bool { return r < 0x21 || r == 0x7f }) {
 				return nil, errors.New("the token holds a space or a control character")

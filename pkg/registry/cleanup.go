@@ -313,6 +313,9 @@ func (r *Registry) execStep(ctx context.Context, in *planInput, st coordinator.S
 		if ok {
 			return r.release(ctx, h, timeout)
 		}
+		if wait != nil && waitsForItself(ctx, h) {
+			return outcome{err: fmt.Errorf("released from its own cleanup: %w", ErrReentrant)}
+		}
 		if wait != nil {
 			// Another goroutine is releasing it: wait for it within the
 			// step's time; its failures are its releaser's to report.

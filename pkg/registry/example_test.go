@@ -3,6 +3,7 @@ package registry_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"runtime"
@@ -196,4 +197,22 @@ func ExampleRegistry_Snapshot() {
 	//  ],
 	//  "cleanups": []
 	// }
+}
+
+// A cleanup that destroys its own owner is told so instead of waiting for
+// itself forever; the rest of the cleanup is done.
+func ExampleErrReentrant() {
+	reg := registry.New()
+	_ = reg.RegisterComponent("tab")
+	_, _ = reg.Track("tab", nil, registry.WithCleanup(func(ctx context.Context) error {
+		return reg.Destroy(ctx, "tab") // waits for this very cleanup
+	}))
+	err := reg.Destroy(context.Background(), "tab")
+	fmt.Println(errors.Is(err, registry.ErrReentrant))
+	fmt.Println(err)
+	fmt.Println("live:", reg.Stats().Live)
+	// Output:
+	// true
+	// step 1: resource r-1 (custom of tab): step 1: resource r-1 (custom of tab): released from its own cleanup: a cleanup cannot wait for itself
+	// live: 0
 }

@@ -27,6 +27,10 @@ var (
 	ErrReleased = errors.New("resource already released")
 	// ErrScopeClosed: the scope has been closed.
 	ErrScopeClosed = errors.New("scope is closed")
+	// ErrReentrant: a cleanup function (or what it called) would wait for
+	// that very cleanup to end — it released its own resource, or
+	// destroyed a component that owns it. See Track.
+	ErrReentrant = errors.New("a cleanup cannot wait for itself")
 )
 
 // The registry satisfies what coordinators need of it.
@@ -88,10 +92,12 @@ func WithClock(now func() time.Time) Option {
 	}
 }
 
-// WithLogger turns on debug mode: every lifecycle event (component
-// registered, destroyed or collected; resource tracked, resized or
-// released; cleanup step; limit; sweep) is logged to l at
-// slog.LevelDebug. Default: no logging.
+// WithLogger sets where the registry logs. At slog.LevelDebug (debug
+// mode) every lifecycle event (component registered, destroyed or
+// collected; resource tracked, resized or released; cleanup step; limit;
+// sweep); at slog.LevelWarn the errors of the server Listen starts (a
+// failing accept, a handler that panicked). Default: no logging — the
+// registry never writes to the standard error.
 func WithLogger(l *slog.Logger) Option {
 	return func(r *Registry) { r.log = l }
 }

@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,7 +10,9 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"runtime"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/rescoord/rescoord/pkg/coordinator"
@@ -92,6 +95,9 @@ type Handle struct {
 	value   any
 	meta    json.RawMessage
 
+	// runner is the goroutine running the resource's cleanup, once it runs.
+	runner atomic.Uint64
+
 	// Guarded by reg.mu.
 	slot             int // in reg.res; -1 once released
 	prevRes, nextRes *Handle
@@ -113,6 +119,14 @@ type Handle struct {
 // value with Stop() is stopped; a coordinator.Object is disconnected and
 // deleted later; an io.Closer is closed. Any other value (a buffer, nil)
 // is simply forgotten.
+//
+// A cleanup may call the registry, but not wait for itself: releasing its
+// own handle, or destroying (or cleaning up) a component that owns it,
+// reports ErrReentrant for that resource instead of waiting forever, and
+// does the rest. This is recognized through the ctx the cleanup gets, on
+// any goroutine — pass that ctx (or one derived from it) to the registry
+// calls it makes — and, for a WithCleanup function, on the goroutine it
+// runs on whatever the context.
 func (r *Registry) Track(owner string, value any, opts ...TrackOption) (*Handle, error) {
 	var cfg trackConfig
 	for _, o := range opts {
@@ -303,6 +317,9 @@ func (h *Handle) Release(ctx context.Context) error {
 		if wait == nil {
 			return nil
 		}
+		if waitsForItself(ctx, h) {
+			return fmt.Errorf("releasing %s from its own cleanup: %w", h.ID(), ErrReentrant)
+		}
 		select {
 		case <-wait:
 			return nil
@@ -422,7 +439,67 @@ func (r *Registry) release(ctx context.Context, h *Handle, timeout time.Duration
 		r.finish(h)
 		return outcome{}
 	}
-	return r.bounded(ctx, timeout, fn, func() { r.finish(h) })
+	run := func(ctx context.Context) error {
+		if h.cleanup != nil {
+			// A WithCleanup function may call the registry with
+			// another context; the strategies' own code does not.
+			h.runner.Store(goid())
+		}
+		return fn(context.WithValue(ctx, releasingKey{}, &releasing{h: h, up: releasingOf(ctx)}))
+	}
+	return r.bounded(ctx, timeout, run, func() { r.finish(h) })
+}
+
+// releasingKey is the key of the context a cleanup function gets: it
+// names the resource being released, and the releases that wait for it.
+type releasingKey struct{}
+
+// releasing is a resource whose cleanup is running, in the chain of the
+// cleanups waiting for it (up).
+type releasing struct {
+	h  *Handle
+	up *releasing
+}
+
+func releasingOf(ctx context.Context) *releasing {
+	x, _ := ctx.Value(releasingKey{}).(*releasing)
+	return x
+}
+
+// waitsForItself reports whether a caller about to wait for the release of
+// h, with ctx, is that release itself — its goroutine, or a call made with
+// the context it gave its cleanup: the wait would never end.
+func waitsForItself(ctx context.Context, h *Handle) bool {
+	for x := releasingOf(ctx); x != nil; x = x.up {
+		if x.h == h {
+			return true
+		}
+	}
+	g := h.runner.Load()
+	return g != 0 && g == goid()
+}
+
+// goid is the id of the calling goroutine, read from the first line of its
+// stack trace ("goroutine 42 [running]:"), or 0. Go does not expose it on
+// purpose; the registry uses it for one thing only, to tell a WithCleanup
+// function that waits for itself (as the HTTP/2 code of net/http uses it
+// for its debug checks), and pays for it (a few microseconds) once per
+// such cleanup.
+func goid() uint64 {
+	var buf [64]byte
+	b, ok := bytes.CutPrefix(buf[:runtime.Stack(buf[:], false)], []byte("goroutine "))
+	if !ok {
+		return 0
+	}
+	i := bytes.IndexByte(b, ' ')
+	if i < 0 {
+		return 0
+	}
+	id, err := strconv.ParseUint(string(b[:i]), 10, 64)
+	if err != nil {
+		return 0
+	}
+	return id
 }
 
 // releaser returns the function that cleans h up, or nil when there is

@@ -7,12 +7,17 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"log"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rescoord/rescoord/internal/attach"
@@ -33,18 +38,42 @@ type serveConfig struct {
 	discovery   bool
 	leakOptions coordinator.LeakOptions
 	getenv      func(string) string
+
+	readTimeout  time.Duration
+	writeTimeout time.Duration
+	idleTimeout  time.Duration
+	maxConns     int
 }
 
-// WithToken makes every endpoint require "Authorization: Bearer TOKEN",
-// compared in constant time. Default: no token (the unix socket's mode 0600
-// and the loopback address are the protection).
+// Defaults of the serving limits; see WithReadTimeout, WithWriteTimeout,
+// WithIdleTimeout and WithMaxConnections.
+const (
+	DefaultReadTimeout    = 10 * time.Second
+	DefaultWriteTimeout   = 30 * time.Second
+	DefaultIdleTimeout    = 30 * time.Second
+	DefaultMaxConnections = 16
+)
+
+// ClientHeader is the header POST /cleanup must carry over TCP (any non-empty
+// value; rescoord's client sends "X-Rescoord-Client: rescoord"). A web
+// page cannot send it across origins without a CORS preflight, which the
+// registry never answers, so a cross-origin form or fetch cannot run a
+// cleanup.
+const ClientHeader = attach.ClientHeader
+
+// WithToken makes every endpoint require "Authorization: Bearer TOKEN"
+// (the scheme in any case), compared in constant time. Default: no token
+// (the unix socket's mode 0600 is the protection; over TCP any local user
+// can read the snapshot, and the cleanup endpoint is refused).
 func WithToken(token string) ServeOption {
 	return func(c *serveConfig) { c.token = token }
 }
 
 // WithCleanupEndpoint enables POST /cleanup?component=ID, through which
 // `rescoord cleanup --attach` destroys a component's subtree in this
-// process. Default: off (the endpoint answers 403).
+// process. Over TCP it requires WithToken: Listen refuses it otherwise, and
+// a Handler mounted on a TCP server answers 403. Default: off (the endpoint
+// answers 403).
 func WithCleanupEndpoint() ServeOption {
 	return func(c *serveConfig) { c.cleanup = true }
 }
@@ -57,8 +86,10 @@ func WithAddress(addr string) ServeOption {
 	return func(c *serveConfig) { c.address = addr }
 }
 
-// WithPublicAddress allows a TCP address that is not loopback. Only use it
-// behind a network you trust, and with WithToken. Default: refused.
+// WithPublicAddress allows a TCP address that is not loopback, and
+// requests whose Host header is not a loopback address or localhost.
+// Only use it behind a network you trust, and with WithToken. Default:
+// refused (Listen fails; requests naming another host are 421).
 func WithPublicAddress() ServeOption {
 	return func(c *serveConfig) { c.public = true }
 }
@@ -89,8 +120,57 @@ func WithMetricsLeaks(opts coordinator.LeakOptions) ServeOption {
 	return func(c *serveConfig) { c.leakOptions = opts }
 }
 
+// WithReadTimeout bounds the time a client may take to send a request,
+// headers and body, from the moment it connects or starts it. Default:
+// DefaultReadTimeout (10 s).
+func WithReadTimeout(d time.Duration) ServeOption {
+	return func(c *serveConfig) {
+		if d > 0 {
+			c.readTimeout = d
+		}
+	}
+}
+
+// WithWriteTimeout bounds each write of a response: a client that reads
+// nothing for that long is disconnected. It is renewed as the response
+// progresses, so a long snapshot or a cleanup streamed for minutes is not
+// cut. Default: DefaultWriteTimeout (30 s).
+func WithWriteTimeout(d time.Duration) ServeOption {
+	return func(c *serveConfig) {
+		if d > 0 {
+			c.writeTimeout = d
+		}
+	}
+}
+
+// WithIdleTimeout sets how long a keep-alive connection may wait for its
+// next request before the server closes it. Default: DefaultIdleTimeout
+// (30 s).
+func WithIdleTimeout(d time.Duration) ServeOption {
+	return func(c *serveConfig) {
+		if d > 0 {
+			c.idleTimeout = d
+		}
+	}
+}
+
+// WithMaxConnections caps the connections served at once; further clients
+// wait in the kernel's listen backlog, holding no file descriptor of the
+// process, until one closes. Default: DefaultMaxConnections (16).
+func WithMaxConnections(n int) ServeOption {
+	return func(c *serveConfig) {
+		if n > 0 {
+			c.maxConns = n
+		}
+	}
+}
+
 func newServeConfig(opts []ServeOption) *serveConfig {
-	c := &serveConfig{discovery: true, getenv: os.Getenv}
+	c := &serveConfig{
+		discovery: true, getenv: os.Getenv,
+		readTimeout: DefaultReadTimeout, writeTimeout: DefaultWriteTimeout,
+		idleTimeout: DefaultIdleTimeout, maxConns: DefaultMaxConnections,
+	}
 	for _, o := range opts {
 		o(c)
 	}
@@ -115,6 +195,13 @@ func newServeConfig(opts []ServeOption) *serveConfig {
 //	POST /cleanup?component=ID     destroy ID's subtree, streaming each step's
 //	                               result as a line of JSON (WithCleanupEndpoint only)
 //
+// Whatever the transport, a request a browser sends for a web page (one
+// with an Origin header, or a Sec-Fetch-Site other than "none") is 403,
+// and with WithToken a request without the token is 401. Over TCP a
+// cleanup needs WithToken and must carry ClientHeader (403 otherwise).
+// Refusals close the connection. Listen adds the Host check and the
+// timeouts; a Handler mounted on a server of your own gets that server's.
+//
 // Mount it on a mux of your own, or let Serve listen for you.
 func (r *Registry) Handler(opts ...ServeOption) http.Handler {
 	return r.handler(newServeConfig(opts))
@@ -131,19 +218,94 @@ func (r *Registry) handler(cfg *serveConfig) http.Handler {
 	mux.HandleFunc("/", func(w http.ResponseWriter, req *http.Request) {
 		writeError(w, http.StatusNotFound, "not found: this endpoint serves GET /snapshot, /stats, /metrics and POST /cleanup")
 	})
-	if cfg.token == "" {
-		return mux
-	}
 	want := []byte(cfg.token)
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		got, ok := attach.BearerToken(req.Header.Get("Authorization"))
-		if !ok || subtle.ConstantTimeCompare([]byte(got), want) != 1 {
+		if msg := fromWebPage(req); msg != "" {
+			refuse(w, http.StatusForbidden, msg)
+			return
+		}
+		if cfg.token != "" && !hasBearer(req, want) {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="rescoord"`)
-			writeError(w, http.StatusUnauthorized, "unauthorized: a valid bearer token is required")
+			refuse(w, http.StatusUnauthorized, "unauthorized: a valid bearer token is required")
 			return
 		}
 		mux.ServeHTTP(w, req)
 	})
+}
+
+// fromWebPage says why req looks sent by a browser for a web page, or "".
+// rescoord's client, curl and Prometheus send neither header; a browser
+// sends Origin with every cross-origin request but a plain GET, and
+// Sec-Fetch-Site with all of them ("none" is the user typing the URL).
+func fromWebPage(req *http.Request) string {
+	if _, ok := req.Header["Origin"]; ok {
+		return "forbidden: requests from web pages (with an Origin header) are refused"
+	}
+	if site := req.Header.Get("Sec-Fetch-Site"); site != "" && site != "none" {
+		return "forbidden: requests from web pages (Sec-Fetch-Site " + strconv.Quote(clip(site)) + ") are refused"
+	}
+	return ""
+}
+
+// hasBearer reports whether req carries "Authorization: Bearer want"; the
+// scheme is case-insensitive (RFC 9110, section 11.1), the token compared
+// in constant time.
+func hasBearer(req *http.Request, want []byte) bool {
+	cred, ok := attach.BearerToken(req.Header.Get("Authorization"))
+	return ok && subtle.ConstantTimeCompare([]byte(cred), want) == 1
+}
+
+// overUnix reports whether req came through a unix socket, which no web
+// page can reach.
+func overUnix(req *http.Request) bool {
+	_, ok := req.Context().Value(http.LocalAddrContextKey).(*net.UnixAddr)
+	return ok
+}
+
+// checkHost refuses requests whose Host is not a loopback address or
+// localhost: a web page whose name was rebound to 127.0.0.1 (DNS
+// rebinding) sends its own name.
+func checkHost(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if !loopbackHost(req.Host) {
+			refuse(w, http.StatusMisdirectedRequest, "misdirected request: host "+strconv.Quote(clip(req.Host))+
+				" is not a loopback address or localhost (the program must serve with registry.WithPublicAddress to accept it)")
+			return
+		}
+		next.ServeHTTP(w, req)
+	})
+}
+
+// loopbackHost reports whether a Host header, with or without its port,
+// is localhost or a loopback IP literal (127.0.0.0/8, [::1]).
+func loopbackHost(host string) bool {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	} else if strings.HasPrefix(host, "[") && strings.HasSuffix(host, "]") {
+		host = host[1 : len(host)-1]
+	} else if strings.Contains(host, ":") {
+		return false
+	}
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// clip shortens an untrusted header value quoted in an error.
+func clip(s string) string {
+	if len(s) > 64 {
+		return s[:64] + "…"
+	}
+	return s
+}
+
+// refuse answers an error and closes the connection, so that a client
+// refused does not keep a connection of the process open.
+func refuse(w http.ResponseWriter, code int, msg string) {
+	w.Header().Set("Connection", "close")
+	writeError(w, code, msg)
 }
 
 func writeError(w http.ResponseWriter, code int, msg string) {
@@ -236,6 +398,19 @@ func (r *Registry) serveCleanup(w http.ResponseWriter, req *http.Request, cfg *s
 		writeError(w, http.StatusForbidden, "cleanup through the endpoint is not enabled in this process (the program must serve with registry.WithCleanupEndpoint)")
 		return
 	}
+	if !overUnix(req) {
+		// No web page can reach a unix socket; over TCP, a page can send
+		// a "simple" POST without asking: the token and a header it
+		// cannot add without a CORS preflight stop it.
+		if cfg.token == "" {
+			refuse(w, http.StatusForbidden, "cleanup over TCP requires a token: the program must serve with registry.WithToken")
+			return
+		}
+		if req.Header.Get(ClientHeader) == "" {
+			refuse(w, http.StatusForbidden, "forbidden: a cleanup over TCP must carry the "+ClientHeader+" header")
+			return
+		}
+	}
 	id := req.URL.Query().Get("component")
 	if id == "" {
 		writeError(w, http.StatusBadRequest, "missing ?component=ID")
@@ -262,6 +437,7 @@ func (r *Registry) serveCleanup(w http.ResponseWriter, req *http.Request, cfg *s
 	w.Header().Set("Content-Type", "application/x-ndjson")
 	w.WriteHeader(http.StatusOK)
 	rc := http.NewResponseController(w)
+	rc.Flush() // the client knows the cleanup started
 	enc := json.NewEncoder(w)
 	sum := attach.CleanupSummary{}
 	start := time.Now()
@@ -314,6 +490,7 @@ func stepResult(sr StepResult) attach.StepResult {
 // Server is a listening endpoint made by Listen.
 type Server struct {
 	ln        net.Listener
+	lim       *limitListener
 	srv       *http.Server
 	address   string
 	socket    string
@@ -327,9 +504,17 @@ func (s *Server) Address() string { return s.address }
 // Listen opens the endpoint (a unix socket with mode 0600 in the per-user
 // runtime directory unless WithAddress says otherwise) and writes the
 // discovery file that `rescoord ps` reads. Call Serve to answer requests.
+//
+// Over TCP, Listen refuses WithCleanupEndpoint without WithToken, and the
+// server answers 421 to a request whose Host is not a loopback address or
+// localhost, unless WithPublicAddress. On every transport it applies the
+// read, write and idle timeouts and the connection cap, and reports its
+// errors (a failing accept, a panicking handler) to the registry's
+// WithLogger at slog.LevelWarn — never to the standard error.
 func (r *Registry) Listen(opts ...ServeOption) (*Server, error) {
 	cfg := newServeConfig(opts)
-	s := &Server{srv: &http.Server{Handler: r.handler(cfg), ReadHeaderTimeout: 10 * time.Second}}
+	h := r.handler(cfg)
+	s := &Server{}
 	addr := cfg.address
 	switch {
 	case addr == "" || strings.HasPrefix(addr, "unix://"):
@@ -356,11 +541,28 @@ func (r *Registry) Listen(opts ...ServeOption) (*Server, error) {
 		if err := checkLoopback(addr, cfg.public); err != nil {
 			return nil, err
 		}
+		if cfg.cleanup && cfg.token == "" {
+			return nil, fmt.Errorf("refusing to serve the cleanup endpoint on %q without a token: any local user could destroy components (use registry.WithToken, or a unix socket)", addr)
+		}
 		ln, err := net.Listen("tcp", addr)
 		if err != nil {
 			return nil, err
 		}
 		s.ln, s.address = ln, "http://"+ln.Addr().String()
+		if !cfg.public {
+			h = checkHost(h)
+		}
+	}
+	s.lim = newLimitListener(s.ln, cfg.maxConns)
+	s.ln = s.lim
+	s.srv = &http.Server{
+		Handler:           renewWriteDeadline(h, cfg.writeTimeout),
+		ReadHeaderTimeout: cfg.readTimeout,
+		ReadTimeout:       cfg.readTimeout,
+		WriteTimeout:      cfg.writeTimeout,
+		IdleTimeout:       cfg.idleTimeout,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          r.serverLog(),
 	}
 	if cfg.discovery {
 		path, err := discovery.Write(cfg.runtimeDir, discovery.Entry{
@@ -451,4 +653,112 @@ func (r *Registry) Serve(ctx context.Context, opts ...ServeOption) error {
 		return err
 	}
 	return s.Serve(ctx)
+}
+
+// serverLog is the http.Server's error log: the registry's logger at
+// slog.LevelWarn, or nowhere.
+func (r *Registry) serverLog() *log.Logger {
+	if r.log == nil {
+		return log.New(io.Discard, "", 0)
+	}
+	return slog.NewLogLogger(r.log.Handler(), slog.LevelWarn)
+}
+
+// renewWriteDeadline makes WriteTimeout bound each write rather than the
+// whole response: a cleanup may stream for minutes, a large snapshot take
+// long to send, but a client that stops reading is dropped.
+func renewWriteDeadline(next http.Handler, d time.Duration) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		next.ServeHTTP(&deadlineWriter{ResponseWriter: w, rc: http.NewResponseController(w), d: d}, req)
+	})
+}
+
+// deadlineWriter renews the connection's write deadline before each
+// chunk it writes. http.ResponseController reaches Flush through Unwrap.
+type deadlineWriter struct {
+	http.ResponseWriter
+	rc *http.ResponseController
+	d  time.Duration
+}
+
+const deadlineChunk = 256 << 10
+
+func (w *deadlineWriter) Write(p []byte) (int, error) {
+	n := 0
+	for len(p) > 0 {
+		chunk := p[:min(len(p), deadlineChunk)]
+		w.rc.SetWriteDeadline(time.Now().Add(w.d))
+		m, err := w.ResponseWriter.Write(chunk)
+		n += m
+		if err != nil {
+			return n, err
+		}
+		p = p[m:]
+	}
+	return n, nil
+}
+
+func (w *deadlineWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// limitListener accepts at most cap(sem) connections at once: it takes a
+// slot before accepting, so that clients beyond the cap wait in the
+// kernel's backlog, and gives it back when the connection closes.
+type limitListener struct {
+	net.Listener
+	sem       chan struct{}
+	done      chan struct{}
+	closeOnce sync.Once
+	open      atomic.Int64 // connections accepted and not yet closed
+	peak      atomic.Int64 // the most open at once
+}
+
+func newLimitListener(ln net.Listener, n int) *limitListener {
+	return &limitListener{Listener: ln, sem: make(chan struct{}, n), done: make(chan struct{})}
+}
+
+func (l *limitListener) Accept() (net.Conn, error) {
+	select {
+	case l.sem <- struct{}{}:
+	case <-l.done:
+		return nil, net.ErrClosed
+	}
+	c, err := l.Listener.Accept()
+	if err != nil {
+		<-l.sem
+		return nil, err
+	}
+	open := l.open.Add(1)
+	for p := l.peak.Load(); open > p && !l.peak.CompareAndSwap(p, open); p = l.peak.Load() {
+	}
+	return &limitConn{Conn: c, l: l}, nil
+}
+
+func (l *limitListener) Close() error {
+	l.closeOnce.Do(func() { close(l.done) })
+	return l.Listener.Close()
+}
+
+// limitConn gives its slot back when closed.
+type limitConn struct {
+	net.Conn
+	once sync.Once
+	l    *limitListener
+}
+
+// CloseWrite half-closes, as the server does before closing a connection
+// it refused, so that the client reads the answer instead of a reset.
+func (c *limitConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return nil
+}
+
+func (c *limitConn) Close() error {
+	err := c.Conn.Close()
+	c.once.Do(func() {
+		c.l.open.Add(-1)
+		<-c.l.sem
+	})
+	return err
 }

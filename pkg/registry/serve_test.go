@@ -4,7 +4,9 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -209,13 +211,13 @@ func TestServe_Metrics(t *testing.T) {
 }
 
 func TestServe_Cleanup(t *testing.T) {
-	a := serveApp(t, registry.WithAddress("127.0.0.1:0"))
+	a := serveApp(t)
 	_, err := client(t, a.srv.Address(), "").Cleanup(context.Background(), "media_tab", nil)
 	if err == nil || !strings.Contains(err.Error(), "not enabled") {
 		t.Errorf("cleanup without WithCleanupEndpoint: err = %v, want 403 not enabled", err)
 	}
 
-	b := serveApp(t, registry.WithAddress("127.0.0.1:0"), registry.WithCleanupEndpoint())
+	b := serveApp(t, registry.WithCleanupEndpoint())
 	if _, err := client(t, b.srv.Address(), "").Cleanup(context.Background(), "nope", nil); err == nil || !strings.Contains(err.Error(), `no component "nope"`) {
 		t.Errorf("unknown component: err = %v", err)
 	}
@@ -247,5 +249,200 @@ func TestServe_StatsJSON(t *testing.T) {
 	must(t, json.NewDecoder(bufio.NewReader(resp.Body)).Decode(&st))
 	if st["live_resources"] != float64(1) || st["live_bytes"] != float64(4096) {
 		t.Errorf("stats: %v", st)
+	}
+}
+
+// rawRequest sends one request to a served app and returns the answer;
+// mod sets what a hostile client would.
+func rawRequest(t *testing.T, a *servedApp, method, path string, mod func(*http.Request)) *http.Response {
+	t.Helper()
+	req, err := http.NewRequest(method, a.srv.Address()+path, nil)
+	must(t, err)
+	if mod != nil {
+		mod(req)
+	}
+	resp, err := http.DefaultTransport.RoundTrip(req)
+	must(t, err)
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp
+}
+
+// TestServe_HostileWebPage plays the requests a web page open in the
+// user's browser can make to a loopback server with the cleanup endpoint
+// — even one that somehow knows the token: none of them is answered, none
+// runs a cleanup, and each refusal closes the connection.
+func TestServe_HostileWebPage(t *testing.T) {
+	a := serveApp(t, registry.WithAddress("127.0.0.1:0"), registry.WithToken("s3cret"), registry.WithCleanupEndpoint())
+	port := a.srv.Address()[strings.LastIndex(a.srv.Address(), ":")+1:]
+	auth := func(req *http.Request) { req.Header.Set("Authorization", "Bearer s3cret") }
+	form := func(req *http.Request) {
+		auth(req)
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	cases := []struct {
+		name, method, path string
+		mod                func(*http.Request)
+		code               int
+	}{
+		{"cross-origin form POST", http.MethodPost, "/cleanup?component=media_tab", func(req *http.Request) {
+			form(req)
+			req.Header.Set("Origin", "https://evil.example")
+			req.Header.Set("Sec-Fetch-Site", "cross-site")
+		}, http.StatusForbidden},
+		{"form POST with Origin null", http.MethodPost, "/cleanup?component=media_tab", func(req *http.Request) {
+			form(req)
+			req.Header.Set("Origin", "null")
+			req.Header.Set(registry.ClientHeader, "1") // as if it could
+		}, http.StatusForbidden},
+		{"form POST of an old browser (no Origin, no Sec-Fetch)", http.MethodPost, "/cleanup?component=media_tab", form, http.StatusForbidden},
+		{"no-cors fetch without a body", http.MethodPost, "/cleanup?component=media_tab", func(req *http.Request) {
+			auth(req)
+			req.Header.Set("Sec-Fetch-Site", "same-site")
+		}, http.StatusForbidden},
+		{"CORS preflight", http.MethodOptions, "/cleanup?component=media_tab", func(req *http.Request) {
+			req.Header.Set("Origin", "https://evil.example")
+			req.Header.Set("Access-Control-Request-Method", "POST")
+			req.Header.Set("Access-Control-Request-Headers", "authorization, "+strings.ToLower(registry.ClientHeader))
+		}, http.StatusForbidden},
+		{"DNS rebinding: GET the snapshot", http.MethodGet, "/snapshot", func(req *http.Request) {
+			auth(req)
+			req.Host = "evil.example:" + port
+		}, http.StatusMisdirectedRequest},
+		{"DNS rebinding: POST a cleanup", http.MethodPost, "/cleanup?component=media_tab", func(req *http.Request) {
+			auth(req)
+			req.Header.Set(registry.ClientHeader, "1")
+			req.Host = "evil.example"
+		}, http.StatusMisdirectedRequest},
+		{"DNS rebinding: a name ending in localhost", http.MethodGet, "/stats", func(req *http.Request) {
+			auth(req)
+			req.Host = "localhost.evil.example:" + port
+		}, http.StatusMisdirectedRequest},
+	}
+	for _, c := range cases {
+		resp := rawRequest(t, a, c.method, c.path, c.mod)
+		if resp.StatusCode != c.code {
+			t.Errorf("%s: status %d, want %d", c.name, resp.StatusCode, c.code)
+		}
+		for k := range resp.Header {
+			if strings.HasPrefix(k, "Access-Control-") {
+				t.Errorf("%s: answered with %s", c.name, k)
+			}
+		}
+		if !resp.Close {
+			t.Errorf("%s: the refusal kept the connection open", c.name)
+		}
+	}
+	select {
+	case <-a.worker.Done():
+		t.Fatal("a hostile request stopped the worker")
+	default:
+	}
+	if st := a.reg.Stats(); st.Live != 1 || st.DestroyedComponents != 0 {
+		t.Fatalf("after hostile requests: %d live resources, %d destroyed components", st.Live, st.DestroyedComponents)
+	}
+
+	// The same cleanup, as rescoord's client sends it, runs.
+	for _, host := range []string{"", "localhost:" + port, "LOCALHOST", "127.0.0.1"} {
+		resp := rawRequest(t, a, http.MethodGet, "/stats", func(req *http.Request) {
+			auth(req)
+			if host != "" {
+				req.Host = host
+			}
+		})
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("Host %q: status %d, want 200", host, resp.StatusCode)
+		}
+	}
+	resp := rawRequest(t, a, http.MethodPost, "/cleanup?component=media_tab", func(req *http.Request) {
+		auth(req)
+		req.Header.Set(registry.ClientHeader, "rescoord")
+	})
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("the client's cleanup: status %d", resp.StatusCode)
+	}
+	select {
+	case <-a.worker.Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("the client's cleanup did not stop the worker")
+	}
+}
+
+func TestServe_LoopbackHosts(t *testing.T) {
+	for host, want := range map[string]bool{
+		"127.0.0.1": true, "127.0.0.1:6060": true, "127.9.8.7:1": true, "[::1]": true, "[::1]:6060": true,
+		"localhost": true, "LocalHost:80": true,
+		"": false, "::1": false, "evil.example": false, "evil.example:6060": false, "localhost.": false,
+		"localhost.evil.example": false, "10.0.0.1:6060": false, "[::2]:6060": false, "0.0.0.0:6060": false,
+		"127.1:6060": false, "[::1%lo]:6060": false,
+	} {
+		if got := registry.LoopbackHostForTest(host); got != want {
+			t.Errorf("loopbackHost(%q) = %v, want %v", host, got, want)
+		}
+	}
+}
+
+// TestServe_PublicAddressAcceptsOtherHosts: opting into a public address
+// is opting into other Host names; web pages are still refused.
+func TestServe_PublicAddressAcceptsOtherHosts(t *testing.T) {
+	a := serveApp(t, registry.WithAddress("127.0.0.1:0"), registry.WithPublicAddress())
+	if resp := rawRequest(t, a, http.MethodGet, "/stats", func(req *http.Request) { req.Host = "app.internal:6060" }); resp.StatusCode != http.StatusOK {
+		t.Errorf("public address, Host app.internal: status %d, want 200", resp.StatusCode)
+	}
+	if resp := rawRequest(t, a, http.MethodGet, "/stats", func(req *http.Request) { req.Header.Set("Origin", "https://evil.example") }); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("public address, Origin: status %d, want 403", resp.StatusCode)
+	}
+}
+
+func TestServe_CleanupOverTCPNeedsAToken(t *testing.T) {
+	reg := registry.New()
+	for _, addr := range []string{"127.0.0.1:0", "localhost:0"} {
+		srv, err := reg.Listen(registry.WithAddress(addr), registry.WithCleanupEndpoint(), registry.WithoutDiscovery())
+		if err == nil {
+			srv.Serve(canceled())
+			t.Errorf("%s: Listen served the cleanup endpoint without a token", addr)
+		} else if !strings.Contains(err.Error(), "without a token") {
+			t.Errorf("%s: err = %v", addr, err)
+		}
+	}
+	// A Handler mounted on a TCP server of the program's own refuses it too.
+	must(t, reg.RegisterComponent("tab"))
+	ts := httptest.NewServer(reg.Handler(registry.WithCleanupEndpoint()))
+	defer ts.Close()
+	req, _ := http.NewRequest(http.MethodPost, ts.URL+"/cleanup?component=tab", nil)
+	req.Header.Set(registry.ClientHeader, "rescoord")
+	resp, err := http.DefaultClient.Do(req)
+	must(t, err)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden || !strings.Contains(string(body), "requires a token") {
+		t.Errorf("mounted handler, cleanup without a token: %d %s", resp.StatusCode, body)
+	}
+	if reg.Stats().DestroyedComponents != 0 {
+		t.Error("the cleanup ran")
+	}
+}
+
+// canceled is a done context: Serve on it shuts down at once.
+func canceled() context.Context {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	return ctx
+}
+
+func TestServe_BearerSchemeIsCaseInsensitive(t *testing.T) {
+	a := serveApp(t, registry.WithAddress("127.0.0.1:0"), registry.WithToken("s3cret"))
+	for auth, want := range map[string]int{
+		"Bearer s3cret": 200, "bearer s3cret": 200, "BEARER s3cret": 200, "bEaReR  s3cret": 200,
+		"Bearer S3CRET": 401, "Basic s3cret": 401, "Bearers3cret": 401, "s3cret": 401, "": 401,
+	} {
+		resp := rawRequest(t, a, http.MethodGet, "/stats", func(req *http.Request) {
+			if auth != "" {
+				req.Header.Set("Authorization", auth)
+			}
+		})
+		if resp.StatusCode != want {
+			t.Errorf("Authorization %q: status %d, want %d", auth, resp.StatusCode, want)
+		}
 	}
 }

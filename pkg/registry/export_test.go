@@ -1,0 +1,4 @@
+package registry
+
+// LoopbackHostForTest exposes loopbackHost to the external tests.
+var LoopbackHostForTest = loopbackHost
