@@ -4,15 +4,23 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/rescoord/rescoord/internal/render"
 	"github.com/rescoord/rescoord/pkg/snapshot"
 )
 
+// maxTreeDepth is the deepest level the tree draws indented: below it the
+// indentation stops growing and each line starts with its real depth
+// ("[depth 40]"), so a chain of 50,000 components prints in megabytes, not
+// gigabytes (README, "list --tree").
+const maxTreeDepth = 32
+
 // printTree prints the component tree (from root, or every root when root is
 // ""), each node with the count and bytes of the selected resources it owns
-// and those of its subtree; destroyed components are marked.
+// and those of its subtree; destroyed components are marked. Every string
+// from the snapshot is escaped (render.Escape).
 func printTree(w io.Writer, st *render.Styles, ix *snapshot.Index, sel []int32, root string) error {
 	s := ix.Snap
 	n := len(s.Components)
@@ -52,19 +60,24 @@ func printTree(w io.Writer, st *render.Styles, ix *snapshot.Index, sel []int32, 
 	}
 
 	var b strings.Builder
-	var node func(ci int, prefix, branch string)
-	node = func(ci int, prefix, branch string) {
+	var node func(ci, depth int, prefix, branch string)
+	node = func(ci, depth int, prefix, branch string) {
 		c := &s.Components[ci]
-		name := st.Bold.Render(c.DisplayName())
+		display := render.Escape(c.DisplayName())
+		name := st.Bold.Render(display)
 		if !c.Alive() {
-			name = st.Dead.Render(c.DisplayName())
+			name = st.Dead.Render(display)
 		}
-		b.WriteString(prefix + branch + name + st.Dim.Render(" ("+describeComp(c)+")"))
+		b.WriteString(prefix + branch)
+		if depth > maxTreeDepth {
+			b.WriteString(st.Dim.Render("[depth "+strconv.Itoa(depth)+"]") + " ")
+		}
+		b.WriteString(name + st.Dim.Render(" ("+describeComp(c)+")"))
 		if !c.Alive() {
 			b.WriteString(" " + st.Error.Render(destroyedNote(c, s)))
 		}
 		if c.Parent != "" && ix.Parent(ci) < 0 {
-			b.WriteString(" " + st.Warning.Render("[parent "+c.Parent+" not in snapshot]"))
+			b.WriteString(" " + st.Warning.Render("[parent "+render.Escape(c.Parent)+" not in snapshot]"))
 		}
 		b.WriteString("  " + countNote(ownCount[ci], ownBytes[ci]))
 		kids := ix.Children(ci)
@@ -73,22 +86,24 @@ func printTree(w io.Writer, st *render.Styles, ix *snapshot.Index, sel []int32, 
 		}
 		b.WriteByte('\n')
 		childPrefix := prefix
-		switch branch {
-		case "├── ":
-			childPrefix += "│   "
-		case "└── ":
-			childPrefix += "    "
+		if depth < maxTreeDepth {
+			switch branch {
+			case "├── ":
+				childPrefix += "│   "
+			case "└── ":
+				childPrefix += "    "
+			}
 		}
 		for k, c := range kids {
 			br := "├── "
 			if k == len(kids)-1 {
 				br = "└── "
 			}
-			node(int(c), childPrefix, br)
+			node(int(c), depth+1, childPrefix, br)
 		}
 	}
 	for _, r := range roots {
-		node(int(r), "", "")
+		node(int(r), 0, "", "")
 	}
 	if root == "" && len(orphans) > 0 {
 		owners := make([]string, 0, len(orphans))
@@ -99,18 +114,19 @@ func printTree(w io.Writer, st *render.Styles, ix *snapshot.Index, sel []int32, 
 		b.WriteString(st.Warning.Render("owners not in snapshot:") + "\n")
 		for _, o := range owners {
 			v := orphans[o]
-			fmt.Fprintf(&b, "  %s  %s\n", o, countNote(int(v[0]), v[1]))
+			fmt.Fprintf(&b, "  %s  %s\n", render.Escape(o), countNote(int(v[0]), v[1]))
 		}
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
 }
 
+// describeComp is "id, type", escaped.
 func describeComp(c *snapshot.Component) string {
 	if c.Type == "" {
-		return c.ID
+		return render.Escape(c.ID)
 	}
-	return c.ID + ", " + c.Type
+	return render.Escape(c.ID + ", " + c.Type)
 }
 
 func destroyedNote(c *snapshot.Component, s *snapshot.Snapshot) string {

@@ -154,14 +154,22 @@ func cells(rows [][]string, f func(string) string) [][]string {
 }
 
 // MarkdownCell escapes a Markdown table cell: control characters as
-// Escape shows them (a newline would end the row) and the pipe that would
-// end the cell. Emphasis and code spans the caller wrote are kept.
+// Escape shows them (a newline would end the row) and a pipe that would
+// end the cell (one a backslash escapes already is kept). Emphasis and code
+// spans the caller wrote are kept.
 func MarkdownCell(s string) string {
 	s = Escape(s)
 	if strings.IndexByte(s, '|') < 0 {
 		return s
 	}
-	return strings.ReplaceAll(s, "|", "\\|")
+	var b strings.Builder
+	for i := range len(s) {
+		if s[i] == '|' && (i == 0 || s[i-1] != '\\') {
+			b.WriteByte('\\')
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
 }
 
 // Markdown writes rows as a GitHub-flavoured Markdown table, each cell
