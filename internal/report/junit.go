@@ -7,6 +7,7 @@ import (
 	"io"
 	"sync/atomic"
 
+	"github.com/rescoord/rescoord/internal/render"
 	"github.com/rescoord/rescoord/pkg/coordinator"
 )
 
@@ -141,9 +142,9 @@ func (p *junitPrinter) Print(w io.Writer, r *coordinator.Report) error {
 			body := textOf(t, g)
 			switch {
 			case g.Fails:
-				c.Failure = &JUnitFailure{Message: f.Message, Type: g.Severity.String(), Text: body}
+				c.Failure = &JUnitFailure{Message: render.Escape(f.Message), Type: g.Severity.String(), Text: body}
 			case f.SuppressedBy != nil:
-				c.Skipped = &JUnitSkipped{Message: fmt.Sprintf("suppressed with action report at %s: %s", f.SuppressedBy.Where(), f.SuppressedBy.Reason)}
+				c.Skipped = &JUnitSkipped{Message: fmt.Sprintf("suppressed with action report at %s: %s", render.Escape(f.SuppressedBy.Where()), render.Escape(f.SuppressedBy.Reason))}
 				c.SystemOut = &JUnitOutput{Text: body}
 			default:
 				c.SystemOut = &JUnitOutput{Text: fmt.Sprintf("%s (below --fail-on %s)\n%s", g.Severity, r.FailOn, body)}

@@ -4,12 +4,14 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"maps"
 	"net/url"
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/rescoord/rescoord/internal/jsonw"
 	"github.com/rescoord/rescoord/pkg/coordinator"
@@ -237,7 +239,7 @@ func (r *sarifResult) appendJSON(b []byte, prefix string) []byte {
 		b = append(b, name...)
 		b = append(b, "\": "...)
 	}
-	str := func(s string) { b = jsonw.AppendStringNoHTML(b, s) }
+	str := func(s string) { b = appendSARIFString(b, s) }
 	stringList := func(depth int, list []string) {
 		switch {
 		case list == nil:
@@ -414,4 +416,32 @@ func fileURI(file string) string {
 		return (&url.URL{Scheme: "file", Path: p}).String()
 	}
 	return (&url.URL{Path: p}).String()
+}
+
+// appendSARIFString appends s as a JSON string, as encoding/json writes
+// it but with the C1 controls and the bidirectional marks, overrides and
+// isolates escaped as \uNNNN too: the same string to a JSON reader, and
+// nothing a terminal showing the file acts on (docs/security.md).
+func appendSARIFString(b []byte, s string) []byte {
+	from := len(b)
+	b = jsonw.AppendStringNoHTML(b, s)
+	i := from
+	for i < len(b) && b[i] < utf8.RuneSelf {
+		i++
+	}
+	if i == len(b) {
+		return b
+	}
+	out := append([]byte(nil), b[from:i]...)
+	for i < len(b) {
+		r, n := utf8.DecodeRune(b[i:])
+		if r >= 0x80 && r <= 0x9f || r == 0x061c || r == 0x200e || r == 0x200f ||
+			r >= 0x202a && r <= 0x202e || r >= 0x2066 && r <= 0x2069 {
+			out = fmt.Appendf(out, `\u%04x`, r)
+		} else {
+			out = append(out, b[i:i+n]...)
+		}
+		i += n
+	}
+	return append(b[:from], out...)
 }
