@@ -126,7 +126,8 @@ func runList(f *Factory, opts *ListOptions) error {
 	case "json":
 		return printListJSON(w, res, sel, total)
 	case "csv":
-		return printListCSV(w, res, sel)
+		// Escaped as text is (docs: README): a terminal or a CI log shows it.
+		return printListCSV(f.HumanOut(), res, sel)
 	}
 	w = f.HumanOut()
 	wide := opts.Output == "wide"

@@ -20,6 +20,10 @@ import (
 // a right-to-left override, a line separator and the C1 CSI.
 const evil = "\x1b]0;pwned\x07|\x1b[2J|\rok|\n::error file=x::boom|\u202e|\u2028|\u009b|"
 
+// command starts a string that would start a line: a workflow command
+// once the blanks before it are trimmed, as GitHub's runner trims them.
+const command = "::error file=y::start"
+
 // hostileSnapshot writes a snapshot whose ids, names, types, owners,
 // frames, cleanup names and source are all hostile, with leaks of several
 // rules (a running resource of a destroyed component, a missing owner, a
@@ -33,7 +37,7 @@ func hostileSnapshot(t *testing.T) string {
 		"source":   map[string]any{"process": "app" + evil, "pid": 42, "host": "host" + evil},
 		"limits":   map[string]any{"global_bytes": 1024, "components": map[string]any{id("tab"): 512}},
 		"components": []any{
-			map[string]any{"id": id("win"), "name": "Win" + evil, "type": "window" + evil, "state": "alive"},
+			map[string]any{"id": id("win"), "name": command + evil, "type": "window" + evil, "state": "alive"},
 			map[string]any{"id": id("tab"), "name": "Tab" + evil, "type": "tab" + evil, "parent": id("win"),
 				"state": "destroyed", "destroyed_at": "2026-11-27T12:00:01Z"},
 			map[string]any{"id": id("orphan"), "type": "tab", "parent": id("gone"), "state": "alive"},
@@ -41,10 +45,10 @@ func hostileSnapshot(t *testing.T) string {
 		"resources": []any{
 			map[string]any{"id": id("r1"), "type": "worker" + evil, "name": "w" + evil, "owner": id("tab"),
 				"state": "active", "running": true, "size_bytes": 4096, "created_at": "2026-11-27T11:59:00Z",
-				"created_by": []string{"evil.go:12 f" + evil, "main.go:3 main" + evil}, "depends_on": []string{id("nowhere")}},
+				"created_by": []string{command + evil, "evil.go:12 f" + evil, "main.go:3 main" + evil}, "depends_on": []string{id("nowhere")}},
 			map[string]any{"id": id("r2"), "type": "file", "name": "f" + evil, "owner": id("ghost"),
 				"state": "active", "size_bytes": 100, "created_by": []string{"x.go:1 g" + evil}},
-			map[string]any{"id": id("r3"), "type": "timer", "owner": id("win"), "state": "active",
+			map[string]any{"id": command + "r3" + evil, "type": "timer", "owner": id("win"), "state": "active",
 				"depends_on": []string{id("r1")}},
 		},
 		"cleanups": []any{
@@ -84,7 +88,7 @@ func checkNoControls(t *testing.T, what, out string, color, github bool) {
 		}
 	}
 	for line := range strings.Lines(out) {
-		if !strings.HasPrefix(line, "::") {
+		if !strings.HasPrefix(strings.TrimLeft(line, " \t"), "::") {
 			continue
 		}
 		if github && regexp.MustCompile(`^::(error|warning|notice) [^\n]*::[^\n]*\n$`).MatchString(line) {
@@ -173,8 +177,11 @@ func TestUntrustedText_ANameWithANewlineStaysOnItsLine(t *testing.T) {
 	if len(lines) != 4 { // the header and three resources
 		t.Fatalf("list printed %d lines, want 4:\n%s", len(lines), r.Stdout)
 	}
-	if !strings.Contains(lines[1], `\n::error file=x::boom`) {
-		t.Errorf("the id is not shown escaped: %q", lines[1])
+	if !strings.Contains(r.Stdout, `\n::error file=x::boom`) {
+		t.Errorf("the id is not shown escaped:\n%s", r.Stdout)
+	}
+	if !strings.Contains(r.Stdout, "\n"+`\x3a:error file=y::start`) {
+		t.Errorf("the id that starts a line does not show its first colon escaped:\n%s", r.Stdout)
 	}
 }
 

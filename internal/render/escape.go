@@ -108,9 +108,11 @@ func unsafeRune(r rune) bool {
 // SafeWriter returns a writer for human-readable output that passes text,
 // newlines and tabs through, and rescoord's own styling (CSI sequences that
 // set colours or home and clear the screen: ESC [ digits/; then m, H, J or
-// K), and escapes every other control character as Escape does. It is the
-// last line of defence: values are escaped where they are formatted, so a
-// name with a newline never breaks a line.
+// K), and escapes every other control character as Escape does. The first
+// colon of a line that starts with "::" (blanks and styling aside) is
+// written \x3a: a CI runner would read the line as a workflow command.
+// It is the last line of defence: values are escaped where they are
+// formatted, so a name with a newline never breaks a line.
 //
 // A character or a styling sequence split across two Writes (a bufio.Writer
 // flushes where its buffer is full) is held back until the next Write
@@ -146,6 +148,10 @@ type safeWriter struct {
 	w    io.Writer
 	buf  []byte
 	held []byte // the incomplete tail of the last Write
+	// midLine is set once a line has more than blanks and styling: a
+	// line that starts with "::" once blanks are trimmed would be read as
+	// a workflow command by a CI runner (GitHub Actions trims them).
+	midLine bool
 }
 
 func (s *safeWriter) Write(p []byte) (int, error) {
@@ -154,14 +160,7 @@ func (s *safeWriter) Write(p []byte) (int, error) {
 		p = append(s.held, p...)
 		s.held = nil
 	}
-	clean := true
-	for i := 0; i < len(p); i++ {
-		if c := p[i]; c < 0x20 && c != '\n' && c != '\t' || c >= 0x7f {
-			clean = false
-			break
-		}
-	}
-	if clean {
+	if s.clean(p) {
 		if _, err := s.w.Write(p); err != nil {
 			return 0, err
 		}
@@ -170,7 +169,7 @@ func (s *safeWriter) Write(p []byte) (int, error) {
 	s.buf = s.buf[:0]
 	for i := 0; i < len(p); {
 		c := p[i]
-		if k := incompleteTail(p[i:]); k > 0 {
+		if k := incompleteTail(p[i:], !s.midLine); k > 0 {
 			s.held = append(s.held[:0], p[i:]...)
 			break
 		}
@@ -182,13 +181,23 @@ func (s *safeWriter) Write(p []byte) (int, error) {
 				continue
 			}
 			s.buf = append(s.buf, `\x1b`...)
+			s.midLine = true
 			i++
-		case c == '\n' || c == '\t':
+		case c == '\n':
 			s.buf = append(s.buf, c)
+			s.midLine = false
+			i++
+		case c == '\t' || c == ' ':
+			s.buf = append(s.buf, c)
+			i++
+		case c == ':' && !s.midLine && i+1 < len(p) && p[i+1] == ':':
+			s.buf = append(s.buf, `\x3a`...) // shown, not run
+			s.midLine = true
 			i++
 		default:
 			var k int
 			s.buf, k = appendEscaped(s.buf, p[i:])
+			s.midLine = true
 			i += k
 		}
 	}
@@ -198,11 +207,36 @@ func (s *safeWriter) Write(p []byte) (int, error) {
 	return n, nil
 }
 
+// clean reports whether p can be written as it is: no control character
+// but newlines and tabs, nothing beyond ASCII, and no line that starts
+// with "::" once blanks are trimmed. It keeps track of midLine.
+func (s *safeWriter) clean(p []byte) bool {
+	mid := s.midLine
+	for i := 0; i < len(p); i++ {
+		switch c := p[i]; {
+		case c == '\n':
+			mid = false
+		case c < 0x20 && c != '\t' || c >= 0x7f:
+			return false
+		case mid || c == ' ' || c == '\t':
+		case c == ':':
+			return false
+		default:
+			mid = true
+		}
+	}
+	s.midLine = mid
+	return true
+}
+
 // incompleteTail reports whether p, the rest of a Write, is only the start
-// of a UTF-8 character or of a styling sequence, to be completed by the
-// next Write: it returns len(p) then, or 0.
-func incompleteTail(p []byte) int {
+// of a UTF-8 character or of a styling sequence, or a colon at the start of
+// a line (lineStart), to be completed by the next Write: it returns len(p)
+// then, or 0.
+func incompleteTail(p []byte, lineStart bool) int {
 	switch c := p[0]; {
+	case c == ':' && lineStart && len(p) == 1:
+		return 1
 	case c == 0x1b:
 		if len(p) >= maxStyleSequence {
 			return 0

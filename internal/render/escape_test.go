@@ -110,3 +110,20 @@ func TestCell(t *testing.T) {
 		}
 	}
 }
+
+func TestSafeWriter_NoLineStartsAWorkflowCommand(t *testing.T) {
+	in := "::error file=x::boom\n  \t::warning::w\n\x1b[1m::notice::n\x1b[0m\nid ::ok:: here\n:single\n"
+	want := "\\x3a:error file=x::boom\n  \t\\x3a:warning::w\n\x1b[1m\\x3a:notice::n\x1b[0m\nid ::ok:: here\n:single\n"
+	for k := range len(in) + 1 {
+		var b bytes.Buffer
+		w := SafeWriter(&b)
+		w.Write([]byte(in[:k]))
+		w.Write([]byte(in[k:]))
+		if err := Flush(w); err != nil {
+			t.Fatal(err)
+		}
+		if b.String() != want {
+			t.Errorf("split at %d: wrote %q, want %q", k, b.String(), want)
+		}
+	}
+}

@@ -76,7 +76,12 @@ const junitBlockGroups = 128
 // indents it, the test cases a block of groups at a time on every core
 // (see writeBlocks), so that a report of many groups is never held in
 // memory as XML.
+//
+// The traces in it are escaped (appendText) and it is written through
+// render.SafeWriter, so no line of it starts a CI workflow command when it
+// goes to standard output.
 func (p *junitPrinter) Print(w io.Writer, r *coordinator.Report) error {
+	w = render.SafeWriter(w)
 	t := newTracer(r.Index)
 	suite := JUnitSuite{Name: "rescoord leaks: " + p.opts.Input, Time: "0"}
 	for gi := range r.Groups {
@@ -164,8 +169,10 @@ func (p *junitPrinter) Print(w io.Writer, r *coordinator.Report) error {
 		return err
 	}
 	tail = append(tail, "\n  </testsuite>\n</testsuites>\n"...)
-	_, err = w.Write(tail)
-	return err
+	if _, err = w.Write(tail); err != nil {
+		return err
+	}
+	return render.Flush(w)
 }
 
 // startElement is the start tag encoding/xml writes for v, with its

@@ -107,6 +107,11 @@ func (p *markdownPrinter) Print(w io.Writer, r *coordinator.Report) error {
 		b.WriteString("\n</details>\n\n")
 	}
 	fmt.Fprintf(&b, "<sub>%s</sub>\n", html.EscapeString(summaryLine(r)))
-	_, err := w.Write(b.Bytes())
-	return err
+	// Through render.SafeWriter: no line of the comment starts a CI
+	// workflow command when it goes to standard output.
+	w = render.SafeWriter(w)
+	if _, err := w.Write(b.Bytes()); err != nil {
+		return err
+	}
+	return render.Flush(w)
 }
