@@ -145,3 +145,48 @@ func TestDeepChain_TreeMarksTheRealDepth(t *testing.T) {
 		t.Errorf("the marker starts at the wrong depth:\n%s\n%s", lines[32], lines[33])
 	}
 }
+
+// Many findings deep in a chain: the lower half of a 4,000-deep chain is
+// destroyed, each component with a running worker of its own call site, so
+// 2,000 groups each trace a path of 2,000 to 4,000 levels. The reports stay
+// linear: a few hundred bytes per group, not a few thousand lines.
+func TestDeepChain_ManyDeepFindingsStayLinear(t *testing.T) {
+	const n = 4_000
+	path := filepath.Join(t.TempDir(), "many.json")
+	var b strings.Builder
+	b.WriteString(`{"format": "rescoord/v1", "taken_at": "2026-11-27T12:00:05Z", "components": [`)
+	for i := range n {
+		if i > 0 {
+			b.WriteString(",\n")
+		}
+		state := `"alive"`
+		if i >= n/2 {
+			state = `"destroyed", "destroyed_at": "2026-11-27T12:00:01Z"`
+		}
+		fmt.Fprintf(&b, `{"id": "c%d", "state": %s`, i, state)
+		if i > 0 {
+			fmt.Fprintf(&b, `, "parent": "c%d"`, i-1)
+		}
+		b.WriteString("}")
+	}
+	b.WriteString(`], "resources": [`)
+	for i := n / 2; i < n; i++ {
+		if i > n/2 {
+			b.WriteString(",\n")
+		}
+		fmt.Fprintf(&b, `{"id": "r%d", "type": "worker", "owner": "c%d", "state": "active", "running": true, "created_by": ["site%d.go:1 f"]}`, i, i, i)
+	}
+	b.WriteString("]}")
+	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	const groups = n / 2
+	for _, format := range []string{"text", "sarif", "junit", "github", "markdown"} {
+		t.Run(format, func(t *testing.T) {
+			out, code, stderr := runCapped(t, groups*4<<10, "leaks", "-o", format, path)
+			if code != 1 {
+				t.Fatalf("exit %d after %d bytes: %s", code, len(out), stderr)
+			}
+		})
+	}
+}

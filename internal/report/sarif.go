@@ -105,6 +105,20 @@ type sarifResultProps struct {
 	Path      []string `json:"path"`
 }
 
+// elidePath is a finding's path as a SARIF result lists it: a long one
+// keeps its first pathHead and last pathTail ids, one "… N levels …" string
+// standing for the others, so a report is linear in the snapshot
+// (docs/leaks.md).
+func elidePath(path []string) []string {
+	if len(path) <= pathHead+pathTail+1 {
+		return path
+	}
+	out := make([]string, 0, pathHead+pathTail+1)
+	out = append(out, path[:pathHead]...)
+	out = append(out, elidedLabel(len(path)-pathHead-pathTail))
+	return append(out, path[len(path)-pathTail:]...)
+}
+
 // maxSarifResources bounds the ids a result lists.
 const maxSarifResources = 100
 
@@ -170,7 +184,7 @@ func (p *sarifPrinter) Print(w io.Writer, r *coordinator.Report) error {
 			Locations:           []sarifLocation{{PhysicalLocation: sarifPhysical{ArtifactLocation: sarifArtifact{URI: fileURI(file)}, Region: sarifRegion{StartLine: line}}}},
 			PartialFingerprints: map[string]string{coordinator.SignatureScheme: g.Signature},
 			OccurrenceCount:     len(g.Findings),
-			Properties:          sarifResultProps{Severity: g.Severity.String(), Resources: []string{}, Path: f.Path},
+			Properties:          sarifResultProps{Severity: g.Severity.String(), Resources: []string{}, Path: elidePath(f.Path)},
 		}
 		if res.Properties.Path == nil {
 			res.Properties.Path = []string{}

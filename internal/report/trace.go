@@ -51,6 +51,9 @@ type tracer struct {
 	// newest is, per growth group, the newest live resource (built on first use).
 	newest     map[[3]string]int
 	newestOnce sync.Once
+	// anc is built on the first trace of a long path.
+	anc          *ancestry
+	ancestryOnce sync.Once
 }
 
 func newTracer(ix *snapshot.Index) *tracer { return &tracer{ix: ix} }
@@ -168,20 +171,13 @@ func (t *tracer) componentHops(ci int, missing string) []hop {
 		return []hop{{label: render.Escape(missing), state: "no longer in the registry", bad: true}}
 	}
 	var hops []hop
-	path := t.ix.PathTo(ci)
+	path := t.keptPath(ci)
 	if root := &s.Components[path[0]]; root.Parent != "" {
 		hops = append(hops, hop{label: render.Escape(root.Parent), state: "no longer in the registry", bad: true})
 	}
-	keep := t.keptLevels(path)
-	for k, p := range path {
-		if !keep(k) {
-			if k == 0 || keep(k-1) {
-				n := 1
-				for !keep(k + n) {
-					n++
-				}
-				hops = append(hops, hop{label: elidedLabel(n), elided: true})
-			}
+	for _, p := range path {
+		if p < 0 {
+			hops = append(hops, hop{label: elidedLabel(int(-p)), elided: true})
 			continue
 		}
 		c := &s.Components[p]
@@ -197,27 +193,87 @@ func (t *tracer) componentHops(ci int, missing string) []hop {
 	return hops
 }
 
-// keptLevels says which levels of path a trace shows: all of a short
-// path; of a long one the first pathHead and the last pathTail, and the
-// first and the last destroyed component between them.
-func (t *tracer) keptLevels(path []int32) func(k int) bool {
-	n := len(path)
+// keptPath returns the levels of the path from the root down to ci that a
+// trace shows, as component positions: all of a short path; of a long one
+// the first pathHead and the last pathTail levels, and the first and the
+// last destroyed component between them, with -n standing for a run of n
+// levels left out. It costs the same whatever the depth (see ancestry).
+func (t *tracer) keptPath(ci int) []int32 {
+	ix := t.ix
+	n := ix.Depth(ci) + 1
 	if n <= pathHead+pathTail+1 {
-		return func(int) bool { return true }
+		return ix.PathTo(ci)
 	}
-	s := t.ix.Snap
-	first, last := -1, -1
-	for k := pathHead; k < n-pathTail; k++ {
-		if !s.Components[path[k]].Alive() {
-			if first < 0 {
-				first = k
-			}
-			last = k
+	a := t.ancestry()
+	up := func(c int32, k int) int32 { // the ancestor k levels above c
+		for range k {
+			c = int32(ix.Parent(int(c)))
 		}
+		return c
 	}
-	return func(k int) bool {
-		return k < pathHead || k >= n-pathTail || k == first || k == last
+	var out []int32
+	for k := range pathHead {
+		out = append(out, up(a.head[ci], pathHead-1-k))
 	}
+	at := pathHead - 1 // the depth of the last level in out
+	middle := func(c int32) {
+		if c < 0 {
+			return
+		}
+		d := ix.Depth(int(c))
+		if d <= at || d >= n-pathTail {
+			return
+		}
+		if d > at+1 {
+			out = append(out, -int32(d-at-1))
+		}
+		out = append(out, c)
+		at = d
+	}
+	middle(a.firstBad[ci])
+	middle(a.lastBad[up(int32(ci), pathTail)])
+	if gap := n - pathTail - at - 1; gap > 0 {
+		out = append(out, -int32(gap))
+	}
+	for k := range pathTail {
+		out = append(out, up(int32(ci), pathTail-1-k))
+	}
+	return out
+}
+
+// ancestry is what keptPath needs of every component, computed once, in
+// one pass over the tree: its ancestor at depth pathHead-1 (head), and the
+// shallowest and the deepest destroyed component at depth pathHead or
+// more on its path, itself included (firstBad, lastBad; -1 for none).
+type ancestry struct {
+	head, firstBad, lastBad []int32
+}
+
+func (t *tracer) ancestry() *ancestry {
+	t.ancestryOnce.Do(func() {
+		ix := t.ix
+		s := ix.Snap
+		nc := len(s.Components)
+		a := &ancestry{head: make([]int32, nc), firstBad: make([]int32, nc), lastBad: make([]int32, nc)}
+		for _, r := range ix.Roots() {
+			for _, c := range ix.Subtree(int(r)) { // parents before children
+				d := ix.Depth(int(c))
+				p := int32(ix.Parent(int(c)))
+				a.head[c], a.firstBad[c], a.lastBad[c] = c, -1, -1
+				if d >= pathHead {
+					a.head[c], a.firstBad[c], a.lastBad[c] = a.head[p], a.firstBad[p], a.lastBad[p]
+					if !s.Components[c].Alive() {
+						if a.firstBad[c] < 0 {
+							a.firstBad[c] = c
+						}
+						a.lastBad[c] = c
+					}
+				}
+			}
+		}
+		t.anc = a
+	})
+	return t.anc
 }
 
 // elidedLabel is "… 49,994 levels …".

@@ -87,3 +87,17 @@ func TestTrace_PlainTextOfADeepPathIsShort(t *testing.T) {
 		t.Errorf("%d bytes for a 50,000-level path", len(out))
 	}
 }
+
+func TestElidePath(t *testing.T) {
+	short := []string{"a", "b", "c", "d", "e", "f", "g"}
+	if got := elidePath(short); strings.Join(got, " ") != "a b c d e f g" {
+		t.Errorf("short path changed: %q", got)
+	}
+	long := make([]string, 50_000)
+	for i := range long {
+		long[i] = "c" + strconv.Itoa(i)
+	}
+	if got := strings.Join(elidePath(long), " / "); got != "c0 / c1 / c2 / … 49,994 levels … / c49997 / c49998 / c49999" {
+		t.Errorf("long path: %s", got)
+	}
+}
