@@ -90,20 +90,25 @@ func TestDeepChain_OutputIsBounded(t *testing.T) {
 	path := deepChain(t, depth)
 	const mb = 1 << 20
 	for _, tc := range []struct {
-		args  []string
-		limit int
+		args   []string
+		limit  int
+		styled bool // the text formats: with --color always too
 	}{
 		// 50,000 lines of at most 32 levels of indentation.
-		{[]string{"list", "--tree"}, 16 * mb},
-		{[]string{"list", "--tree", "--owner", "c100"}, 16 * mb},
-		{[]string{"leaks"}, 64 << 10},
-		{[]string{"leaks", "-o", "json"}, 4 * mb},
-		{[]string{"leaks", "-o", "sarif"}, 4 * mb},
-		{[]string{"leaks", "-o", "junit"}, 64 << 10},
-		{[]string{"leaks", "-o", "github"}, 64 << 10},
-		{[]string{"leaks", "-o", "markdown"}, 64 << 10},
+		{[]string{"list", "--tree"}, 16 * mb, true},
+		{[]string{"list", "--tree", "--owner", "c100"}, 16 * mb, false},
+		{[]string{"leaks"}, 64 << 10, true},
+		{[]string{"leaks", "-o", "json"}, 4 * mb, false},
+		{[]string{"leaks", "-o", "sarif"}, 64 << 10, false},
+		{[]string{"leaks", "-o", "junit"}, 64 << 10, false},
+		{[]string{"leaks", "-o", "github"}, 64 << 10, false},
+		{[]string{"leaks", "-o", "markdown"}, 64 << 10, false},
 	} {
-		for _, color := range []string{"never", "always"} {
+		colors := []string{"never"}
+		if tc.styled {
+			colors = append(colors, "always")
+		}
+		for _, color := range colors {
 			args := append(append([]string{"--color", color}, tc.args...), path)
 			t.Run(strings.Join(args[:len(args)-1], " "), func(t *testing.T) {
 				out, code, stderr := runCapped(t, tc.limit, args...)
