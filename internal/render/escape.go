@@ -208,15 +208,23 @@ func (s *safeWriter) Write(p []byte) (int, error) {
 }
 
 // clean reports whether p can be written as it is: no control character
-// but newlines and tabs, nothing beyond ASCII, and no line that starts
-// with "::" once blanks are trimmed. It keeps track of midLine.
+// but newlines and tabs, only whole UTF-8 characters Escape keeps, and no
+// line that starts with "::" once blanks are trimmed. It keeps track of
+// midLine.
 func (s *safeWriter) clean(p []byte) bool {
 	mid := s.midLine
 	for i := 0; i < len(p); i++ {
 		switch c := p[i]; {
 		case c == '\n':
 			mid = false
-		case c < 0x20 && c != '\t' || c >= 0x7f:
+		case c >= utf8.RuneSelf:
+			r, n := utf8.DecodeRune(p[i:])
+			if r == utf8.RuneError && n == 1 || unsafeRune(r) {
+				return false // or the start of a character the next Write ends
+			}
+			i += n - 1
+			mid = true
+		case c < 0x20 && c != '\t' || c == 0x7f:
 			return false
 		case mid || c == ' ' || c == '\t':
 		case c == ':':
