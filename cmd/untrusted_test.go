@@ -260,3 +260,22 @@ func TestUntrustedText_PsEscapesDiscoveryEntries(t *testing.T) {
 	}
 	checkNoControls(t, "ps", r.Stdout, false, false)
 }
+
+// How hostile text looks: every control shown escaped, one line per node.
+func TestUntrustedText_Golden(t *testing.T) {
+	path := hostileSnapshot(t)
+	for _, tc := range []struct {
+		golden string
+		args   []string
+	}{
+		{"list/hostile.txt", []string{"list"}},
+		{"list/hostile-tree.txt", []string{"list", "--tree"}},
+		{"graph/hostile.dot", []string{"graph"}},
+	} {
+		r := runCLI(t, append(tc.args, path)...)
+		if r.Code != 0 {
+			t.Fatalf("%s: exit %d: %s", tc.golden, r.Code, r.Stderr)
+		}
+		golden(t, tc.golden, r.Stdout)
+	}
+}
