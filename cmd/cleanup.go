@@ -134,29 +134,30 @@ func runCleanup(ctx context.Context, f *Factory, opts *CleanupOptions) error {
 	}
 	view := &planView{Plan: plan, Index: ix, Scope: opts.Component, Verdict: vd}
 	if opts.CriticalChain {
-		if err := printCriticalChain(f.IO.Out, f.Styles(), view); err != nil {
+		if err := printCriticalChain(f.HumanOut(), f.Styles(), view); err != nil {
 			return err
 		}
 		return verdictExit(vd)
 	}
 	var pr planPrinter
+	out := f.HumanOut()
 	switch opts.Output {
 	case "json":
-		pr = planJSONPrinter{}
+		pr, out = planJSONPrinter{}, f.IO.Out
 	case "markdown":
 		pr = planMarkdownPrinter{}
 	case "junit":
-		pr = planJUnitPrinter{input: in.Name, verdict: vd}
+		pr, out = planJUnitPrinter{input: in.Name, verdict: vd}, f.IO.Out
 	default:
 		pr = planTextPrinter{styles: f.Styles()}
 		if len(plan.Warnings) > 0 {
 			es := f.ErrStyles()
 			for _, w := range plan.Warnings {
-				fmt.Fprintf(f.IO.ErrOut, "%s %s\n", es.Warning.Render("warning:"), w)
+				fmt.Fprintf(f.HumanErr(), "%s %s\n", es.Warning.Render("warning:"), render.Escape(w))
 			}
 		}
 	}
-	if err := pr.Print(f.IO.Out, view); err != nil {
+	if err := pr.Print(out, view); err != nil {
 		return err
 	}
 	return verdictExit(vd)
@@ -226,15 +227,15 @@ func (v *planView) scopeLabel() string {
 	if v.Scope == "" {
 		return "the whole registry"
 	}
-	return v.Scope + " and its subtree"
+	return render.Escape(v.Scope) + " and its subtree"
 }
 
-// target names what a step acts on: "analysis-worker (r-1042)".
+// target names what a step acts on: "analysis-worker (r-1042)", escaped.
 func (v *planView) target(st *coordinator.Step) string {
 	if st.Name == "" || st.Name == st.ID {
-		return st.ID
+		return render.Escape(st.ID)
 	}
-	return st.Name + " (" + st.ID + ")"
+	return render.Escape(st.Name) + " (" + render.Escape(st.ID) + ")"
 }
 
 // owner is the component a step belongs to, noting a destroyed or missing
@@ -293,18 +294,19 @@ func (p planTextPrinter) Print(w io.Writer, v *planView) error {
 		for i := range v.Plan.Steps {
 			s := &v.Plan.Steps[i]
 			owner, note := v.owner(s)
+			owner = render.Escape(owner)
 			switch note {
 			case "missing":
 				owner += " " + st.Error.Render("(missing)")
 			case "destroyed":
 				owner += " " + st.Warning.Render("(destroyed)")
 			}
-			target := st.ID.Render(s.ID)
+			target := st.ID.Render(render.Escape(s.ID))
 			if s.Name != "" && s.Name != s.ID {
-				target = st.Bold.Render(s.Name) + " (" + target + ")"
+				target = st.Bold.Render(render.Escape(s.Name)) + " (" + target + ")"
 			}
 			rows[i] = []string{strconv.Itoa(s.Order), string(s.Kind), target, owner,
-				strings.Join(s.Actions, " → "), timeoutCell(s.TimeoutMS), st.Dim.Render(s.Reason)}
+				render.Escape(strings.Join(s.Actions, " → ")), timeoutCell(s.TimeoutMS), st.Dim.Render(render.Escape(s.Reason))}
 		}
 		if err := render.Table(w, st, []string{"#", "KIND", "TARGET", "OWNER", "ACTIONS", "TIMEOUT", "REASON"}, rows); err != nil {
 			return err
@@ -339,7 +341,7 @@ func (planMarkdownPrinter) Print(w io.Writer, v *planView) error {
 				owner += " (" + note + ")"
 			}
 			rows[i] = []string{strconv.Itoa(s.Order), string(s.Kind), target, owner,
-				strings.Join(s.Actions, " → "), timeoutCell(s.TimeoutMS), mdEscape(s.Reason)}
+				mdEscape(strings.Join(s.Actions, " → ")), timeoutCell(s.TimeoutMS), mdEscape(s.Reason)}
 		}
 		if err := render.Markdown(w, []string{"#", "Kind", "Target", "Owner", "Actions", "Timeout", "Reason"}, rows); err != nil {
 			return err
@@ -357,8 +359,10 @@ func (planMarkdownPrinter) Print(w io.Writer, v *planView) error {
 	return nil
 }
 
-// mdEscape escapes the characters Markdown would read as formatting.
+// mdEscape escapes control characters (render.Escape) and the characters
+// Markdown would read as formatting.
 func mdEscape(s string) string {
+	s = render.Escape(s)
 	if !strings.ContainsAny(s, "\\`*_[]<>|#~") {
 		return s
 	}
@@ -372,8 +376,10 @@ func mdEscape(s string) string {
 	return b.String()
 }
 
-// mdCode writes s as a Markdown code span.
+// mdCode writes s as a Markdown code span, its control characters escaped
+// (render.Escape).
 func mdCode(s string) string {
+	s = render.Escape(s)
 	if strings.Contains(s, "`") {
 		return "`` " + s + " ``"
 	}

@@ -50,8 +50,11 @@ func runLiveCleanup(ctx context.Context, f *Factory, opts *CleanupOptions) error
 	}
 	st := f.Styles()
 	text := opts.Output == "text"
+	// Server-sent text (ids, kinds, error bodies) is escaped where it is
+	// formatted, and the text output goes through render.SafeWriter.
+	out, errOut := f.HumanOut(), f.HumanErr()
 	if text {
-		if err := (planTextPrinter{styles: st}).Print(f.IO.Out, &planView{Plan: plan, Index: ix, Scope: opts.Component}); err != nil {
+		if err := (planTextPrinter{styles: st}).Print(out, &planView{Plan: plan, Index: ix, Scope: opts.Component}); err != nil {
 			return err
 		}
 	}
@@ -59,7 +62,7 @@ func runLiveCleanup(ctx context.Context, f *Factory, opts *CleanupOptions) error
 		if !f.IO.InTTY {
 			return usageError("refusing to clean %s in %s without confirmation: pass --yes (standard input is not a terminal)", opts.Component, name)
 		}
-		fmt.Fprintf(f.IO.ErrOut, "Clean up %s in %s (%d %s)? [y/N] ", opts.Component, processLabel(s, name), len(plan.Steps), plural(len(plan.Steps), "step", "steps"))
+		fmt.Fprintf(errOut, "Clean up %s in %s (%d %s)? [y/N] ", render.Escape(opts.Component), processLabel(s, name), len(plan.Steps), plural(len(plan.Steps), "step", "steps"))
 		answer, _ := bufio.NewReader(f.IO.In).ReadString('\n')
 		if a := strings.ToLower(strings.TrimSpace(answer)); a != "y" && a != "yes" {
 			fmt.Fprintln(f.IO.ErrOut, "aborted: nothing was cleaned")
@@ -67,7 +70,7 @@ func runLiveCleanup(ctx context.Context, f *Factory, opts *CleanupOptions) error
 		}
 	}
 	if text {
-		fmt.Fprintf(f.IO.Out, "\n%s\n", st.Title.Render("Cleaning "+opts.Component+" in "+processLabel(s, name)))
+		fmt.Fprintf(out, "\n%s\n", st.Title.Render("Cleaning "+render.Escape(opts.Component)+" in "+processLabel(s, name)))
 	}
 	var results []attach.StepResult
 	// The process may be silent while a step runs: the idle bound is
@@ -80,16 +83,16 @@ func runLiveCleanup(ctx context.Context, f *Factory, opts *CleanupOptions) error
 	sum, err := client.RunCleanup(ctx, req, func(r attach.StepResult) {
 		results = append(results, r)
 		if text {
-			fmt.Fprintln(f.IO.Out, stepLine(st, r))
+			fmt.Fprintln(out, stepLine(st, r))
 		}
 	})
 	if err != nil {
 		return &exitError{code: ExitError, err: err}
 	}
 	if text {
-		fmt.Fprintln(f.IO.Out, liveSummaryLine(st, sum))
+		fmt.Fprintln(out, liveSummaryLine(st, sum))
 		if sum.Error != "" {
-			fmt.Fprintf(f.IO.ErrOut, "rescoord: %s\n", sum.Error)
+			fmt.Fprintf(errOut, "rescoord: %s\n", render.Escape(sum.Error))
 		}
 	} else {
 		if results == nil {
@@ -121,11 +124,12 @@ func msDuration(ms int64) time.Duration {
 	return time.Duration(ms) * time.Millisecond
 }
 
+// processLabel is "name (pid N)", or the attach target, escaped.
 func processLabel(s *snapshot.Snapshot, target string) string {
 	if s.Source.Process != "" && s.Source.PID > 0 {
-		return fmt.Sprintf("%s (pid %d)", s.Source.Process, s.Source.PID)
+		return fmt.Sprintf("%s (pid %d)", render.Escape(s.Source.Process), s.Source.PID)
 	}
-	return target
+	return render.Escape(target)
 }
 
 // stepLine is one executed step: its mark, order, kind, id, status and time.
@@ -139,9 +143,9 @@ func stepLine(st *render.Styles, r attach.StepResult) string {
 	case attach.StatusSkipped:
 		mark, status = st.Warning.Render("-"), st.Warning.Render("skipped")
 	}
-	line := fmt.Sprintf("%s %3d. %-9s %s  %s %s", mark, r.Order, r.Kind, r.ID, status, st.Dim.Render(render.Millis(r.ElapsedMS)))
+	line := fmt.Sprintf("%s %3d. %-9s %s  %s %s", mark, r.Order, render.Escape(r.Kind), render.Escape(r.ID), status, st.Dim.Render(render.Millis(r.ElapsedMS)))
 	if r.Error != "" {
-		line += "\n         " + st.Dim.Render(r.Error)
+		line += "\n         " + st.Dim.Render(render.Escape(r.Error))
 	}
 	return line
 }

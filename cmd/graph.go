@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/rescoord/rescoord/internal/render"
 	"github.com/rescoord/rescoord/pkg/coordinator"
 	"github.com/rescoord/rescoord/pkg/snapshot"
 )
@@ -92,7 +93,7 @@ func runGraph(f *Factory, opts *GraphOptions) error {
 		}
 	}
 	g := buildGraph(ix, root, opts.All, plan)
-	bw := bufio.NewWriter(f.IO.Out)
+	bw := bufio.NewWriter(f.HumanOut())
 	if opts.Format == "mermaid" {
 		writeMermaid(bw, g)
 	} else {
@@ -301,15 +302,18 @@ func idAndType(id, name, typ string) string {
 	return strings.Join(parts, " · ")
 }
 
-// dotEscape makes s safe inside a DOT double-quoted string: backslashes and
-// quotes escaped, line breaks as spaces.
+// dotEscape makes s safe inside a DOT double-quoted string: control
+// characters shown escaped (render.Escape: a newline is drawn as \n, never
+// breaks the label), then backslashes and quotes escaped.
 func dotEscape(s string) string {
-	if !strings.ContainsAny(s, "\\\"\n\r") {
+	s = render.Escape(s)
+	if !strings.ContainsAny(s, "\\\"") {
 		return s
 	}
-	r := strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", " ", "\r", " ")
-	return r.Replace(s)
+	return dotEscaper.Replace(s)
 }
+
+var dotEscaper = strings.NewReplacer(`\`, `\\`, `"`, `\"`)
 
 func dotLabel(lines []string) string {
 	out := make([]string, 0, len(lines))
@@ -364,10 +368,12 @@ func writeDOT(w *bufio.Writer, g *graph) {
 	w.WriteString("}\n")
 }
 
-// mermaidEscape writes s for a double-quoted Mermaid label: the characters
-// Mermaid or HTML would read specially become #code; entities.
+// mermaidEscape writes s for a double-quoted Mermaid label: control
+// characters shown escaped (render.Escape), then the characters Mermaid or
+// HTML would read specially as #code; entities.
 func mermaidEscape(s string) string {
-	if !strings.ContainsAny(s, "\"#<>&`\n\r") {
+	s = render.Escape(s)
+	if !strings.ContainsAny(s, "\"#<>&`") {
 		return s
 	}
 	var b strings.Builder
@@ -375,8 +381,6 @@ func mermaidEscape(s string) string {
 		switch r {
 		case '"', '#', '<', '>', '&', '`':
 			b.WriteString("#" + strconv.Itoa(int(r)) + ";")
-		case '\n', '\r':
-			b.WriteByte(' ')
 		default:
 			b.WriteRune(r)
 		}

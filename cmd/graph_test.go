@@ -149,7 +149,8 @@ func TestGraph_Escaping(t *testing.T) {
 		{`plain`, `plain`, `plain`},
 		{`say "hi"`, `say \"hi\"`, `say #34;hi#34;`},
 		{`C:\dir`, `C:\\dir`, `C:\dir`},
-		{"two\nlines", "two lines", "two lines"},
+		{"two\nlines", `two\\nlines`, `two\nlines`},
+		{"\x1b]0;t\x07\r\u202e", `\\x1b]0;t\\x07\\r\\u202e`, `\x1b]0;t\x07\r\u202e`},
 		{"<b>#1</b> & `x`", "<b>#1</b> & `x`", "#60;b#62;#35;1#60;/b#62; #38; #96;x#96;"},
 	}
 	for _, tt := range tests {

@@ -71,6 +71,15 @@ func (f *Factory) sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
+// HumanOut is standard output for human-readable text (tables, trees,
+// reports): render.SafeWriter over f.IO.Out, the last line of defence
+// after the escaping of each value (docs/security.md). Machine formats
+// (JSON, SARIF, JUnit) write to f.IO.Out with their own escaping.
+func (f *Factory) HumanOut() io.Writer { return render.SafeWriter(f.IO.Out) }
+
+// HumanErr is HumanOut for standard error.
+func (f *Factory) HumanErr() io.Writer { return render.SafeWriter(f.IO.ErrOut) }
+
 // Styles returns the styles for standard output.
 func (f *Factory) Styles() *render.Styles {
 	return render.NewStyles(f.IO.Out, render.ColorEnabled(f.ColorMode, f.IO.OutTTY, f.Getenv))

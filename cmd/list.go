@@ -110,7 +110,7 @@ func runList(f *Factory, opts *ListOptions) error {
 		if err != nil {
 			return usageError("%v", err)
 		}
-		return printTree(f.IO.Out, f.Styles(), ix, sel, opts.Owner)
+		return printTree(f.HumanOut(), f.Styles(), ix, sel, opts.Owner)
 	}
 	sel, err := ix.Select(q)
 	if err != nil {
@@ -126,15 +126,17 @@ func runList(f *Factory, opts *ListOptions) error {
 	case "json":
 		return printListJSON(w, res, sel, total)
 	case "csv":
-		return printListCSV(w, res, sel)
+		// Escaped as text is (docs: README): a terminal or a CI log shows it.
+		return printListCSV(f.HumanOut(), res, sel)
 	}
+	w = f.HumanOut()
 	wide := opts.Output == "wide"
 	header, rows := listRows(ix, sel, wide)
 	if opts.Output == "markdown" {
 		return render.Markdown(w, header, rows)
 	}
 	if len(sel) == 0 {
-		fmt.Fprintln(f.IO.ErrOut, "no resources match")
+		fmt.Fprintln(f.HumanErr(), "no resources match")
 		return nil
 	}
 	if err := render.Table(w, f.Styles(), header, rows); err != nil {
@@ -276,8 +278,11 @@ func printListCSV(w io.Writer, res []snapshot.Resource, sel []int32) error {
 		if len(r.CreatedBy) > 0 {
 			frame = r.CreatedBy[0]
 		}
-		_ = cw.Write([]string{r.ID, r.Type, r.Name, r.Owner, r.State, strconv.FormatBool(r.Running),
-			strconv.FormatInt(r.SizeBytes, 10), created, strings.Join(r.DependsOn, " "), frame})
+		// A cell is quoted as CSV wants, and escaped (render.Escape): a
+		// terminal would act on an ESC in it (docs: list -o csv).
+		_ = cw.Write([]string{render.Escape(r.ID), render.Escape(r.Type), render.Escape(r.Name), render.Escape(r.Owner),
+			render.Escape(r.State), strconv.FormatBool(r.Running), strconv.FormatInt(r.SizeBytes, 10), created,
+			render.Escape(strings.Join(r.DependsOn, " ")), render.Escape(frame)})
 	}
 	cw.Flush()
 	return cw.Error()
@@ -301,7 +306,8 @@ func listRows(ix *snapshot.Index, sel []int32, wide bool) ([]string, [][]string)
 		if r.SizeBytes > 0 {
 			size = render.Bytes(r.SizeBytes)
 		}
-		row := []string{r.ID, r.Type, r.Name, r.Owner, state, size, render.Since(s.TakenAt, r.CreatedAt)}
+		row := []string{render.Escape(r.ID), render.Escape(r.Type), render.Escape(r.Name), render.Escape(r.Owner),
+			render.Escape(state), size, render.Since(s.TakenAt, r.CreatedAt)}
 		if wide {
 			ownerState := "missing"
 			if o := ix.Owner(int(i)); o >= 0 {
@@ -315,7 +321,7 @@ func listRows(ix *snapshot.Index, sel []int32, wide bool) ([]string, [][]string)
 			if len(r.DependsOn) > 0 {
 				deps = strings.Join(r.DependsOn, ",")
 			}
-			row = append(row, ownerState, deps, frame)
+			row = append(row, render.Escape(ownerState), render.Escape(deps), render.Escape(frame))
 		}
 		rows = append(rows, row)
 	}

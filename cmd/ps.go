@@ -77,7 +77,7 @@ func runPs(f *Factory, opts *PsOptions) error {
 		}{dir, listed})
 	}
 	if len(listed) == 0 {
-		fmt.Fprintf(f.IO.ErrOut, "no attachable processes (discovery directory %s)\n", dir)
+		fmt.Fprintf(f.HumanErr(), "no attachable processes (discovery directory %s)\n", render.Escape(dir))
 		return nil
 	}
 	st := f.Styles()
@@ -103,9 +103,9 @@ func runPs(f *Factory, opts *PsOptions) error {
 		if !l.StartedAt.IsZero() {
 			started = render.Since(now, l.StartedAt) + " ago"
 		}
-		rows = append(rows, []string{strconv.Itoa(l.PID), l.Process, l.Address, started, token, status})
+		rows = append(rows, []string{strconv.Itoa(l.PID), render.Escape(l.Process), render.Escape(l.Address), started, token, status})
 	}
-	if err := render.Table(f.IO.Out, st, []string{"PID", "PROCESS", "ADDRESS", "STARTED", "TOKEN", "STATUS"}, rows); err != nil {
+	if err := render.Table(f.HumanOut(), st, []string{"PID", "PROCESS", "ADDRESS", "STARTED", "TOKEN", "STATUS"}, rows); err != nil {
 		return err
 	}
 	for _, l := range refused {

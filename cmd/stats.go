@@ -64,6 +64,7 @@ func runStats(f *Factory, opts *StatsOptions) error {
 		enc.SetIndent("", "  ")
 		return enc.Encode(st)
 	}
+	w = f.HumanOut()
 	sty := f.Styles()
 	s := in.Snap
 	fmt.Fprintf(w, "%s  %s, taken %s\n", sty.Title.Render("Snapshot"), sourceLabel(s), s.TakenAt.UTC().Format("2006-01-02 15:04:05Z07:00"))
@@ -73,7 +74,7 @@ func runStats(f *Factory, opts *StatsOptions) error {
 	fmt.Fprintln(w, sty.Title.Render("By type"))
 	var rows [][]string
 	for _, t := range st.ByType {
-		rows = append(rows, []string{t.Type, strconv.Itoa(t.Active), strconv.Itoa(t.Releasing), strconv.Itoa(t.Released), strconv.Itoa(t.Running), bytesOrDash(t.LiveBytes)})
+		rows = append(rows, []string{render.Escape(t.Type), strconv.Itoa(t.Active), strconv.Itoa(t.Releasing), strconv.Itoa(t.Released), strconv.Itoa(t.Running), bytesOrDash(t.LiveBytes)})
 	}
 	if err := render.Table(w, sty, []string{"TYPE", "ACTIVE", "RELEASING", "RELEASED", "RUNNING", "LIVE BYTES"}, rows); err != nil {
 		return err
@@ -82,7 +83,7 @@ func runStats(f *Factory, opts *StatsOptions) error {
 	fmt.Fprintln(w, "\n"+sty.Title.Render("Top components by live bytes"))
 	rows = rows[:0]
 	for _, c := range st.TopComponents {
-		rows = append(rows, []string{c.ID, c.Type, c.State, strconv.Itoa(c.LiveResources), bytesOrDash(c.LiveBytes), bytesOrDash(c.SubtreeLiveBytes)})
+		rows = append(rows, []string{render.Escape(c.ID), render.Escape(c.Type), render.Escape(c.State), strconv.Itoa(c.LiveResources), bytesOrDash(c.LiveBytes), bytesOrDash(c.SubtreeLiveBytes)})
 	}
 	if err := render.Table(w, sty, []string{"COMPONENT", "TYPE", "STATE", "LIVE", "OWN BYTES", "SUBTREE BYTES"}, rows); err != nil {
 		return err
@@ -96,7 +97,7 @@ func runStats(f *Factory, opts *StatsOptions) error {
 		for _, l := range st.Limits {
 			scope := "global"
 			if l.Component != "" {
-				scope = l.Component
+				scope = render.Escape(l.Component)
 				if l.Missing {
 					scope += " (not in snapshot)"
 				}
@@ -118,7 +119,7 @@ func runStats(f *Factory, opts *StatsOptions) error {
 	fmt.Fprintln(w, "\n"+sty.Title.Render("Oldest live resources"))
 	rows = rows[:0]
 	for _, r := range st.Oldest {
-		rows = append(rows, []string{r.ID, r.Type, r.Name, r.Owner, render.Age(r.Age)})
+		rows = append(rows, []string{render.Escape(r.ID), render.Escape(r.Type), render.Escape(r.Name), render.Escape(r.Owner), render.Age(r.Age)})
 	}
 	return render.Table(w, sty, []string{"ID", "TYPE", "NAME", "OWNER", "AGE"}, rows)
 }
@@ -131,7 +132,7 @@ func bytesOrDash(n int64) string {
 }
 
 func sourceLabel(s *snapshot.Snapshot) string {
-	label := s.Source.Process
+	label := render.Escape(s.Source.Process)
 	if label == "" {
 		label = "unknown process"
 	}
@@ -139,7 +140,7 @@ func sourceLabel(s *snapshot.Snapshot) string {
 		label += fmt.Sprintf(" (pid %d)", s.Source.PID)
 	}
 	if s.Source.Host != "" {
-		label += " on " + s.Source.Host
+		label += " on " + render.Escape(s.Source.Host)
 	}
 	return label
 }

@@ -4,15 +4,23 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/rescoord/rescoord/internal/render"
 	"github.com/rescoord/rescoord/pkg/snapshot"
 )
 
+// maxTreeDepth is the deepest level the tree draws indented: below it the
+// indentation stops growing and each line starts with its real depth
+// ("[depth 40]"), so a chain of 50,000 components prints in megabytes, not
+// gigabytes (README, "list --tree").
+const maxTreeDepth = 32
+
 // printTree prints the component tree (from root, or every root when root is
 // ""), each node with the count and bytes of the selected resources it owns
-// and those of its subtree; destroyed components are marked.
+// and those of its subtree; destroyed components are marked. Every string
+// from the snapshot is escaped (render.Escape).
 func printTree(w io.Writer, st *render.Styles, ix *snapshot.Index, sel []int32, root string) error {
 	s := ix.Snap
 	n := len(s.Components)
@@ -31,12 +39,15 @@ func printTree(w io.Writer, st *render.Styles, ix *snapshot.Index, sel []int32, 
 	}
 	subCount := slices.Clone(ownCount)
 	subBytes := slices.Clone(ownBytes)
-	var post func(ci int)
-	post = func(ci int) {
-		for _, c := range ix.Children(ci) {
-			post(int(c))
-			subCount[ci] += subCount[c]
-			subBytes[ci] += subBytes[c]
+	// Children before parents, without recursion: a chain may be
+	// 50,000 levels deep.
+	post := func(r int) {
+		sub := ix.Subtree(r)
+		for k := len(sub) - 1; k > 0; k-- {
+			c := sub[k]
+			p := ix.Parent(int(c))
+			subCount[p] += subCount[c]
+			subBytes[p] += subBytes[c]
 		}
 	}
 	roots := ix.Roots()
@@ -52,43 +63,61 @@ func printTree(w io.Writer, st *render.Styles, ix *snapshot.Index, sel []int32, 
 	}
 
 	var b strings.Builder
-	var node func(ci int, prefix, branch string)
-	node = func(ci int, prefix, branch string) {
+	// The nodes still to draw, the next on top: an explicit stack, as a
+	// chain may be 50,000 levels deep.
+	type pending struct {
+		ci, depth      int
+		prefix, branch string
+	}
+	var stack []pending
+	node := func(ci, depth int, prefix, branch string) {
 		c := &s.Components[ci]
-		name := st.Bold.Render(c.DisplayName())
+		display := render.Escape(c.DisplayName())
+		name := st.Paint(st.Bold, display)
 		if !c.Alive() {
-			name = st.Dead.Render(c.DisplayName())
+			name = st.Paint(st.Dead, display)
 		}
-		b.WriteString(prefix + branch + name + st.Dim.Render(" ("+describeComp(c)+")"))
+		b.WriteString(prefix + branch)
+		if depth > maxTreeDepth {
+			b.WriteString(st.Paint(st.Dim, "[depth "+strconv.Itoa(depth)+"]") + " ")
+		}
+		b.WriteString(name + st.Paint(st.Dim, " ("+describeComp(c)+")"))
 		if !c.Alive() {
-			b.WriteString(" " + st.Error.Render(destroyedNote(c, s)))
+			b.WriteString(" " + st.Paint(st.Error, destroyedNote(c, s)))
 		}
 		if c.Parent != "" && ix.Parent(ci) < 0 {
-			b.WriteString(" " + st.Warning.Render("[parent "+c.Parent+" not in snapshot]"))
+			b.WriteString(" " + st.Paint(st.Warning, "[parent "+render.Escape(c.Parent)+" not in snapshot]"))
 		}
 		b.WriteString("  " + countNote(ownCount[ci], ownBytes[ci]))
 		kids := ix.Children(ci)
 		if len(kids) > 0 && subCount[ci] != ownCount[ci] {
-			b.WriteString(st.Dim.Render("; subtree " + countNote(subCount[ci], subBytes[ci])))
+			b.WriteString(st.Paint(st.Dim, "; subtree "+countNote(subCount[ci], subBytes[ci])))
 		}
 		b.WriteByte('\n')
 		childPrefix := prefix
-		switch branch {
-		case "├── ":
-			childPrefix += "│   "
-		case "└── ":
-			childPrefix += "    "
+		if depth < maxTreeDepth {
+			switch branch {
+			case "├── ":
+				childPrefix += "│   "
+			case "└── ":
+				childPrefix += "    "
+			}
 		}
-		for k, c := range kids {
+		for k := len(kids) - 1; k >= 0; k-- {
 			br := "├── "
 			if k == len(kids)-1 {
 				br = "└── "
 			}
-			node(int(c), childPrefix, br)
+			stack = append(stack, pending{int(kids[k]), depth + 1, childPrefix, br})
 		}
 	}
 	for _, r := range roots {
-		node(int(r), "", "")
+		stack = append(stack[:0], pending{int(r), 0, "", ""})
+		for len(stack) > 0 {
+			p := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+			node(p.ci, p.depth, p.prefix, p.branch)
+		}
 	}
 	if root == "" && len(orphans) > 0 {
 		owners := make([]string, 0, len(orphans))
@@ -96,21 +125,22 @@ func printTree(w io.Writer, st *render.Styles, ix *snapshot.Index, sel []int32, 
 			owners = append(owners, o)
 		}
 		slices.Sort(owners)
-		b.WriteString(st.Warning.Render("owners not in snapshot:") + "\n")
+		b.WriteString(st.Paint(st.Warning, "owners not in snapshot:") + "\n")
 		for _, o := range owners {
 			v := orphans[o]
-			fmt.Fprintf(&b, "  %s  %s\n", o, countNote(int(v[0]), v[1]))
+			fmt.Fprintf(&b, "  %s  %s\n", render.Escape(o), countNote(int(v[0]), v[1]))
 		}
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
 }
 
+// describeComp is "id, type", escaped.
 func describeComp(c *snapshot.Component) string {
 	if c.Type == "" {
-		return c.ID
+		return render.Escape(c.ID)
 	}
-	return c.ID + ", " + c.Type
+	return render.Escape(c.ID + ", " + c.Type)
 }
 
 func destroyedNote(c *snapshot.Component, s *snapshot.Snapshot) string {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/rescoord/rescoord/internal/render"
 	"github.com/rescoord/rescoord/pkg/snapshot"
 )
 
@@ -102,13 +103,13 @@ func runValidate(f *Factory, opts *ValidateOptions) error {
 		if err := enc.Encode(rep); err != nil {
 			return err
 		}
-	} else if rep.Valid {
+	} else if w = f.HumanOut(); rep.Valid {
 		st := f.Styles()
 		fmt.Fprintf(w, "%s %s: %d components, %d resources (%d live), %d cleanups\n",
-			st.OK.Render("valid"), name, rep.Components, rep.Resources, rep.Live, rep.Cleanups)
+			st.OK.Render("valid"), render.Escape(name), rep.Components, rep.Resources, rep.Live, rep.Cleanups)
 	} else {
 		for _, e := range list.List {
-			fmt.Fprintln(w, e)
+			fmt.Fprintln(w, render.Escape(fmt.Sprint(e)))
 		}
 		if list.Truncated > 0 {
 			fmt.Fprintf(w, "… and %d more %s\n", list.Truncated, plural(list.Truncated, "error", "errors"))
@@ -116,7 +117,7 @@ func runValidate(f *Factory, opts *ValidateOptions) error {
 	}
 	if !rep.Valid {
 		if opts.Output == "text" {
-			fmt.Fprintf(f.IO.ErrOut, "rescoord: %s is not a valid snapshot: %d %s\n", name, rep.ErrorsTotal, plural(rep.ErrorsTotal, "error", "errors"))
+			fmt.Fprintf(f.HumanErr(), "rescoord: %s is not a valid snapshot: %d %s\n", render.Escape(name), rep.ErrorsTotal, plural(rep.ErrorsTotal, "error", "errors"))
 		}
 		return errSilent
 	}

@@ -117,7 +117,7 @@ func runWatch(c *cobra.Command, f *Factory, opts *WatchOptions) error {
 			b.WriteString("\n")
 		}
 		writeFrame(&b, st, fr, opts, f.Now())
-		if _, err := io.WriteString(f.IO.Out, b.String()); err != nil {
+		if _, err := io.WriteString(f.HumanOut(), b.String()); err != nil {
 			return err
 		}
 	}
@@ -126,7 +126,7 @@ func runWatch(c *cobra.Command, f *Factory, opts *WatchOptions) error {
 
 func writeFrame(w io.Writer, st *render.Styles, fr *watchFrame, opts *WatchOptions, now time.Time) {
 	if fr.err != nil {
-		fmt.Fprintf(w, "%s  %s %s\n", st.Title.Render("rescoord watch"), now.Format("15:04:05"), st.Error.Render("unreachable: "+fr.err.Error()))
+		fmt.Fprintf(w, "%s  %s %s\n", st.Title.Render("rescoord watch"), now.Format("15:04:05"), st.Error.Render("unreachable: "+render.Escape(fr.err.Error())))
 		if fr.prevOK != nil {
 			fmt.Fprintf(w, "%s\n", st.Dim.Render("last snapshot taken "+fr.prevOK.snap.TakenAt.Format("15:04:05")))
 		}
@@ -161,11 +161,11 @@ func writeFrame(w io.Writer, st *render.Styles, fr *watchFrame, opts *WatchOptio
 	fmt.Fprintln(w)
 	rows := make([][]string, 0, len(sum.TopComponents))
 	for _, c := range sum.TopComponents {
-		state := c.State
-		if state == snapshot.StateDestroyed {
+		state := render.Escape(c.State)
+		if c.State == snapshot.StateDestroyed {
 			state = st.Error.Render(state)
 		}
-		rows = append(rows, []string{c.ID, c.Type, state, strconv.Itoa(c.LiveResources), bytesOrDash(c.SubtreeLiveBytes)})
+		rows = append(rows, []string{render.Escape(c.ID), render.Escape(c.Type), state, strconv.Itoa(c.LiveResources), bytesOrDash(c.SubtreeLiveBytes)})
 	}
 	_ = render.Table(w, st, []string{"COMPONENT", "TYPE", "STATE", "LIVE", "SUBTREE BYTES"}, rows)
 	fmt.Fprintln(w)
@@ -175,7 +175,7 @@ func writeFrame(w io.Writer, st *render.Styles, fr *watchFrame, opts *WatchOptio
 		if t.Active+t.Releasing == 0 {
 			continue
 		}
-		rows = append(rows, []string{t.Type, strconv.Itoa(t.Active + t.Releasing), strconv.Itoa(t.Running), bytesOrDash(t.LiveBytes)})
+		rows = append(rows, []string{render.Escape(t.Type), strconv.Itoa(t.Active + t.Releasing), strconv.Itoa(t.Running), bytesOrDash(t.LiveBytes)})
 	}
 	_ = render.Table(w, st, []string{"TYPE", "LIVE", "RUNNING", "LIVE BYTES"}, rows)
 }

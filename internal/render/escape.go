@@ -108,9 +108,16 @@ func unsafeRune(r rune) bool {
 // SafeWriter returns a writer for human-readable output that passes text,
 // newlines and tabs through, and rescoord's own styling (CSI sequences that
 // set colours or home and clear the screen: ESC [ digits/; then m, H, J or
-// K, whole within one Write), and escapes every other control character as
-// Escape does. It is the last line of defence: values are escaped where
-// they are formatted, so a name with a newline never breaks a line.
+// K), and escapes every other control character as Escape does. The first
+// colon of a line that starts with "::" (blanks and styling aside) is
+// written \x3a: a CI runner would read the line as a workflow command.
+// It is the last line of defence: values are escaped where they are
+// formatted, so a name with a newline never breaks a line.
+//
+// A character or a styling sequence split across two Writes (a bufio.Writer
+// flushes where its buffer is full) is held back until the next Write
+// completes it; Flush writes what is held, escaped. Output that ends with a
+// newline, as every output of rescoord does, holds nothing at its end.
 func SafeWriter(w io.Writer) io.Writer {
 	if _, ok := w.(*safeWriter); ok {
 		return w
@@ -118,48 +125,152 @@ func SafeWriter(w io.Writer) io.Writer {
 	return &safeWriter{w: w}
 }
 
+// Flush writes what a SafeWriter holds back (an incomplete character or
+// styling sequence at the end of the last Write), escaped; for any other
+// writer it does nothing.
+func Flush(w io.Writer) error {
+	s, ok := w.(*safeWriter)
+	if !ok || len(s.held) == 0 {
+		return nil
+	}
+	s.buf = s.buf[:0]
+	for i := 0; i < len(s.held); {
+		var n int
+		s.buf, n = appendEscaped(s.buf, s.held[i:])
+		i += n
+	}
+	s.held = s.held[:0]
+	_, err := s.w.Write(s.buf)
+	return err
+}
+
 type safeWriter struct {
-	w   io.Writer
-	buf []byte
+	w    io.Writer
+	buf  []byte
+	held []byte // the incomplete tail of the last Write
+	// midLine is set once a line has more than blanks and styling: a
+	// line that starts with "::" once blanks are trimmed would be read as
+	// a workflow command by a CI runner (GitHub Actions trims them).
+	midLine bool
 }
 
 func (s *safeWriter) Write(p []byte) (int, error) {
-	clean := true
-	for i := 0; i < len(p); i++ {
-		if c := p[i]; c < 0x20 && c != '\n' && c != '\t' || c >= 0x7f {
-			clean = false
-			break
-		}
+	n := len(p)
+	if len(s.held) > 0 {
+		p = append(s.held, p...)
+		s.held = nil
 	}
-	if clean {
-		return s.w.Write(p)
+	if s.clean(p) {
+		if _, err := s.w.Write(p); err != nil {
+			return 0, err
+		}
+		return n, nil
 	}
 	s.buf = s.buf[:0]
 	for i := 0; i < len(p); {
 		c := p[i]
+		if k := incompleteTail(p[i:], !s.midLine); k > 0 {
+			s.held = append(s.held[:0], p[i:]...)
+			break
+		}
 		switch {
 		case c == 0x1b:
-			if n := styleSequence(p[i:]); n > 0 {
-				s.buf = append(s.buf, p[i:i+n]...)
-				i += n
+			if k := styleSequence(p[i:]); k > 0 {
+				s.buf = append(s.buf, p[i:i+k]...)
+				i += k
 				continue
 			}
 			s.buf = append(s.buf, `\x1b`...)
+			s.midLine = true
 			i++
-		case c == '\n' || c == '\t':
+		case c == '\n':
+			s.buf = append(s.buf, c)
+			s.midLine = false
+			i++
+		case c == '\t' || c == ' ':
 			s.buf = append(s.buf, c)
 			i++
+		case c == ':' && !s.midLine && i+1 < len(p) && p[i+1] == ':':
+			s.buf = append(s.buf, `\x3a`...) // shown, not run
+			s.midLine = true
+			i++
 		default:
-			var n int
-			s.buf, n = appendEscaped(s.buf, p[i:])
-			i += n
+			var k int
+			s.buf, k = appendEscaped(s.buf, p[i:])
+			s.midLine = true
+			i += k
 		}
 	}
 	if _, err := s.w.Write(s.buf); err != nil {
 		return 0, err
 	}
-	return len(p), nil
+	return n, nil
 }
+
+// clean reports whether p can be written as it is: no control character
+// but newlines and tabs, only whole UTF-8 characters Escape keeps, and no
+// line that starts with "::" once blanks are trimmed. It keeps track of
+// midLine.
+func (s *safeWriter) clean(p []byte) bool {
+	mid := s.midLine
+	for i := 0; i < len(p); i++ {
+		switch c := p[i]; {
+		case c == '\n':
+			mid = false
+		case c >= utf8.RuneSelf:
+			r, n := utf8.DecodeRune(p[i:])
+			if r == utf8.RuneError && n == 1 || unsafeRune(r) {
+				return false // or the start of a character the next Write ends
+			}
+			i += n - 1
+			mid = true
+		case c < 0x20 && c != '\t' || c == 0x7f:
+			return false
+		case mid || c == ' ' || c == '\t':
+		case c == ':':
+			return false
+		default:
+			mid = true
+		}
+	}
+	s.midLine = mid
+	return true
+}
+
+// incompleteTail reports whether p, the rest of a Write, is only the start
+// of a UTF-8 character or of a styling sequence, or a colon at the start of
+// a line (lineStart), to be completed by the next Write: it returns len(p)
+// then, or 0.
+func incompleteTail(p []byte, lineStart bool) int {
+	switch c := p[0]; {
+	case c == ':' && lineStart && len(p) == 1:
+		return 1
+	case c == 0x1b:
+		if len(p) >= maxStyleSequence {
+			return 0
+		}
+		if len(p) >= 2 && p[1] != '[' {
+			return 0
+		}
+		for _, d := range p[min(2, len(p)):] {
+			if d < '0' || d > '9' && d != ';' {
+				return 0
+			}
+		}
+		return len(p)
+	case c >= 0xc0 && len(p) < utf8.UTFMax && !utf8.FullRune(p):
+		for _, d := range p[1:] {
+			if d&0xc0 != 0x80 {
+				return 0
+			}
+		}
+		return len(p)
+	}
+	return 0
+}
+
+// maxStyleSequence bounds the styling sequences SafeWriter passes through.
+const maxStyleSequence = 64
 
 // styleSequence returns the length of the styling sequence p starts with
 // (ESC [ then digits and semicolons, then m, H, J or K), or 0.
@@ -167,10 +278,74 @@ func styleSequence(p []byte) int {
 	if len(p) < 3 || p[0] != 0x1b || p[1] != '[' {
 		return 0
 	}
-	for i := 2; i < len(p) && i < 64; i++ {
+	for i := 2; i < len(p) && i < maxStyleSequence; i++ {
 		switch c := p[i]; {
 		case c >= '0' && c <= '9' || c == ';':
 		case c == 'm' || c == 'H' || c == 'J' || c == 'K':
+			return i + 1
+		default:
+			return 0
+		}
+	}
+	return 0
+}
+
+// Cell returns a table cell as it may be printed: untrusted text in it is
+// escaped already (Escape, before styling); Cell keeps the colour
+// sequences a style added (ESC [ digits/; m) and escapes every other
+// control character, so no cell breaks a line or moves the cursor.
+func Cell(s string) string {
+	i := 0
+	for i < len(s) {
+		c := s[i]
+		if c >= 0x20 && c < 0x7f {
+			i++
+			continue
+		}
+		if c == 0x1b {
+			if n := colorSequence(s[i:]); n > 0 {
+				i += n
+				continue
+			}
+			break
+		}
+		if c < utf8.RuneSelf {
+			break
+		}
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && n == 1 || unsafeRune(r) {
+			break
+		}
+		i += n
+	}
+	if i == len(s) {
+		return s
+	}
+	b := make([]byte, 0, len(s)+8)
+	b = append(b, s[:i]...)
+	for i < len(s) {
+		if n := colorSequence(s[i:]); n > 0 {
+			b = append(b, s[i:i+n]...)
+			i += n
+			continue
+		}
+		var n int
+		b, n = appendEscaped(b, s[i:])
+		i += n
+	}
+	return string(b)
+}
+
+// colorSequence returns the length of the colour sequence s starts with
+// (ESC [ digits/; m), or 0.
+func colorSequence(s string) int {
+	if len(s) < 3 || s[0] != 0x1b || s[1] != '[' {
+		return 0
+	}
+	for i := 2; i < len(s) && i < maxStyleSequence; i++ {
+		switch c := s[i]; {
+		case c >= '0' && c <= '9' || c == ';':
+		case c == 'm':
 			return i + 1
 		default:
 			return 0

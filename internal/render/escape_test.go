@@ -66,3 +66,64 @@ func TestSafeWriter(t *testing.T) {
 		t.Error("SafeWriter wraps a SafeWriter again")
 	}
 }
+
+func TestSafeWriter_SplitWrites(t *testing.T) {
+	// Every split of a styled, non-ASCII line writes what one Write does.
+	in := "\x1b[1;31m→ naïve\x1b[0m ✓\n"
+	for k := range len(in) + 1 {
+		var b bytes.Buffer
+		w := SafeWriter(&b)
+		w.Write([]byte(in[:k]))
+		w.Write([]byte(in[k:]))
+		if err := Flush(w); err != nil {
+			t.Fatal(err)
+		}
+		if b.String() != in {
+			t.Errorf("split at %d: wrote %q, want %q", k, b.String(), in)
+		}
+	}
+}
+
+func TestSafeWriter_FlushEscapesWhatIsHeld(t *testing.T) {
+	var b bytes.Buffer
+	w := SafeWriter(&b)
+	w.Write([]byte("end\xe2\x80"))
+	if err := Flush(w); err != nil {
+		t.Fatal(err)
+	}
+	if want := `end\xe2\x80`; b.String() != want {
+		t.Errorf("wrote %q, want %q", b.String(), want)
+	}
+}
+
+func TestCell(t *testing.T) {
+	cases := []struct{ in, want string }{
+		{"plain", "plain"},
+		{"\x1b[38;5;214mexpired\x1b[0m", "\x1b[38;5;214mexpired\x1b[0m"},
+		{"a\nb", `a\nb`},
+		{"\x1b[2J\x1b]0;t\x07", `\x1b[2J\x1b]0;t\x07`},
+		{"bidi\u202e", `bidi\u202e`},
+	}
+	for _, c := range cases {
+		if got := Cell(c.in); got != c.want {
+			t.Errorf("Cell(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+}
+
+func TestSafeWriter_NoLineStartsAWorkflowCommand(t *testing.T) {
+	in := "::error file=x::boom\n  \t::warning::w\n\x1b[1m::notice::n\x1b[0m\nid ::ok:: here\n:single\n"
+	want := "\\x3a:error file=x::boom\n  \t\\x3a:warning::w\n\x1b[1m\\x3a:notice::n\x1b[0m\nid ::ok:: here\n:single\n"
+	for k := range len(in) + 1 {
+		var b bytes.Buffer
+		w := SafeWriter(&b)
+		w.Write([]byte(in[:k]))
+		w.Write([]byte(in[k:]))
+		if err := Flush(w); err != nil {
+			t.Fatal(err)
+		}
+		if b.String() != want {
+			t.Errorf("split at %d: wrote %q, want %q", k, b.String(), want)
+		}
+	}
+}

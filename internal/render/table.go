@@ -22,7 +22,11 @@ const fastTableRows = 1000
 
 // Table writes rows as a borderless, left-aligned table like kubectl's,
 // with the header styled by st. Cells are never wrapped or truncated.
+// Untrusted text in a cell is escaped by the caller before it is styled;
+// Table passes every cell through Cell, so none breaks a line or holds a
+// control character but the colours of a style.
 func Table(w io.Writer, st *Styles, header []string, rows [][]string) error {
+	rows = cells(rows, Cell)
 	if len(rows) > fastTableRows {
 		return alignedTable(w, st, header, rows)
 	}
@@ -85,9 +89,6 @@ func alignedTable(w io.Writer, st *Styles, header []string, rows [][]string) err
 			if i < len(cells) {
 				c = cells[i]
 			}
-			if strings.IndexByte(c, '\n') >= 0 {
-				c = strings.ReplaceAll(c, "\n", " ")
-			}
 			pad := widths[i] - cellWidth(c) + 2
 			if styled != nil {
 				c = styled(i, c)
@@ -129,7 +130,50 @@ func writeTrimmed(w io.Writer, text []byte) error {
 	return err
 }
 
-// Markdown writes rows as a GitHub-flavoured Markdown table.
+// cells returns rows with each cell passed through f, copied only when a
+// cell changes.
+func cells(rows [][]string, f func(string) string) [][]string {
+	out := rows
+	for i, row := range rows {
+		for j, c := range row {
+			e := f(c)
+			if e == c {
+				continue
+			}
+			if &out[0] == &rows[0] {
+				out = make([][]string, len(rows))
+				copy(out, rows)
+			}
+			if &out[i][0] == &rows[i][0] {
+				out[i] = append([]string(nil), row...)
+			}
+			out[i][j] = e
+		}
+	}
+	return out
+}
+
+// MarkdownCell escapes a Markdown table cell: control characters as
+// Escape shows them (a newline would end the row) and a pipe that would
+// end the cell (one a backslash escapes already is kept). Emphasis and code
+// spans the caller wrote are kept.
+func MarkdownCell(s string) string {
+	s = Escape(s)
+	if strings.IndexByte(s, '|') < 0 {
+		return s
+	}
+	var b strings.Builder
+	for i := range len(s) {
+		if s[i] == '|' && (i == 0 || s[i-1] != '\\') {
+			b.WriteByte('\\')
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+// Markdown writes rows as a GitHub-flavoured Markdown table, each cell
+// passed through MarkdownCell.
 func Markdown(w io.Writer, header []string, rows [][]string) error {
 	t := tablewriter.NewTable(w,
 		tablewriter.WithRenderer(renderer.NewMarkdown()),
@@ -144,15 +188,12 @@ func Markdown(w io.Writer, header []string, rows [][]string) error {
 			},
 		}),
 	)
-	t.Header(header)
-	escaped := make([][]string, len(rows))
-	for i, row := range rows {
-		escaped[i] = make([]string, len(row))
-		for j, cell := range row {
-			escaped[i][j] = strings.ReplaceAll(cell, "|", "\\|")
-		}
+	h := make([]string, len(header))
+	for i, c := range header {
+		h[i] = MarkdownCell(c)
 	}
-	if err := t.Bulk(escaped); err != nil {
+	t.Header(h)
+	if err := t.Bulk(cells(rows, MarkdownCell)); err != nil {
 		return err
 	}
 	return t.Render()

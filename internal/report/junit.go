@@ -7,6 +7,7 @@ import (
 	"io"
 	"sync/atomic"
 
+	"github.com/rescoord/rescoord/internal/render"
 	"github.com/rescoord/rescoord/pkg/coordinator"
 )
 
@@ -75,7 +76,12 @@ const junitBlockGroups = 128
 // indents it, the test cases a block of groups at a time on every core
 // (see writeBlocks), so that a report of many groups is never held in
 // memory as XML.
+//
+// The traces in it are escaped (appendText) and it is written through
+// render.SafeWriter, so no line of it starts a CI workflow command when it
+// goes to standard output.
 func (p *junitPrinter) Print(w io.Writer, r *coordinator.Report) error {
+	w = render.SafeWriter(w)
 	t := newTracer(r.Index)
 	suite := JUnitSuite{Name: "rescoord leaks: " + p.opts.Input, Time: "0"}
 	for gi := range r.Groups {
@@ -141,9 +147,9 @@ func (p *junitPrinter) Print(w io.Writer, r *coordinator.Report) error {
 			body := textOf(t, g)
 			switch {
 			case g.Fails:
-				c.Failure = &JUnitFailure{Message: f.Message, Type: g.Severity.String(), Text: body}
+				c.Failure = &JUnitFailure{Message: render.Escape(f.Message), Type: g.Severity.String(), Text: body}
 			case f.SuppressedBy != nil:
-				c.Skipped = &JUnitSkipped{Message: fmt.Sprintf("suppressed with action report at %s: %s", f.SuppressedBy.Where(), f.SuppressedBy.Reason)}
+				c.Skipped = &JUnitSkipped{Message: fmt.Sprintf("suppressed with action report at %s: %s", render.Escape(f.SuppressedBy.Where()), render.Escape(f.SuppressedBy.Reason))}
 				c.SystemOut = &JUnitOutput{Text: body}
 			default:
 				c.SystemOut = &JUnitOutput{Text: fmt.Sprintf("%s (below --fail-on %s)\n%s", g.Severity, r.FailOn, body)}
@@ -163,8 +169,10 @@ func (p *junitPrinter) Print(w io.Writer, r *coordinator.Report) error {
 		return err
 	}
 	tail = append(tail, "\n  </testsuite>\n</testsuites>\n"...)
-	_, err = w.Write(tail)
-	return err
+	if _, err = w.Write(tail); err != nil {
+		return err
+	}
+	return render.Flush(w)
 }
 
 // startElement is the start tag encoding/xml writes for v, with its

@@ -33,13 +33,13 @@ func (p *markdownPrinter) Print(w io.Writer, r *coordinator.Report) error {
 		icon = "❌"
 	}
 	fmt.Fprintf(&b, "### %s rescoord leaks: %s\n\n", icon, verdict(r))
-	fmt.Fprintf(&b, "Snapshot `%s`", p.opts.Input)
+	fmt.Fprintf(&b, "Snapshot `%s`", render.Escape(p.opts.Input))
 	if s.Source.Process != "" {
-		fmt.Fprintf(&b, " of %s", s.Source.Process)
+		fmt.Fprintf(&b, " of %s", html.EscapeString(render.Escape(s.Source.Process)))
 	}
 	fmt.Fprintf(&b, ", taken %s.", s.TakenAt.UTC().Format("2006-01-02 15:04:05Z07:00"))
 	if p.opts.Baseline != "" {
-		fmt.Fprintf(&b, " Compared with baseline `%s`: %d known %s not shown.", p.opts.Baseline, r.InBaseline, plural(r.InBaseline, "finding", "findings"))
+		fmt.Fprintf(&b, " Compared with baseline `%s`: %d known %s not shown.", render.Escape(p.opts.Baseline), r.InBaseline, plural(r.InBaseline, "finding", "findings"))
 	}
 	b.WriteString("\n\n")
 
@@ -107,6 +107,11 @@ func (p *markdownPrinter) Print(w io.Writer, r *coordinator.Report) error {
 		b.WriteString("\n</details>\n\n")
 	}
 	fmt.Fprintf(&b, "<sub>%s</sub>\n", html.EscapeString(summaryLine(r)))
-	_, err := w.Write(b.Bytes())
-	return err
+	// Through render.SafeWriter: no line of the comment starts a CI
+	// workflow command when it goes to standard output.
+	w = render.SafeWriter(w)
+	if _, err := w.Write(b.Bytes()); err != nil {
+		return err
+	}
+	return render.Flush(w)
 }

@@ -4,12 +4,14 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"maps"
 	"net/url"
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/rescoord/rescoord/internal/jsonw"
 	"github.com/rescoord/rescoord/pkg/coordinator"
@@ -103,6 +105,20 @@ type sarifResultProps struct {
 	Path      []string `json:"path"`
 }
 
+// elidePath is a finding's path as a SARIF result lists it: a long one
+// keeps its first pathHead and last pathTail ids, one "… N levels …" string
+// standing for the others, so a report is linear in the snapshot
+// (docs/leaks.md).
+func elidePath(path []string) []string {
+	if len(path) <= pathHead+pathTail+1 {
+		return path
+	}
+	out := make([]string, 0, pathHead+pathTail+1)
+	out = append(out, path[:pathHead]...)
+	out = append(out, elidedLabel(len(path)-pathHead-pathTail))
+	return append(out, path[len(path)-pathTail:]...)
+}
+
 // maxSarifResources bounds the ids a result lists.
 const maxSarifResources = 100
 
@@ -168,7 +184,7 @@ func (p *sarifPrinter) Print(w io.Writer, r *coordinator.Report) error {
 			Locations:           []sarifLocation{{PhysicalLocation: sarifPhysical{ArtifactLocation: sarifArtifact{URI: fileURI(file)}, Region: sarifRegion{StartLine: line}}}},
 			PartialFingerprints: map[string]string{coordinator.SignatureScheme: g.Signature},
 			OccurrenceCount:     len(g.Findings),
-			Properties:          sarifResultProps{Severity: g.Severity.String(), Resources: []string{}, Path: f.Path},
+			Properties:          sarifResultProps{Severity: g.Severity.String(), Resources: []string{}, Path: elidePath(f.Path)},
 		}
 		if res.Properties.Path == nil {
 			res.Properties.Path = []string{}
@@ -237,7 +253,7 @@ func (r *sarifResult) appendJSON(b []byte, prefix string) []byte {
 		b = append(b, name...)
 		b = append(b, "\": "...)
 	}
-	str := func(s string) { b = jsonw.AppendStringNoHTML(b, s) }
+	str := func(s string) { b = appendSARIFString(b, s) }
 	stringList := func(depth int, list []string) {
 		switch {
 		case list == nil:
@@ -414,4 +430,32 @@ func fileURI(file string) string {
 		return (&url.URL{Scheme: "file", Path: p}).String()
 	}
 	return (&url.URL{Path: p}).String()
+}
+
+// appendSARIFString appends s as a JSON string, as encoding/json writes
+// it but with the C1 controls and the bidirectional marks, overrides and
+// isolates escaped as \uNNNN too: the same string to a JSON reader, and
+// nothing a terminal showing the file acts on (docs/security.md).
+func appendSARIFString(b []byte, s string) []byte {
+	from := len(b)
+	b = jsonw.AppendStringNoHTML(b, s)
+	i := from
+	for i < len(b) && b[i] < utf8.RuneSelf {
+		i++
+	}
+	if i == len(b) {
+		return b
+	}
+	out := append([]byte(nil), b[from:i]...)
+	for i < len(b) {
+		r, n := utf8.DecodeRune(b[i:])
+		if r >= 0x80 && r <= 0x9f || r == 0x061c || r == 0x200e || r == 0x200f ||
+			r >= 0x202a && r <= 0x202e || r >= 0x2066 && r <= 0x2069 {
+			out = fmt.Appendf(out, `\u%04x`, r)
+		} else {
+			out = append(out, b[i:i+n]...)
+		}
+		i += n
+	}
+	return append(b[:from], out...)
 }

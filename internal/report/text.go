@@ -30,33 +30,36 @@ type textPrinter struct {
 	maxGroups int
 }
 
-// Print implements Printer.
+// Print implements Printer. Every string from the input is escaped where
+// it is formatted (render.Escape), and the whole report goes through
+// render.SafeWriter.
 func (p *textPrinter) Print(w io.Writer, r *coordinator.Report) error {
+	w = render.SafeWriter(w)
 	bw := bufio.NewWriter(w)
 	st := p.opts.Styles
 	s := r.Index.Snap
 	t := newTracer(r.Index)
 
-	head := []string{"rescoord leaks", p.opts.Input}
-	if src := s.Source.Process; src != "" {
+	head := []string{"rescoord leaks", render.Escape(p.opts.Input)}
+	if src := render.Escape(s.Source.Process); src != "" {
 		if s.Source.PID > 0 {
 			src += fmt.Sprintf(" (pid %d)", s.Source.PID)
 		}
 		if s.Source.Host != "" {
-			src += " on " + s.Source.Host
+			src += " on " + render.Escape(s.Source.Host)
 		}
 		head = append(head, src)
 	}
 	head = append(head, "taken "+s.TakenAt.UTC().Format("2006-01-02 15:04:05Z07:00"))
 	fmt.Fprintln(bw, st.Title.Render(strings.Join(head, " · ")))
 	if p.opts.Baseline != "" {
-		fmt.Fprintf(bw, "compared with baseline %s: findings it has are not shown\n", p.opts.Baseline)
+		fmt.Fprintf(bw, "compared with baseline %s: findings it has are not shown\n", render.Escape(p.opts.Baseline))
 	}
 	if p.opts.Grace > 0 {
 		fmt.Fprintf(bw, "grace %s: leaks of owners destroyed less than that before the snapshot are info\n", p.opts.Grace)
 	}
 	if len(p.opts.Series) > 0 {
-		fmt.Fprintf(bw, "growth across %d snapshots: %s, then this one\n", len(p.opts.Series)+1, strings.Join(p.opts.Series, ", "))
+		fmt.Fprintf(bw, "growth across %d snapshots: %s, then this one\n", len(p.opts.Series)+1, render.Escape(strings.Join(p.opts.Series, ", ")))
 	}
 	fmt.Fprintln(bw)
 
@@ -81,7 +84,10 @@ func (p *textPrinter) Print(w io.Writer, r *coordinator.Report) error {
 		line = st.OK.Render(line)
 	}
 	fmt.Fprintln(bw, line)
-	return bw.Flush()
+	if err := bw.Flush(); err != nil {
+		return err
+	}
+	return render.Flush(w)
 }
 
 func (p *textPrinter) group(w io.Writer, t *tracer, g *coordinator.Group) {
@@ -90,14 +96,18 @@ func (p *textPrinter) group(w io.Writer, t *tracer, g *coordinator.Group) {
 	label := st.Severity(g.Severity.String()).Bold(true).Render(fmt.Sprintf("%-8s", strings.ToUpper(g.Severity.String())))
 	title := fmt.Sprintf("%s %s %s · %s", label, st.Bold.Render(string(g.Rule)), countLabel(len(g.Findings)), t.subject(f))
 	fmt.Fprintln(w, strings.TrimRight(title, " "))
-	fmt.Fprintln(w, "  "+f.Message)
+	fmt.Fprintln(w, "  "+render.Escape(f.Message))
 	if f.SuppressedBy != nil {
-		fmt.Fprintln(w, "  "+st.Dim.Render(fmt.Sprintf("reported, not failing: suppressed with action report at %s (%s)", f.SuppressedBy.Where(), f.SuppressedBy.Reason)))
+		fmt.Fprintln(w, "  "+st.Dim.Render(fmt.Sprintf("reported, not failing: suppressed with action report at %s (%s)", render.Escape(f.SuppressedBy.Where()), render.Escape(f.SuppressedBy.Reason))))
 	}
 	tr := t.trace(f)
 	if len(tr.hops) > 0 {
 		fmt.Fprintln(w, "  leak trace:")
 		for d, h := range tr.hops {
+			if h.elided {
+				fmt.Fprintf(w, "    %s%s\n", treePrefix(d), st.Dim.Render(h.label))
+				continue
+			}
 			state := h.state
 			if h.bad {
 				state = st.Error.Render(state)
@@ -129,7 +139,7 @@ func (p *textPrinter) suppressions(w io.Writer, r *coordinator.Report) {
 		return
 	}
 	st := p.opts.Styles
-	fmt.Fprintln(w, st.Title.Render("Suppressions ("+r.Suppressions.File+")"))
+	fmt.Fprintln(w, st.Title.Render("Suppressions ("+render.Escape(r.Suppressions.File)+")"))
 	if len(r.Uses) == 0 {
 		fmt.Fprintln(w, "  no entries")
 	}
@@ -145,7 +155,7 @@ func (p *textPrinter) suppressions(w io.Writer, r *coordinator.Report) {
 		case u.Hits == 0:
 			status = st.Info.Render("unused")
 		}
-		rows = append(rows, []string{fmt.Sprint(e.Line), status, hits, e.Patterns(), e.Reason})
+		rows = append(rows, []string{fmt.Sprint(e.Line), status, hits, render.Escape(e.Patterns()), render.Escape(e.Reason)})
 	}
 	if len(rows) > 0 {
 		var buf bytes.Buffer
@@ -158,12 +168,14 @@ func (p *textPrinter) suppressions(w io.Writer, r *coordinator.Report) {
 }
 
 // appendText appends a group's leak trace for the plain formats (junit,
-// github, markdown, sarif): its lines, separated by newlines.
+// github, markdown, sarif): its lines, separated by newlines, every string
+// from the input escaped (render.Escape), so no line of it can start a CI
+// workflow command or break out of a code block.
 func appendText(b []byte, t *tracer, g *coordinator.Group) []byte {
 	f := &g.Findings[0]
-	b = append(b, f.Message...)
+	b = append(b, render.Escape(f.Message)...)
 	if f.SuppressedBy != nil {
-		b = fmt.Appendf(b, "\nreported, not failing: suppressed with action report at %s (%s)", f.SuppressedBy.Where(), f.SuppressedBy.Reason)
+		b = fmt.Appendf(b, "\nreported, not failing: suppressed with action report at %s (%s)", render.Escape(f.SuppressedBy.Where()), render.Escape(f.SuppressedBy.Reason))
 	}
 	b = t.trace(f).appendPlain(b)
 	if len(g.Findings) > 1 {

@@ -15,7 +15,14 @@ import (
 // A trace explains one finding: the ownership path from the root
 // component down to what leaked, each hop with its type and state, then
 // notes (what a dependency, a limit or a growth adds) and the creation
-// stack.
+// stack. Every string from the snapshot in it is escaped (render.Escape):
+// a trace is for people, in every format.
+//
+// A long path is elided in the middle (docs/leaks.md): the first
+// pathHead and the last pathTail levels are kept, and the first and the
+// last destroyed level between them; each run left out is one hop saying
+// how many levels it holds. A trace is so at most a dozen lines, whatever
+// the depth of the tree.
 type trace struct {
 	hops   []hop
 	notes  []string
@@ -27,7 +34,15 @@ type hop struct {
 	label string // Name (type, id)
 	state string // alive, destroyed 4s before the snapshot, ...
 	bad   bool   // destroyed or missing: the reason for the leak
+	// elided is a run of levels left out; label says how many.
+	elided bool
 }
+
+// The levels of an ownership path a trace keeps at each end.
+const (
+	pathHead = 3
+	pathTail = 3
+)
 
 // tracer builds traces for the findings of one report. It is safe for
 // concurrent use: the printers format blocks of groups on every core.
@@ -36,6 +51,9 @@ type tracer struct {
 	// newest is, per growth group, the newest live resource (built on first use).
 	newest     map[[3]string]int
 	newestOnce sync.Once
+	// anc is built on the first trace of a long path.
+	anc          *ancestry
+	ancestryOnce sync.Once
 }
 
 func newTracer(ix *snapshot.Index) *tracer { return &tracer{ix: ix} }
@@ -47,7 +65,7 @@ func (t *tracer) trace(f *coordinator.Finding) trace {
 	switch {
 	case f.Entry != nil:
 		e := f.Entry
-		tr.notes = append(tr.notes, "entry "+e.Where()+": "+e.Patterns(), "reason: "+e.Reason)
+		tr.notes = append(tr.notes, "entry "+render.Escape(e.Where())+": "+render.Escape(e.Patterns()), "reason: "+render.Escape(e.Reason))
 		if !e.Expires.IsZero() {
 			tr.notes = append(tr.notes, "expires: "+e.Expires.Format("2006-01-02"))
 		}
@@ -61,9 +79,9 @@ func (t *tracer) trace(f *coordinator.Finding) trace {
 		for _, dep := range f.Dangling {
 			if j, ok := ix.ResourceIndex(dep); ok {
 				d := &s.Resources[j]
-				tr.notes = append(tr.notes, fmt.Sprintf("depends on %s: %s", resourceLabel(d), d.State))
+				tr.notes = append(tr.notes, fmt.Sprintf("depends on %s: %s", resourceLabel(d), render.Escape(d.State)))
 			} else {
-				tr.notes = append(tr.notes, fmt.Sprintf("depends on %s: not in the registry", dep))
+				tr.notes = append(tr.notes, fmt.Sprintf("depends on %s: not in the registry", render.Escape(dep)))
 			}
 		}
 		tr.frames = r.CreatedBy
@@ -78,14 +96,14 @@ func (t *tracer) trace(f *coordinator.Finding) trace {
 			if k == 0 {
 				arrow = ""
 			}
-			note := fmt.Sprintf("%s%s owned by %s", arrow, resourceLabel(r), r.Owner)
+			note := fmt.Sprintf("%s%s owned by %s", arrow, resourceLabel(r), render.Escape(r.Owner))
 			if len(r.CreatedBy) > 0 {
-				note += ", created at " + r.CreatedBy[0]
+				note += ", created at " + render.Escape(r.CreatedBy[0])
 			}
 			tr.notes = append(tr.notes, note)
 		}
 		if len(f.Path) > 0 {
-			tr.notes = append(tr.notes, "→ depends on "+f.Path[0]+" again")
+			tr.notes = append(tr.notes, "→ depends on "+render.Escape(f.Path[0])+" again")
 		}
 	case f.Growth != nil:
 		g := f.Growth
@@ -129,6 +147,7 @@ func (t *tracer) trace(f *coordinator.Finding) trace {
 			tr.notes = append(tr.notes, t.runningBelow(f.Component, maxRunningShown)...)
 		}
 	}
+	tr.frames = escapeAll(tr.frames)
 	return tr
 }
 
@@ -184,22 +203,41 @@ func (t *tracer) runningBelow(ci, n int) []string {
 	return out
 }
 
-// componentHops is the path from the root down to component ci; a missing
-// owner (ci < 0, named missing) or a missing parent stands first.
+// escapeAll returns v with each string escaped, copied only when one changes.
+func escapeAll(v []string) []string {
+	out := v
+	for i, x := range v {
+		if e := render.Escape(x); e != x {
+			if &out[0] == &v[0] {
+				out = slices.Clone(v)
+			}
+			out[i] = e
+		}
+	}
+	return out
+}
+
+// componentHops is the path from the root down to component ci, elided
+// in the middle when it is long (see trace); a missing owner (ci < 0,
+// named missing) or a missing parent stands first.
 func (t *tracer) componentHops(ci int, missing string) []hop {
 	s := t.ix.Snap
 	if ci < 0 {
 		if missing == "" {
 			return nil
 		}
-		return []hop{{label: missing, state: "no longer in the registry", bad: true}}
+		return []hop{{label: render.Escape(missing), state: "no longer in the registry", bad: true}}
 	}
 	var hops []hop
-	path := t.ix.PathTo(ci)
+	path := t.keptPath(ci)
 	if root := &s.Components[path[0]]; root.Parent != "" {
-		hops = append(hops, hop{label: root.Parent, state: "no longer in the registry", bad: true})
+		hops = append(hops, hop{label: render.Escape(root.Parent), state: "no longer in the registry", bad: true})
 	}
 	for _, p := range path {
+		if p < 0 {
+			hops = append(hops, hop{label: elidedLabel(int(-p)), elided: true})
+			continue
+		}
 		c := &s.Components[p]
 		h := hop{label: componentLabel(c), state: c.State}
 		if !c.Alive() {
@@ -213,6 +251,107 @@ func (t *tracer) componentHops(ci int, missing string) []hop {
 	return hops
 }
 
+// keptPath returns the levels of the path from the root down to ci that a
+// trace shows, as component positions: all of a short path; of a long one
+// the first pathHead and the last pathTail levels, and the first and the
+// last destroyed component between them, with -n standing for a run of n
+// levels left out. It costs the same whatever the depth (see ancestry).
+func (t *tracer) keptPath(ci int) []int32 {
+	ix := t.ix
+	n := ix.Depth(ci) + 1
+	if n <= pathHead+pathTail+1 {
+		return ix.PathTo(ci)
+	}
+	a := t.ancestry()
+	up := func(c int32, k int) int32 { // the ancestor k levels above c
+		for range k {
+			c = int32(ix.Parent(int(c)))
+		}
+		return c
+	}
+	var out []int32
+	for k := range pathHead {
+		out = append(out, up(a.head[ci], pathHead-1-k))
+	}
+	at := pathHead - 1 // the depth of the last level in out
+	middle := func(c int32) {
+		if c < 0 {
+			return
+		}
+		d := ix.Depth(int(c))
+		if d <= at || d >= n-pathTail {
+			return
+		}
+		if d > at+1 {
+			out = append(out, -int32(d-at-1))
+		}
+		out = append(out, c)
+		at = d
+	}
+	middle(a.firstBad[ci])
+	middle(a.lastBad[up(int32(ci), pathTail)])
+	if gap := n - pathTail - at - 1; gap > 0 {
+		out = append(out, -int32(gap))
+	}
+	for k := range pathTail {
+		out = append(out, up(int32(ci), pathTail-1-k))
+	}
+	return out
+}
+
+// ancestry is what keptPath needs of every component, computed once, in
+// one pass over the tree: its ancestor at depth pathHead-1 (head), and the
+// shallowest and the deepest destroyed component at depth pathHead or
+// more on its path, itself included (firstBad, lastBad; -1 for none).
+type ancestry struct {
+	head, firstBad, lastBad []int32
+}
+
+func (t *tracer) ancestry() *ancestry {
+	t.ancestryOnce.Do(func() {
+		ix := t.ix
+		s := ix.Snap
+		nc := len(s.Components)
+		a := &ancestry{head: make([]int32, nc), firstBad: make([]int32, nc), lastBad: make([]int32, nc)}
+		for _, r := range ix.Roots() {
+			for _, c := range ix.Subtree(int(r)) { // parents before children
+				d := ix.Depth(int(c))
+				p := int32(ix.Parent(int(c)))
+				a.head[c], a.firstBad[c], a.lastBad[c] = c, -1, -1
+				if d >= pathHead {
+					a.head[c], a.firstBad[c], a.lastBad[c] = a.head[p], a.firstBad[p], a.lastBad[p]
+					if !s.Components[c].Alive() {
+						if a.firstBad[c] < 0 {
+							a.firstBad[c] = c
+						}
+						a.lastBad[c] = c
+					}
+				}
+			}
+		}
+		t.anc = a
+	})
+	return t.anc
+}
+
+// elidedLabel is "… 49,994 levels …".
+func elidedLabel(n int) string {
+	return "… " + thousands(n) + " " + plural(n, "level", "levels") + " …"
+}
+
+// thousands formats n with commas: 49,994.
+func thousands(n int) string {
+	d := strconv.Itoa(n)
+	var b []byte
+	for i := range len(d) {
+		if i > 0 && (len(d)-i)%3 == 0 {
+			b = append(b, ',')
+		}
+		b = append(b, d[i])
+	}
+	return string(b)
+}
+
 func (t *tracer) resourceHop(ri int) hop {
 	s := t.ix.Snap
 	r := &s.Resources[ri]
@@ -221,7 +360,7 @@ func (t *tracer) resourceHop(ri int) hop {
 
 // resourceState is "active, running, 12.0 MiB, created 1m05s before the snapshot".
 func resourceState(s *snapshot.Snapshot, r *snapshot.Resource) string {
-	parts := []string{r.State}
+	parts := []string{render.Escape(r.State)}
 	if r.Running {
 		parts = append(parts, "running")
 	}
@@ -234,27 +373,29 @@ func resourceState(s *snapshot.Snapshot, r *snapshot.Resource) string {
 	return strings.Join(parts, ", ")
 }
 
-// componentLabel is "Name (type, id)".
+// componentLabel is "Name (type, id)", escaped.
 func componentLabel(c *snapshot.Component) string {
+	id, name := render.Escape(c.ID), render.Escape(c.Name)
 	var inner []string
 	if c.Type != "" {
-		inner = append(inner, c.Type)
+		inner = append(inner, render.Escape(c.Type))
 	}
 	if c.Name != "" && c.Name != c.ID {
-		return c.Name + " (" + strings.Join(append(inner, c.ID), ", ") + ")"
+		return name + " (" + strings.Join(append(inner, id), ", ") + ")"
 	}
 	if len(inner) == 0 {
-		return c.ID
+		return id
 	}
-	return c.ID + " (" + inner[0] + ")"
+	return id + " (" + inner[0] + ")"
 }
 
-// resourceLabel is "name (type, id)".
+// resourceLabel is "name (type, id)", escaped.
 func resourceLabel(r *snapshot.Resource) string {
+	id, typ := render.Escape(r.ID), render.Escape(r.Type)
 	if r.Name == "" {
-		return r.ID + " (" + r.Type + ")"
+		return id + " (" + typ + ")"
 	}
-	return r.Name + " (" + r.Type + ", " + r.ID + ")"
+	return render.Escape(r.Name) + " (" + typ + ", " + id + ")"
 }
 
 // subtreeResources lists the resources owned by ci and its descendants.
@@ -294,9 +435,9 @@ func (t *tracer) largest(sel []int32, n int) []string {
 	out := []string{"largest live resources:"}
 	for _, ri := range top {
 		r := &s.Resources[ri]
-		line := fmt.Sprintf("  %s %s, owned by %s", resourceLabel(r), render.Bytes(r.SizeBytes), r.Owner)
+		line := fmt.Sprintf("  %s %s, owned by %s", resourceLabel(r), render.Bytes(r.SizeBytes), render.Escape(r.Owner))
 		if len(r.CreatedBy) > 0 {
-			line += ", created at " + r.CreatedBy[0]
+			line += ", created at " + render.Escape(r.CreatedBy[0])
 		}
 		out = append(out, line)
 	}
@@ -418,8 +559,12 @@ func parseFrame(frame string) (file string, line int, ok bool) {
 	return tok[:i], n, true
 }
 
-// subject names what a group is about, in one line.
+// subject names what a group is about, in one line, escaped.
 func (t *tracer) subject(f *coordinator.Finding) string {
+	return render.Escape(t.rawSubject(f))
+}
+
+func (t *tracer) rawSubject(f *coordinator.Finding) string {
 	s := t.ix.Snap
 	switch {
 	case f.Entry != nil:
@@ -466,8 +611,10 @@ func (tr trace) appendPlain(b []byte) []byte {
 		b = append(b, '\n')
 		b = append(b, treePrefix(d)...)
 		b = append(b, h.label...)
-		b = append(b, "  "...)
-		b = append(b, h.state...)
+		if !h.elided {
+			b = append(b, "  "...)
+			b = append(b, h.state...)
+		}
 	}
 	for _, n := range tr.notes {
 		b = append(b, '\n')
@@ -491,7 +638,8 @@ func treePrefix(d int) string {
 	return strings.Repeat("   ", d-1) + "└─ "
 }
 
-// others lists the ids of a group's other findings, at most n of them.
+// others lists the ids of a group's other findings, at most n of them,
+// escaped.
 func others(g *coordinator.Group, n int) string {
 	rest := g.Findings[1:]
 	ids := make([]string, 0, min(n, len(rest)))
@@ -505,7 +653,7 @@ func others(g *coordinator.Group, n int) string {
 		}
 		ids = append(ids, id)
 	}
-	out := strings.Join(ids, ", ")
+	out := render.Escape(strings.Join(ids, ", "))
 	if len(rest) > n {
 		out += fmt.Sprintf(" and %d more", len(rest)-n)
 	}
