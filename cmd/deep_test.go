@@ -186,7 +186,7 @@ func TestDeepChain_ManyDeepFindingsStayLinear(t *testing.T) {
 		t.Fatal(err)
 	}
 	const groups = n / 2
-	for _, format := range []string{"text", "sarif", "junit", "github", "markdown"} {
+	for _, format := range []string{"text", "json", "sarif", "junit", "github", "markdown"} {
 		t.Run(format, func(t *testing.T) {
 			out, code, stderr := runCapped(t, groups*4<<10, "leaks", "-o", format, path)
 			if code != 1 {

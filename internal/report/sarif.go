@@ -109,14 +109,14 @@ type sarifResultProps struct {
 // keeps its first pathHead and last pathTail ids, one "… N levels …" string
 // standing for the others, so a report is linear in the snapshot
 // (docs/leaks.md).
-func elidePath(path []string) []string {
-	if len(path) <= pathHead+pathTail+1 {
+func elidePath(path []string, elided int) []string {
+	if len(path) <= pathHead+pathTail+1 && elided == 0 {
 		return path
 	}
 	out := make([]string, 0, pathHead+pathTail+1)
-	out = append(out, path[:pathHead]...)
-	out = append(out, elidedLabel(len(path)-pathHead-pathTail))
-	return append(out, path[len(path)-pathTail:]...)
+	out = append(out, path[:min(pathHead, len(path))]...)
+	out = append(out, elidedLabel(len(path)+elided-pathHead-pathTail))
+	return append(out, path[max(len(path)-pathTail, pathHead):]...)
 }
 
 // maxSarifResources bounds the ids a result lists.
@@ -184,7 +184,7 @@ func (p *sarifPrinter) Print(w io.Writer, r *coordinator.Report) error {
 			Locations:           []sarifLocation{{PhysicalLocation: sarifPhysical{ArtifactLocation: sarifArtifact{URI: fileURI(file)}, Region: sarifRegion{StartLine: line}}}},
 			PartialFingerprints: map[string]string{coordinator.SignatureScheme: g.Signature},
 			OccurrenceCount:     len(g.Findings),
-			Properties:          sarifResultProps{Severity: g.Severity.String(), Resources: []string{}, Path: elidePath(f.Path)},
+			Properties:          sarifResultProps{Severity: g.Severity.String(), Resources: []string{}, Path: elidePath(f.Path, f.PathElided)},
 		}
 		if res.Properties.Path == nil {
 			res.Properties.Path = []string{}

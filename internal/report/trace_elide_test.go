@@ -90,14 +90,20 @@ func TestTrace_PlainTextOfADeepPathIsShort(t *testing.T) {
 
 func TestElidePath(t *testing.T) {
 	short := []string{"a", "b", "c", "d", "e", "f", "g"}
-	if got := elidePath(short); strings.Join(got, " ") != "a b c d e f g" {
+	if got := elidePath(short, 0); strings.Join(got, " ") != "a b c d e f g" {
 		t.Errorf("short path changed: %q", got)
 	}
 	long := make([]string, 50_000)
 	for i := range long {
 		long[i] = "c" + strconv.Itoa(i)
 	}
-	if got := strings.Join(elidePath(long), " / "); got != "c0 / c1 / c2 / … 49,994 levels … / c49997 / c49998 / c49999" {
+	if got := strings.Join(elidePath(long, 0), " / "); got != "c0 / c1 / c2 / … 49,994 levels … / c49997 / c49998 / c49999" {
 		t.Errorf("long path: %s", got)
+	}
+	// A path the analysis already shortened (first and last 8, and how
+	// many levels it left out) gives the same.
+	cut := append(append([]string{}, long[:8]...), long[len(long)-8:]...)
+	if got := strings.Join(elidePath(cut, len(long)-16), " / "); got != "c0 / c1 / c2 / … 49,994 levels … / c49997 / c49998 / c49999" {
+		t.Errorf("shortened path: %s", got)
 	}
 }

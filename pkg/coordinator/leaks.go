@@ -50,7 +50,12 @@ type Finding struct {
 	// Path runs from the root component to the resource (or component),
 	// ids only; a missing owner or parent stands first as its id. A cleanup
 	// cycle lists its members in order; over-global-limit has an empty path.
+	// A path longer than 2×PathEnds+1 keeps its first and last PathEnds
+	// ids, and PathElided says how many were left out between them.
 	Path []string
+	// PathElided is how many levels of a long Path were left out after its
+	// first PathEnds ids (0 when Path is whole).
+	PathElided int
 	// WithinGrace is set when the owner (or parent) was destroyed within
 	// LeakOptions.Grace: the severity was lowered to info.
 	WithinGrace bool
@@ -173,6 +178,10 @@ type finder struct {
 	// goneAbove is, per component, its nearest gone ancestor
 	// (goneAncestors).
 	goneAbove []int32
+	// anchors are, for deep components, their ancestor at depth
+	// PathEnds-1 (makeAnchors, once, when a long path is first made).
+	anchorsOnce sync.Once
+	anchors     []int32
 }
 
 // ruleSlots are the rules FindLeaks reports, in output order.
@@ -554,7 +563,7 @@ func (f *finder) pathRoom(pend []pendingRes) int {
 	for _, p := range pend {
 		n += 2 + len(f.s.Resources[p.ri].DependsOn)
 		if p.o >= 0 {
-			n += f.ix.Depth(int(p.o)) + 1
+			n += min(f.ix.Depth(int(p.o))+1, 2*PathEnds)
 		}
 	}
 	return n
@@ -595,10 +604,11 @@ func (b *builder) resourceFinding(fd *Finding, slot int, sev Severity, ri, o int
 	r := &b.s.Resources[ri]
 	var cname, ctype string
 	var path []string
+	elided := 0
 	if o >= 0 {
 		c := &b.s.Components[o]
 		cname, ctype = c.DisplayName(), c.Type
-		path = b.pathTo(o, 1)
+		path, elided = b.pathTo(o, 1)
 		path[len(path)-1] = r.ID
 	} else {
 		path = b.take(2)
@@ -613,12 +623,13 @@ func (b *builder) resourceFinding(fd *Finding, slot int, sev Severity, ri, o int
 	fd.Resource, fd.Component = ri, o
 	fd.ResourceID, fd.ComponentID = r.ID, r.Owner
 	fd.Signature = b.signature(string(ruleSlots[slot]), cname, ctype, r.Type, r.Name, frame)
-	fd.Path = path
+	fd.Path, fd.PathElided = path, elided
 }
 
 // componentFinding builds the finding of rule slot about component ci.
 func (b *builder) componentFinding(slot int, sev Severity, ci int, msg string) Finding {
 	c := &b.s.Components[ci]
+	path, elided := b.pathTo(ci, 0)
 	return Finding{
 		Rule:        ruleSlots[slot],
 		Severity:    sev,
@@ -627,33 +638,124 @@ func (b *builder) componentFinding(slot int, sev Severity, ci int, msg string) F
 		ComponentID: c.ID,
 		Signature:   b.signature(string(ruleSlots[slot]), c.DisplayName(), c.Type, "", "", ""),
 		Message:     msg,
-		Path:        b.pathTo(ci, 0),
+		Path:        path,
+		PathElided:  elided,
 	}
 }
 
+// PathEnds is how many ids a long Finding.Path keeps at each end.
+const PathEnds = 8
+
 // pathTo returns the ids from ci's root down to ci (a parent missing
-// from the snapshot first), then extra empty places, carved from the slab.
-// It climbs the parents twice, to size the path and to fill it, rather
-// than keep the paths of a hundred thousand components.
-func (b *builder) pathTo(ci, extra int) []string {
+// from the snapshot first), then extra (0 or 1) empty places, carved from
+// the slab. A path of more than 2×PathEnds+1 ids, the extra places
+// counted, keeps the first and last PathEnds and says how many it left
+// out between them, so that the findings of a
+// deep tree cost the same whatever its depth (docs/leaks.md, "Long
+// ownership paths"). It climbs the parents rather than keep the paths of
+// a hundred thousand components.
+func (b *builder) pathTo(ci, extra int) (path []string, elided int) {
 	comps := b.s.Components
-	n, root := 0, ci
-	for c := ci; c >= 0; c = b.ix.Parent(c) {
-		n, root = n+1, c
-	}
-	if comps[root].Parent != "" {
+	n := b.ix.Depth(ci) + 1
+	missing := ""
+	if root := b.rootOf(ci); comps[root].Parent != "" {
+		missing = comps[root].Parent
 		n++
 	}
-	p := b.take(n + extra)
-	k := n - 1
-	for c := ci; c >= 0; c = b.ix.Parent(c) {
+	if n+extra <= 2*PathEnds+1 {
+		p := b.take(n + extra)
+		k := n - 1
+		for c := ci; c >= 0; c = b.ix.Parent(c) {
+			p[k] = comps[c].ID
+			k--
+		}
+		if k == 0 {
+			p[0] = missing
+		}
+		return p, 0
+	}
+	// The tail: the last PathEnds ids, the extra places included.
+	p := b.take(2 * PathEnds)
+	c := ci
+	for k := 2*PathEnds - 1 - extra; k >= PathEnds; k-- {
 		p[k] = comps[c].ID
-		k--
+		c = b.ix.Parent(c)
 	}
-	if k == 0 {
-		p[0] = comps[root].Parent
+	// The head: the root's first PathEnds levels (after a missing parent).
+	head := PathEnds
+	if missing != "" {
+		p[0] = missing
+		head--
 	}
-	return p
+	c = b.ancestorAtDepth(ci, head-1)
+	for k := PathEnds - 1; k >= PathEnds-head; k-- {
+		p[k] = comps[c].ID
+		c = b.ix.Parent(c)
+	}
+	return p, n + extra - 2*PathEnds
+}
+
+// rootOf is the root of ci's tree.
+func (b *builder) rootOf(ci int) int {
+	if b.ix.Depth(ci) < 2*PathEnds {
+		for p := b.ix.Parent(ci); p >= 0; p = b.ix.Parent(p) {
+			ci = p
+		}
+		return ci
+	}
+	a := b.ancestorAtDepth(ci, 0)
+	return a
+}
+
+// ancestorAtDepth is ci's ancestor at depth d, for d < PathEnds, found
+// through the table of each component's ancestor at depth PathEnds-1
+// (made once, in one pass) when ci is deep: climbing would make the
+// findings of a deep chain cost its depth each.
+func (b *builder) ancestorAtDepth(ci, d int) int {
+	if depth := b.ix.Depth(ci); depth >= PathEnds {
+		b.anchorsOnce.Do(b.finder.makeAnchors)
+		ci = int(b.anchors[ci])
+	}
+	for b.ix.Depth(ci) > d {
+		ci = b.ix.Parent(ci)
+	}
+	return ci
+}
+
+// makeAnchors fills anchors: for each component at depth PathEnds-1 or
+// more, its ancestor at depth PathEnds-1 (itself at that depth).
+func (f *finder) makeAnchors() {
+	comps := f.s.Components
+	f.anchors = makeLarge[int32](len(comps))
+	const unknown = -1
+	for i := range f.anchors {
+		f.anchors[i] = unknown
+	}
+	var stack []int32
+	for ci := range comps {
+		c := ci
+		for f.anchors[c] == unknown {
+			d := f.ix.Depth(c)
+			if d < PathEnds-1 {
+				break
+			}
+			if d == PathEnds-1 {
+				f.anchors[c] = int32(c)
+				break
+			}
+			p := f.ix.Parent(c)
+			if f.anchors[p] != unknown {
+				f.anchors[c] = f.anchors[p]
+				break
+			}
+			stack = append(stack, int32(c))
+			c = p
+		}
+		for k := len(stack) - 1; k >= 0; k-- {
+			f.anchors[stack[k]] = f.anchors[f.ix.Parent(int(stack[k]))]
+		}
+		stack = stack[:0]
+	}
 }
 
 // globalLimit applies over-global-limit.

@@ -43,6 +43,10 @@ func (f *Finding) AppendJSON(dst []byte, prefix, indent string) []byte {
 		}
 		w.close(']')
 	}
+	if f.PathElided > 0 {
+		w.key("path_elided")
+		w.dst = strconv.AppendInt(w.dst, int64(f.PathElided), 10)
+	}
 	if s := f.SuppressedBy; s != nil {
 		w.key("suppressed_by")
 		w.open('{')
