@@ -2,6 +2,7 @@ package snapshot
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -22,8 +23,8 @@ import (
 // test where the results differ.
 func compareModes(t testing.TB, data []byte) {
 	t.Helper()
-	want, werr := parse(append([]byte(nil), data...), "in", true)
-	got, gerr := parse(append([]byte(nil), data...), "in", false)
+	want, werr := parse(context.Background(), append([]byte(nil), data...), "in", true)
+	got, gerr := parse(context.Background(), append([]byte(nil), data...), "in", false)
 	if errText(werr) != errText(gerr) {
 		t.Fatalf("errors differ\nstrict: %s\nfast:   %s", errText(werr), errText(gerr))
 	}
@@ -278,7 +279,7 @@ func TestLoad_LargeFilesAgreeWithParse(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer f.Close()
-			if _, ok := loadLarge(f, int64(len(data)), path); ok != (werr == nil) {
+			if _, ok := loadLarge(context.Background(), f, int64(len(data)), path); ok != (werr == nil) {
 				t.Errorf("loadLarge ok = %v, want %v", ok, werr == nil)
 			}
 		})
