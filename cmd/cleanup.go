@@ -94,7 +94,7 @@ func runCleanup(ctx context.Context, f *Factory, opts *CleanupOptions) error {
 		}
 		return runLiveCleanup(ctx, f, opts)
 	}
-	in, err := opts.Input.loadOne(f, opts.Args)
+	in, err := opts.Input.loadOne(ctx, f, opts.Args)
 	if err != nil {
 		return err
 	}

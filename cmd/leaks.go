@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -69,7 +70,7 @@ in the working directory when present. See docs/leaks.md.`,
 			if runF != nil {
 				return runF(opts)
 			}
-			return runLeaks(f, opts)
+			return runLeaks(c.Context(), f, opts)
 		},
 	}
 	opts.Input.addFlags(c)
@@ -118,7 +119,7 @@ func parseOutputs(values []string) ([]leakOutput, error) {
 	return outs, nil
 }
 
-func runLeaks(f *Factory, opts *LeaksOptions) error {
+func runLeaks(ctx context.Context, f *Factory, opts *LeaksOptions) error {
 	outs, err := parseOutputs(opts.Outputs)
 	if err != nil {
 		return err
@@ -154,7 +155,7 @@ func runLeaks(f *Factory, opts *LeaksOptions) error {
 	case n > 2 && opts.Baseline != "":
 		return usageError("--baseline compares two snapshots; with three or more, growth is measured across them: drop --baseline")
 	}
-	inputs, err := opts.Input.load(f, opts.Args)
+	inputs, err := opts.Input.load(ctx, f, opts.Args)
 	if err != nil {
 		return err
 	}
@@ -172,7 +173,7 @@ func runLeaks(f *Factory, opts *LeaksOptions) error {
 		seriesNames = append(seriesNames, in.Name)
 	}
 	if opts.Baseline != "" {
-		base, err := (&InputOptions{}).load(f, []string{opts.Baseline})
+		base, err := (&InputOptions{AttachOptions: AttachOptions{MaxBytes: opts.Input.MaxBytes}}).load(ctx, f, []string{opts.Baseline})
 		if err != nil {
 			return err
 		}
