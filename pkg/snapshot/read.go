@@ -41,8 +41,8 @@ const DefaultMaxBytes int64 = 1 << 30
 
 // Options control how LoadContext and DecodeContext read an input.
 type Options struct {
-	// MaxBytes bounds the size of the input after decompression (and of
-	// the compressed input); 0 means DefaultMaxBytes.
+	// MaxBytes bounds the size of the input after decompression; 0 means
+	// DefaultMaxBytes.
 	MaxBytes int64
 }
 
@@ -95,19 +95,14 @@ func LoadContext(ctx context.Context, path string, opts Options) (*Snapshot, err
 		return nil, err
 	}
 	defer f.Close()
-	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
-		if st.Size() > opts.maxBytes() {
-			return nil, &TooLargeError{Name: path, Limit: opts.maxBytes()}
-		}
-		if st.Size() >= largeFile {
-			var magic [2]byte
-			if _, err := f.ReadAt(magic[:], 0); err == nil && magic != [2]byte{0x1f, 0x8b} {
-				if s, ok := loadLarge(ctx, f, st.Size(), path); ok {
-					return s, nil
-				}
-				if err := ctx.Err(); err != nil {
-					return nil, fmt.Errorf("%s: %w", path, err)
-				}
+	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() && st.Size() >= largeFile && st.Size() <= opts.maxBytes() {
+		var magic [2]byte
+		if _, err := f.ReadAt(magic[:], 0); err == nil && magic != [2]byte{0x1f, 0x8b} {
+			if s, ok := loadLarge(ctx, f, st.Size(), path); ok {
+				return s, nil
+			}
+			if err := ctx.Err(); err != nil {
+				return nil, fmt.Errorf("%s: %w", path, err)
 			}
 		}
 	}
@@ -202,13 +197,11 @@ func readInput(ctx context.Context, r io.Reader, name string, limit int64) ([]by
 		stop := context.AfterFunc(ctx, func() { _ = f.SetReadDeadline(time.Unix(1, 0)) })
 		defer stop()
 	}
-	if size > limit {
-		return nil, &TooLargeError{Name: name, Limit: limit}
-	}
 	br := bufio.NewReaderSize(ctxReader{ctx, r}, 64<<10)
 	magic, _ := br.Peek(2)
 	if len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
-		comp, err := readPlain(br, size, limit, nil)
+		// Compressed data is at most a little larger than what it holds.
+		comp, err := readPlain(br, size, limit+limit/64+4096, nil)
 		if err != nil {
 			if errors.Is(err, errTooLarge) {
 				return nil, &TooLargeError{Name: name, Limit: limit}
@@ -216,6 +209,9 @@ func readInput(ctx context.Context, r io.Reader, name string, limit int64) ([]by
 			return nil, err
 		}
 		return gunzip(ctx, comp, name, limit)
+	}
+	if size > limit {
+		return nil, &TooLargeError{Name: name, Limit: limit}
 	}
 	st := &starter{name: name, line: 1}
 	data, err := readPlain(br, size, limit, st)
