@@ -23,7 +23,7 @@ const fastTableRows = 1000
 // Table writes rows as a borderless, left-aligned table like kubectl's,
 // with the header styled by st. Cells are never wrapped or truncated.
 func Table(w io.Writer, st *Styles, header []string, rows [][]string) error {
-	if len(rows) > fastTableRows {
+	if len(rows) > fastTableRows || hasLongCell(rows) {
 		return alignedTable(w, st, header, rows)
 	}
 	styled := make([]string, len(header))
@@ -62,6 +62,21 @@ func Table(w io.Writer, st *Styles, header []string, rows [][]string) error {
 		return err
 	}
 	return writeTrimmed(w, buf.Bytes())
+}
+
+// longCell is the size from which Table aligns the columns itself:
+// tablewriter copies a cell many times over (a 40 MB name took 600 MB).
+const longCell = 4 << 10
+
+func hasLongCell(rows [][]string) bool {
+	for _, r := range rows {
+		for _, c := range r {
+			if len(c) > longCell {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // alignedTable is Table for large tables: two passes, one to measure the
