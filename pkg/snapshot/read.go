@@ -183,6 +183,44 @@ func (c ctxReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// asyncReader reads in a goroutine, so that a read blocked for ever
+// (standard input from a terminal, a pipe whose writer is silent) is left
+// behind when the context ends. It reads into its own buffer, which the
+// goroutine left behind keeps.
+type asyncReader struct {
+	ctx     context.Context
+	r       io.Reader
+	buf     []byte
+	done    chan int
+	err     error
+	pending bool
+}
+
+func (a *asyncReader) Read(p []byte) (int, error) {
+	if err := a.ctx.Err(); err != nil {
+		return 0, err
+	}
+	if !a.pending {
+		if a.buf == nil {
+			a.buf, a.done = make([]byte, 256<<10), make(chan int, 1)
+		}
+		a.pending = true
+		buf := a.buf[:min(len(p), len(a.buf))]
+		go func() {
+			n, err := a.r.Read(buf)
+			a.err = err
+			a.done <- n
+		}()
+	}
+	select {
+	case n := <-a.done:
+		a.pending = false
+		return copy(p, a.buf[:n]), a.err
+	case <-a.ctx.Done():
+		return 0, a.ctx.Err()
+	}
+}
+
 // readInput reads r whole, decompressing gzip, within max bytes.
 func readInput(ctx context.Context, r io.Reader, name string, limit int64) ([]byte, error) {
 	size := int64(-1)
@@ -192,10 +230,17 @@ func readInput(ctx context.Context, r io.Reader, name string, limit int64) ([]by
 				size = max(st.Size()-pos, 0)
 			}
 		}
-		// A read from a pipe or a FIFO (when Go polls it) ends when the
-		// context does.
-		stop := context.AfterFunc(ctx, func() { _ = f.SetReadDeadline(time.Unix(1, 0)) })
-		defer stop()
+		switch err := f.SetReadDeadline(time.Time{}); {
+		case err == nil:
+			// A read from a pipe or a FIFO that Go polls ends when the
+			// context does.
+			stop := context.AfterFunc(ctx, func() { _ = f.SetReadDeadline(time.Unix(1, 0)) })
+			defer stop()
+		case size < 0:
+			// Standard input that is a blocking pipe or a terminal: a
+			// read cannot be ended, so it is left behind.
+			r = &asyncReader{ctx: ctx, r: f}
+		}
 	}
 	br := bufio.NewReaderSize(ctxReader{ctx, r}, 64<<10)
 	magic, _ := br.Peek(2)

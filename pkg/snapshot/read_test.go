@@ -320,3 +320,50 @@ func TestParse_EndsWithTheContext(t *testing.T) {
 		t.Errorf("decoded %d resources after the context ended", n-100)
 	}
 }
+
+// TestDecode_BlockingPipeEndsWithTheContext: standard input that Go
+// cannot poll (a blocking pipe, a terminal) with a silent writer: the
+// context's end returns at once.
+func TestDecode_BlockingPipeEndsWithTheContext(t *testing.T) {
+	var fds [2]int
+	if err := syscall.Pipe(fds[:]); err != nil {
+		t.Skipf("pipe: %v", err)
+	}
+	r, w := os.NewFile(uintptr(fds[0]), "in"), os.NewFile(uintptr(fds[1]), "out")
+	defer w.Close()
+	if err := r.SetReadDeadline(time.Time{}); err == nil {
+		t.Skip("the pipe is polled: TestLoad_FIFOWithASilentWriterEndsWithTheContext covers it")
+	}
+	w.Write([]byte("{"))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		_, err := DecodeContext(ctx, r, "-", Options{})
+		done <- err
+	}()
+	cancel()
+	if err := waitErr(t, done); !errors.Is(err, context.Canceled) {
+		t.Errorf("err = %v, want context.Canceled", err)
+	}
+	// The read left behind ends with the writer; the data read so far is
+	// the caller's no more.
+	w.Close()
+	r.Close()
+}
+
+// TestDecode_BlockingPipeReads: and it reads as usual.
+func TestDecode_BlockingPipeReads(t *testing.T) {
+	var fds [2]int
+	if err := syscall.Pipe(fds[:]); err != nil {
+		t.Skipf("pipe: %v", err)
+	}
+	r, w := os.NewFile(uintptr(fds[0]), "in"), os.NewFile(uintptr(fds[1]), "out")
+	defer r.Close()
+	go func() {
+		w.Write([]byte(minimal))
+		w.Close()
+	}()
+	if _, err := DecodeContext(context.Background(), r, "-", Options{}); err != nil {
+		t.Fatal(err)
+	}
+}
