@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -166,5 +167,35 @@ func TestInput_SizesSaturate(t *testing.T) {
 	r = runCLI(t, "stats", "-o", "json", path)
 	if !strings.Contains(r.Stdout, `"live_bytes": 9223372036854775807`) {
 		t.Errorf("stats -o json:\n%s", r.Stdout)
+	}
+}
+
+// TestInput_AttachEndsWithTheContext: --attach reads with the command's
+// context, so an interrupt ends a fetch from a process that never answers
+// (it used context.Background(), bounded only by --timeout).
+func TestInput_AttachEndsWithTheContext(t *testing.T) {
+	answered := make(chan struct{})
+	defer close(answered)
+	target := serve(t, "unix", &fakeProcess{t: t, handler: func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+		case <-answered:
+		}
+	}})
+	var out, errOut bytes.Buffer
+	f := &Factory{IO: &IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut},
+		Getenv: func(k string) string { return map[string]string{"XDG_RUNTIME_DIR": shortTempDir(t)}[k] },
+		Now:    time.Now, ColorMode: "never"}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	go func() { done <- RunContext(ctx, f, []string{"validate", "--attach", target, "--timeout", "1h"}) }()
+	cancel()
+	select {
+	case code := <-done:
+		if code == 0 {
+			t.Errorf("exit 0 on an interrupted fetch")
+		}
+	case <-time.After(20 * time.Second): // a bound on a hang, not a wait
+		t.Fatal("validate --attach did not return after its context ended")
 	}
 }
