@@ -268,19 +268,17 @@ func readInput(ctx context.Context, r io.Reader, name string, limit int64) ([]by
 
 var errTooLarge = errors.New("input too large")
 
-// readPlain reads r whole: size bytes when known (>= 0), else growing a
-// buffer up to limit+1 bytes. st, when set, checks the first byte.
+// readPlain reads r whole: size bytes when known (>= 0), else block by
+// block up to limit+1 bytes. st, when set, checks the first byte.
 func readPlain(r io.Reader, size, limit int64, st *starter) ([]byte, error) {
-	capacity := int64(64 << 10)
-	if size >= 0 {
-		// One byte more than the file, so the read that finds the end
-		// needs no room: growing a 300 MB buffer would copy it and hold
-		// both copies.
-		capacity = size + 1
+	if size < 0 {
+		return readBlocks(r, limit, st)
 	}
-	buf := hugemem.MakeCap[byte](0, int(min(capacity, limit+1)))
+	// One byte more than the file, so the read that finds the end needs
+	// no room: growing a 300 MB buffer would copy it and hold both copies.
+	buf := hugemem.MakeCap[byte](0, int(min(size+1, limit+1)))
 	for {
-		if len(buf) == cap(buf) {
+		if len(buf) == cap(buf) { // the file grew
 			if int64(len(buf)) > limit {
 				return nil, errTooLarge
 			}
@@ -305,6 +303,49 @@ func readPlain(r io.Reader, size, limit int64, st *starter) ([]byte, error) {
 			return nil, err
 		}
 	}
+}
+
+// readBlocks reads a stream of unknown size into blocks of growing size
+// (64 KiB to 16 MiB), then copies them into one buffer of the exact size,
+// giving each block back once copied: the peak is the input and a block,
+// where a doubling buffer holds the last two sizes and the garbage of the
+// earlier ones (a 343 MB pipe: 875 MB).
+func readBlocks(r io.Reader, limit int64, st *starter) ([]byte, error) {
+	var blocks [][]byte
+	defer func() {
+		for _, b := range blocks {
+			freeBlock(b)
+		}
+	}()
+	var total int64
+	for next := 64 << 10; ; next = min(2*next, 16<<20) {
+		block := tempBlock(int(min(int64(next), limit+1-total)))
+		blocks = append(blocks, block)
+		n, err := io.ReadFull(r, block)
+		if st != nil && !st.done {
+			if err := st.feed(block[:n]); err != nil {
+				return nil, err
+			}
+		}
+		blocks[len(blocks)-1] = block[:n]
+		if total += int64(n); total > limit {
+			return nil, errTooLarge
+		}
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	buf := hugemem.MakeCap[byte](0, int(total))
+	for k, b := range blocks {
+		buf = append(buf, b...)
+		freeBlock(b)
+		blocks[k] = nil
+	}
+	blocks = nil
+	return buf, nil
 }
 
 // gunzip decompresses comp: first counting the bytes (within limit, and
