@@ -367,3 +367,48 @@ func TestDecode_BlockingPipeReads(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestDecode_StreamsInBlocks: a stream of many blocks decodes as Parse
+// does, at the limit and one byte under it.
+func TestDecode_StreamsInBlocks(t *testing.T) {
+	var buf bytes.Buffer
+	if err := gensnap.Generate(gensnap.Config{Components: 50, Resources: 5_000, Seed: 4}, &buf); err != nil {
+		t.Fatal(err)
+	}
+	data := buf.Bytes()
+	if len(data) < 1<<20 {
+		t.Fatalf("only %d bytes", len(data))
+	}
+	want, err := Parse(append([]byte(nil), data...), "-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Reads of odd sizes, so that blocks fill over several reads.
+	got, err := DecodeContext(context.Background(), &oddReader{data: data}, "-", Options{MaxBytes: int64(len(data))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !sameSnapshot(want, got) {
+		t.Error("a stream read in blocks decodes otherwise than Parse")
+	}
+	var large *TooLargeError
+	if _, err := DecodeContext(context.Background(), &oddReader{data: data}, "-", Options{MaxBytes: int64(len(data)) - 1}); !errors.As(err, &large) {
+		t.Errorf("one byte over: err = %v", err)
+	}
+}
+
+// oddReader returns data in reads of 1 to 4096 bytes.
+type oddReader struct {
+	data []byte
+	k    int
+}
+
+func (o *oddReader) Read(p []byte) (int, error) {
+	if len(o.data) == 0 {
+		return 0, io.EOF
+	}
+	o.k++
+	n := copy(p[:min(len(p), 1+o.k*7919%4096)], o.data)
+	o.data = o.data[n:]
+	return n, nil
+}
