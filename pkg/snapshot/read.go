@@ -321,7 +321,7 @@ func readBlocks(r io.Reader, limit int64, st *starter) ([]byte, error) {
 	for next := 64 << 10; ; next = min(2*next, 16<<20) {
 		block := tempBlock(int(min(int64(next), limit+1-total)))
 		blocks = append(blocks, block)
-		n, err := io.ReadFull(r, block)
+		n, err := fill(r, block)
 		if st != nil && !st.done {
 			if err := st.feed(block[:n]); err != nil {
 				return nil, err
@@ -331,7 +331,7 @@ func readBlocks(r io.Reader, limit int64, st *starter) ([]byte, error) {
 		if total += int64(n); total > limit {
 			return nil, errTooLarge
 		}
-		if err == io.EOF || err == io.ErrUnexpectedEOF {
+		if err == io.EOF {
 			break
 		}
 		if err != nil {
@@ -346,6 +346,19 @@ func readBlocks(r io.Reader, limit int64, st *starter) ([]byte, error) {
 	}
 	blocks = nil
 	return buf, nil
+}
+
+// fill reads into b until it is full (nil), or r ends (io.EOF) or fails.
+func fill(r io.Reader, b []byte) (int, error) {
+	n := 0
+	for n < len(b) {
+		k, err := r.Read(b[n:])
+		n += k
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
 }
 
 // gunzip decompresses comp: first counting the bytes (within limit, and

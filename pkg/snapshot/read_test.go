@@ -301,3 +301,16 @@ func (o *oddReader) Read(p []byte) (int, error) {
 	o.data = o.data[n:]
 	return n, nil
 }
+
+// TestDecode_ReadErrorsAreKept: a stream cut short (a connection closed
+// mid-body) fails with its read error, not as truncated JSON.
+func TestDecode_ReadErrorsAreKept(t *testing.T) {
+	cut := io.MultiReader(strings.NewReader(minimal[:40]), iotestErr{io.ErrUnexpectedEOF})
+	if _, err := DecodeContext(context.Background(), cut, "", Options{}); !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Errorf("err = %v, want io.ErrUnexpectedEOF", err)
+	}
+}
+
+type iotestErr struct{ err error }
+
+func (e iotestErr) Read([]byte) (int, error) { return 0, e.err }
