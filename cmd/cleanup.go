@@ -114,7 +114,7 @@ func runCleanup(ctx context.Context, f *Factory, opts *CleanupOptions) error {
 		}
 		return runLiveCleanup(ctx, f, opts)
 	}
-	in, err := opts.Input.loadOne(f, opts.Args)
+	in, err := opts.Input.loadOne(ctx, f, opts.Args)
 	if err != nil {
 		return err
 	}
@@ -128,7 +128,7 @@ func runCleanup(ctx context.Context, f *Factory, opts *CleanupOptions) error {
 	if err != nil {
 		return err
 	}
-	vd, err := judge(f, opts, plan)
+	vd, err := judge(ctx, f, opts, plan)
 	if err != nil {
 		return err
 	}

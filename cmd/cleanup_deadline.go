@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"context"
 	"encoding/xml"
 	"fmt"
 	"io"
@@ -51,7 +52,7 @@ func (v *verdict) failed() bool {
 
 // judge computes the verdict of plan, planned over the same scope as the
 // baseline's plan.
-func judge(f *Factory, opts *CleanupOptions, plan *coordinator.Plan) (*verdict, error) {
+func judge(ctx context.Context, f *Factory, opts *CleanupOptions, plan *coordinator.Plan) (*verdict, error) {
 	d := &opts.Deadline
 	if !d.active() {
 		return nil, nil
@@ -71,7 +72,7 @@ func judge(f *Factory, opts *CleanupOptions, plan *coordinator.Plan) (*verdict, 
 		}
 	}
 	if d.Baseline != "" {
-		old, err := (&InputOptions{}).loadOne(f, []string{d.Baseline})
+		old, err := opts.Input.loadPath(ctx, f, d.Baseline)
 		if err != nil {
 			return nil, err
 		}

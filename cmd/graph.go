@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"strconv"
 	"strings"
@@ -53,7 +54,7 @@ callbacks' steps).`,
 			if runF != nil {
 				return runF(opts)
 			}
-			return runGraph(f, opts)
+			return runGraph(c.Context(), f, opts)
 		},
 	}
 	opts.Input.addFlags(c)
@@ -66,11 +67,11 @@ callbacks' steps).`,
 	return c
 }
 
-func runGraph(f *Factory, opts *GraphOptions) error {
+func runGraph(ctx context.Context, f *Factory, opts *GraphOptions) error {
 	if err := oneOf("--format", opts.Format, graphFormats...); err != nil {
 		return err
 	}
-	in, err := opts.Input.loadOne(f, opts.Args)
+	in, err := opts.Input.loadOne(ctx, f, opts.Args)
 	if err != nil {
 		return err
 	}

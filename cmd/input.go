@@ -12,6 +12,7 @@ import (
 
 	"github.com/rescoord/rescoord/internal/attach"
 	"github.com/rescoord/rescoord/internal/discovery"
+	"github.com/rescoord/rescoord/internal/render"
 	"github.com/rescoord/rescoord/pkg/snapshot"
 )
 
@@ -30,14 +31,35 @@ type AttachOptions struct {
 	// AllowUID lists the uids, besides the caller's, whose unix sockets may
 	// be attached to (comma-separated).
 	AllowUID string
-	// MaxBytes bounds the snapshot body (0: attach.DefaultMaxBytes).
+	// MaxBytes bounds the size of a snapshot read (--max-input): a file,
+	// standard input, the decompressed bytes of gzip, an attach body.
 	MaxBytes int64
 }
 
 func (o *InputOptions) addFlags(c *cobra.Command) {
 	c.Flags().BoolVar(&o.Demo, "demo", false, "read the sample snapshot built into rescoord (a media app with a few real leaks)")
 	c.Flags().StringVar(&o.Attach, "attach", "", "read the snapshot a live process serves (unix:///path.sock, http://127.0.0.1:6060, pid:1234 or a process name from 'rescoord ps')")
+	o.MaxBytes = snapshot.DefaultMaxBytes
+	c.Flags().Var((*sizeFlag)(&o.MaxBytes), "max-input", "refuse a snapshot larger than this once decompressed, such as 512MB or 4GiB")
 	o.AttachOptions.addFlags(c)
+}
+
+// sizeFlag is a flag holding a size in bytes, given with a unit.
+type sizeFlag int64
+
+func (s *sizeFlag) String() string { return render.Bytes(int64(*s)) }
+func (s *sizeFlag) Type() string   { return "size" }
+
+func (s *sizeFlag) Set(v string) error {
+	n, err := parseSize(v)
+	if err != nil {
+		return err
+	}
+	if n <= 0 {
+		return fmt.Errorf("invalid size %q: want more than 0 bytes", v)
+	}
+	*s = sizeFlag(n)
+	return nil
 }
 
 func (o *AttachOptions) addFlags(c *cobra.Command) {
@@ -87,8 +109,8 @@ type loaded struct {
 }
 
 // loadOne reads the single input of a command that takes at most one path.
-func (o *InputOptions) loadOne(f *Factory, args []string) (*loaded, error) {
-	all, err := o.load(f, args)
+func (o *InputOptions) loadOne(ctx context.Context, f *Factory, args []string) (*loaded, error) {
+	all, err := o.load(ctx, f, args)
 	if err != nil {
 		return nil, err
 	}
@@ -98,8 +120,9 @@ func (o *InputOptions) loadOne(f *Factory, args []string) (*loaded, error) {
 	return all[0], nil
 }
 
-// load reads every input named: paths in order, or the demo, or the attach target.
-func (o *InputOptions) load(f *Factory, args []string) ([]*loaded, error) {
+// load reads every input named: paths in order, or the demo, or the attach
+// target. ctx, the command's, ends reading and parsing (Ctrl-C).
+func (o *InputOptions) load(ctx context.Context, f *Factory, args []string) ([]*loaded, error) {
 	sources := len(args)
 	if o.Demo {
 		sources++
@@ -121,12 +144,13 @@ func (o *InputOptions) load(f *Factory, args []string) ([]*loaded, error) {
 		return []*loaded{{Snap: s, Name: "demo"}}, nil
 	}
 	if o.Attach != "" {
-		s, err := o.fetch(context.Background(), f, o.Attach)
+		s, err := o.fetch(ctx, f, o.Attach)
 		if err != nil {
 			return nil, err
 		}
 		return []*loaded{{Snap: s, Name: attach.Redact(o.Attach)}}, nil
 	}
+	read := snapshot.Options{MaxBytes: o.MaxBytes}
 	out := make([]*loaded, 0, len(args))
 	stdin := false
 	for _, p := range args {
@@ -137,9 +161,9 @@ func (o *InputOptions) load(f *Factory, args []string) ([]*loaded, error) {
 				return nil, usageError("standard input (-) can be read only once")
 			}
 			stdin = true
-			s, err = snapshot.Decode(f.IO.In, "-")
+			s, err = snapshot.DecodeContext(ctx, f.IO.In, "-", read)
 		} else {
-			s, err = snapshot.Load(p)
+			s, err = snapshot.LoadContext(ctx, p, read)
 		}
 		if err != nil {
 			return nil, inputError(err)
@@ -149,8 +173,19 @@ func (o *InputOptions) load(f *Factory, args []string) ([]*loaded, error) {
 	return out, nil
 }
 
+// loadPath reads one more snapshot file (a baseline) with the same limits
+// as the command's inputs.
+func (o *InputOptions) loadPath(ctx context.Context, f *Factory, path string) (*loaded, error) {
+	in := &InputOptions{AttachOptions: AttachOptions{MaxBytes: o.MaxBytes}}
+	return in.loadOne(ctx, f, []string{path})
+}
+
 // inputError makes a failed read an exit-2 error with a readable message.
 func inputError(err error) error {
+	var large *snapshot.TooLargeError
+	if errors.As(err, &large) {
+		return &exitError{code: ExitError, err: fmt.Errorf("%w: raise --max-input to read it", err)}
+	}
 	var pe *os.PathError
 	if errors.As(err, &pe) {
 		return &exitError{code: ExitError, err: fmt.Errorf("cannot read %s: %w", pe.Path, pe.Err)}

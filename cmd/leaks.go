@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -76,7 +77,7 @@ in the working directory when present. See docs/leaks.md.`,
 			if runF != nil {
 				return runF(opts)
 			}
-			return runLeaks(f, opts)
+			return runLeaks(c.Context(), f, opts)
 		},
 	}
 	opts.Input.addFlags(c)
@@ -125,7 +126,7 @@ func parseOutputs(values []string) ([]leakOutput, error) {
 	return outs, nil
 }
 
-func runLeaks(f *Factory, opts *LeaksOptions) error {
+func runLeaks(ctx context.Context, f *Factory, opts *LeaksOptions) error {
 	outs, err := parseOutputs(opts.Outputs)
 	if err != nil {
 		return err
@@ -164,7 +165,7 @@ func runLeaks(f *Factory, opts *LeaksOptions) error {
 	if err := distinctFiles(append(slices.Clone(opts.Args), opts.Baseline)); err != nil {
 		return err
 	}
-	inputs, err := opts.Input.load(f, opts.Args)
+	inputs, err := opts.Input.load(ctx, f, opts.Args)
 	if err != nil {
 		return err
 	}
@@ -187,17 +188,17 @@ func runLeaks(f *Factory, opts *LeaksOptions) error {
 		seriesNames = append(seriesNames, in.Name)
 	}
 	if opts.Baseline != "" {
-		base, err := (&InputOptions{}).load(f, []string{opts.Baseline})
+		base, err := opts.Input.loadPath(ctx, f, opts.Baseline)
 		if err != nil {
 			return err
 		}
-		if ro.Baseline, err = index(base[0]); err != nil {
+		if ro.Baseline, err = index(base); err != nil {
 			return err
 		}
 		cur := inputs[len(inputs)-1]
-		if b := base[0].Snap.TakenAt; b.After(cur.Snap.TakenAt) {
+		if b := base.Snap.TakenAt; b.After(cur.Snap.TakenAt) {
 			warnf(f, "the baseline %s (taken %s) is newer than %s (taken %s): are they swapped?",
-				base[0].Name, b.Format(time.RFC3339), cur.Name, cur.Snap.TakenAt.Format(time.RFC3339))
+				base.Name, b.Format(time.RFC3339), cur.Name, cur.Snap.TakenAt.Format(time.RFC3339))
 		}
 	}
 	if ro.Suppressions, err = loadSuppressions(f, opts.Suppressions); err != nil {

@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"bufio"
+	"context"
 	"encoding/csv"
 	"fmt"
 	"io"
@@ -51,7 +52,7 @@ func NewCmdList(f *Factory, runF func(*ListOptions) error) *cobra.Command {
 			if runF != nil {
 				return runF(opts)
 			}
-			return runList(f, opts)
+			return runList(c.Context(), f, opts)
 		},
 	}
 	opts.Input.addFlags(c)
@@ -73,7 +74,7 @@ func NewCmdList(f *Factory, runF func(*ListOptions) error) *cobra.Command {
 	return c
 }
 
-func runList(f *Factory, opts *ListOptions) error {
+func runList(ctx context.Context, f *Factory, opts *ListOptions) error {
 	if err := oneOf("--output", opts.Output, listFormats...); err != nil {
 		return err
 	}
@@ -94,7 +95,7 @@ func runList(f *Factory, opts *ListOptions) error {
 		}
 		q.MinSize = n
 	}
-	in, err := opts.Input.loadOne(f, opts.Args)
+	in, err := opts.Input.loadOne(ctx, f, opts.Args)
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"strconv"
@@ -33,7 +34,7 @@ func NewCmdStats(f *Factory, runF func(*StatsOptions) error) *cobra.Command {
 			if runF != nil {
 				return runF(opts)
 			}
-			return runStats(f, opts)
+			return runStats(c.Context(), f, opts)
 		},
 	}
 	opts.Input.addFlags(c)
@@ -42,14 +43,14 @@ func NewCmdStats(f *Factory, runF func(*StatsOptions) error) *cobra.Command {
 	return c
 }
 
-func runStats(f *Factory, opts *StatsOptions) error {
+func runStats(ctx context.Context, f *Factory, opts *StatsOptions) error {
 	if err := oneOf("--output", opts.Output, "text", "json"); err != nil {
 		return err
 	}
 	if opts.Top < 1 {
 		return usageError("invalid --top %d: want 1 or more", opts.Top)
 	}
-	in, err := opts.Input.loadOne(f, opts.Args)
+	in, err := opts.Input.loadOne(ctx, f, opts.Args)
 	if err != nil {
 		return err
 	}

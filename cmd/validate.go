@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -41,7 +42,7 @@ not in the snapshot, a component whose parent is gone — are valid input:
 			if runF != nil {
 				return runF(opts)
 			}
-			return runValidate(f, opts)
+			return runValidate(c.Context(), f, opts)
 		},
 	}
 	opts.Input.addFlags(c)
@@ -67,11 +68,11 @@ type validateError struct {
 	Message string `json:"message"`
 }
 
-func runValidate(f *Factory, opts *ValidateOptions) error {
+func runValidate(ctx context.Context, f *Factory, opts *ValidateOptions) error {
 	if err := oneOf("--output", opts.Output, "text", "json"); err != nil {
 		return err
 	}
-	in, err := opts.Input.loadOne(f, opts.Args)
+	in, err := opts.Input.loadOne(ctx, f, opts.Args)
 	name := "-"
 	if len(opts.Args) == 1 {
 		name = opts.Args[0]

@@ -396,9 +396,10 @@ func (c *Client) Snapshot(ctx context.Context) (*snapshot.Snapshot, error) {
 		return nil, c.tooLarge()
 	}
 	body := &limitReader{r: resp.Body, n: c.opts.MaxBytes}
-	s, err := snapshot.Decode(body, "")
+	s, err := snapshot.DecodeContext(ctx, body, "", snapshot.Options{MaxBytes: c.opts.MaxBytes})
 	if err != nil {
-		if body.over {
+		var big *snapshot.TooLargeError
+		if body.over || errors.As(err, &big) {
 			return nil, c.tooLarge()
 		}
 		if ctx.Err() != nil || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) {

@@ -123,6 +123,12 @@ func TestSnapshot_BodyBoundedByMaxBytes(t *testing.T) {
 			w.Header().Set("Content-Encoding", "gzip")
 			w.Write(gz.Bytes()) // small on the wire, 4 MiB decoded
 		},
+		"gzip inside the body": func(w http.ResponseWriter, r *http.Request) {
+			// A gzip file served as is: the decoder decompresses it, and
+			// the decompressed bytes are what the limit bounds.
+			w.Header().Set("Content-Type", "application/json")
+			w.Write(gz.Bytes())
+		},
 		"chunked": func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "application/json")
 			for i := 0; i < len(big); i += 64 << 10 {

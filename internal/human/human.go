@@ -23,9 +23,12 @@ func Bytes(n int64) string {
 	return fmt.Sprintf("%.1f %s", v, units[i])
 }
 
-// Age formats a non-negative duration compactly: 850ms, 45s, 1m05s, 2h03m, 3d04h.
+// Age formats a non-negative duration compactly: 850ms, 45s, 1m05s, 2h03m,
+// 3d04h. A negative one prints as 0ms: a duration never prints negative.
 func Age(d time.Duration) string {
 	switch {
+	case d < 0:
+		return "0ms"
 	case d < time.Second:
 		return fmt.Sprintf("%dms", d.Milliseconds())
 	case d < time.Minute:
@@ -36,4 +39,27 @@ func Age(d time.Duration) string {
 		return fmt.Sprintf("%dh%02dm", int(d.Hours()), int(d.Minutes())%60)
 	}
 	return fmt.Sprintf("%dd%02dh", int(d.Hours())/24, int(d.Hours())%24)
+}
+
+// Millis formats a duration given in milliseconds as time.Duration
+// prints it — 0s, 500ms, 2s, 1.5s, 1m30s, 26h0m0s — for every value,
+// where converting to a time.Duration would overflow past 292 years.
+// A negative one prints as 0s.
+func Millis(ms int64) string {
+	switch {
+	case ms <= 0:
+		return "0s"
+	case ms < 1000:
+		return fmt.Sprintf("%dms", ms)
+	case ms < 60_000:
+		return (time.Duration(ms) * time.Millisecond).Round(100 * time.Millisecond).String()
+	}
+	s := ms / 1000
+	if ms%1000 >= 500 {
+		s++ // rounds half away from zero, as Duration.Round
+	}
+	if h := s / 3600; h > 0 {
+		return fmt.Sprintf("%dh%dm%ds", h, s/60%60, s%60)
+	}
+	return fmt.Sprintf("%dm%ds", s/60, s%60)
 }

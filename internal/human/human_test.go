@@ -1,6 +1,7 @@
 package human
 
 import (
+	"math"
 	"testing"
 	"time"
 )
@@ -19,5 +20,34 @@ func TestAge(t *testing.T) {
 		if got := Age(d); got != want {
 			t.Errorf("Age(%v) = %q, want %q", d, got, want)
 		}
+	}
+}
+
+// TestMillis_NeverNegative: every value prints as time.Duration would
+// print it, the largest ones included, where a time.Duration overflows.
+func TestMillis_NeverNegative(t *testing.T) {
+	durationOf := func(ms int64) string {
+		d := time.Duration(ms) * time.Millisecond
+		if ms < 60_000 {
+			return d.Round(100 * time.Millisecond).String()
+		}
+		return d.Round(time.Second).String()
+	}
+	for _, ms := range []int64{1000, 1049, 1050, 59_949, 59_950, 59_999, 60_000, 90_499, 90_500, 3_599_500, 3_600_000, 86_400_000, 604_800_000, 9_223_372_036_000} {
+		if got, want := Millis(ms), durationOf(ms); got != want {
+			t.Errorf("Millis(%d) = %q, want %q", ms, got, want)
+		}
+	}
+	for ms, want := range map[int64]string{0: "0s", -5: "0s", 500: "500ms", 9_223_372_036_855: "2562047h47m17s",
+		math.MaxInt64: "2562047788015h12m56s"} {
+		if got := Millis(ms); got != want {
+			t.Errorf("Millis(%d) = %q, want %q", ms, got, want)
+		}
+	}
+	if got := Age(-time.Second); got != "0ms" {
+		t.Errorf("Age(-1s) = %q, want 0ms", got)
+	}
+	if got := Bytes(math.MaxInt64); got != "8.0 EiB" {
+		t.Errorf("Bytes(MaxInt64) = %q", got)
 	}
 }

@@ -1,7 +1,6 @@
 package render
 
 import (
-	"fmt"
 	"time"
 
 	"github.com/rescoord/rescoord/internal/human"
@@ -27,16 +26,6 @@ func Since(at, t time.Time) string {
 	return Age(at.Sub(t))
 }
 
-// Millis formats a duration given in milliseconds: 0s, 500ms, 2s, 1.5s, 1m30s.
-func Millis(ms int64) string {
-	d := time.Duration(ms) * time.Millisecond
-	switch {
-	case ms == 0:
-		return "0s"
-	case ms < 1000:
-		return fmt.Sprintf("%dms", ms)
-	case ms < 60_000:
-		return (d.Round(100 * time.Millisecond)).String()
-	}
-	return d.Round(time.Second).String()
-}
+// Millis formats a duration given in milliseconds: 0s, 500ms, 2s, 1.5s,
+// 1m30s; never negative, whatever the value.
+func Millis(ms int64) string { return human.Millis(ms) }

@@ -27,7 +27,7 @@ const fastTableRows = 1000
 // control character but the colours of a style.
 func Table(w io.Writer, st *Styles, header []string, rows [][]string) error {
 	rows = cells(rows, Cell)
-	if len(rows) > fastTableRows {
+	if len(rows) > fastTableRows || hasLongCell(rows) {
 		return alignedTable(w, st, header, rows)
 	}
 	styled := make([]string, len(header))
@@ -66,6 +66,21 @@ func Table(w io.Writer, st *Styles, header []string, rows [][]string) error {
 		return err
 	}
 	return writeTrimmed(w, buf.Bytes())
+}
+
+// longCell is the size from which Table aligns the columns itself:
+// tablewriter copies a cell many times over (a 40 MB name took 600 MB).
+const longCell = 4 << 10
+
+func hasLongCell(rows [][]string) bool {
+	for _, r := range rows {
+		for _, c := range r {
+			if len(c) > longCell {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // alignedTable is Table for large tables: two passes, one to measure the

@@ -482,11 +482,16 @@ func TestPlan_DoesNotModifyIndex(t *testing.T) {
 }
 
 func TestPlan_HugeTimeoutsSaturate(t *testing.T) {
+	// A decoded snapshot holds at most a week per timeout (snapshot.MaxTimeoutMS);
+	// one built in Go may hold anything.
 	ix := planSnap(t, `[]`, `[
-		{"id":"a","type":"worker","owner":"x","state":"active","depends_on":["b"],"cleanup":{"timeout_ms":9223372036854775807}},
-		{"id":"b","type":"worker","owner":"x","state":"active","cleanup":{"timeout_ms":9223372036854775807}}]`, "")
-	p := mustPlan(t, ix, Scope{})
+		{"id":"a","type":"worker","owner":"x","state":"active","depends_on":["b"],"cleanup":{"timeout_ms":1}},
+		{"id":"b","type":"worker","owner":"x","state":"active","cleanup":{"timeout_ms":1}}]`, "")
 	const maxInt64 = 1<<63 - 1
+	for i := range ix.Snap.Resources {
+		*ix.Snap.Resources[i].Cleanup.TimeoutMS = maxInt64
+	}
+	p := mustPlan(t, ix, Scope{})
 	if p.Summary.WorstCaseMS != maxInt64 || p.Summary.CriticalPathMS != maxInt64 {
 		t.Errorf("summary = %+v", p.Summary)
 	}

@@ -1,14 +1,11 @@
 package snapshot
 
 import (
-	"bufio"
 	"bytes"
 	"cmp"
-	"compress/gzip"
+	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -16,103 +13,38 @@ import (
 	"unicode/utf16"
 	"unicode/utf8"
 	"unsafe"
-
-	"github.com/rescoord/rescoord/internal/hugemem"
 )
 
 // MaxErrors is how many input errors a decode keeps; the rest are counted.
 const MaxErrors = 50
 
+// MaxTimeoutMS is the largest timeout_ms a snapshot may give: a week.
+// Larger values are input errors; sums of timeouts then stay far from
+// overflowing (docs/snapshot-format.md).
+const MaxTimeoutMS = 7 * 24 * 60 * 60 * 1000
+
 // maxDepth bounds the nesting of JSON values, so hostile input cannot
 // exhaust the stack.
 const maxDepth = 512
 
-// Load reads and decodes the snapshot at path; "-" reads standard input.
-// A gzip-compressed input (by content, whatever its name) is decompressed.
-// A large uncompressed file is read by windows rather than held whole
-// (fastload.go); the result and the errors are the same.
-func Load(path string) (*Snapshot, error) {
-	if path == "-" {
-		return Decode(os.Stdin, "-")
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() && st.Size() >= largeFile {
-		var magic [2]byte
-		if _, err := f.ReadAt(magic[:], 0); err == nil && magic != [2]byte{0x1f, 0x8b} {
-			if s, ok := loadLarge(f, st.Size(), path); ok {
-				return s, nil
-			}
-		}
-	}
-	return Decode(f, path)
-}
-
-// Decode reads a whole snapshot from r. name labels errors (a file name,
-// "-" for stdin, or ""). The result is strict: every input error found is
-// returned as an *Errors, each naming its JSON path and line:column.
-func Decode(r io.Reader, name string) (*Snapshot, error) {
-	data, err := readAll(r)
-	if err != nil {
-		if name != "" {
-			return nil, fmt.Errorf("%s: %w", name, err)
-		}
-		return nil, err
-	}
-	return Parse(data, name)
-}
-
-// readAll reads r, decompressing gzip when the stream starts with its magic.
-func readAll(r io.Reader) ([]byte, error) {
-	br := bufio.NewReaderSize(r, 64<<10)
-	magic, _ := br.Peek(2)
-	var src io.Reader = br
-	if len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
-		zr, err := gzip.NewReader(br)
-		if err != nil {
-			return nil, fmt.Errorf("reading gzip: %w", err)
-		}
-		defer zr.Close()
-		src = zr
-	}
-	size := 64 << 10
-	if f, ok := r.(*os.File); ok && src == br {
-		if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
-			// One byte more than the file, so the read that finds the end
-			// needs no room: growing a 300 MB buffer would copy it and hold
-			// both copies.
-			size = int(st.Size()) + 1
-		}
-	}
-	buf := hugemem.MakeCap[byte](0, size)
-	for {
-		if len(buf) == cap(buf) {
-			buf = append(buf, 0)[:len(buf)]
-		}
-		n, err := src.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+n]
-		if err == io.EOF {
-			return buf, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-	}
-}
-
 // Parse decodes a snapshot held in data. The snapshot's strings share
 // data's memory: data must not be modified afterwards.
 func Parse(data []byte, name string) (*Snapshot, error) {
-	return parse(data, name, false)
+	return parse(context.Background(), data, name, false)
 }
 
-// parse decodes data; strict turns the fast path off.
-func parse(data []byte, name string, strict bool) (*Snapshot, error) {
-	d := &decoder{data: data, file: name, strict: strict}
+// parse decodes data; strict turns the fast path off. The context is
+// checked every few thousand array elements or object fields.
+func parse(ctx context.Context, data []byte, name string, strict bool) (*Snapshot, error) {
+	d := &decoder{data: data, file: name, strict: strict, ctx: ctx}
+	d.fast.ctx = ctx
 	s := d.run()
+	if d.cancelled != nil {
+		if name != "" {
+			return nil, fmt.Errorf("%s: %w", name, d.cancelled)
+		}
+		return nil, d.cancelled
+	}
 	if len(d.errs) > 0 {
 		slices.SortStableFunc(d.errs, func(a, b *Error) int {
 			return cmp.Or(cmp.Compare(a.Line, b.Line), cmp.Compare(a.Column, b.Column))
@@ -154,6 +86,25 @@ type decoder struct {
 	// fast is the cursor the strict decoder tries the fast path with, element
 	// by element (fastdecode.go).
 	fast fast
+
+	// ctx is checked every checkEvery elements or fields; cancelled is
+	// its error once it has ended.
+	ctx       context.Context
+	cancelled error
+	ticks     int
+}
+
+// checkEvery is how many array elements and object fields the decoders
+// read between two looks at the context.
+const checkEvery = 4096
+
+// tick counts one element or field, and stops decoding when the context
+// has ended.
+func (d *decoder) tick() {
+	if d.ticks++; d.ticks%checkEvery == 0 && d.ctx.Err() != nil {
+		d.cancelled = d.ctx.Err()
+		panic(syntaxError{})
+	}
 }
 
 func (d *decoder) run() (s *Snapshot) {
@@ -232,7 +183,11 @@ func (d *decoder) describeAt(off int) string {
 	if off >= len(d.data) {
 		return "end of input"
 	}
-	c := d.data[off]
+	return describeByte(d.data[off])
+}
+
+// describeByte names the value a byte starts, or the byte.
+func describeByte(c byte) string {
 	switch {
 	case c == '{':
 		return "an object"
@@ -344,16 +299,26 @@ func (d *decoder) object(field func(key string)) bool {
 		d.depth--
 		return true
 	}
+	var keys keySet
 	for {
+		d.tick()
 		if d.next() != '"' {
 			d.fatalf("expected a field name, got %s", d.describeAt(d.pos))
 		}
+		keyAt := d.pos
 		key := d.readString()
 		d.expect(':', "':' after a field name")
 		d.stack = append(d.stack, seg{key: key})
-		start := d.pos
-		field(key)
-		if d.pos == start {
+		if keys.add(key) {
+			start := d.pos
+			field(key)
+			if d.pos == start {
+				d.skip()
+			}
+		} else {
+			// Last-wins would hide the first value, first-wins the
+			// second: neither is what the producer meant.
+			d.errAt(keyAt, "duplicate key %q", key)
 			d.skip()
 		}
 		d.stack = d.stack[:len(d.stack)-1]
@@ -389,6 +354,7 @@ func (d *decoder) array(elem func(i int)) bool {
 		return true
 	}
 	for i := 0; ; i++ {
+		d.tick()
 		d.stack = append(d.stack, seg{index: i})
 		start := d.pos
 		elem(i)
@@ -637,6 +603,18 @@ func (d *decoder) integer(min int64) (int64, bool) {
 		return 0, false
 	}
 	return n, true
+}
+
+// timeout reads a timeout_ms: an integer from 0 to MaxTimeoutMS.
+func (d *decoder) timeout() (int64, bool) {
+	d.ws()
+	at := d.pos
+	n, ok := d.integer(0)
+	if ok && n > MaxTimeoutMS {
+		d.errAt(at, "timeout_ms %d is more than the maximum, %d (a week)", n, MaxTimeoutMS)
+		return 0, false
+	}
+	return n, ok
 }
 
 func (d *decoder) boolean() (bool, bool) {
@@ -1060,7 +1038,7 @@ func (d *decoder) cleanupSpec() *CleanupSpec {
 		case "strategy":
 			spec.Strategy, _ = d.str()
 		case "timeout_ms":
-			if n, ok := d.integer(0); ok {
+			if n, ok := d.timeout(); ok {
 				spec.TimeoutMS = &n
 			}
 		}
@@ -1122,7 +1100,7 @@ func (d *decoder) cleanup(c *Cleanup, start int, idOff *int) {
 			seen[1] = d.next() != 'n'
 			c.Priority, _ = d.integer(-1 << 62)
 		case "timeout_ms":
-			if n, ok := d.integer(0); ok {
+			if n, ok := d.timeout(); ok {
 				c.TimeoutMS = &n
 			}
 		}
@@ -1168,4 +1146,39 @@ func (d *decoder) checkComponents(s *Snapshot) {
 		}
 		d.addErr(fmt.Sprintf("components[%d].parent", first), off, "parent cycle: %s", strings.Join(names, " → "))
 	}
+}
+
+// keySet holds the keys of one object, to find one given twice: a few in
+// place, a map beyond.
+type keySet struct {
+	n     int
+	small [8]string
+	big   map[string]struct{}
+}
+
+// add adds key and reports whether it was new.
+func (k *keySet) add(key string) bool {
+	if k.big != nil {
+		if _, dup := k.big[key]; dup {
+			return false
+		}
+		k.big[key] = struct{}{}
+		return true
+	}
+	for _, s := range k.small[:k.n] {
+		if s == key {
+			return false
+		}
+	}
+	if k.n < len(k.small) {
+		k.small[k.n] = key
+		k.n++
+		return true
+	}
+	k.big = make(map[string]struct{}, 2*len(k.small))
+	for _, s := range k.small {
+		k.big[s] = struct{}{}
+	}
+	k.big[key] = struct{}{}
+	return true
 }

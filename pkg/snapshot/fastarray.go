@@ -1,6 +1,7 @@
 package snapshot
 
 import (
+	"context"
 	"runtime"
 	"sync"
 
@@ -111,13 +112,13 @@ func parallelism(n int) int {
 // splitting the work between the available cores when it is large. depth
 // is the nesting of the array itself. It reports false when any element
 // needs the strict decoder.
-func fastArray[T any](data []byte, sh arrayShape, depth int, out []T, elem elemFunc[T]) bool {
+func fastArray[T any](ctx context.Context, data []byte, sh arrayShape, depth int, out []T, elem elemFunc[T]) bool {
 	if sh.n == 0 {
 		return true
 	}
 	workers := min(parallelism(sh.n), len(sh.marks))
 	if workers <= 1 {
-		return decodeRange(data, sh, depth, out, 0, sh.n, elem)
+		return decodeRange(ctx, data, sh, depth, out, 0, sh.n, elem)
 	}
 	// Chunks start at marks, so each worker knows where its first element is.
 	var wg sync.WaitGroup
@@ -126,7 +127,7 @@ func fastArray[T any](data []byte, sh arrayShape, depth int, out []T, elem elemF
 		from := len(sh.marks) * w / workers * markEvery
 		to := min(len(sh.marks)*(w+1)/workers*markEvery, sh.n)
 		wg.Go(func() {
-			failed[w] = !decodeRange(data, sh, depth, out, from, to, elem)
+			failed[w] = !decodeRange(ctx, data, sh, depth, out, from, to, elem)
 		})
 	}
 	wg.Wait()
@@ -139,8 +140,8 @@ func fastArray[T any](data []byte, sh arrayShape, depth int, out []T, elem elemF
 }
 
 // decodeRange decodes elements [from, to) of the array held in data.
-func decodeRange[T any](data []byte, sh arrayShape, depth int, out []T, from, to int, elem elemFunc[T]) bool {
-	f := &fast{data: data, pos: sh.marks[from/markEvery], depth: depth}
+func decodeRange[T any](ctx context.Context, data []byte, sh arrayShape, depth int, out []T, from, to int, elem elemFunc[T]) bool {
+	f := &fast{data: data, pos: sh.marks[from/markEvery], depth: depth, ctx: ctx}
 	return decodeWindow(f, sh, 0, out, from, to, elem)
 }
 
@@ -177,7 +178,7 @@ func (d *decoder) fastComponents(s *Snapshot, sh arrayShape) bool {
 	parentOff := hugemem.Make[int32](sh.n)
 	ids := newIDTable(sh.n, func(p int32) string { return comps[p].ID })
 	hashes := hugemem.Make[uint64](sh.n)
-	ok := fastArray(d.data, sh, d.depth+1, comps, func(f *fast, c *Component, i int) bool {
+	ok := fastArray(d.ctx, d.data, sh, d.depth+1, comps, func(f *fast, c *Component, i int) bool {
 		id, parent, ok := f.component(c)
 		idOff[i], parentOff[i] = int32(id), int32(parent)
 		hashes[i] = ids.hash(c.ID)
@@ -195,7 +196,7 @@ func (d *decoder) fastResources(s *Snapshot, sh arrayShape) bool {
 	res := newSlice[Resource](sh.n)
 	ids := newIDTable(sh.n, func(p int32) string { return res[p].ID })
 	hashes := hugemem.Make[uint64](sh.n)
-	ok := fastArray(d.data, sh, d.depth+1, res, func(f *fast, r *Resource, i int) bool {
+	ok := fastArray(d.ctx, d.data, sh, d.depth+1, res, func(f *fast, r *Resource, i int) bool {
 		_, ok := f.resource(r)
 		hashes[i] = ids.hash(r.ID)
 		return ok
@@ -211,7 +212,7 @@ func (d *decoder) fastResources(s *Snapshot, sh arrayShape) bool {
 func (d *decoder) fastCleanups(s *Snapshot, sh arrayShape) bool {
 	cl := newSlice[Cleanup](sh.n)
 	ids := newIDTable(sh.n, func(p int32) string { return cl[p].ID })
-	ok := fastArray(d.data, sh, d.depth+1, cl, func(f *fast, c *Cleanup, i int) bool {
+	ok := fastArray(d.ctx, d.data, sh, d.depth+1, cl, func(f *fast, c *Cleanup, i int) bool {
 		_, ok := f.cleanup(c)
 		return ok && (c.ID == "" || ids.insert(c.ID, i))
 	})

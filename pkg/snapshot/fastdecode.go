@@ -1,6 +1,7 @@
 package snapshot
 
 import (
+	"context"
 	"encoding/json"
 	"hash/maphash"
 	"slices"
@@ -51,6 +52,9 @@ type fast struct {
 	// position of the last owner read (-1 when it is not a component).
 	comps    *idTable
 	ownerPos int32
+
+	// ctx, when set, is checked every checkEvery elements (decodeWindow).
+	ctx context.Context
 }
 
 // Field bits, to spot a field given twice (rare: left to the strict path).
@@ -405,7 +409,8 @@ func (f *fast) strings(intern bool) ([]string, bool) {
 // just after the colon. field consumes the value, reports success and
 // returns the bit of the field it read, 0 for one it does not know (which
 // it reads or skips itself); a known field given twice is rare and left
-// to the strict decoder. object returns the bits of the fields given.
+// to the strict decoder, and so is any other key given twice. object
+// returns the bits of the fields given.
 // Keys are compared without allocating.
 func (f *fast) object(field func(key string, valueAt int) (bit uint32, ok bool)) (seen uint32, ok bool) {
 	if f.pos >= len(f.data) || f.data[f.pos] != '{' {
@@ -420,6 +425,7 @@ func (f *fast) object(field func(key string, valueAt int) (bit uint32, ok bool))
 		f.depth--
 		return 0, true
 	}
+	var others keySet // the keys field does not know, to spot one given twice
 	for {
 		f.ws()
 		k, ok := f.key()
@@ -429,7 +435,7 @@ func (f *fast) object(field func(key string, valueAt int) (bit uint32, ok bool))
 		at := f.pos
 		f.ws()
 		bit, ok := field(k, at)
-		if !ok || seen&bit != 0 {
+		if !ok || seen&bit != 0 || bit == 0 && !others.add(k) {
 			return 0, false
 		}
 		seen |= bit
@@ -563,7 +569,7 @@ func (f *fast) cleanupSpec() (*CleanupSpec, bool) {
 			if present {
 				spec.TimeoutMS = f.int64(n)
 			}
-			return fTimeout, ok
+			return fTimeout, ok && n <= MaxTimeoutMS
 		}
 		return 0, f.skip()
 	})
@@ -679,6 +685,7 @@ func (f *fast) cleanup(c *Cleanup) (idOff int, ok bool) {
 			if present {
 				c.TimeoutMS = f.int64(n)
 			}
+			good = good && n <= MaxTimeoutMS
 		default:
 			good = f.skip()
 		}

@@ -2,12 +2,14 @@ package snapshot
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -22,8 +24,8 @@ import (
 // test where the results differ.
 func compareModes(t testing.TB, data []byte) {
 	t.Helper()
-	want, werr := parse(append([]byte(nil), data...), "in", true)
-	got, gerr := parse(append([]byte(nil), data...), "in", false)
+	want, werr := parse(context.Background(), append([]byte(nil), data...), "in", true)
+	got, gerr := parse(context.Background(), append([]byte(nil), data...), "in", false)
 	if errText(werr) != errText(gerr) {
 		t.Fatalf("errors differ\nstrict: %s\nfast:   %s", errText(werr), errText(gerr))
 	}
@@ -278,9 +280,109 @@ func TestLoad_LargeFilesAgreeWithParse(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer f.Close()
-			if _, ok := loadLarge(f, int64(len(data)), path); ok != (werr == nil) {
+			if _, ok := loadLarge(context.Background(), f, int64(len(data)), path); ok != (werr == nil) {
 				t.Errorf("loadLarge ok = %v, want %v", ok, werr == nil)
 			}
 		})
+	}
+}
+
+// TestDecoders_DuplicateKeysAreErrors: a key given twice in any object is
+// an input error at the second, in both decoders, in an array small or
+// large enough to be split between cores, and by the large-file loader.
+func TestDecoders_DuplicateKeysAreErrors(t *testing.T) {
+	smallChunks(t)
+	defer func(l int64, w int) { largeFile, windowSize = l, w }(largeFile, windowSize)
+	largeFile, windowSize = 0, 4<<10
+	const res = `{"id":"r-%d","type":"file","owner":"c","state":"active"}`
+	for _, tc := range []struct{ comp, res, cleanup, key string }{
+		{res: `{"id":"x","type":"file","owner":"c","state":"active","state":"released"}`, key: "state"},
+		{res: `{"id":"x","type":"file","owner":"c","state":"active","size_bytes":1,"size_bytes":2}`, key: "size_bytes"},
+		{res: `{"id":"x","type":"file","owner":"c","state":"active","x-a":1,"x-b":2,"x-a":3}`, key: "x-a"},
+		{res: `{"id":"x","type":"file","owner":"c","state":"active","metadata":{"a":{"b":1,"c":2,"b":3}}}`, key: "b"},
+		{res: `{"id":"x","type":"file","owner":"c","state":"active","metadata":{"k1":1,"k2":1,"k3":1,"k4":1,"k5":1,"k6":1,"k7":1,"k8":1,"k9":1,"k10":1,"k3":2}}`, key: "k3"},
+		{res: `{"id":"x","type":"file","owner":"c","state":"active","metadata":{"a":1,"\u0061":2}}`, key: "a"},
+		{res: `{"id":"x","type":"file","owner":"c","state":"active","cleanup":{"strategy":"callback","strategy":"none"}}`, key: "strategy"},
+		{res: `{"id":"x","type":"file","owner":"c","state":"active","cleanup":{"y":1,"y":2}}`, key: "y"},
+		{comp: `{"id":"d","state":"alive","labels":{"a":null,"a":"b"}}`, key: "a"},
+		{comp: `{"id":"d","state":"alive","parent":"c","parent":null}`, key: "parent"},
+		{cleanup: `{"component":"c","priority":1,"name":"a","name":"b"}`, key: "name"},
+		{cleanup: `{"component":"c","priority":1,"q":[],"q":{}}`, key: "q"},
+	} {
+		comps := `{"id":"c","state":"alive"}`
+		if tc.comp != "" {
+			comps += "," + tc.comp
+		}
+		for _, n := range []int{1, minParallel + 5} {
+			var b strings.Builder
+			b.WriteString(`{"format":"rescoord/v1","taken_at":"2026-11-27T12:00:05Z","components":[` + comps + `],"resources":[`)
+			for k := range n {
+				if k > 0 {
+					b.WriteString(",\n")
+				}
+				if k == n/2 && tc.res != "" {
+					b.WriteString(tc.res)
+				} else {
+					fmt.Fprintf(&b, res, k)
+				}
+			}
+			b.WriteString(`],"cleanups":[{"component":"c","priority":0}`)
+			if tc.cleanup != "" {
+				b.WriteString("," + tc.cleanup)
+			}
+			b.WriteString(`]}`)
+			data := []byte(b.String())
+			compareModes(t, data)
+			_, err := Parse(append([]byte(nil), data...), "in")
+			want := regexp.MustCompile(`^in:\d+:\d+: [^ ]*` + regexp.QuoteMeta(tc.key) + `: duplicate key "` + regexp.QuoteMeta(tc.key) + `"\n\(\+0\)$`)
+			if got := errText(err); !want.MatchString(got) {
+				t.Errorf("%d elements, %s: error %q, want one duplicate key %q", n, tc.res+tc.comp+tc.cleanup, got, tc.key)
+			}
+			path := filepath.Join(t.TempDir(), "snap.json")
+			if err := os.WriteFile(path, data, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			_, lerr := Load(path)
+			if errText(lerr) != strings.ReplaceAll(errText(err), "in:", path+":") {
+				t.Errorf("Load: %s, Parse: %s", errText(lerr), errText(err))
+			}
+		}
+	}
+}
+
+// TestDecoders_TimeoutAboveTheMaximum: timeout_ms up to MaxTimeoutMS is
+// read, one more is an error at the value, in both decoders.
+func TestDecoders_TimeoutAboveTheMaximum(t *testing.T) {
+	smallChunks(t)
+	for _, ms := range []int64{MaxTimeoutMS, MaxTimeoutMS + 1, 9223372036855} {
+		for _, n := range []int{1, minParallel + 5} {
+			var b strings.Builder
+			b.WriteString(`{"format":"rescoord/v1","taken_at":"2026-11-27T12:00:05Z","components":[{"id":"c","state":"alive"}],"resources":[`)
+			for k := range n {
+				if k > 0 {
+					b.WriteString(",\n")
+				}
+				fmt.Fprintf(&b, `{"id":"r-%d","type":"custom","owner":"c","state":"active"`, k)
+				if k == n-1 {
+					fmt.Fprintf(&b, `,"cleanup":{"timeout_ms":%d}`, ms)
+				}
+				b.WriteString("}")
+			}
+			fmt.Fprintf(&b, `],"cleanups":[{"component":"c","priority":0,"timeout_ms":%d}]}`, ms)
+			data := []byte(b.String())
+			compareModes(t, data)
+			s, err := Parse(data, "in")
+			if ms <= MaxTimeoutMS {
+				if err != nil || *s.Cleanups[0].TimeoutMS != ms || *s.Resources[n-1].Cleanup.TimeoutMS != ms {
+					t.Errorf("timeout_ms %d: %v", ms, err)
+				}
+				continue
+			}
+			got := errText(err)
+			want := fmt.Sprintf(`resources[%d].cleanup.timeout_ms: timeout_ms %d is more than the maximum`, n-1, ms)
+			if !strings.Contains(got, want) || !strings.Contains(got, "cleanups[0].timeout_ms: timeout_ms") {
+				t.Errorf("timeout_ms %d: errors\n%s", ms, got)
+			}
+		}
 	}
 }

@@ -2,6 +2,7 @@ package snapshot
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"os"
 	"runtime"
@@ -70,6 +71,8 @@ type outliner struct {
 	// that is followed by ",{" or "]" instead of reading the element
 	// (see skimElement).
 	skim bool
+	// ctx is checked between windows.
+	ctx context.Context
 }
 
 // feed scans buf, the bytes of the file from offset base on.
@@ -290,8 +293,8 @@ var structural = func() (t [256]bool) {
 // looks like the start of an element of a large array (after "},{"),
 // and its findings count only if the first scan, on reaching that point,
 // finds itself there indeed; otherwise the first scan goes on alone.
-func outlineFile(f *os.File, size int, bufs [2][]byte, skim bool) (outline, bool) {
-	first := &outliner{valueOf: -1, cur: -1, skim: skim}
+func outlineFile(ctx context.Context, f *os.File, size int, bufs [2][]byte, skim bool) (outline, bool) {
+	first := &outliner{valueOf: -1, cur: -1, skim: skim, ctx: ctx}
 	split := -1
 	if runtime.GOMAXPROCS(0) > 1 {
 		split = resyncPoint(f, size/2)
@@ -299,7 +302,7 @@ func outlineFile(f *os.File, size int, bufs [2][]byte, skim bool) (outline, bool
 	if split < 0 {
 		return first.finish(f, 0, size, bufs[0])
 	}
-	second := &outliner{valueOf: -1, cur: unknownArray, depth: 2, want: true, skim: skim}
+	second := &outliner{valueOf: -1, cur: unknownArray, depth: 2, want: true, skim: skim, ctx: ctx}
 	second.starts = hugemem.MakeCap[int](0, (size-split)/128) // elements of 128 bytes or more: no regrowth
 	var wg sync.WaitGroup
 	wg.Go(func() { second.scan(f, split, size, bufs[1]) })
@@ -347,6 +350,10 @@ func (o *outliner) finish(f *os.File, from, size int, buf []byte) (outline, bool
 // scan feeds the file's bytes [from, to) window by window, read into buf.
 func (o *outliner) scan(f *os.File, from, to int, buf []byte) {
 	for base := from; base < to && !o.bad; {
+		if o.ctx.Err() != nil {
+			o.bad = true
+			return
+		}
 		n, err := f.ReadAt(buf[:min(len(buf), to-base)], int64(base))
 		o.feed(buf[:n], base)
 		base += n
@@ -394,22 +401,28 @@ func resyncPoint(f *os.File, from int) int {
 // leaves the file to Parse. It first skims the elements of the arrays
 // (skimElement), and reads the file again with the exact outline if the
 // decoder finds that skimming went wrong.
-func loadLarge(f *os.File, size int64, name string) (*Snapshot, bool) {
+func loadLarge(ctx context.Context, f *os.File, size int64, name string) (*Snapshot, bool) {
 	// Two window buffers, for the two halves of the structural scan, then
 	// for reading one window while the one before is decoded.
 	bufs := [2][]byte{hugemem.Make[byte](windowSize), hugemem.Make[byte](windowSize)}
-	if s, ok := loadWindows(f, size, name, bufs, true); ok {
+	if s, ok := loadWindows(ctx, f, size, name, bufs, true); ok {
 		return s, true
 	}
+	if ctx.Err() != nil {
+		return nil, false
+	}
 	// What the first attempt allocated is garbage now: collect it, so that
-	// the second reuses its memory instead of doubling the peak.
-	runtime.GC()
-	return loadWindows(f, size, name, bufs, false)
+	// the second reuses its memory instead of doubling the peak (a waste
+	// of time for a small file, as in the tests).
+	if size >= 1<<20 {
+		runtime.GC()
+	}
+	return loadWindows(ctx, f, size, name, bufs, false)
 }
 
 // loadWindows is loadLarge with a skimmed or an exact outline.
-func loadWindows(f *os.File, size int64, name string, bufs [2][]byte, skim bool) (*Snapshot, bool) {
-	ol, ok := outlineFile(f, int(size), bufs, skim)
+func loadWindows(ctx context.Context, f *os.File, size int64, name string, bufs [2][]byte, skim bool) (*Snapshot, bool) {
+	ol, ok := outlineFile(ctx, f, int(size), bufs, skim)
 	if !ok {
 		return nil, false
 	}
@@ -428,7 +441,7 @@ func loadWindows(f *os.File, size int64, name string, bufs [2][]byte, skim bool)
 	if !readRange(f, &skel, at, int(size)) {
 		return nil, false
 	}
-	s, err := Parse(skel.Bytes(), name)
+	s, err := parse(ctx, skel.Bytes(), name, false)
 	if err != nil || len(s.Components)+len(s.Resources)+len(s.Cleanups) > 0 {
 		return nil, false
 	}
@@ -462,7 +475,7 @@ func loadWindows(f *os.File, size int64, name string, bufs [2][]byte, skim bool)
 		switch k {
 		case 0:
 			hashes := hugemem.Make[uint64](len(comps))
-			ok = streamArray(f, bufs, sh, comps, nil, func(fc *fast, c *Component, i int) bool {
+			ok = streamArray(ctx, f, bufs, sh, comps, nil, func(fc *fast, c *Component, i int) bool {
 				_, _, ok := fc.component(c)
 				hashes[i] = compIDs.hash(c.ID)
 				return ok
@@ -473,7 +486,7 @@ func loadWindows(f *os.File, size int64, name string, bufs [2][]byte, skim bool)
 			if owners != nil {
 				ownerPos = hugemem.Make[int32](len(res))
 			}
-			ok = streamArray(f, bufs, sh, res, owners, func(fc *fast, r *Resource, i int) bool {
+			ok = streamArray(ctx, f, bufs, sh, res, owners, func(fc *fast, r *Resource, i int) bool {
 				_, ok := fc.resource(r)
 				hashes[i] = resIDs.hash(r.ID)
 				if ownerPos != nil {
@@ -482,7 +495,7 @@ func loadWindows(f *os.File, size int64, name string, bufs [2][]byte, skim bool)
 				return ok
 			}) && resIDs.fill(hashes)
 		case 2:
-			ok = streamArray(f, bufs, sh, cl, nil, func(fc *fast, c *Cleanup, i int) bool {
+			ok = streamArray(ctx, f, bufs, sh, cl, nil, func(fc *fast, c *Cleanup, i int) bool {
 				_, ok := fc.cleanup(c)
 				return ok && (c.ID == "" || clIDs.insert(c.ID, i))
 			})
@@ -543,7 +556,7 @@ func readRange(f *os.File, b *bytes.Buffer, from, to int) bool {
 // groups of markEvery elements at a time, each window split between the
 // available cores. Each worker keeps its cursor (and arenas) across
 // windows. comps, when set, resolves owners.
-func streamArray[T any](f *os.File, bufs [2][]byte, sh arrayShape, out []T, comps *idTable, elem elemFunc[T]) bool {
+func streamArray[T any](ctx context.Context, f *os.File, bufs [2][]byte, sh arrayShape, out []T, comps *idTable, elem elemFunc[T]) bool {
 	if sh.n == 0 {
 		return true
 	}
@@ -553,7 +566,7 @@ func streamArray[T any](f *os.File, bufs [2][]byte, sh arrayShape, out []T, comp
 		// What a worker keeps is mostly metadata and ids: a quarter of its
 		// share of the array is plenty for common snapshots.
 		hint := (sh.end - sh.start) / workers / 4
-		cursors[w] = &fast{copy: true, comps: comps, depth: 2, bytesHint: hint}
+		cursors[w] = &fast{copy: true, comps: comps, depth: 2, bytesHint: hint, ctx: ctx}
 	}
 	groupEnd := func(g int) int { // file offset where group g ends
 		if g+1 < len(sh.marks) {
@@ -585,7 +598,7 @@ func streamArray[T any](f *os.File, bufs [2][]byte, sh arrayShape, out []T, comp
 	// Two buffers: the next window is read while this one is decoded.
 	cur := read(0, bufs[0])
 	for k := 1; ; k++ {
-		if !cur.ok {
+		if !cur.ok || ctx.Err() != nil {
 			return false
 		}
 		var next chan window
@@ -626,6 +639,9 @@ func streamArray[T any](f *os.File, bufs [2][]byte, sh arrayShape, out []T, comp
 // at the first one; the window holds the file from offset base on.
 func decodeWindow[T any](f *fast, sh arrayShape, base int, out []T, from, to int, elem elemFunc[T]) bool {
 	for i := from; i < to; i++ {
+		if (i-from)%checkEvery == checkEvery-1 && f.ctx != nil && f.ctx.Err() != nil {
+			return false
+		}
 		if !elem(f, &out[i], i) {
 			return false
 		}

@@ -2,6 +2,7 @@ package snapshot
 
 import (
 	"bytes"
+	"context"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -127,10 +128,10 @@ func TestLoad_SkimsAndFallsBackToTheExactOutline(t *testing.T) {
 			defer f.Close()
 			size := int64(len(tc.data))
 			bufs := [2][]byte{make([]byte, windowSize), make([]byte, windowSize)}
-			if _, ok := loadWindows(f, size, path, bufs, true); ok != tc.skims {
+			if _, ok := loadWindows(context.Background(), f, size, path, bufs, true); ok != tc.skims {
 				t.Errorf("loading with the skimmed outline: ok %v, want %v", ok, tc.skims)
 			}
-			got, ok := loadLarge(f, size, path)
+			got, ok := loadLarge(context.Background(), f, size, path)
 			if !ok {
 				t.Fatal("loadLarge gave up")
 			}

@@ -63,3 +63,43 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// FuzzLoadLarge loads each input as a large file, by windows of a few
+// hundred bytes — so strings, keys and elements straddle windows and the
+// skimmed outline is put to the test — and wants exactly what Parse
+// gives: the same snapshot, or the same errors. Inputs are files of a
+// few kilobytes that take milliseconds each: run it with
+// -fuzzminimizetime 100x, or the minimization of each new input takes the
+// default minute.
+func FuzzLoadLarge(f *testing.F) {
+	for _, dir := range []string{"snapshots", "broken"} {
+		paths, _ := filepath.Glob(filepath.Join(testdata, dir, "*.json"))
+		for _, p := range paths {
+			if data, err := os.ReadFile(p); err == nil {
+				f.Add(data, uint16(0))
+			}
+		}
+	}
+	f.Add([]byte(`{"format":"rescoord/v1","taken_at":"2026-11-27T12:00:05Z","components":[{"id":"c","state":"alive"}],"resources":[{"id":"r","type":"file","owner":"c","state":"active","metadata":[{"a":"},{"}, {"b":1}]}]}`), uint16(7))
+	f.Add([]byte(`{"resources":[{"id":"r","type":"file","owner":"c","state":"active"}],"components":[{"id":"c","state":"alive"}],"components":[],"format":"rescoord/v1","taken_at":"2026-11-27T12:00:05Z"}`), uint16(3))
+	defer func(l int64, w int) { largeFile, windowSize = l, w }(largeFile, windowSize)
+	largeFile = 0
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, data []byte, window uint16) {
+		windowSize = 16 + int(window%1024)
+		path := filepath.Join(dir, "snap.json")
+		if err := os.WriteFile(path, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		want, werr := Parse(append([]byte(nil), data...), path)
+		got, gerr := Load(path)
+		if errText(werr) != errText(gerr) {
+			t.Fatalf("errors differ\nParse: %s\nLoad:  %s", errText(werr), errText(gerr))
+		}
+		if werr == nil && !sameSnapshot(want, got) {
+			a, _ := got.MarshalJSON()
+			b, _ := want.MarshalJSON()
+			t.Fatalf("snapshots differ\nLoad:  %.2000s\nParse: %.2000s", a, b)
+		}
+	})
+}

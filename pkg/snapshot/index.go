@@ -2,6 +2,7 @@ package snapshot
 
 import (
 	"fmt"
+	"math"
 	"strings"
 	"sync"
 	"unsafe"
@@ -110,7 +111,7 @@ func NewIndex(s *Snapshot) (*Index, error) {
 	for k := nc - 1; k >= 0; k-- {
 		ci := order[k]
 		if p := ix.parent[ci]; p >= 0 {
-			ix.subtreeBytes[p] += ix.subtreeBytes[ci]
+			ix.subtreeBytes[p] = addBytes(ix.subtreeBytes[p], ix.subtreeBytes[ci])
 		}
 	}
 	return ix, nil
@@ -193,9 +194,9 @@ func (ix *Index) resolveOwners() {
 				ix.owner[i] = ci
 				if r.Live() {
 					p.live++
-					p.totalBytes += r.SizeBytes
+					p.totalBytes = addBytes(p.totalBytes, r.SizeBytes)
 					if ci >= 0 {
-						p.own[ci] += r.SizeBytes
+						p.own[ci] = addBytes(p.own[ci], r.SizeBytes)
 					}
 				}
 			}
@@ -205,11 +206,11 @@ func (ix *Index) resolveOwners() {
 	ix.ownBytes = part[0].own
 	for _, p := range part {
 		ix.liveCount += p.live
-		ix.totalLive += p.totalBytes
+		ix.totalLive = addBytes(ix.totalLive, p.totalBytes)
 	}
 	for _, p := range part[1:] {
 		for ci, b := range p.own {
-			ix.ownBytes[ci] += b
+			ix.ownBytes[ci] = addBytes(ix.ownBytes[ci], b)
 		}
 	}
 }
@@ -407,4 +408,13 @@ func (ix *Index) LiveCount() int { return ix.liveCount }
 // bytes in memory, not only equal ones.
 func sameString(a, b string) bool {
 	return len(a) == len(b) && unsafe.StringData(a) == unsafe.StringData(b)
+}
+
+// addBytes adds two sizes (never negative), saturating at math.MaxInt64:
+// a sum past it still exceeds every limit (docs/snapshot-format.md).
+func addBytes(a, b int64) int64 {
+	if s := a + b; s >= a {
+		return s
+	}
+	return math.MaxInt64
 }

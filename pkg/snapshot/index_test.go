@@ -1,8 +1,11 @@
 package snapshot
 
 import (
+	"fmt"
+	"math"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/rescoord/rescoord/internal/gensnap"
@@ -219,4 +222,57 @@ func TestNewIndex_OwnersNotedByTheDecoder(t *testing.T) {
 	s.Resources[6].Owner = "gone"
 	s.Resources[7].Owner = string([]byte(s.Components[2].ID)) // equal, not the same string
 	check("components swapped, owners changed")
+}
+
+// TestIndex_ByteSumsSaturate: sizes that add up past math.MaxInt64 give
+// math.MaxInt64 — never a negative sum that hides an exceeded limit —
+// whether the sum is made in one worker or across workers, in the owner,
+// its ancestors and the totals.
+func TestIndex_ByteSumsSaturate(t *testing.T) {
+	smallChunks(t)
+	for _, n := range []int{2, 3 * minParallel} {
+		var b strings.Builder
+		b.WriteString(`{"format":"rescoord/v1","taken_at":"2026-11-27T12:00:05Z","limits":{"global_bytes":1,"components":{"root":1}},` +
+			`"components":[{"id":"root","state":"alive"},{"id":"a","parent":"root","state":"alive"},{"id":"b","parent":"root","state":"alive"}],"resources":[`)
+		for k := range n {
+			if k > 0 {
+				b.WriteByte(',')
+			}
+			owner, size := "a", int64(0)
+			switch k {
+			case 0:
+				size = math.MaxInt64
+			case n - 1:
+				owner, size = "a", math.MaxInt64
+			case n / 2:
+				owner, size = "b", math.MaxInt64
+			}
+			fmt.Fprintf(&b, `{"id":"r-%d","type":"memory","owner":"%s","state":"active","size_bytes":%d}`, k, owner, size)
+		}
+		b.WriteString(`]}`)
+		s, err := Parse([]byte(b.String()), "in")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ix, err := NewIndex(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		root, _ := ix.ComponentIndex("root")
+		a, _ := ix.ComponentIndex("a")
+		for what, got := range map[string]int64{"total": ix.TotalLiveBytes(), "a": ix.LiveBytes(a), "subtree of a": ix.SubtreeLiveBytes(a), "subtree of root": ix.SubtreeLiveBytes(root)} {
+			if got != math.MaxInt64 {
+				t.Errorf("%d resources: %s live bytes %d, want MaxInt64", n, what, got)
+			}
+		}
+		st := ComputeStats(ix, 5)
+		if st.LiveBytes != math.MaxInt64 || st.ByType[0].LiveBytes != math.MaxInt64 {
+			t.Errorf("%d resources: stats live bytes %d, by type %d", n, st.LiveBytes, st.ByType[0].LiveBytes)
+		}
+		for _, l := range st.Limits {
+			if l.Used != math.MaxInt64 || l.Percent <= 100 {
+				t.Errorf("%d resources: limit %+v", n, l)
+			}
+		}
+	}
 }

@@ -88,7 +88,7 @@ func ComputeStats(ix *Index, n int) *Stats {
 		if r.Running {
 			t.Running++
 		}
-		t.LiveBytes += r.SizeBytes
+		t.LiveBytes = addBytes(t.LiveBytes, r.SizeBytes)
 		if o := ix.Owner(i); o >= 0 {
 			liveCount[o]++
 		}
