@@ -136,3 +136,28 @@ func TestManyComponents_ComeAndGoInOrder(t *testing.T) {
 		t.Errorf("after CleanupAll: %+v", st)
 	}
 }
+
+// TestSnapshot_TimeoutsBeyondAWeekAreClamped: a registry whose cleanups
+// wait longer than a snapshot may say still serves a valid snapshot.
+func TestSnapshot_TimeoutsBeyondAWeekAreClamped(t *testing.T) {
+	reg := registry.New()
+	if err := reg.RegisterComponent("app"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := reg.Track("app", new(int), registry.WithTimeout(30*24*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if err := reg.OnCleanup("app", "save", 0, 400*time.Hour, func(context.Context) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	s, err := snapshot.Decode(strings.NewReader(string(reg.Snapshot().AppendJSON(nil))), "served")
+	if err != nil {
+		t.Fatalf("the served snapshot is invalid: %v", err)
+	}
+	if got := *s.Resources[0].Cleanup.TimeoutMS; got != snapshot.MaxTimeoutMS {
+		t.Errorf("resource timeout_ms %d, want %d", got, snapshot.MaxTimeoutMS)
+	}
+	if got := *s.Cleanups[0].TimeoutMS; got != snapshot.MaxTimeoutMS {
+		t.Errorf("cleanup timeout_ms %d, want %d", got, snapshot.MaxTimeoutMS)
+	}
+}

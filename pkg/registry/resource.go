@@ -175,7 +175,7 @@ func (r *Registry) track(owner string, value any, cfg *trackConfig) (*Handle, er
 	if cfg.strategy != "" || cfg.hasTimeout {
 		h.spec = &snapshot.CleanupSpec{Strategy: cfg.strategy}
 		if cfg.hasTimeout {
-			ms := cfg.timeout.Milliseconds()
+			ms := clampTimeoutMS(cfg.timeout)
 			h.spec.TimeoutMS = &ms
 		}
 	}
@@ -532,4 +532,11 @@ func closeQuietly(c io.Closer) error {
 		return nil
 	}
 	return err
+}
+
+// clampTimeoutMS is d in milliseconds as a snapshot may give it: from 0 to
+// snapshot.MaxTimeoutMS (a week), so that what the registry serves is
+// always a valid snapshot (docs/snapshot-format.md, "Limits").
+func clampTimeoutMS(d time.Duration) int64 {
+	return min(max(d.Milliseconds(), 0), snapshot.MaxTimeoutMS)
 }

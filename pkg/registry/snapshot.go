@@ -216,7 +216,7 @@ func (r *Registry) materialize(cp *capture, records bool) *planInput {
 		}
 		c := snapshot.Cleanup{ID: "c-" + strconv.FormatUint(cb.id, 10), Component: comp, Name: cb.name, Priority: cb.priority}
 		if cb.timeout > 0 {
-			ms := cb.timeout.Milliseconds()
+			ms := clampTimeoutMS(cb.timeout)
 			c.TimeoutMS = &ms
 		}
 		s.Cleanups = append(s.Cleanups, c)
