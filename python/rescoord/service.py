@@ -142,15 +142,37 @@ def _frame_name(frame):
     return code.co_name
 
 
+def _stdlib_dirs():
+    import sysconfig
+
+    dirs = set()
+    for k in ("stdlib", "platstdlib"):
+        p = sysconfig.get_paths().get(k)
+        if p:
+            dirs.add(os.path.join(p, ""))
+    return tuple(dirs)
+
+
+_STDLIB = _stdlib_dirs()
+_SITE = (os.sep + "site-packages" + os.sep, os.sep + "dist-packages" + os.sep)
+# Test runners: their frames, and every frame above them, are not the application's.
+_RUNNER = tuple(os.sep + n + os.sep for n in ("_pytest", "pluggy", "pytestqt", "unittest"))
+
+
 def capture_stack(skip_dirs=()):
-    """The caller's stack, innermost first, as "file.py:88 Class.method",
-    without rescoord's own frames (nor those under skip_dirs)."""
+    """The caller's stack, innermost first, as "file.py:88 Class.method":
+    application frames only.  rescoord's own frames and the standard
+    library's are cut; the stack ends at a test runner's frame (pytest,
+    pluggy, unittest), whose callers are the runner's, not the app's."""
     frames = []
     f = sys._getframe(1)
-    dirs = (_PKG_DIR,) + tuple(skip_dirs)
+    dirs = (os.path.join(_PKG_DIR, ""),) + tuple(skip_dirs)
     while f is not None and len(frames) < MAX_FRAMES:
         fn = f.f_code.co_filename
-        if not fn.startswith(dirs):
+        if any(r in fn for r in _RUNNER):
+            break
+        lib = fn.startswith(_STDLIB) and not any(x in fn for x in _SITE)
+        if not fn.startswith(dirs) and not lib and not fn.startswith("<frozen"):
             frames.append("%s:%d %s" % (os.path.basename(fn), f.f_lineno, _frame_name(f)))
         f = f.f_back
     return frames
@@ -328,11 +350,12 @@ class ResourceManagementService(_Base):
         self._global_limit = 0
         self._dead = collections.deque()  # ("comp"|"res", record, ns) from callbacks
         self._pending = []  # signals to emit once the lock is released
-        self._process = process_name or os.path.basename(sys.argv[0] or "") or "python"
+        self._process = process_name or _process_name()
         self._sweep_interval = sweep_interval_s
         self._sweeper = None
         self._stats = collections.Counter()
         self._closed = False
+        self._default_parent = None  # see set_default_parent
         self.last_emergency = None
         if emergency_cleanup_at_exit:
             wself = weakref.ref(self)
@@ -436,6 +459,10 @@ class ResourceManagementService(_Base):
                 prec = self._comp_of(parent)
             else:
                 prec = self._qt_parent(component)
+                if prec is None and self._default_parent is not None:
+                    dp = self._default_parent
+                    if dp.state is not ComponentState.DESTROYED and dp.obj() is not component:
+                        prec = dp
             rec = _Comp()
             rec.name = name or type(component).__name__
             rec.type = component_type
@@ -538,6 +565,16 @@ class ResourceManagementService(_Base):
             if p is not None and rec in p.children:
                 p.children.remove(rec)
             rec = p
+
+    def set_default_parent(self, component):
+        """Components registered from now on without a parent (given, or
+        found up the QObject parent chain) become children of component
+        (None: roots again).  The pytest plugin gives each test its own
+        root this way.  Returns the previous default parent's id."""
+        with self._locked():
+            old = self._default_parent
+            self._default_parent = None if component is None else self._comp_of(component)
+            return None if old is None else old.id
 
     def unregister_component(self, component):
         """The component is gone: it is marked destroyed, and kept as a
@@ -1235,6 +1272,14 @@ def _default_name(obj, typ):
     if isinstance(n, str) and n:
         return n
     return type(obj).__name__
+
+
+def _process_name():
+    argv0 = sys.argv[0] if sys.argv and sys.argv[0] else ""
+    base = os.path.basename(argv0)
+    if base == "__main__.py":  # python -m pkg: the package's name
+        base = os.path.basename(os.path.dirname(argv0))
+    return base or "python"
 
 
 def _jsonable(v):
