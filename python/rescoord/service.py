@@ -114,12 +114,22 @@ class PySignal:
         return sig
 
 
+_SIGNALS = {
+    "resource_tracked": (str, str, str),  # component id, resource id, type
+    "resource_released": (str, str),  # component id, resource id
+    "component_registered": (str, str),  # component id, component type
+    "component_cleanup": (str,),  # component id
+    "memory_threshold_exceeded": (str, object, object),  # component id ("": global), bytes, limit
+}
+
 if _qt.available():
-    _Base = _qt.QtCore.QObject
-    _Sig = _qt.Signal
+    # The signals live on a helper QObject, not on the service: the service
+    # must keep working (its emergency cleanup above all) when Qt has already
+    # deleted its C++ objects at shutdown.
+    _QtSignals = type("ResourceManagementSignals", (_qt.QtCore.QObject,),
+                      {n: _qt.Signal(*t) for n, t in _SIGNALS.items()})
 else:
-    _Base = object
-    _Sig = PySignal
+    _QtSignals = None
 
 
 # --- time, stacks -------------------------------------------------------------
@@ -323,19 +333,29 @@ def is_running(obj):
     return False
 
 
-class ResourceManagementService(_Base):
-    """The registry of components and the resources they own."""
+class ResourceManagementService:
+    """The registry of components and the resources they own.
 
-    resource_tracked = _Sig(str, str, str)  # component id, resource id, type
-    resource_released = _Sig(str, str)  # component id, resource id
-    component_registered = _Sig(str, str)  # component id, component type
-    component_cleanup = _Sig(str)  # component id
-    memory_threshold_exceeded = _Sig(str, object, object)  # component id ("" global), bytes, limit
+    Signals (Qt signals with Qt, else PySignal with the same connect, disconnect
+    and emit): resource_tracked(component_id, resource_id, type),
+    resource_released(component_id, resource_id),
+    component_registered(component_id, component_type),
+    component_cleanup(component_id), memory_threshold_exceeded(component_id
+    or "" for the global limit, live_bytes, limit_bytes).
+    """
+
+    resource_tracked = PySignal(str, str, str)
+    resource_released = PySignal(str, str)
+    component_registered = PySignal(str, str)
+    component_cleanup = PySignal(str)
+    memory_threshold_exceeded = PySignal(str, object, object)
 
     def __init__(self, *, process_name=None, clock=None, sweep_interval_s=DEFAULT_SWEEP_INTERVAL_S,
                  emergency_cleanup_at_exit=True, parent=None):
-        if _Base is not object:
-            super().__init__(parent)
+        if _QtSignals is not None:
+            self._qsignals = _QtSignals(parent)
+            for n in _SIGNALS:
+                setattr(self, n, getattr(self._qsignals, n))
         self._lock = threading.RLock()
         self._clock = clock or time.time_ns
         self._last_ns = 0
@@ -363,7 +383,10 @@ class ResourceManagementService(_Base):
             def _at_exit():
                 s = wself()
                 if s is not None and not s._closed:
-                    s.emergency_cleanup()
+                    try:
+                        s.emergency_cleanup()
+                    except Exception:  # noqa: BLE001 - never break the interpreter's exit
+                        log.exception("rescoord: emergency cleanup failed")
 
             self._atexit = _at_exit
             # threading's hook runs before the interpreter joins non-daemon
@@ -403,14 +426,19 @@ class ResourceManagementService(_Base):
                 if not self._pending:
                     return
                 pending, self._pending = self._pending, []
-            for sig, args in pending:
+            qs = getattr(self, "_qsignals", None)
+            if qs is not None and _qt.is_deleted(qs):
+                # PyQt deletes unparented QObjects when the QApplication
+                # goes; emitting on one then would crash the process.
+                continue
+            for name, args in pending:
                 try:
-                    sig.emit(*args)
-                except RuntimeError:  # the service's QObject is being deleted
-                    return
+                    getattr(self, name).emit(*args)
+                except RuntimeError:  # the signals' QObject is being deleted
+                    pass
 
     def _emit(self, name, *args):
-        self._pending.append((getattr(self, name), args))
+        self._pending.append((name, args))
 
     # -- lookups
 
@@ -1089,7 +1117,7 @@ class ResourceManagementService(_Base):
                 snap = self._snapshot(None)
             steps = _plan.plan(snap)
         except _plan.CycleError as e:
-            log.error("rescoord: emergency cleanup: %s; cleaning up in registration order", e)
+            log.error("rescoord: emergency cleanup: %s; planning without dependencies", e)
             flat = dict(snap, resources=[dict(r, depends_on=[]) for r in snap["resources"]])
             steps = _plan.plan(flat)
         rep = self._execute(snap, steps, blocking=True)

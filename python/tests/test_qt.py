@@ -210,3 +210,23 @@ def test_emergency_cleanup_with_qthreads_equals_binary_order(qapp, rc):
     assert rep.executed == [(s["kind"], s["id"]) for s in rc.plan(rep.snapshot)]
     assert not any(t.isRunning() for t in threads) and rep.still_running == []
     del keep
+
+
+def test_service_survives_qt_deleting_its_signal_object(qapp):
+    # PyQt deletes unparented QObjects when the QApplication is destroyed,
+    # before the emergency cleanup runs at exit: emitting then must not crash.
+    s = rescoord.ResourceManagementService(sweep_interval_s=0, emergency_cleanup_at_exit=False)
+    owner = QtCore.QObject()
+    s.register_component(owner, "o")
+    w = CancelWorker()
+    s.track_resource(owner, ResourceType.WORKER, w)
+    w.start()
+    if _qt.API == "PyQt6":
+        from PyQt6 import sip
+        sip.delete(s._qsignals)
+    else:
+        import shiboken6
+        shiboken6.delete(s._qsignals)
+    s.track_resource(owner, ResourceType.MEMORY, None, 1)
+    rep = s.emergency_cleanup()
+    assert rep.still_running == [] and not w.isRunning() and w.cancelled

@@ -1,0 +1,75 @@
+"""The example app under rescoord's pytest plugin: a clean session passes,
+and the --leak session's test fails on its leak, with the trace."""
+
+import json
+import os
+import subprocess
+import sys
+
+from mediaapp import MainWindow, scripted_session
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+APP = os.path.dirname(HERE)
+PYTHON = os.path.join(os.path.dirname(os.path.dirname(APP)), "python")
+
+
+def env():
+    e = dict(os.environ)
+    e["PYTHONPATH"] = PYTHON + os.pathsep + APP
+    e.setdefault("QT_QPA_PLATFORM", "offscreen")
+    return e
+
+
+def test_closing_tabs_cleans_everything_up(rescoord_service, qapp):
+    # Checked by the plugin after teardown: no leak may remain.
+    window = MainWindow(rescoord_service)
+    tabs = [window.open_tab() for _ in range(3)]
+    workers = [t.controller.worker for t in tabs]
+    assert [t.tab_id for t in tabs] == ["media_tab", "media_tab#2", "media_tab#3"]
+    assert all(w.isRunning() for w in workers)
+    del tabs
+    window.shutdown()
+    for w in workers:
+        assert w.wait(5000)  # the cancelled workers finish; no polling
+    window.deleteLater()
+
+
+def test_the_plugin_catches_the_leak_mode_leak():
+    p = subprocess.run([sys.executable, "-m", "pytest", "-p", "rescoord.pytest_plugin",
+                        "-p", "no:cacheprovider", "-rA",
+                        os.path.join(HERE, "leak_scenario.py")],
+                       cwd=APP, env=env(), capture_output=True, text=True, timeout=300)
+    out = p.stdout
+    assert p.returncode == 1, out + p.stderr
+    assert "LEAKED tests/leak_scenario.py::test_user_closes_tabs_in_leak_mode" in out
+    assert 'CRITICAL running-orphan ×2 · worker "analysis-worker"' in out
+    assert 'CRITICAL running-orphan ×2 · timer "progress-timer"' in out
+    assert "└─ MediaAnalysisTab (tab, media_tab#2)  destroyed" in out
+    assert "mediaapp.py:74 MediaAnalysisController.start_analysis" in out
+    assert "1 failed, 1 passed" in out or "1 passed, 1 failed" in out
+
+
+def test_leak_mode_snapshot_by_file(tmp_path):
+    bin_ = os.environ.get("RESCOORD_BIN") or "rescoord"
+    results = {}
+    for mode in ("clean", "leak"):
+        snap = str(tmp_path / (mode + ".json"))
+        args = [sys.executable, os.path.join(APP, "mediaapp.py"), "--script", "--snapshot", snap]
+        if mode == "leak":
+            args.append("--leak")
+        subprocess.run(args, env=env(), check=True, timeout=120, capture_output=True)
+        p = subprocess.run([bin_, "leaks", snap, "-o", "json"], capture_output=True, text=True)
+        results[mode] = (p.returncode, sorted({f["rule"] for f in json.loads(p.stdout)["findings"]}))
+    assert results["clean"] == (0, [])
+    assert results["leak"] == (1, ["orphaned-resource", "running-orphan"])
+
+
+def test_scripted_session_in_process(rescoord_service, qapp):
+    window = MainWindow(rescoord_service)
+    scripted_session(window, tabs=2)
+    for r in rescoord_service.snapshot(rescoord_service.get_component_id(window))["resources"]:
+        w = rescoord_service.get_resource(r["id"])
+        if r["type"] == "worker":
+            assert w.wait(5000)
+    window.shutdown()
+    window.deleteLater()
