@@ -21,13 +21,21 @@ if os.environ.get("RESCOORD_TEST_NO_QT", "") not in ("", "0"):
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
+sys.path.insert(0, HERE)
 
 import pytest  # noqa: E402
 
 import rescoord  # noqa: E402
 from rescoord import _qt  # noqa: E402
 
-REPO = os.path.dirname(os.path.dirname(HERE))
+from rc_helpers import REPO, rules  # noqa: E402,F401
+
+
+def pytest_configure(config):
+    # CI sets RESCOORD_REQUIRE_QT=1 for its Qt run: Qt tests must run there,
+    # not be skipped because PyQt6 failed to import.
+    if os.environ.get("RESCOORD_REQUIRE_QT") and not _qt.available():
+        raise pytest.UsageError("RESCOORD_REQUIRE_QT=1 but neither PyQt6 nor PySide6 imports")
 
 
 @pytest.fixture(scope="session")
@@ -104,6 +112,3 @@ def svc():
     yield s
     s.close()
 
-
-def rules(report):
-    return sorted((f["rule"], f["resource"] or f["component"]) for f in report["findings"])

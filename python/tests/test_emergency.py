@@ -10,7 +10,7 @@ import threading
 import rescoord
 from rescoord import ResourceType
 
-from conftest import HERE
+from rc_helpers import HERE
 
 
 class Obj:

@@ -9,7 +9,7 @@ import pytest
 
 from rescoord import planner as P
 
-from conftest import REPO
+from rc_helpers import REPO
 
 SNAPS = sorted(glob.glob(os.path.join(REPO, "testdata", "snapshots", "*.json")))
 

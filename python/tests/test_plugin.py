@@ -9,7 +9,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from conftest import HERE
+from rc_helpers import HERE
 
 pytest_plugins = ["pytester"]
 

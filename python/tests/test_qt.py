@@ -10,7 +10,7 @@ import pytest
 import rescoord
 from rescoord import ResourceType, _qt
 
-from conftest import rules
+from rc_helpers import rules
 
 pytestmark = pytest.mark.skipif(not _qt.available(), reason="Qt is not available")
 

@@ -10,7 +10,7 @@ import pytest
 import rescoord
 from rescoord import ComponentState, ResourceType
 
-from conftest import rules
+from rc_helpers import rules
 
 
 class Tab:

@@ -41,7 +41,7 @@ def test_the_plugin_catches_the_leak_mode_leak():
                        cwd=APP, env=env(), capture_output=True, text=True, timeout=300)
     out = p.stdout
     assert p.returncode == 1, out + p.stderr
-    assert "LEAKED tests/leak_scenario.py::test_user_closes_tabs_in_leak_mode" in out
+    assert "LEAKED " in out and "leak_scenario.py::test_user_closes_tabs_in_leak_mode" in out
     assert 'CRITICAL running-orphan ×2 · worker "analysis-worker"' in out
     assert 'CRITICAL running-orphan ×2 · timer "progress-timer"' in out
     assert "└─ MediaAnalysisTab (tab, media_tab#2)  destroyed" in out
