@@ -139,16 +139,20 @@ class WorkerResourceCoordinator(BaseResourceCoordinator):
                 wself = weakref.ref(self)
 
                 def _finished(*_a, rid=rid):
+                    # Runs on the worker's own thread: its reference goes to
+                    # the service's graveyard, not away (see _bury).
                     s = wself()
                     if s is not None:
-                        s._workers.pop(rid, None)
+                        with s.service._lock:
+                            s.service._bury(s._workers.pop(rid, None))
                         s.release(rid)
 
                 th.finished.connect(_finished, _qt.QtCore.Qt.ConnectionType.DirectConnection)
         return rid
 
     def release(self, resource_id):
-        self._workers.pop(resource_id, None)
+        with self.service._lock:
+            self.service._bury(self._workers.pop(resource_id, None))
         return super().release(resource_id)
 
     def get_active_workers(self):

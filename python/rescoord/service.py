@@ -193,7 +193,8 @@ def capture_stack(skip_dirs=()):
 
 class _Comp:
     __slots__ = ("id", "name", "type", "parent", "children", "created", "destroyed",
-                 "state", "ref", "key", "resources", "cleanups", "labels", "__weakref__")
+                 "state", "ref", "key", "resources", "cleanups", "labels", "n_created", "n_released",
+                 "__weakref__")
 
     def obj(self):
         return self.ref() if self.ref is not None else None
@@ -226,6 +227,7 @@ class EmergencyReport:
         self.executed = []  # (kind, id)
         self.errors = []  # (kind, id, message)
         self.still_running = []  # resource ids that could not be stopped
+        self.results = []  # (step, status, error, elapsed_ms)
 
 
 # --- the service --------------------------------------------------------------
@@ -368,12 +370,14 @@ class ResourceManagementService:
         self._next_cleanup = 0
         self._limits = {}
         self._global_limit = 0
+        self._graveyard = []  # QThreads let go of once finished (see _bury)
         self._dead = collections.deque()  # ("comp"|"res", record, ns) from callbacks
         self._pending = []  # signals to emit once the lock is released
         self._process = process_name or _process_name()
         self._sweep_interval = sweep_interval_s
         self._sweeper = None
         self._stats = collections.Counter()
+        self._by_type = {}  # type -> [created, released]
         self._closed = False
         self._default_parent = None  # see set_default_parent
         self.last_emergency = None
@@ -457,7 +461,29 @@ class ResourceManagementService:
 
     # -- weak references: callbacks only queue, the next call drains
 
+    def _bury(self, obj):
+        """Keep a QThread the registry lets go of until it has really ended.
+        Its finished signal runs Python slots (ours among them) on its own
+        thread while Qt still counts the thread as finishing; dropping the
+        last reference then, on any thread, runs ~QThread, which waits for
+        the finish holding the GIL that the slot needs: a deadlock (or an
+        abort on the thread itself).  isFinished() and isRunning() already
+        say "done" during the finish; wait(0) does not."""
+        qc = _qt.QtCore
+        if qc is not None and isinstance(obj, qc.QThread):
+            self._graveyard.append(obj)
+
     def _drain(self):
+        if self._graveyard:
+            keep = []
+            cur = _qt.QtCore.QThread.currentThread()
+            for t in self._graveyard:
+                try:
+                    if t == cur or not t.wait(0):
+                        keep.append(t)
+                except RuntimeError:  # its C++ object is gone already
+                    pass
+            self._graveyard[:] = keep
         while self._dead:
             kind, rec, ns = self._dead.popleft()
             if kind == "comp":
@@ -502,6 +528,7 @@ class ResourceManagementService:
             rec.resources = {}
             rec.cleanups = []
             rec.labels = dict(labels or {})
+            rec.n_created = rec.n_released = 0
             wself = weakref.ref(self)
 
             def _gone(_ref, rec=rec):
@@ -678,6 +705,8 @@ class ResourceManagementService:
             self._res[rec.id] = rec
             owner.resources[rec.id] = rec
             self._stats["resources_tracked"] += 1
+            self._by_type.setdefault(rec.type, [0, 0])[0] += 1
+            owner.n_created += 1
             self._emit("resource_tracked", owner.id, rec.id, rec.type)
             self._check_limits(owner)
             return rec.id
@@ -735,10 +764,14 @@ class ResourceManagementService:
                 if v is rec:
                     del self._res_by_obj[k]
         rec.state = "released"
+        self._bury(rec.strong if rec.strong is not None else o)
         rec.strong = None
+        del o
         owner = rec.owner
         owner.resources.pop(rec.id, None)
         self._stats["resources_released"] += 1
+        self._by_type.setdefault(rec.type, [0, 0])[1] += 1
+        owner.n_released += 1
         self._emit("resource_released", owner.id, rec.id)
         self._prune(owner)
 
@@ -897,6 +930,46 @@ class ResourceManagementService:
                 "cleanups": len(self._cleanups),
             })
             return st
+
+    def stats(self):
+        """The registry's counts, as `GET /stats` serves them (the same
+        fields as pkg/registry's)."""
+        with self._locked():
+            by_type = {}
+            for t, (created, released) in self._by_type.items():
+                by_type[t] = {"active": 0, "releasing": 0, "live_bytes": 0,
+                              "created": created, "released": released}
+            for r in self._res.values():
+                e = by_type.setdefault(r.type, {"active": 0, "releasing": 0, "live_bytes": 0,
+                                                "created": 0, "released": 0})
+                e[r.state] += 1
+                e["live_bytes"] += r.size or 0
+            by_comp = {}
+            for cid, c in self._comps.items():
+                d = {"destroyed": c.state is ComponentState.DESTROYED,
+                     "live_resources": len(c.resources),
+                     "live_bytes": sum(r.size or 0 for r in c.resources.values()),
+                     "subtree_live_bytes": self._subtree_bytes(c),
+                     "created": c.n_created, "released": c.n_released}
+                if self._limits.get(cid):
+                    d["limit_bytes"] = self._limits[cid]
+                by_comp[cid] = d
+            alive = sum(1 for c in self._comps.values() if c.state is not ComponentState.DESTROYED)
+            return {"taken_at": format_time(self._now()), "alive_components": alive,
+                    "destroyed_components": len(self._comps) - alive,
+                    "live_resources": len(self._res),
+                    "releasing_resources": sum(1 for r in self._res.values() if r.state == "releasing"),
+                    "live_bytes": sum(r.size or 0 for r in self._res.values()),
+                    "global_limit_bytes": self._global_limit, "cleanups": len(self._cleanups),
+                    "by_type": by_type, "by_component": by_comp}
+
+    def serve(self, **options):
+        """Serve the registry over the attach protocol (docs/attach-protocol.md)
+        from threads of its own; returns at once with a handle that has
+        address and close().  See rescoord.server.serve for the options."""
+        from .server import serve
+
+        return serve(self, **options)
 
     # -- sweep
 
@@ -1081,14 +1154,17 @@ class ResourceManagementService:
 
     # -- cleanup
 
-    def cleanup_component(self, component, force=False, *, destroy=True):
+    def cleanup_component(self, component, force=False, *, destroy=True, on_step=None, timeout_s=None):
         """Clean up a component's subtree in the planned order: callbacks,
         resources (children first, workers before what they use), then mark
         each component destroyed.  Without force, workers are asked to stop
         (cancel, quit) and stay `releasing` until they finish, so the GUI
         thread never waits; with force, each is waited for within its
         timeout and terminated.  destroy=False leaves the components alive
-        (a coordinator's cleanup_all).  Returns an EmergencyReport."""
+        (a coordinator's cleanup_all).  on_step(step, status, error,
+        elapsed_ms) sees each step's outcome; past timeout_s the remaining
+        steps are skipped.  Returns an EmergencyReport."""
+        deadline = None if timeout_s is None else time.monotonic() + timeout_s
         with self._locked():
             rec = self._comp_of(component)
             snap = self._snapshot(rec)
@@ -1098,7 +1174,7 @@ class ResourceManagementService:
         steps = _plan.plan(snap, rec.id)
         if not destroy:
             steps = [s for s in steps if s["kind"] != "component"]
-        return self._execute(snap, steps, blocking=force)
+        return self._execute(snap, steps, blocking=force, on_step=on_step, deadline=deadline)
 
     def cleanup_all(self, force=True):
         """Clean up the whole registry in the planned order."""
@@ -1130,22 +1206,35 @@ class ResourceManagementService:
             self._emit(name, *args)
         self._emit_pending()
 
-    def _execute(self, snap, steps, blocking):
+    def _execute(self, snap, steps, blocking, on_step=None, deadline=None):
+        """Run the steps in order.  Each gets a status: done, failed,
+        timed_out (a worker still running after its timeout, a callback
+        over its timeout) or skipped (past deadline, a time.monotonic()
+        value); on_step(step, status, error, elapsed_ms) sees each."""
         rep = EmergencyReport(snap, steps)
         for st in steps:
             kind, sid = st["kind"], st["id"]
+            t0 = time.monotonic()
+            status, err = "done", None
+            if deadline is not None and t0 > deadline:
+                status, err = "skipped", "the cleanup's timeout was exceeded"
+                rep.executed.append((kind, sid))
+                rep.results.append((st, status, err, 0))
+                if on_step is not None:
+                    on_step(st, status, err, 0)
+                continue
             try:
                 if kind == "callback":
                     with self._locked():
                         cb = self._cleanups.get(sid)
                     fn = cb.fn() if cb is not None else None
                     if fn is not None:
-                        t0 = time.monotonic()
                         fn()
                         took = (time.monotonic() - t0) * 1000
                         if took > st["timeout_ms"]:
-                            rep.errors.append((kind, sid, "took %d ms, over its %d ms timeout"
-                                               % (took, st["timeout_ms"])))
+                            status = "timed_out"
+                            err = "took %d ms, over its %d ms timeout" % (took, st["timeout_ms"])
+                            rep.errors.append((kind, sid, err))
                 elif kind == "resource":
                     with self._locked():
                         rec = self._res.get(sid)
@@ -1154,6 +1243,7 @@ class ResourceManagementService:
                         with self._locked():
                             if still and blocking:
                                 rep.still_running.append(sid)
+                                status, err = "timed_out", "still running after %d ms" % st["timeout_ms"]
                             if rec.type in _RUNNABLE or st["actions"][0] == "cancel":
                                 if blocking and not still:
                                     self._release(rec)
@@ -1168,8 +1258,13 @@ class ResourceManagementService:
                             self._mark_destroyed(c)
             except Exception as e:  # noqa: BLE001 - a failing step must not stop the cleanup
                 log.exception("rescoord: cleanup step %s %s failed", kind, sid)
-                rep.errors.append((kind, sid, "%s: %s" % (type(e).__name__, e)))
+                status, err = "failed", "%s: %s" % (type(e).__name__, e)
+                rep.errors.append((kind, sid, err))
+            elapsed = int((time.monotonic() - t0) * 1000)
             rep.executed.append((kind, sid))
+            rep.results.append((st, status, err, elapsed))
+            if on_step is not None:
+                on_step(st, status, err, elapsed)
         return rep
 
 

@@ -19,6 +19,9 @@ if os.environ.get("RESCOORD_TEST_NO_QT", "") not in ("", "0"):
     for _m in ("PyQt6", "PySide6", "PyQt6.QtCore", "PySide6.QtCore", "pytestqt"):
         sys.modules[_m] = None
 
+# Headless by default: QApplication aborts the process without a display.
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 sys.path.insert(0, HERE)

@@ -230,3 +230,23 @@ def test_service_survives_qt_deleting_its_signal_object(qapp):
     s.track_resource(owner, ResourceType.MEMORY, None, 1)
     rep = s.emergency_cleanup()
     assert rep.still_running == [] and not w.isRunning() and w.cancelled
+
+
+def test_a_worker_released_in_its_finished_signal_is_kept_until_it_has_ended(qapp, svc):
+    # Dropping the last reference to a QThread while it is finishing runs
+    # ~QThread, which waits for the finish holding the GIL that Python slots
+    # on finished need: the example app deadlocked that way under load.
+    owner = QtCore.QObject()
+    coord = rescoord.WorkerResourceCoordinator("w", svc).bind_to_component(owner)
+    t = LoopWorker()
+    coord.track_worker(t)  # auto_cleanup: released on finished, on t's thread
+    seen = []
+    t.finished.connect(lambda: seen.append(any(x is t for x in svc._graveyard) and t.isFinished()),
+                       QtCore.Qt.ConnectionType.DirectConnection)
+    t.start()
+    t.quit()
+    assert t.wait(10000)
+    assert seen == [True]  # released, yet held: isFinished() already says True
+    assert svc.get_resource_count() == 0
+    svc.flush()
+    assert svc._graveyard == []  # let go of once wait(0) says it has ended

@@ -3,6 +3,7 @@ and the --leak session's test fails on its leak, with the trace."""
 
 import json
 import os
+import signal
 import subprocess
 import sys
 
@@ -20,6 +21,20 @@ def env():
     return e
 
 
+def run_child(args, timeout=120):
+    """Run a Python child; if it hangs, SIGABRT makes faulthandler print
+    every thread's stack into the failure."""
+    p = subprocess.Popen([sys.executable, "-X", "faulthandler"] + args, env=env(),
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        out, err = p.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        p.send_signal(signal.SIGABRT)
+        out, err = p.communicate()
+        raise AssertionError("%s hung:\n%s" % (args, err))
+    return p.returncode, out, err
+
+
 def test_closing_tabs_cleans_everything_up(rescoord_service, qapp):
     # Checked by the plugin after teardown: no leak may remain.
     window = MainWindow(rescoord_service)
@@ -35,12 +50,9 @@ def test_closing_tabs_cleans_everything_up(rescoord_service, qapp):
 
 
 def test_the_plugin_catches_the_leak_mode_leak():
-    p = subprocess.run([sys.executable, "-m", "pytest", "-p", "rescoord.pytest_plugin",
-                        "-p", "no:cacheprovider", "-rA",
-                        os.path.join(HERE, "leak_scenario.py")],
-                       cwd=APP, env=env(), capture_output=True, text=True, timeout=300)
-    out = p.stdout
-    assert p.returncode == 1, out + p.stderr
+    code, out, err = run_child(["-m", "pytest", "-p", "rescoord.pytest_plugin", "-p", "no:cacheprovider",
+                                "-rA", os.path.join(HERE, "leak_scenario.py")], timeout=300)
+    assert code == 1, out + err
     assert "LEAKED " in out and "leak_scenario.py::test_user_closes_tabs_in_leak_mode" in out
     assert 'CRITICAL running-orphan ×2 · worker "analysis-worker"' in out
     assert 'CRITICAL running-orphan ×2 · timer "progress-timer"' in out
@@ -54,10 +66,11 @@ def test_leak_mode_snapshot_by_file(tmp_path):
     results = {}
     for mode in ("clean", "leak"):
         snap = str(tmp_path / (mode + ".json"))
-        args = [sys.executable, os.path.join(APP, "mediaapp.py"), "--script", "--snapshot", snap]
+        args = [os.path.join(APP, "mediaapp.py"), "--script", "--snapshot", snap]
         if mode == "leak":
             args.append("--leak")
-        subprocess.run(args, env=env(), check=True, timeout=120, capture_output=True)
+        code, _, err = run_child(args)
+        assert code == 0, err
         p = subprocess.run([bin_, "leaks", snap, "-o", "json"], capture_output=True, text=True)
         results[mode] = (p.returncode, sorted({f["rule"] for f in json.loads(p.stdout)["findings"]}))
     assert results["clean"] == (0, [])
