@@ -8,6 +8,8 @@ worker is cancelled and released once it has finished.
     PYTHONPATH=python python3 examples/pyqt_mediaapp/mediaapp.py            # a window
     PYTHONPATH=python python3 examples/pyqt_mediaapp/mediaapp.py --leak \\
         --script --snapshot /tmp/media.json && rescoord leaks /tmp/media.json
+    PYTHONPATH=python python3 examples/pyqt_mediaapp/mediaapp.py --leak --serve &
+    rescoord leaks --attach pyqt-mediaapp                # close tabs first
 
 With --leak, every second tab is closed by just deleting it: nobody cleans
 its controller up, so once the controller is collected the registry marks
@@ -169,6 +171,8 @@ def main(argv=None):
     ap.add_argument("--script", action="store_true",
                     help="open and close the tabs without a user, then exit")
     ap.add_argument("--snapshot", help="write a snapshot here before exiting")
+    ap.add_argument("--serve", action="store_true",
+                    help="serve the registry while the window is open (rescoord ps, --attach pyqt-mediaapp)")
     args = ap.parse_args(argv)
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])
     service = rescoord.get_default_service()
@@ -184,7 +188,10 @@ def main(argv=None):
     for _ in range(args.tabs):
         window.open_tab()
     window.show()
+    handle = service.serve(process_name="pyqt-mediaapp") if args.serve else None
     code = app.exec()
+    if handle is not None:
+        handle.close()
     if args.snapshot:
         service.write_snapshot(args.snapshot)
     return code
