@@ -12,6 +12,7 @@ import (
 
 	"github.com/rescoord/rescoord/internal/jsonw"
 	"github.com/rescoord/rescoord/internal/render"
+	"github.com/rescoord/rescoord/internal/report"
 	"github.com/rescoord/rescoord/pkg/coordinator"
 )
 
@@ -332,70 +333,37 @@ type planJUnitPrinter struct {
 	verdict *verdict
 }
 
-type planJUnitSuites struct {
-	XMLName  xml.Name       `xml:"testsuites"`
-	Name     string         `xml:"name,attr"`
-	Tests    int            `xml:"tests,attr"`
-	Failures int            `xml:"failures,attr"`
-	Errors   int            `xml:"errors,attr"`
-	Suite    planJUnitSuite `xml:"testsuite"`
-}
-
-type planJUnitSuite struct {
-	Name     string          `xml:"name,attr"`
-	Tests    int             `xml:"tests,attr"`
-	Failures int             `xml:"failures,attr"`
-	Errors   int             `xml:"errors,attr"`
-	Skipped  int             `xml:"skipped,attr"`
-	Time     string          `xml:"time,attr"`
-	Cases    []planJUnitCase `xml:"testcase"`
-}
-
-type planJUnitCase struct {
-	Classname string            `xml:"classname,attr"`
-	Name      string            `xml:"name,attr"`
-	Time      string            `xml:"time,attr"`
-	Failure   *planJUnitFailure `xml:"failure,omitempty"`
-	SystemOut string            `xml:"system-out,omitempty"`
-}
-
-type planJUnitFailure struct {
-	Message string `xml:"message,attr"`
-	Type    string `xml:"type,attr"`
-	Text    string `xml:",chardata"`
-}
-
 func (p planJUnitPrinter) Print(w io.Writer, v *planView) error {
 	s := v.Plan.Summary
 	summary := summaryLine(s)
-	var cases []planJUnitCase
+	var cases []report.JUnitCase
 	if vd := p.verdict; vd != nil && vd.Deadline != nil {
 		dv := vd.Deadline
-		c := planJUnitCase{Classname: "rescoord.cleanup.deadline", Time: "0",
+		c := report.JUnitCase{Classname: "rescoord.cleanup.deadline", Time: "0",
 			Name: fmt.Sprintf("shutdown within %s (%s)", render.Millis(dv.DeadlineMS), strings.ReplaceAll(dv.Measure, "_", " ")),
 		}
 		text := deadlineHeadline(dv) + "\n" + strings.Join(chainLines(vd), "\n") + "\n"
 		if dv.Late {
-			c.Failure = &planJUnitFailure{Message: deadlineHeadline(dv), Type: "deadline", Text: text}
+			c.Failure = &report.JUnitFailure{Message: deadlineHeadline(dv), Type: "deadline", Text: text}
 		} else {
-			c.SystemOut = text
+			c.SystemOut = &report.JUnitOutput{Text: text}
 		}
 		cases = append(cases, c)
 	}
 	if vd := p.verdict; vd != nil && vd.Regression != nil {
 		r := vd.Regression
-		c := planJUnitCase{Classname: "rescoord.cleanup.regression", Time: "0",
+		c := report.JUnitCase{Classname: "rescoord.cleanup.regression", Time: "0",
 			Name: fmt.Sprintf("critical path and worst case within %s of the baseline", pctLabel(r.MaxPct)[1:]),
 		}
 		if len(r.Regressed) > 0 {
-			c.Failure = &planJUnitFailure{Message: regressionHeadline(vd), Type: "regression", Text: regressionHeadline(vd) + "\n"}
+			c.Failure = &report.JUnitFailure{Message: regressionHeadline(vd), Type: "regression", Text: regressionHeadline(vd) + "\n"}
 		} else {
-			c.SystemOut = regressionHeadline(vd) + "\n"
+			c.SystemOut = &report.JUnitOutput{Text: regressionHeadline(vd) + "\n"}
 		}
 		cases = append(cases, c)
 	}
 	if len(cases) == 0 {
-		cases = append(cases, planJUnitCase{Classname: "rescoord.cleanup", Name: "a cleanup plan exists", Time: "0", SystemOut: summary + "\n"})
+		cases = append(cases, report.JUnitCase{Classname: "rescoord.cleanup", Name: "a cleanup plan exists", Time: "0", SystemOut: &report.JUnitOutput{Text: summary + "\n"}})
 	}
 	failures := 0
 	for _, c := range cases {
@@ -403,8 +371,8 @@ func (p planJUnitPrinter) Print(w io.Writer, v *planView) error {
 			failures++
 		}
 	}
-	doc := planJUnitSuites{Name: "rescoord cleanup", Tests: len(cases), Failures: failures,
-		Suite: planJUnitSuite{Name: "rescoord cleanup: " + render.Escape(p.input), Tests: len(cases), Failures: failures, Time: "0", Cases: cases}}
+	doc := report.JUnitSuites{Name: "rescoord cleanup", Tests: len(cases), Failures: failures,
+		Suites: []report.JUnitSuite{{Name: "rescoord cleanup: " + render.Escape(p.input), Tests: len(cases), Failures: failures, Time: "0", Cases: cases}}}
 	if _, err := io.WriteString(w, xml.Header); err != nil {
 		return err
 	}

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/rescoord/rescoord/internal/report"
 )
 
 // The demo's plan: critical path 5 s (ffprobe's terminate → wait → kill
@@ -84,14 +86,14 @@ func TestCleanupDeadline_JUnit(t *testing.T) {
 		failures int
 	}{{"2s", 1}, {"30s", 0}} {
 		r := runCLI(t, "cleanup", "--dry-run", "--demo", "--deadline", c.deadline, "-o", "junit")
-		var doc planJUnitSuites
+		var doc report.JUnitSuites
 		if err := xml.Unmarshal([]byte(r.Stdout), &doc); err != nil {
 			t.Fatalf("not XML: %v\n%s", err, r.Stdout)
 		}
-		if doc.Tests != 1 || doc.Failures != c.failures || len(doc.Suite.Cases) != 1 || r.Code != c.failures {
+		if doc.Tests != 1 || doc.Failures != c.failures || len(doc.Suites) != 1 || len(doc.Suites[0].Cases) != 1 || r.Code != c.failures {
 			t.Errorf("--deadline %s: %+v, exit %d", c.deadline, doc, r.Code)
 		}
-		cs := doc.Suite.Cases[0]
+		cs := doc.Suites[0].Cases[0]
 		if cs.Name != "shutdown within "+c.deadline+" (critical path)" || (cs.Failure != nil) != (c.failures == 1) {
 			t.Errorf("--deadline %s: case %+v", c.deadline, cs)
 		}
