@@ -415,7 +415,7 @@ func printCriticalChain(w io.Writer, st *render.Styles, v *planView) error {
 	return err
 }
 
-// planJSONPrinter writes SPEC §5's JSON, byte for byte what encoding/json
+// planJSONPrinter writes the JSON of docs/cleanup-ordering.md, byte for byte what encoding/json
 // writes with two-space indentation (a test holds it to that), but
 // without reflection: a plan can have millions of steps. The steps are
 // formatted in blocks, on every core for a large plan, and written in order.

@@ -5,7 +5,7 @@ import (
 	"fmt"
 )
 
-// Exit codes, for every command (SPEC §4).
+// Exit codes, for every command (docs/leaks.md).
 const (
 	ExitOK       = 0
 	ExitFindings = 1

@@ -149,7 +149,7 @@ func runList(ctx context.Context, f *Factory, opts *ListOptions) error {
 	return nil
 }
 
-// printListJSON writes {"resources": [...], "total": N} (SPEC §5) as
+// printListJSON writes {"resources": [...], "total": N} (docs/snapshot-format.md, "list -o json") as
 // encoding/json's Encoder with a two-space indent writes it, one resource
 // at a time: each is appended as compact JSON (Resource.AppendJSON), then
 // indented into the output buffer.

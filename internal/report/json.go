@@ -12,7 +12,7 @@ import (
 // 128 KB).
 const jsonBlockFindings = 256
 
-// jsonPrinter writes SPEC §5: {"findings": [...], "summary": {...}},
+// jsonPrinter writes the JSON of docs/leaks.md: {"findings": [...], "summary": {...}},
 // indented like json.MarshalIndent with two spaces. Findings are written
 // a block at a time (see writeBlocks), so a million of them take no more
 // memory than a few blocks.

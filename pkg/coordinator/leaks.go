@@ -12,8 +12,8 @@ import (
 	"github.com/rescoord/rescoord/pkg/snapshot"
 )
 
-// LeakOptions tune the leak rules. The zero value runs every rule of SPEC
-// §4 that needs no option, with no grace.
+// LeakOptions tune the leak rules. The zero value runs every rule of
+// docs/leaks.md that needs no option, with no grace.
 type LeakOptions struct {
 	// Grace: a resource whose owner was destroyed less than Grace before
 	// taken_at (and an alive component whose parent was) is reported with
@@ -26,7 +26,7 @@ type LeakOptions struct {
 	MaxAge time.Duration
 }
 
-// Finding is one leak finding. Its JSON form is the SPEC §5 shape (see
+// Finding is one leak finding. Its JSON form is the shape docs/leaks.md gives (see
 // AppendJSON); the other fields serve reports and library users.
 type Finding struct {
 	Rule     Rule
@@ -72,7 +72,7 @@ type Finding struct {
 	Entry *Suppression
 }
 
-// FindLeaks runs the rules of SPEC §4 (all but growth, which compares
+// FindLeaks runs the rules of docs/leaks.md (all but growth, which compares
 // snapshots: see FindGrowth) on ix. Findings come in rule order (the
 // order of Rules), then in snapshot order. It runs in time linear in
 // resources, components and dependency edges, and formats messages only

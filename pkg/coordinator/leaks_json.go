@@ -6,7 +6,7 @@ import (
 	"github.com/rescoord/rescoord/internal/jsonw"
 )
 
-// MarshalJSON writes the finding in the SPEC §5 shape: rule, severity,
+// MarshalJSON writes the finding in the shape docs/leaks.md gives: rule, severity,
 // resource (id or null), component (id or null), signature, message and
 // path, plus suppressed_by when an entry with action report matched it.
 func (f Finding) MarshalJSON() ([]byte, error) {

@@ -37,7 +37,7 @@ type ReportOptions struct {
 	Growth GrowthOptions
 }
 
-// LeakSummary counts the findings of a report by severity (SPEC §5): every
+// LeakSummary counts the findings of a report by severity (docs/leaks.md): every
 // finding neither suppressed nor in the baseline, shown or not.
 type LeakSummary struct {
 	Critical   int `json:"critical"`

@@ -181,7 +181,7 @@ func TestAnalyze_SuppressionsInReport(t *testing.T) {
 	}
 }
 
-// AppendJSON writes exactly what encoding/json writes for the SPEC shape.
+// AppendJSON writes exactly what encoding/json writes for the shape docs/leaks.md gives.
 func TestFinding_AppendJSONMatchesEncodingJSON(t *testing.T) {
 	type spec struct {
 		Rule      string   `json:"rule"`

@@ -14,7 +14,7 @@ import (
 )
 
 // The Generated benchmarks time the planner and the leak rules on the
-// snapshots bench/run.sh measures (internal/gensnap, SPEC §2 shape). 10k
+// snapshots bench/run.sh measures (internal/gensnap, docs/snapshot-format.md shape). 10k
 // resources always run; the 100k and 1M sizes (1M is a 343 MB registry,
 // seconds to generate and decode) run when RESCOORD_BENCH_LARGE=1 or
 // when the -bench pattern names them:

@@ -18,7 +18,7 @@ type Scope struct {
 // StepKind is what a cleanup step does.
 type StepKind string
 
-// Step kinds (SPEC §3).
+// Step kinds (docs/cleanup-ordering.md).
 const (
 	KindCallback  StepKind = "callback"
 	KindResource  StepKind = "resource"
@@ -62,7 +62,7 @@ type Summary struct {
 	CriticalPathMS int64 `json:"critical_path_ms"`
 }
 
-// Plan is a deterministic cleanup order (SPEC §3).
+// Plan is a deterministic cleanup order (docs/cleanup-ordering.md).
 type Plan struct {
 	Steps   []Step  `json:"steps"`
 	Summary Summary `json:"summary"`
@@ -159,7 +159,7 @@ func (e *CycleError) Error() string {
 // component that is not in the snapshot.
 var ErrUnknownComponent = errors.New("no such component")
 
-// NewPlan plans the cleanup of scope in ix (SPEC §3).
+// NewPlan plans the cleanup of scope in ix (docs/cleanup-ordering.md).
 //
 // Which steps exist: a callback step for each cleanup of an alive component
 // in scope; a resource step for each live resource whose owner is in scope
@@ -168,7 +168,7 @@ var ErrUnknownComponent = errors.New("no such component")
 // each live resource whose owner is missing; a component step for each
 // alive component in scope.
 //
-// The hard constraints are SPEC §3's, with one reading made explicit: a
+// The hard constraints are docs/cleanup-ordering.md's, with one reading made explicit: a
 // destroyed component has no step of its own, so a component's step also
 // follows the steps of the nearest alive components below a destroyed
 // child. A resource that depends on itself is a cycle of one.

@@ -215,7 +215,7 @@ func newerFirst(asec int64, ansec int32, bsec int64, bnsec int32) int {
 	return cmp.Compare(bnsec, ansec)
 }
 
-// typeClass is the resource type's rank in the key (SPEC §3).
+// typeClass is the resource type's rank in the key (docs/cleanup-ordering.md).
 func typeClass(t string) int8 {
 	switch t {
 	case snapshot.TypeWorker, snapshot.TypeThread, snapshot.TypeProcess:

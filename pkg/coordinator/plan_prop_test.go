@@ -111,7 +111,7 @@ func randomSnapshot(r *rand.Rand, o genOptions) *snapshot.Snapshot {
 	return s
 }
 
-// The reference planner's own copies of SPEC §3's tables.
+// The reference planner's own copies of docs/cleanup-ordering.md's tables.
 var refClass = map[string]int{"worker": 0, "thread": 0, "process": 0, "timer": 1, "socket": 2, "file": 2, "qobject": 3, "custom": 4}
 
 var refDefaultTimeout = map[string]int64{"worker": 2000, "thread": 2000, "process": 5000}
@@ -163,7 +163,7 @@ type refStep struct {
 	weight    int64
 }
 
-// refPlan is SPEC §3 written as plainly as possible: the steps, the
+// refPlan is docs/cleanup-ordering.md written as plainly as possible: the steps, the
 // predecessors of each by the three hard constraints, and the greedy
 // smallest-ready-key order, in quadratic time.
 func refPlan(s *snapshot.Snapshot, scope Scope) (steps []refStep, preds [][]int, ok bool) {
@@ -415,7 +415,7 @@ func checkAgainstReference(t *testing.T, name string, s *snapshot.Snapshot, scop
 	}
 }
 
-// checkHardConstraints checks SPEC §3's three constraints and that every
+// checkHardConstraints checks docs/cleanup-ordering.md's three constraints and that every
 // in-scope step appears exactly once, straight from the snapshot.
 func checkHardConstraints(t *testing.T, name string, ix *snapshot.Index, scope Scope, p *Plan) {
 	t.Helper()

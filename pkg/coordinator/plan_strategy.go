@@ -3,10 +3,10 @@ package coordinator
 import "github.com/rescoord/rescoord/pkg/snapshot"
 
 // DefaultCallbackTimeoutMS is a callback step's timeout when its cleanup
-// sets none (SPEC §3).
+// sets none (docs/cleanup-ordering.md).
 const DefaultCallbackTimeoutMS = 5000
 
-// The default strategies (SPEC §3), by index. Their action slices are
+// The default strategies (docs/cleanup-ordering.md), by index. Their action slices are
 // shared by every step that uses them: read-only.
 const (
 	planStratWorker uint8 = iota
@@ -50,7 +50,7 @@ func planStrategyOf(resourceType string) uint8 {
 	return planStratRelease
 }
 
-// DefaultStrategy returns the actions and timeout SPEC §3 gives a resource
+// DefaultStrategy returns the actions and timeout docs/cleanup-ordering.md gives a resource
 // type: worker and thread cancel → quit → wait → terminate (2000 ms),
 // process terminate → wait → kill (5000 ms), timer stop, file and socket
 // close, qobject disconnect → deleteLater, and every other type release

@@ -60,10 +60,10 @@ func ParseSeverity(s string, allowNone bool) (Severity, error) {
 	return 0, fmt.Errorf("invalid severity %q: want %s", s, want)
 }
 
-// Rule is a leak rule id (SPEC §4). Rule ids are stable public API.
+// Rule is a leak rule id (docs/leaks.md). Rule ids are stable public API.
 type Rule string
 
-// The rules of SPEC §4, and the two rules about the suppressions file.
+// The rules of docs/leaks.md, and the two rules about the suppressions file.
 const (
 	RuleRunningOrphan      Rule = "running-orphan"
 	RuleRunningUnderOrphan Rule = "running-under-orphan"
@@ -91,7 +91,7 @@ type RuleInfo struct {
 	Short, Full, Help string
 }
 
-// Rules lists every rule in report order: the SPEC §4 table, then the
+// Rules lists every rule in report order: the docs/leaks.md table, then the
 // suppression rules.
 var Rules = []RuleInfo{
 	{RuleRunningOrphan, SeverityCritical,

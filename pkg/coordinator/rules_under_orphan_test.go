@@ -169,7 +169,7 @@ func TestRules_RunningUnderOrphanMessagesAndPaths(t *testing.T) {
 
 func ix(t *testing.T) *snapshot.Index { return leakIndex(t, "running-under-orphan") }
 
-// The signature is SPEC §4's: rule, owner name and type, resource type,
+// The signature is docs/leaks.md's: rule, owner name and type, resource type,
 // name and first frame — the owner's, not the gone ancestor's.
 func TestRules_RunningUnderOrphanSignature(t *testing.T) {
 	fs := byRule(FindLeaks(ix(t), LeakOptions{}), RuleRunningUnderOrphan)
@@ -205,7 +205,7 @@ func TestRules_RunningUnderOrphanGrace(t *testing.T) {
 	}
 }
 
-// refResourceRule is what SPEC §4 says of a live resource, computed the
+// refResourceRule is what docs/leaks.md says of a live resource, computed the
 // slow way: climb the parents.
 func refResourceRule(ix *snapshot.Index, ri int, maxAge time.Duration) Rule {
 	s := ix.Snap

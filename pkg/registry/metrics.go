@@ -12,7 +12,7 @@ import (
 
 // Metric descriptions served at /metrics. Labels: component is a
 // component id, type a resource type, rule and severity those of leak
-// findings (SPEC §4).
+// findings (docs/leaks.md).
 var (
 	descLiveResources = prometheus.NewDesc("rescoord_live_resources",
 		"Live (active or releasing) resources, by owner component and resource type.", []string{"component", "type"}, nil)
