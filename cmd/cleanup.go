@@ -231,7 +231,10 @@ func (v *planView) scopeLabel() string {
 }
 
 // target names what a step acts on: "analysis-worker (r-1042)", escaped.
-func (v *planView) target(st *coordinator.Step) string {
+func (v *planView) target(st *coordinator.Step) string { return stepTarget(st) }
+
+// stepTarget names what a step acts on, escaped: "analysis-worker (r-1042)".
+func stepTarget(st *coordinator.Step) string {
 	if st.Name == "" || st.Name == st.ID {
 		return render.Escape(st.ID)
 	}

@@ -123,7 +123,7 @@ func chainLines(v *verdict) []string {
 		if i == shownChainSteps {
 			break
 		}
-		line := fmt.Sprintf("#%d %s %s", s.Order, s.Kind, render.Escape(stepTarget(&s)))
+		line := fmt.Sprintf("#%d %s %s", s.Order, s.Kind, stepTarget(&s))
 		if dv.Measure == "critical_path" {
 			line += " @" + render.Millis(at)
 		}
@@ -141,14 +141,6 @@ func chainLines(v *verdict) []string {
 		lines = append(lines, fmt.Sprintf("… and %d more %s", rest, what))
 	}
 	return lines
-}
-
-// stepTarget names what a step acts on: "analysis-worker (r-1042)".
-func stepTarget(s *coordinator.Step) string {
-	if s.Name == "" || s.Name == s.ID {
-		return s.ID
-	}
-	return s.Name + " (" + s.ID + ")"
 }
 
 // deadlineHeadline is the verdict on the deadline in one sentence.
