@@ -7,7 +7,10 @@
 #
 # Environment: RUNS (runs per approach, default 5), SIZES (resource
 # counts, default "100000 1000000"), OUT (work directory, default
-# bench/out, gitignored).
+# bench/out, gitignored), BEFORE (optional: another rescoord binary, such
+# as a build of the previous commit; its leaks, cleanup and validate runs
+# join every round as "before: ..." rows, so a change is measured against
+# what it replaces in the same run).
 #
 # Runs every approach once per round, RUNS rounds, and prints one table:
 # wall-clock median, CPU time (user + system) median and peak RSS (the
@@ -94,6 +97,14 @@ approaches=(
 	"python3 bench/orphans.py"
 	"go encoding/json (bench/stdjson)"
 )
+if [[ -n ${BEFORE:-} ]]; then
+	[[ -x $BEFORE ]] || { echo "BEFORE=$BEFORE is not an executable" >&2; exit 2; }
+	approaches+=(
+		"before: rescoord leaks -o json"
+		"before: rescoord cleanup --dry-run -o json"
+		"before: rescoord validate"
+	)
+fi
 command_for() { # approach file -> command words
 	case $1 in
 	"rescoord leaks -o json") echo "$OUT/rescoord leaks -o json $2" ;;
@@ -103,6 +114,9 @@ command_for() { # approach file -> command words
 	"jq -f bench/orphans.jq") echo "jq -f bench/orphans.jq $2" ;;
 	"python3 bench/orphans.py") echo "python3 bench/orphans.py $2" ;;
 	"go encoding/json (bench/stdjson)") echo "$OUT/stdjson $2" ;;
+	"before: rescoord leaks -o json") echo "$BEFORE leaks -o json $2" ;;
+	"before: rescoord cleanup --dry-run -o json") echo "$BEFORE cleanup --dry-run -o json $2" ;;
+	"before: rescoord validate") echo "$BEFORE validate $2" ;;
 	esac
 }
 
