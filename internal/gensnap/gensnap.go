@@ -25,6 +25,46 @@ type Config struct {
 	Cycles int
 	// TakenAt is the snapshot's time; zero means 2026-11-27T12:00:05Z.
 	TakenAt time.Time
+	// Shape chooses the kind of registry; the zero value is Standard.
+	Shape Shape
+}
+
+// Shape is a kind of registry the generator can make. The benchmarks run
+// every shape, so that a speed-up that holds only for one of them shows.
+type Shape string
+
+const (
+	// Standard is the shape of the first performance work: half of the
+	// runnable resources running, one to three frames per creation stack,
+	// metadata on three resources in four, dependencies on the 500 resources
+	// before.
+	Standard Shape = ""
+	// Heavy is a registry of a busy application: nine runnable resources in
+	// ten running, creation stacks of 8 to 16 frames, metadata and labels on
+	// everything, unknown fields on one resource in ten and escaped strings
+	// on one in twenty.
+	Heavy Shape = "heavy"
+	// Deep is a registry with long dependency chains across the whole id
+	// space (on earlier resources only, so that a cleanup plan exists),
+	// component trees dozens of levels deep and ten times as many cleanup
+	// callbacks.
+	Deep Shape = "deep"
+)
+
+// Shapes lists every shape, Standard first, by the names ParseShape takes.
+var Shapes = []string{"standard", "heavy", "deep"}
+
+// ParseShape returns the shape of a name in Shapes.
+func ParseShape(name string) (Shape, bool) {
+	switch name {
+	case "standard", "":
+		return Standard, true
+	case "heavy":
+		return Heavy, true
+	case "deep":
+		return Deep, true
+	}
+	return Standard, false
 }
 
 // Sizes for the benchmarks: Large is the 1,000,000-resource registry of
@@ -39,6 +79,17 @@ var (
 // Scale returns the standard shape (Large's proportions) for n resources.
 func Scale(n int) Config {
 	return Config{Components: max(n/10, 1), Resources: n, Cleanups: n / 50, Seed: 1}
+}
+
+// ScaleShape returns shape's proportions for n resources: Scale's, but
+// for Deep one cleanup callback per five resources.
+func ScaleShape(n int, shape Shape) Config {
+	cfg := Scale(n)
+	cfg.Shape = shape
+	if shape == Deep {
+		cfg.Cleanups = n / 5
+	}
+	return cfg
 }
 
 var compKinds = []struct{ typ, prefix, name string }{
@@ -177,6 +228,10 @@ func (g *gen) components() {
 	g.compState = make([]bool, nc)
 	g.compTime = make([]int64, nc)
 	depth := make([]int8, nc)
+	maxDepth, window := int8(7), 64
+	if g.cfg.Shape == Deep {
+		maxDepth, window = 60, 3
+	}
 	g.b = append(g.b, `"components":[`...)
 	for i := range nc {
 		id := compIDFor(i)
@@ -189,8 +244,8 @@ func (g *gen) components() {
 			// A parent among the recent components of a shallower depth,
 			// which gives trees several levels deep.
 			for try := 0; try < 8; try++ {
-				p := i - 1 - g.rng.IntN(min(i, 64))
-				if depth[p] < 7 {
+				p := i - 1 - g.rng.IntN(min(i, window))
+				if depth[p] < maxDepth {
 					parent = g.compID[p]
 					depth[i] = depth[p] + 1
 					break
@@ -229,7 +284,7 @@ func (g *gen) components() {
 			b = append(b, `,"state":"alive","created_at":`...)
 			b = g.appendTime(b, g.base.Add(time.Duration(t)))
 		}
-		if i%4 == 0 {
+		if i%4 == 0 || g.cfg.Shape == Heavy {
 			b = append(b, `,"labels":{"plugin":"media","coordinator":"`...)
 			b = append(b, k.prefix...)
 			b = append(b, `"}`...)
@@ -291,7 +346,7 @@ func (g *gen) resources() {
 		b = append(b, `","owner":`...)
 		b = appendString(b, owner)
 		b = append(b, `,"name":`...)
-		if i%1000 == 7 {
+		if i%1000 == 7 || (g.cfg.Shape == Heavy && i%20 == 7) {
 			b = appendString(b, rk.name+" «é» \"quoted\"") // escapes and UTF-8
 		} else {
 			b = appendString(b, rk.name+"-"+strconv.Itoa(i%997))
@@ -299,7 +354,7 @@ func (g *gen) resources() {
 		b = append(b, `,"state":"`...)
 		b = append(b, state...)
 		b = append(b, '"')
-		if kind <= 3 && (state != "released" && g.rng.IntN(2) == 0) {
+		if kind <= 3 && state != "released" && g.running() {
 			b = append(b, `,"running":true`...)
 		}
 		if rk.maxSize > 0 {
@@ -319,6 +374,8 @@ func (g *gen) resources() {
 			b = append(b, `,"depends_on":["r-`...)
 			b = strconv.AppendInt(b, int64(next), 10)
 			b = append(b, `"]`...)
+		case i > 0 && g.cfg.Shape == Deep:
+			b = g.appendDeepDeps(b, i)
 		case i > 0 && g.rng.IntN(10) < 3:
 			b = append(b, `,"depends_on":[`...)
 			n := 1 + g.rng.IntN(2)
@@ -348,12 +405,20 @@ func (g *gen) resources() {
 		b = append(b, `,"created_by":[`...)
 		site := (kind*31 + g.rng.IntN(12)) % len(frames)
 		b = appendString(b, frames[site])
-		for k := range g.rng.IntN(3) {
+		extraFrames := g.rng.IntN(3)
+		if g.cfg.Shape == Heavy {
+			extraFrames = 7 + g.rng.IntN(9)
+		}
+		for k := range extraFrames {
 			b = append(b, ',')
 			b = appendString(b, frames[(site+7*(k+1))%len(frames)])
 		}
 		b = append(b, ']')
-		switch g.rng.IntN(4) {
+		metaKind := g.rng.IntN(4)
+		if g.cfg.Shape == Heavy && metaKind == 3 {
+			metaKind = i % 3
+		}
+		switch metaKind {
 		case 0:
 			b = append(b, `,"metadata":{"files":`...)
 			b = strconv.AppendInt(b, int64(g.rng.IntN(5000)), 10)
@@ -367,9 +432,20 @@ func (g *gen) resources() {
 			b = strconv.AppendInt(b, int64(g.rng.IntN(5)), 10)
 			b = append(b, `,"priority":"normal"}`...)
 		}
-		if i%100 == 50 {
+		if i%100 == 50 || (g.cfg.Shape == Heavy && i%10 == 5) {
 			b = append(b, `,"thread_id":`...) // a field this version does not know
 			b = strconv.AppendInt(b, int64(10000+i%5000), 10)
+		}
+		if g.cfg.Shape == Heavy {
+			b = append(b, `,"labels":{"queue":"analysis","tab":`...)
+			b = appendString(b, "tab-"+strconv.Itoa(i%64))
+			b = append(b, '}')
+			if i%10 == 5 {
+				// an unknown object, with an escaped path inside it
+				b = append(b, `,"trace":{"span":"`...)
+				b = strconv.AppendInt(b, int64(i), 16)
+				b = append(b, `","where":"C:\\media\\caf\u00e9\/thumbs","sampled":[true,false]}`...)
+			}
 		}
 		b = append(b, '}')
 		g.b = b
@@ -379,6 +455,47 @@ func (g *gen) resources() {
 	}
 	g.b = append(g.b, "\n],\n"...)
 	g.flush()
+}
+
+// running tells whether a live runnable resource runs: one in two, nine
+// in ten in the heavy shape.
+func (g *gen) running() bool {
+	if g.cfg.Shape == Heavy {
+		return g.rng.IntN(10) != 0
+	}
+	return g.rng.IntN(2) == 0
+}
+
+// appendDeepDeps appends the dependencies of resource i > 0 in the deep
+// shape: all but one in a thousand continue a chain from one of the
+// three resources before, and one in four points anywhere earlier in the
+// id space too — so chains run through the whole registry.
+func (g *gen) appendDeepDeps(b []byte, i int) []byte {
+	var deps [2]int
+	n := 0
+	if g.rng.IntN(1000) != 0 {
+		deps[n] = i - 1 - g.rng.IntN(min(i, 3))
+		n++
+	}
+	if g.rng.IntN(4) == 0 {
+		deps[n] = g.rng.IntN(i)
+		if n == 0 || deps[1] != deps[0] {
+			n++
+		}
+	}
+	if n == 0 {
+		return b
+	}
+	b = append(b, `,"depends_on":[`...)
+	for k := range n {
+		if k > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `"r-`...)
+		b = strconv.AppendInt(b, int64(deps[k]), 10)
+		b = append(b, '"')
+	}
+	return append(b, ']')
 }
 
 func (g *gen) cleanups() {

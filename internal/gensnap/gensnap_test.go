@@ -2,6 +2,7 @@ package gensnap
 
 import (
 	"bytes"
+	"fmt"
 	"testing"
 
 	"github.com/rescoord/rescoord/pkg/snapshot"
@@ -113,4 +114,115 @@ func TestScale(t *testing.T) {
 	if n := len(generate(t, cfg)); n < 320*20_000 || n > 370*20_000 {
 		t.Errorf("%d bytes for 20,000 resources, want about 343 per resource", n)
 	}
+}
+
+// TestGenerate_Shapes checks what makes the heavy and the deep shapes
+// what docs/performance.md says they are, and that the standard shape
+// gives the same bytes whatever the other shapes do.
+func TestGenerate_Shapes(t *testing.T) {
+	const n = 20_000
+	std := ScaleShape(n, Standard)
+	if !bytes.Equal(generate(t, std), generate(t, Scale(n))) {
+		t.Fatal("ScaleShape(n, Standard) differs from Scale(n)")
+	}
+	for _, name := range Shapes {
+		if _, ok := ParseShape(name); !ok {
+			t.Errorf("ParseShape(%q) refused a listed shape", name)
+		}
+	}
+	if _, ok := ParseShape("round"); ok {
+		t.Error("ParseShape accepted an unknown shape")
+	}
+
+	load := func(cfg Config) (*snapshot.Snapshot, *snapshot.Index) {
+		t.Helper()
+		s, err := snapshot.Parse(generate(t, cfg), "gen")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ix, err := snapshot.NewIndex(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s, ix
+	}
+
+	t.Run("heavy", func(t *testing.T) {
+		s, _ := load(ScaleShape(n, Heavy))
+		var runnable, running, shortStacks, noMeta, extra, escaped int
+		for ri := range s.Resources {
+			r := &s.Resources[ri]
+			switch r.Type {
+			case "worker", "thread", "timer", "process":
+				if r.State != snapshot.StateReleased {
+					runnable++
+					if r.Running {
+						running++
+					}
+				}
+			}
+			if len(r.CreatedBy) < 8 {
+				shortStacks++
+			}
+			if r.Metadata == nil {
+				noMeta++
+			}
+			if r.Extra != nil {
+				extra++
+			}
+			if bytes.ContainsRune([]byte(r.Name), '"') {
+				escaped++
+			}
+		}
+		unlabelled := 0
+		for ci := range s.Components {
+			if len(s.Components[ci].Labels) == 0 {
+				unlabelled++
+			}
+		}
+		if running*100 < runnable*85 {
+			t.Errorf("%d of %d live runnable resources running, want most", running, runnable)
+		}
+		if shortStacks > 0 || noMeta > 0 || unlabelled > 0 {
+			t.Errorf("stacks under 8 frames %d, without metadata %d, unlabelled components %d: want none", shortStacks, noMeta, unlabelled)
+		}
+		if extra < n/10 || escaped < n/25 {
+			t.Errorf("unknown fields on %d, escaped names on %d resources: want at least %d and %d", extra, escaped, n/10, n/25)
+		}
+	})
+
+	t.Run("deep", func(t *testing.T) {
+		cfg := ScaleShape(n, Deep)
+		s, ix := load(cfg)
+		if len(s.Cleanups) != n/5 {
+			t.Errorf("%d cleanups, want %d", len(s.Cleanups), n/5)
+		}
+		maxDepth := 0
+		for ci := range s.Components {
+			maxDepth = max(maxDepth, ix.Depth(ci))
+		}
+		if maxDepth < 24 {
+			t.Errorf("component trees %d levels deep, want dozens", maxDepth)
+		}
+		// Every dependency points to an earlier resource (so a plan
+		// exists), and the chains are long and reach across the id space.
+		chain := make([]int, len(s.Resources))
+		longest, far := 0, 0
+		for ri := range s.Resources {
+			for _, d := range s.Resources[ri].DependsOn {
+				var di int
+				if _, err := fmt.Sscanf(d, "r-%d", &di); err != nil || di >= ri {
+					t.Fatalf("resource %d depends on %q: not an earlier resource", ri, d)
+				}
+				chain[ri] = max(chain[ri], chain[di]+1)
+				if ri-di > n/2 {
+					far++
+				}
+			}
+			longest = max(longest, chain[ri])
+		}
+		if longest < n/10 || far == 0 {
+			t.Errorf("longest dependency chain %d, %d dependencies across half the id space: want at least %d and some", longest, far, n/10)
+		}
+	})
 }

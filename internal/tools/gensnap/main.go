@@ -2,9 +2,11 @@
 //
 //	go run ./internal/tools/gensnap -resources 1000000 -o bench/out/1m.json
 //
-// Counts default to the proportions of the performance issue (ten
-// resources per component, one cleanup per fifty resources). An output
-// path ending in .gz is gzip-compressed.
+// Counts default to the proportions of the standard shape (ten resources
+// per component, one cleanup per fifty resources; one per five in the deep
+// shape). -shape heavy or -shape deep makes the other kinds of registry
+// the benchmarks run (see docs/performance.md). An output path ending in
+// .gz is gzip-compressed.
 package main
 
 import (
@@ -33,6 +35,7 @@ func run(args []string, stdout io.Writer) error {
 	cleanups := fs.Int("cleanups", -1, "number of cleanup callbacks (default resources/50)")
 	seed := fs.Uint64("seed", 1, "random seed: the same flags give the same bytes")
 	cycles := fs.Int("cycles", 0, "dependency cycles to add (0 keeps a cleanup plan possible)")
+	shapeName := fs.String("shape", "standard", "kind of registry: "+strings.Join(gensnap.Shapes, ", "))
 	out := fs.String("o", "-", "output file, - for standard output; .gz compresses")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -40,7 +43,11 @@ func run(args []string, stdout io.Writer) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
-	cfg := gensnap.Scale(*resources)
+	shape, ok := gensnap.ParseShape(*shapeName)
+	if !ok {
+		return fmt.Errorf("unknown -shape %q: want one of %s", *shapeName, strings.Join(gensnap.Shapes, ", "))
+	}
+	cfg := gensnap.ScaleShape(*resources, shape)
 	if *components >= 0 {
 		cfg.Components = *components
 	}

@@ -47,7 +47,7 @@ func TestRun_WritesPlainAndGzip(t *testing.T) {
 }
 
 func TestRun_RejectsBadFlags(t *testing.T) {
-	for _, args := range [][]string{{"-resources", "-1"}, {"extra"}, {"-nope"}} {
+	for _, args := range [][]string{{"-resources", "-1"}, {"extra"}, {"-nope"}, {"-shape", "round"}} {
 		if err := run(args, io.Discard); err == nil {
 			t.Errorf("%q: no error", args)
 		}
