@@ -18,6 +18,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -50,6 +51,10 @@ type StepResult struct {
 	Status    string `json:"status"`
 	Error     string `json:"error,omitempty"`
 	ElapsedMS int64  `json:"elapsed_ms"`
+	// Waiting, for a step given up on at its timeout, are the first steps
+	// that waited on it and run without it; WaitingTotal counts them all.
+	Waiting      []StepRef `json:"waiting,omitempty"`
+	WaitingTotal int       `json:"waiting_total,omitempty"`
 }
 
 // Step statuses.
@@ -66,14 +71,72 @@ type CleanupSummary struct {
 	Done      int    `json:"done"`
 	Failed    int    `json:"failed"`
 	TimedOut  int    `json:"timed_out"`
+	Skipped   int    `json:"skipped"`
 	ElapsedMS int64  `json:"elapsed_ms"`
 	Error     string `json:"error,omitempty"`
+	// SkippedBecause says why steps were skipped: the budget, the step it
+	// ran out during, and the steps that had used up their timeouts.
+	SkippedBecause string `json:"skipped_because,omitempty"`
 }
 
-// CleanupEvent is one line of the POST /cleanup stream: a step or the summary.
+// StepRef names a plan step.
+type StepRef struct {
+	Order     int    `json:"order"`
+	Kind      string `json:"kind"`
+	ID        string `json:"id"`
+	Component string `json:"component"`
+}
+
+// RunningStep is the step a cleanup is running, with how long it has run
+// and the steps that wait on it.
+type RunningStep struct {
+	StepRef
+	ElapsedMS int64 `json:"elapsed_ms"`
+	TimeoutMS int64 `json:"timeout_ms"`
+	// Waiting are the first steps that wait on this one (at most 10, in
+	// plan order); WaitingTotal counts them all.
+	Waiting      []StepRef `json:"waiting"`
+	WaitingTotal int       `json:"waiting_total"`
+}
+
+// CleanupProgress is where a running cleanup stands. POST /cleanup sends
+// it as {"progress": {...}} at least once a second while the cleanup runs;
+// GET /stats lists those in progress as "cleanups_in_progress".
+type CleanupProgress struct {
+	// Component is the root of the subtree being cleaned ("" for the
+	// whole registry).
+	Component string       `json:"component,omitempty"`
+	Steps     int          `json:"steps"`
+	Done      int          `json:"done"`
+	ElapsedMS int64        `json:"elapsed_ms"`
+	Running   *RunningStep `json:"running,omitempty"`
+}
+
+// CleanupReport is what the last finished cleanup left undone, served by
+// GET /stats as "last_cleanup".
+type CleanupReport struct {
+	Component string `json:"component,omitempty"`
+	Steps     int    `json:"steps"`
+	Done      int    `json:"done"`
+	ElapsedMS int64  `json:"elapsed_ms"`
+	// Unfinished are the first steps that failed, timed out or were
+	// skipped (at most 50), with why; UnfinishedTotal counts them all.
+	Unfinished      []StepResult `json:"unfinished"`
+	UnfinishedTotal int          `json:"unfinished_total"`
+}
+
+// CleanupEvent is one line of the POST /cleanup stream: a step, a progress
+// report, or the summary. A client ignores lines of any other kind.
 type CleanupEvent struct {
-	Step    *StepResult     `json:"step,omitempty"`
-	Summary *CleanupSummary `json:"summary,omitempty"`
+	Step     *StepResult      `json:"step,omitempty"`
+	Progress *CleanupProgress `json:"progress,omitempty"`
+	Summary  *CleanupSummary  `json:"summary,omitempty"`
+}
+
+// CleanupState is the cleanup part of GET /stats.
+type CleanupState struct {
+	InProgress []CleanupProgress `json:"cleanups_in_progress,omitempty"`
+	Last       *CleanupReport    `json:"last_cleanup,omitempty"`
 }
 
 // Target is a resolved attach target.
@@ -414,6 +477,43 @@ func (c *Client) Snapshot(ctx context.Context) (*snapshot.Snapshot, error) {
 	return s, nil
 }
 
+// Cleanups fetches the cleanup part of the process's /stats: the cleanups
+// in progress and the last one's report. A process that does not report
+// them (an older server) gives an empty state.
+func (c *Client) Cleanups(ctx context.Context) (*CleanupState, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
+	defer cancel()
+	resp, err := c.do(ctx, http.MethodGet, PathStats)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if err := c.checkStatus(resp, PathStats); err != nil {
+		return nil, err
+	}
+	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+		return nil, fmt.Errorf("%s did not answer /stats with JSON (content type %q)", c.target.Name, c.scrub(ct))
+	}
+	limit := min(c.opts.MaxBytes, 64<<20)
+	body := &limitReader{r: resp.Body, n: limit}
+	var st CleanupState
+	if err := json.NewDecoder(body).Decode(&st); err != nil {
+		if body.over {
+			return nil, fmt.Errorf("%s sent a /stats answer over %s", c.target.Name, humanBytes(limit))
+		}
+		if ctx.Err() != nil {
+			return nil, c.explain(ctx, err)
+		}
+		return nil, fmt.Errorf("%s sent a bad /stats answer: %v", c.target.Name, err)
+	}
+	if st.Last != nil {
+		for i := range st.Last.Unfinished {
+			st.Last.Unfinished[i].Error = c.scrub(st.Last.Unfinished[i].Error)
+		}
+	}
+	return &st, nil
+}
+
 func (c *Client) tooLarge() error {
 	return fmt.Errorf("%s sent a snapshot larger than the limit of %d bytes (%s): --max-input raises it", c.target.Name, c.opts.MaxBytes, humanBytes(c.opts.MaxBytes))
 }
@@ -473,6 +573,11 @@ type CleanupRequest struct {
 	// when positive, the whole stream must end within the timeout plus
 	// WorstCase, so a process that sends events slowly forever is cut off.
 	WorstCase time.Duration
+	// Progress, when set, gets each progress report the process sends
+	// while a step runs. Once one has come, the process is known to send
+	// them at least once a second, and the idle bound between two events
+	// tightens to the client's timeout plus a second.
+	Progress func(CleanupProgress)
 }
 
 // Cleanup is RunCleanup of component's subtree with no step timeouts known:
@@ -488,10 +593,19 @@ func (c *Client) Cleanup(ctx context.Context, component string, step func(StepRe
 // than a snapshot, but a process that stops answering is given up on).
 func (c *Client) RunCleanup(ctx context.Context, req CleanupRequest, step func(StepResult)) (*CleanupSummary, error) {
 	idle := satAdd(c.opts.Timeout, req.LongestStep)
+	heartbeat := min(idle, satAdd(c.opts.Timeout, time.Second))
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	errIdle := fmt.Errorf("%s sent nothing for %s during the cleanup (--timeout %s beyond the longest step's %s): it may still be cleaning up; list --attach shows what is left", c.target.Name, idle, c.opts.Timeout, req.LongestStep)
-	timer := time.AfterFunc(idle, func() { cancel(errIdle) })
+	errSilent := fmt.Errorf("%s stopped sending progress during the cleanup (nothing for --timeout %s and a second): it may still be cleaning up; list --attach shows what is left", c.target.Name, c.opts.Timeout)
+	var heard atomic.Bool // a progress report has come: the bound is the heartbeat's
+	timer := time.AfterFunc(idle, func() {
+		if heard.Load() {
+			cancel(errSilent)
+		} else {
+			cancel(errIdle)
+		}
+	})
 	defer timer.Stop()
 	if req.WorstCase > 0 {
 		total := satAdd(c.opts.Timeout, req.WorstCase)
@@ -532,8 +646,18 @@ func (c *Client) RunCleanup(ctx context.Context, req CleanupRequest, step func(S
 			if step != nil {
 				step(*ev.Step)
 			}
+		case ev.Progress != nil:
+			if !heard.Load() {
+				heard.Store(true)
+				idle = heartbeat
+				timer.Reset(idle)
+			}
+			if req.Progress != nil {
+				req.Progress(*ev.Progress)
+			}
 		case ev.Summary != nil:
 			ev.Summary.Error = c.scrub(ev.Summary.Error)
+			ev.Summary.SkippedBecause = c.scrub(ev.Summary.SkippedBecause)
 			return ev.Summary, nil
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -23,6 +24,11 @@ type StepResult struct {
 	Elapsed time.Duration
 	// Skipped is true when the step did not run: the budget had run out.
 	Skipped bool
+	// Waiting, for a step given up on at its timeout (still running), are
+	// the first steps that waited on it by the plan's hard constraints and
+	// run without it (at most MaxWaiting); WaitingTotal counts them all.
+	Waiting      []coordinator.Step
+	WaitingTotal int
 }
 
 type observerKey struct{}
@@ -259,33 +265,52 @@ func breakCycle(s *snapshot.Snapshot, cyc *coordinator.CycleError, all bool) {
 	}
 }
 
-// runPlan plans and runs the cleanup of in, step after step. planned is
+// runPlan plans and runs the cleanup of in, step after step, recording
+// its progress for InProgress and its report for LastCleanup. planned is
 // false when no plan could be made (nothing was done).
 func (r *Registry) runPlan(ctx context.Context, in *planInput, scope coordinator.Scope) (planned bool, err error) {
 	p, errs := r.plan(in, scope)
 	if p == nil {
 		return false, errors.Join(errs...)
 	}
+	run := r.startRun(ctx, scope.Component, p)
 	obs := observer(ctx)
+	var cutShort *StepResult // the step the budget ran out during
+	var skipped []StepResult
 	for i, st := range p.Steps {
 		if ctx.Err() != nil {
-			skip := &SkippedError{Steps: p.Steps[i:], Cause: context.Cause(ctx)}
+			r.progMu.Lock()
+			overran := slices.Clone(run.overran)
+			r.progMu.Unlock()
+			skip := &SkippedError{Steps: p.Steps[i:], Cause: context.Cause(ctx), During: cutShort, Overran: overran}
 			errs = append(errs, skip)
+			skipped = make([]StepResult, 0, len(p.Steps)-i)
+			for _, s := range p.Steps[i:] {
+				skipped = append(skipped, StepResult{Step: s, Err: skip, Skipped: true})
+			}
 			if obs != nil {
-				for _, s := range p.Steps[i:] {
-					obs(StepResult{Step: s, Err: skip, Skipped: true})
+				for _, res := range skipped {
+					obs(res)
 				}
 			}
 			break
 		}
 		start := time.Now()
+		r.stepStarted(run, i, start)
 		o := r.execStep(ctx, in, st)
 		res := StepResult{Step: st, Elapsed: time.Since(start)}
 		if o.err != nil {
 			res.Err = &StepError{Step: st, Err: o.err, StillRunning: o.stillRunning, Budget: o.budget,
 				Timeout: time.Duration(st.TimeoutMS) * time.Millisecond}
 			errs = append(errs, res.Err)
+			if o.stillRunning {
+				res.Waiting, res.WaitingTotal = waitingOn(p.Steps, i, MaxWaiting)
+			}
 		}
+		if ctx.Err() != nil {
+			cutShort = &res // the budget ran out while it ran
+		}
+		r.stepEnded(run, res)
 		if r.debugging() {
 			attrs := []slog.Attr{slog.Int("order", st.Order), slog.String("kind", string(st.Kind)),
 				slog.String("id", st.ID), slog.String("component", st.Component), slog.Duration("elapsed", res.Elapsed)}
@@ -298,7 +323,7 @@ func (r *Registry) runPlan(ctx context.Context, in *planInput, scope coordinator
 			obs(res)
 		}
 	}
-	return true, errors.Join(errs...)
+	return true, r.finishRun(run, skipped, errs)
 }
 
 // execStep runs one plan step.

@@ -235,7 +235,7 @@ func TestDestroy_BudgetNamesTheStepStillRunningAndTheSkippedOnes(t *testing.T) {
 		}
 		want := []string{
 			`step 1: callback c-1 ("Pane.hang" of pane): still running when the cleanup budget ran out (context deadline exceeded)`,
-			`cleanup budget ran out (context deadline exceeded): 4 steps not run: component pane, callback c-2, resource r-1, component tab`,
+			`cleanup budget ran out (context deadline exceeded) during step 1, callback c-1 ("Pane.hang" of pane), after 3s: 4 steps not run: component pane, callback c-2, resource r-1, component tab`,
 		}
 		if got := strings.Split(err.Error(), "\n"); !slices.Equal(got, want) {
 			t.Errorf("err:\n  %s\nwant\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
@@ -243,6 +243,28 @@ func TestDestroy_BudgetNamesTheStepStillRunningAndTheSkippedOnes(t *testing.T) {
 		var skipped *registry.SkippedError
 		if !errors.As(err, &skipped) || !errors.Is(err, context.DeadlineExceeded) {
 			t.Errorf("err = %#v", err)
+		}
+		if skipped.During == nil || skipped.During.Step.ID != "c-1" {
+			t.Errorf("During = %+v, want the hanging callback", skipped.During)
+		}
+		// The report says step by step what was left, and why.
+		var ce *registry.CleanupError
+		if !errors.As(err, &ce) {
+			t.Fatalf("err is not a *CleanupError: %#v", err)
+		}
+		var left []string
+		for _, u := range ce.Report.Unfinished {
+			left = append(left, fmt.Sprintf("%s %s skipped=%v", u.Step.Kind, u.Step.ID, u.Skipped))
+		}
+		if want := []string{"callback c-1 skipped=false", "component pane skipped=true", "callback c-2 skipped=true",
+			"resource r-1 skipped=true", "component tab skipped=true"}; !slices.Equal(left, want) {
+			t.Errorf("unfinished:\n  %s\nwant\n  %s", strings.Join(left, "\n  "), strings.Join(want, "\n  "))
+		}
+		if ce.Report.Scope != "tab" || ce.Report.Steps != 5 || ce.Report.Done != 0 || ce.Report.Elapsed != 3*time.Second {
+			t.Errorf("report = %+v", ce.Report)
+		}
+		if last, ok := r.LastCleanup(); !ok || last.Scope != "tab" || len(last.Unfinished) != 5 {
+			t.Errorf("LastCleanup = %+v, %v", last, ok)
 		}
 		steps.mu.Lock()
 		if len(steps.results) != 5 || !steps.results[4].Skipped || steps.results[0].Skipped || steps.results[0].Err == nil {

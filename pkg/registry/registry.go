@@ -68,6 +68,11 @@ type Registry struct {
 	nextCB    uint64
 	nextRun   uint64
 
+	// Cleanups in progress and the last one's report (progress.go).
+	progMu sync.Mutex
+	runs   []*runState
+	last   *CleanupReport
+
 	stackCache sync.Map // hash of the program counters → *stack
 	stackCount atomic.Int64
 }

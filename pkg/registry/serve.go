@@ -43,6 +43,8 @@ type serveConfig struct {
 	writeTimeout time.Duration
 	idleTimeout  time.Duration
 	maxConns     int
+	// progressEvery is how often POST /cleanup reports progress.
+	progressEvery time.Duration
 }
 
 // Defaults of the serving limits; see WithReadTimeout, WithWriteTimeout,
@@ -170,6 +172,7 @@ func newServeConfig(opts []ServeOption) *serveConfig {
 		discovery: true, getenv: os.Getenv,
 		readTimeout: DefaultReadTimeout, writeTimeout: DefaultWriteTimeout,
 		idleTimeout: DefaultIdleTimeout, maxConns: DefaultMaxConnections,
+		progressEvery: time.Second,
 	}
 	for _, o := range opts {
 		o(c)
@@ -352,6 +355,7 @@ type statsJSON struct {
 	Cleanups            int                          `json:"cleanups"`
 	ByType              map[string]typeStatsJSON     `json:"by_type"`
 	ByComponent         map[string]componentStatJSON `json:"by_component"`
+	attach.CleanupState
 }
 
 type typeStatsJSON struct {
@@ -377,8 +381,9 @@ func (r *Registry) serveStats(w http.ResponseWriter, req *http.Request) {
 	out := statsJSON{
 		TakenAt: st.TakenAt, AliveComponents: st.AliveComponents, DestroyedComponents: st.DestroyedComponents,
 		Live: st.Live, Releasing: st.Releasing, LiveBytes: st.LiveBytes, GlobalLimit: st.GlobalLimit, Cleanups: st.Cleanups,
-		ByType:      make(map[string]typeStatsJSON, len(st.ByType)),
-		ByComponent: make(map[string]componentStatJSON, len(st.ByComponent)),
+		ByType:       make(map[string]typeStatsJSON, len(st.ByType)),
+		ByComponent:  make(map[string]componentStatJSON, len(st.ByComponent)),
+		CleanupState: r.cleanupState(),
 	}
 	for k, v := range st.ByType {
 		out.ByType[k] = typeStatsJSON(v)
@@ -441,10 +446,26 @@ func (r *Registry) serveCleanup(w http.ResponseWriter, req *http.Request, cfg *s
 	enc := json.NewEncoder(w)
 	sum := attach.CleanupSummary{}
 	start := time.Now()
+	var mu sync.Mutex // steps come from the cleanup, progress from the ticker
 	emit := func(ev attach.CleanupEvent) {
+		mu.Lock()
+		defer mu.Unlock()
 		enc.Encode(ev) // a client that went away does not stop the cleanup
 		rc.Flush()
 	}
+	runs := make(chan *runState, 1)
+	ctx = withRunHook(ctx, func(run *runState) {
+		select {
+		case runs <- run:
+		default:
+		}
+	})
+	stop := make(chan struct{})
+	ticking := make(chan struct{})
+	go func() {
+		defer close(ticking)
+		r.reportProgress(runs, stop, cfg.progressEvery, emit)
+	}()
 	ctx = ObserveSteps(ctx, func(sr StepResult) {
 		res := stepResult(sr)
 		sum.Steps++
@@ -453,17 +474,89 @@ func (r *Registry) serveCleanup(w http.ResponseWriter, req *http.Request, cfg *s
 			sum.Done++
 		case attach.StatusTimedOut:
 			sum.TimedOut++
+		case attach.StatusSkipped:
+			sum.Skipped++
+			if sum.SkippedBecause == "" {
+				sum.SkippedBecause = sr.Err.Error()
+			}
 		default:
 			sum.Failed++
 		}
 		emit(attach.CleanupEvent{Step: &res})
 	})
 	err := r.Destroy(ctx, id)
+	close(stop)
+	<-ticking
 	sum.ElapsedMS = time.Since(start).Milliseconds()
-	if err != nil && sum.Failed+sum.TimedOut == 0 {
+	if err != nil && sum.Failed+sum.TimedOut+sum.Skipped == 0 {
 		sum.Error = err.Error() // a failure outside any step
 	}
 	emit(attach.CleanupEvent{Summary: &sum})
+}
+
+// reportProgress emits where the cleanup run it gets from runs stands,
+// every interval, until stop is closed.
+func (r *Registry) reportProgress(runs <-chan *runState, stop <-chan struct{}, every time.Duration, emit func(attach.CleanupEvent)) {
+	var run *runState
+	select {
+	case run = <-runs:
+	case <-stop:
+		return
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+			p := progressJSON(r.progressOf(run))
+			emit(attach.CleanupEvent{Progress: &p})
+		}
+	}
+}
+
+// progressJSON is the wire form of a cleanup's progress.
+func progressJSON(p CleanupProgress) attach.CleanupProgress {
+	out := attach.CleanupProgress{Component: p.Scope, Steps: p.Steps, Done: p.Done, ElapsedMS: p.Elapsed.Milliseconds()}
+	if p.Running != nil {
+		out.Running = &attach.RunningStep{StepRef: stepRef(*p.Running), ElapsedMS: p.RunningFor.Milliseconds(),
+			TimeoutMS: p.Running.TimeoutMS, Waiting: stepRefs(p.Waiting), WaitingTotal: p.WaitingTotal}
+	}
+	return out
+}
+
+func stepRef(s coordinator.Step) attach.StepRef {
+	return attach.StepRef{Order: s.Order, Kind: string(s.Kind), ID: s.ID, Component: s.Component}
+}
+
+func stepRefs(steps []coordinator.Step) []attach.StepRef {
+	out := make([]attach.StepRef, len(steps))
+	for i, s := range steps {
+		out[i] = stepRef(s)
+	}
+	return out
+}
+
+// maxUnfinished is how many unfinished steps /stats lists.
+const maxUnfinished = 50
+
+// cleanupState is the cleanup part of /stats.
+func (r *Registry) cleanupState() attach.CleanupState {
+	var st attach.CleanupState
+	for _, p := range r.InProgress() {
+		st.InProgress = append(st.InProgress, progressJSON(p))
+	}
+	if last, ok := r.LastCleanup(); ok {
+		rep := &attach.CleanupReport{Component: last.Scope, Steps: last.Steps, Done: last.Done,
+			ElapsedMS: last.Elapsed.Milliseconds(), UnfinishedTotal: len(last.Unfinished),
+			Unfinished: make([]attach.StepResult, 0, min(len(last.Unfinished), maxUnfinished))}
+		for _, u := range last.Unfinished[:min(len(last.Unfinished), maxUnfinished)] {
+			rep.Unfinished = append(rep.Unfinished, stepResult(u))
+		}
+		st.Last = rep
+	}
+	return st
 }
 
 // stepResult turns a step's outcome into its wire form.
@@ -476,6 +569,9 @@ func stepResult(sr StepResult) attach.StepResult {
 		return res
 	}
 	res.Error = sr.Err.Error()
+	if len(sr.Waiting) > 0 {
+		res.Waiting, res.WaitingTotal = stepRefs(sr.Waiting), sr.WaitingTotal
+	}
 	res.Status = attach.StatusFailed
 	var se *StepError
 	switch {

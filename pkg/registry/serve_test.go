@@ -45,7 +45,13 @@ type servedApp struct {
 
 func serveApp(t *testing.T, opts ...registry.ServeOption) *servedApp {
 	t.Helper()
-	reg := registry.New(registry.WithGlobalLimit(1 << 20))
+	return serveAppWith(t, nil, opts...)
+}
+
+// serveAppWith is serveApp with options for the registry too.
+func serveAppWith(t *testing.T, regOpts []registry.Option, opts ...registry.ServeOption) *servedApp {
+	t.Helper()
+	reg := registry.New(append([]registry.Option{registry.WithGlobalLimit(1 << 20)}, regOpts...)...)
 	must(t, reg.RegisterComponent("main_window", registry.WithType("window")))
 	must(t, reg.RegisterComponent("media_tab", registry.WithType("tab"), registry.WithParent("main_window")))
 	workers, err := coordinator.NewWorkers(reg, coordinator.ComponentSpec{ID: "media_workers", Parent: "media_tab"})

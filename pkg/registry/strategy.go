@@ -69,16 +69,29 @@ func (e *StepError) Error() string {
 func (e *StepError) Unwrap() error { return e.Err }
 
 // SkippedError names the steps a cleanup did not run because its budget
-// (the caller's context) ran out before their turn.
+// (the caller's context) ran out before their turn, and why the time was
+// gone: the step in progress when it ran out, and the earlier steps that
+// ran past their own timeout.
 type SkippedError struct {
 	Steps []coordinator.Step
 	Cause error
+	// During is the step that was running when the budget ran out (nil
+	// when it ran out between two steps).
+	During *StepResult
+	// Overran are the steps before it that ran until their own timeout
+	// or longer, in plan order.
+	Overran []StepResult
 }
 
-// Error names the budget's cause and the first steps not run.
+// Error names the budget's cause, the step it ran out during, the first
+// steps not run and the steps that ran past their timeout.
 func (e *SkippedError) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "cleanup budget ran out (%v): %d step", e.Cause, len(e.Steps))
+	fmt.Fprintf(&b, "cleanup budget ran out (%v)", e.Cause)
+	if e.During != nil {
+		fmt.Fprintf(&b, " during step %d, %s, after %s", e.During.Step.Order, describeStep(e.During.Step), e.During.Elapsed.Round(time.Millisecond))
+	}
+	fmt.Fprintf(&b, ": %d step", len(e.Steps))
 	if len(e.Steps) != 1 {
 		b.WriteString("s")
 	}
@@ -95,6 +108,24 @@ func (e *SkippedError) Error() string {
 		b.WriteString(string(s.Kind))
 		b.WriteString(" ")
 		b.WriteString(s.ID)
+	}
+	n := 0
+	for _, o := range e.Overran {
+		if e.During != nil && o.Step.Order == e.During.Step.Order {
+			continue
+		}
+		if n == show {
+			b.WriteString(", …")
+			break
+		}
+		if n == 0 {
+			b.WriteString("; time lost to steps that reached their timeout: ")
+		} else {
+			b.WriteString(", ")
+		}
+		n++
+		fmt.Fprintf(&b, "step %d, %s, %s (timeout %s)", o.Step.Order, describeStep(o.Step),
+			o.Elapsed.Round(time.Millisecond), time.Duration(o.Step.TimeoutMS)*time.Millisecond)
 	}
 	return b.String()
 }
