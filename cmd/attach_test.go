@@ -241,6 +241,10 @@ func TestWatch(t *testing.T) {
 	grown := strings.Replace(string(demo), `{"id": "r-6001"`, `{"id": "r-7001", "type": "worker", "owner": "main_window", "state": "active", "size_bytes": 1024},
     {"id": "r-6001"`, 1)
 	target := serve(t, "unix", &fakeProcess{t: t, handler: func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/snapshot" {
+			http.NotFound(w, r) // an older server: watch shows no cleanups
+			return
+		}
 		calls++
 		w.Header().Set("Content-Type", "application/json")
 		if calls == 1 {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"strings"
 	"time"
@@ -80,6 +81,10 @@ func runLiveCleanup(ctx context.Context, f *Factory, opts *CleanupOptions) error
 	for _, step := range plan.Steps {
 		req.LongestStep = max(req.LongestStep, msDuration(step.TimeoutMS))
 	}
+	prog := &progressPrinter{out: out, styles: st}
+	if text {
+		req.Progress = prog.report
+	}
 	sum, err := client.RunCleanup(ctx, req, func(r attach.StepResult) {
 		results = append(results, r)
 		if text {
@@ -91,6 +96,9 @@ func runLiveCleanup(ctx context.Context, f *Factory, opts *CleanupOptions) error
 	}
 	if text {
 		fmt.Fprintln(out, liveSummaryLine(st, sum))
+		if sum.SkippedBecause != "" {
+			fmt.Fprintf(out, "%s\n", st.Warning.Render("skipped because "+render.Escape(sum.SkippedBecause)))
+		}
 		if sum.Error != "" {
 			fmt.Fprintf(errOut, "rescoord: %s\n", render.Escape(sum.Error))
 		}
@@ -107,7 +115,7 @@ func runLiveCleanup(ctx context.Context, f *Factory, opts *CleanupOptions) error
 			return err
 		}
 	}
-	if sum.Failed > 0 || sum.TimedOut > 0 || sum.Error != "" {
+	if sum.Failed > 0 || sum.TimedOut > 0 || sum.Skipped > 0 || sum.Error != "" {
 		return errFindings
 	}
 	return nil
@@ -144,16 +152,67 @@ func stepLine(st *render.Styles, r attach.StepResult) string {
 		mark, status = st.Warning.Render("-"), st.Warning.Render("skipped")
 	}
 	line := fmt.Sprintf("%s %3d. %-9s %s  %s %s", mark, r.Order, render.Escape(r.Kind), render.Escape(r.ID), status, st.Dim.Render(render.Millis(r.ElapsedMS)))
-	if r.Error != "" {
+	if r.Error != "" && r.Status != attach.StatusSkipped {
+		// A skipped step's error is the budget's, said once in the summary.
 		line += "\n         " + st.Dim.Render(render.Escape(r.Error))
+	}
+	if r.WaitingTotal > 0 {
+		line += "\n         " + st.Dim.Render("waited on by "+stepRefList(r.Waiting, r.WaitingTotal)+", which went on without it")
 	}
 	return line
 }
 
+// stepRefList names steps ("component tab, component window and 3 more"),
+// escaped.
+func stepRefList(refs []attach.StepRef, total int) string {
+	var b strings.Builder
+	for i, r := range refs {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "%d. %s %s", r.Order, render.Escape(r.Kind), render.Escape(r.ID))
+	}
+	if more := total - len(refs); more > 0 {
+		fmt.Fprintf(&b, " and %d more", more)
+	}
+	return b.String()
+}
+
+// progressPrinter shows what the cleanup is waiting for while a step runs
+// (docs/attach.md, "What blocks exit right now"): a line when a step has
+// run for a second, then one every 5 seconds, so that a CI log stays short.
+type progressPrinter struct {
+	out    io.Writer
+	styles *render.Styles
+	order  int   // the step last reported
+	next   int64 // when to report it again, in ms of its run
+}
+
+func (p *progressPrinter) report(pr attach.CleanupProgress) {
+	r := pr.Running
+	if r == nil || r.ElapsedMS < 1000 || (r.Order == p.order && r.ElapsedMS < p.next) {
+		return
+	}
+	p.order, p.next = r.Order, (r.ElapsedMS/5000+1)*5000
+	line := fmt.Sprintf("… %3d. %-9s %s  running for %s", r.Order, render.Escape(r.Kind), render.Escape(r.ID), render.Millis(r.ElapsedMS))
+	if r.TimeoutMS > 0 {
+		line += " of its " + render.Millis(r.TimeoutMS)
+	}
+	line += fmt.Sprintf(" · step %d of %d", pr.Done+1, pr.Steps)
+	if r.WaitingTotal > 0 {
+		line += " · waiting on it: " + stepRefList(r.Waiting, r.WaitingTotal)
+	}
+	fmt.Fprintln(p.out, p.styles.Dim.Render(line))
+}
+
 func liveSummaryLine(st *render.Styles, s *attach.CleanupSummary) string {
-	line := fmt.Sprintf("%d %s: %d done, %d failed, %d timed out in %s", s.Steps, plural(s.Steps, "step", "steps"),
-		s.Done, s.Failed, s.TimedOut, render.Millis(s.ElapsedMS))
-	if s.Failed > 0 || s.TimedOut > 0 {
+	line := fmt.Sprintf("%d %s: %d done, %d failed, %d timed out", s.Steps, plural(s.Steps, "step", "steps"),
+		s.Done, s.Failed, s.TimedOut)
+	if s.Skipped > 0 {
+		line += fmt.Sprintf(", %d skipped", s.Skipped)
+	}
+	line += " in " + render.Millis(s.ElapsedMS)
+	if s.Failed > 0 || s.TimedOut > 0 || s.Skipped > 0 {
 		return st.Error.Render(line)
 	}
 	return st.OK.Render(line)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/rescoord/rescoord/internal/attach"
 	"github.com/rescoord/rescoord/internal/render"
 	"github.com/rescoord/rescoord/pkg/coordinator"
 	"github.com/rescoord/rescoord/pkg/snapshot"
@@ -61,6 +62,9 @@ type watchFrame struct {
 	bySev  map[coordinator.Severity]int
 	err    error
 	prevOK *watchFrame
+	// cleanups is what the process's /stats says of its cleanups (nil
+	// when it does not say).
+	cleanups *attach.CleanupState
 }
 
 func runWatch(c *cobra.Command, f *Factory, opts *WatchOptions) error {
@@ -108,6 +112,11 @@ func runWatch(c *cobra.Command, f *Factory, opts *WatchOptions) error {
 					fr.bySev[fd.Severity]++
 				}
 				last = fr
+			}
+			// What blocks exit right now: a process that does not serve
+			// it (an older one, or another implementation) shows nothing.
+			if cs, err := client.Cleanups(ctx); err == nil {
+				fr.cleanups = cs
 			}
 		}
 		var b strings.Builder
@@ -158,6 +167,7 @@ func writeFrame(w io.Writer, st *render.Styles, fr *watchFrame, opts *WatchOptio
 		}
 		fmt.Fprintf(w, "leaks: %s  %s\n", strings.Join(sev, " · "), st.Dim.Render("("+strings.Join(rules, ", ")+")"))
 	}
+	writeCleanups(w, st, fr.cleanups)
 	fmt.Fprintln(w)
 	rows := make([][]string, 0, len(sum.TopComponents))
 	for _, c := range sum.TopComponents {
@@ -178,6 +188,46 @@ func writeFrame(w io.Writer, st *render.Styles, fr *watchFrame, opts *WatchOptio
 		rows = append(rows, []string{render.Escape(t.Type), strconv.Itoa(t.Active + t.Releasing), strconv.Itoa(t.Running), bytesOrDash(t.LiveBytes)})
 	}
 	_ = render.Table(w, st, []string{"TYPE", "LIVE", "RUNNING", "LIVE BYTES"}, rows)
+}
+
+// writeCleanups shows the cleanups in progress — the step running, for
+// how long, and what waits on it — and what the last one left undone.
+func writeCleanups(w io.Writer, st *render.Styles, cs *attach.CleanupState) {
+	if cs == nil {
+		return
+	}
+	for _, p := range cs.InProgress {
+		scope := "the whole registry"
+		if p.Component != "" {
+			scope = render.Escape(p.Component)
+		}
+		fmt.Fprintf(w, "%s %s · %d of %d steps done · %s\n", st.Warning.Render("cleaning up"), scope, p.Done, p.Steps, render.Millis(p.ElapsedMS))
+		if r := p.Running; r != nil {
+			line := fmt.Sprintf("  running %d. %s %s for %s", r.Order, render.Escape(r.Kind), render.Escape(r.ID), render.Millis(r.ElapsedMS))
+			if r.TimeoutMS > 0 {
+				line += " of its " + render.Millis(r.TimeoutMS)
+			}
+			fmt.Fprintln(w, line)
+			if r.WaitingTotal > 0 {
+				fmt.Fprintf(w, "  waiting on it: %s\n", stepRefList(r.Waiting, r.WaitingTotal))
+			}
+		}
+	}
+	if l := cs.Last; l != nil && l.UnfinishedTotal > 0 {
+		scope := "the whole registry"
+		if l.Component != "" {
+			scope = render.Escape(l.Component)
+		}
+		var parts []string
+		for i, u := range l.Unfinished {
+			if i == 3 {
+				parts = append(parts, fmt.Sprintf("%d more", l.UnfinishedTotal-3))
+				break
+			}
+			parts = append(parts, fmt.Sprintf("%d. %s %s %s", u.Order, render.Escape(u.Kind), render.Escape(u.ID), strings.ReplaceAll(u.Status, "_", " ")))
+		}
+		fmt.Fprintf(w, "%s %s: %d of %d steps unfinished (%s)\n", st.Error.Render("last cleanup of"), scope, l.UnfinishedTotal, l.Steps, strings.Join(parts, ", "))
+	}
 }
 
 func signed(n int64) string {

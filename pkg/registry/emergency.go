@@ -24,7 +24,13 @@ var (
 // names the signal) so the program can wind down and return from main;
 // signal handling is restored to the default, so a second Ctrl-C ends the
 // process at once. exit returns the cleanup's error, waiting for it if a
-// signal started it, and stops the signal watch.
+// signal started it, and stops the signal watch. That error is nil when
+// every step succeeded, else a *CleanupError whose Report lists what the
+// cleanup did not finish and why: failed steps, steps given up on at their
+// timeout while still running, and steps the budget left no time for
+// (with the step it ran out during). While it runs, InProgress (and a
+// served /stats) shows the step in progress and what waits on it;
+// afterwards LastCleanup (and /stats) keeps the report.
 func (r *Registry) EmergencyCleanup(ctx context.Context, budget time.Duration) (context.Context, func() error) {
 	sigCtx, cancel := context.WithCancelCause(ctx)
 	sigs := make(chan os.Signal, 1)

@@ -84,8 +84,12 @@ func TestEmergencyCleanup_RunsOnceAtNormalExit(t *testing.T) {
 	parent, cancel := context.WithCancel(context.Background())
 	cancel() // the program's own context is done: the cleanup still runs
 	ctx, exit := r.EmergencyCleanup(parent, 0)
-	if err := exit(); err == nil {
-		t.Error("exit: no error")
+	err := exit()
+	// The error says what the cleanup did not finish, and why.
+	var ce *CleanupError
+	if !errors.As(err, &ce) || len(ce.Report.Unfinished) != 1 || ce.Report.Unfinished[0].Step.ID != "c-1" ||
+		!strings.Contains(ce.Report.Unfinished[0].Err.Error(), "could not save settings") || ce.Report.Steps != 2 || ce.Report.Done != 1 {
+		t.Errorf("exit: %v; report %+v", err, ce)
 	}
 	<-ctx.Done()
 	if runs.Load() != 1 || !f.stopped {

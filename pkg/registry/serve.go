@@ -167,12 +167,27 @@ func WithMaxConnections(n int) ServeOption {
 	}
 }
 
+// DefaultProgressInterval is how often POST /cleanup reports progress; see
+// WithProgressInterval.
+const DefaultProgressInterval = time.Second
+
+// WithProgressInterval sets how often POST /cleanup reports where the
+// cleanup stands while a step runs (DefaultProgressInterval, which is also
+// the longest: clients count on a report at least once a second).
+func WithProgressInterval(d time.Duration) ServeOption {
+	return func(c *serveConfig) {
+		if d > 0 && d <= DefaultProgressInterval {
+			c.progressEvery = d
+		}
+	}
+}
+
 func newServeConfig(opts []ServeOption) *serveConfig {
 	c := &serveConfig{
 		discovery: true, getenv: os.Getenv,
 		readTimeout: DefaultReadTimeout, writeTimeout: DefaultWriteTimeout,
 		idleTimeout: DefaultIdleTimeout, maxConns: DefaultMaxConnections,
-		progressEvery: time.Second,
+		progressEvery: DefaultProgressInterval,
 	}
 	for _, o := range opts {
 		o(c)

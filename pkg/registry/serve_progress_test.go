@@ -26,7 +26,7 @@ func refNames(refs []attach.StepRef) []string {
 // stream and /stats say which step it is, for how long it has run and
 // what waits on it; afterwards /stats keeps the report.
 func TestServe_CleanupReportsWhatBlocksIt(t *testing.T) {
-	a := serveApp(t, registry.WithCleanupEndpoint(), registry.WithProgressIntervalForTest(5*time.Millisecond))
+	a := serveApp(t, registry.WithCleanupEndpoint(), registry.WithProgressInterval(5*time.Millisecond))
 	started, release := make(chan struct{}), make(chan struct{})
 	must(t, a.reg.OnCleanup("media_tab", "MediaTab.save", 0, time.Minute, func(context.Context) error {
 		close(started)
