@@ -342,21 +342,36 @@ func acceptsGzip(req *http.Request) bool {
 	return false
 }
 
+// serveSnapshot streams the snapshot (WriteSnapshot), gzip-compressed when
+// the client accepts it. A write that fails (the client went away, or the
+// write timeout) ends the response cut short: the client's decoder sees a
+// truncated document, never a partial one called whole.
 func (r *Registry) serveSnapshot(w http.ResponseWriter, req *http.Request) {
-	body := r.Snapshot().AppendJSON(nil)
-	body = append(body, '\n')
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Vary", "Accept-Encoding")
 	if !acceptsGzip(req) {
-		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
-		w.Write(body)
+		if r.WriteSnapshot(w) == nil {
+			io.WriteString(w, "\n")
+		}
 		return
 	}
 	w.Header().Set("Content-Encoding", "gzip")
-	zw, _ := gzip.NewWriterLevel(w, gzip.BestSpeed)
-	zw.Write(body)
-	zw.Close()
+	zw := gzipWriters.Get().(*gzip.Writer)
+	zw.Reset(w)
+	if r.WriteSnapshot(zw) == nil {
+		io.WriteString(zw, "\n")
+		zw.Close()
+	}
+	zw.Reset(io.Discard)
+	gzipWriters.Put(zw)
 }
+
+// gzipWriters are reused across requests: each holds about a megabyte of
+// compression state.
+var gzipWriters = sync.Pool{New: func() any {
+	zw, _ := gzip.NewWriterLevel(io.Discard, gzip.BestSpeed)
+	return zw
+}}
 
 // statsJSON is the JSON form of Stats served at /stats.
 type statsJSON struct {
