@@ -1,6 +1,7 @@
 package registry_test
 
 import (
+	"github.com/rescoord/rescoord/pkg/planner"
 	"context"
 	"errors"
 	"fmt"
@@ -64,7 +65,7 @@ func (l *stepLog) ids() string {
 	return strings.Join(out, " ")
 }
 
-func planIDs(p *coordinator.Plan) string {
+func planIDs(p *planner.Plan) string {
 	var out []string
 	for _, s := range p.Steps {
 		out = append(out, string(s.Kind)+":"+s.ID)
@@ -104,7 +105,7 @@ func TestDestroy_RunsThePlannersOrder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, err := coordinator.NewPlan(ix, coordinator.Scope{Component: "tab"})
+	want, err := planner.NewPlan(ix, planner.Scope{Component: "tab"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package registry_test
 
 import (
+	"github.com/rescoord/rescoord/pkg/leaks"
 	"context"
 	"encoding/json"
 	"errors"
@@ -98,7 +99,7 @@ func Example_forgottenTab() {
 		fmt.Println(err)
 		return
 	}
-	for _, f := range coordinator.FindLeaks(ix, coordinator.LeakOptions{}) {
+	for _, f := range leaks.FindLeaks(ix, leaks.LeakOptions{}) {
 		fmt.Println(f.Severity, f.Rule, strings.Join(f.Path, " > "))
 	}
 	rep, err := reg.Sweep(context.Background())

@@ -1,12 +1,12 @@
 package registry
 
 import (
+	"github.com/rescoord/rescoord/pkg/leaks"
 	"net/http"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/rescoord/rescoord/pkg/coordinator"
 	"github.com/rescoord/rescoord/pkg/snapshot"
 )
 
@@ -38,7 +38,7 @@ var (
 // snapshot (its cost grows with the resources; see docs/attach.md).
 type collector struct {
 	r    *Registry
-	opts coordinator.LeakOptions
+	opts leaks.LeakOptions
 }
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
@@ -83,23 +83,23 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(descCreated, prometheus.CounterValue, float64(ts.Created), typ)
 		ch <- prometheus.MustNewConstMetric(descReleased, prometheus.CounterValue, float64(ts.Released), typ)
 	}
-	leaks := map[coordinator.RuleInfo]int{}
+	found := map[leaks.RuleInfo]int{}
 	if ix, err := snapshot.NewIndex(s); err == nil {
-		for _, f := range coordinator.FindLeaks(ix, c.opts) {
-			leaks[coordinator.RuleInfo{ID: f.Rule, Severity: f.Severity}]++
+		for _, f := range leaks.FindLeaks(ix, c.opts) {
+			found[leaks.RuleInfo{ID: f.Rule, Severity: f.Severity}]++
 		}
 	}
 	// Every rule is exposed, at 0 when it found nothing, so alerts on a
 	// rule see a series even before its first finding.
-	for _, ri := range coordinator.Rules {
-		if ri.ID == coordinator.RuleGrowth || ri.ID == coordinator.RuleExpiredSuppression || ri.ID == coordinator.RuleUnusedSuppression {
+	for _, ri := range leaks.Rules {
+		if ri.ID == leaks.RuleGrowth || ri.ID == leaks.RuleExpiredSuppression || ri.ID == leaks.RuleUnusedSuppression {
 			continue
 		}
-		k := coordinator.RuleInfo{ID: ri.ID, Severity: ri.Severity}
-		ch <- prometheus.MustNewConstMetric(descLeaks, prometheus.GaugeValue, float64(leaks[k]), string(ri.ID), ri.Severity.String())
-		delete(leaks, k)
+		k := leaks.RuleInfo{ID: ri.ID, Severity: ri.Severity}
+		ch <- prometheus.MustNewConstMetric(descLeaks, prometheus.GaugeValue, float64(found[k]), string(ri.ID), ri.Severity.String())
+		delete(found, k)
 	}
-	for k, n := range leaks { // findings lowered to info by the grace
+	for k, n := range found { // findings lowered to info by the grace
 		ch <- prometheus.MustNewConstMetric(descLeaks, prometheus.GaugeValue, float64(n), string(k.ID), k.Severity.String())
 	}
 }

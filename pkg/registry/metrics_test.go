@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"github.com/rescoord/rescoord/pkg/leaks"
 	"context"
 	"net/http/httptest"
 	"strings"
@@ -24,8 +25,8 @@ func scrape(t *testing.T, r *Registry) string {
 
 // leakSeries is the value of rescoord_leak_findings for rule at its
 // default severity, or "" when there is no such series.
-func leakSeries(text string, rule coordinator.Rule) string {
-	info, _ := coordinator.RuleByID(rule)
+func leakSeries(text string, rule leaks.Rule) string {
+	info, _ := leaks.RuleByID(rule)
 	prefix := `rescoord_leak_findings{rule="` + string(rule) + `",severity="` + info.Severity.String() + `"} `
 	for line := range strings.Lines(text) {
 		if v, ok := strings.CutPrefix(strings.TrimSpace(line), prefix); ok {
@@ -39,16 +40,16 @@ func leakSeries(text string, rule coordinator.Rule) string {
 // finding, so that an alert on it sees one.
 func TestMetrics_EveryRuleExported(t *testing.T) {
 	text := scrape(t, New())
-	for _, ri := range coordinator.Rules {
+	for _, ri := range leaks.Rules {
 		switch ri.ID {
-		case coordinator.RuleGrowth, coordinator.RuleExpiredSuppression, coordinator.RuleUnusedSuppression:
+		case leaks.RuleGrowth, leaks.RuleExpiredSuppression, leaks.RuleUnusedSuppression:
 			continue // they compare snapshots or read a suppressions file
 		}
 		if got := leakSeries(text, ri.ID); got != "0" {
 			t.Errorf("%s: series %q, want 0", ri.ID, got)
 		}
 	}
-	if leakSeries(text, coordinator.RuleRunningUnderOrphan) == "" {
+	if leakSeries(text, leaks.RuleRunningUnderOrphan) == "" {
 		t.Error("running-under-orphan is not exported")
 	}
 }
@@ -99,7 +100,7 @@ func TestMetrics_RunningUnderOrphanOnTheLiveRegistry(t *testing.T) {
 		t.Fatal(err)
 	}
 	var got []string
-	for _, f := range coordinator.FindLeaks(ix, coordinator.LeakOptions{}) {
+	for _, f := range leaks.FindLeaks(ix, leaks.LeakOptions{}) {
 		got = append(got, string(f.Rule)+" "+strings.Join(f.Path, ">"))
 	}
 	want := "running-under-orphan main>tab>ctl>r-1\norphaned-component main>tab>ctl"
@@ -107,10 +108,10 @@ func TestMetrics_RunningUnderOrphanOnTheLiveRegistry(t *testing.T) {
 		t.Errorf("findings:\n%s\nwant:\n%s", strings.Join(got, "\n"), want)
 	}
 	text := scrape(t, r)
-	if got := leakSeries(text, coordinator.RuleRunningUnderOrphan); got != "1" {
+	if got := leakSeries(text, leaks.RuleRunningUnderOrphan); got != "1" {
 		t.Errorf("running-under-orphan series %q, want 1", got)
 	}
-	if got := leakSeries(text, coordinator.RuleRunningOrphan); got != "0" {
+	if got := leakSeries(text, leaks.RuleRunningOrphan); got != "0" {
 		t.Errorf("running-orphan series %q, want 0", got)
 	}
 
@@ -118,7 +119,7 @@ func TestMetrics_RunningUnderOrphanOnTheLiveRegistry(t *testing.T) {
 	if err := <-destroyed; err != nil {
 		t.Fatal(err)
 	}
-	if got := leakSeries(scrape(t, r), coordinator.RuleRunningUnderOrphan); got != "0" {
+	if got := leakSeries(scrape(t, r), leaks.RuleRunningUnderOrphan); got != "0" {
 		t.Errorf("after the cleanup: running-under-orphan series %q, want 0", got)
 	}
 }

@@ -1,6 +1,7 @@
 package registry_test
 
 import (
+	"github.com/rescoord/rescoord/pkg/planner"
 	"context"
 	"errors"
 	"fmt"
@@ -53,7 +54,7 @@ func TestWithStrategy_PicksThePlannersStrategyAndTimeout(t *testing.T) {
 			t.Errorf("resource %+v", res)
 		}
 		ix, _ := snapshot.NewIndex(snap)
-		p, err := coordinator.NewPlan(ix, coordinator.Scope{})
+		p, err := planner.NewPlan(ix, planner.Scope{})
 		if err != nil {
 			t.Fatal(err)
 		}

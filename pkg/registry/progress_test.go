@@ -1,6 +1,7 @@
 package registry_test
 
 import (
+	"github.com/rescoord/rescoord/pkg/planner"
 	"context"
 	"errors"
 	"fmt"
@@ -10,11 +11,10 @@ import (
 	"testing/synctest"
 	"time"
 
-	"github.com/rescoord/rescoord/pkg/coordinator"
 	"github.com/rescoord/rescoord/pkg/registry"
 )
 
-func stepNames(steps []coordinator.Step) []string {
+func stepNames(steps []planner.Step) []string {
 	out := make([]string, 0, len(steps))
 	for _, s := range steps {
 		out = append(out, string(s.Kind)+" "+s.ID)

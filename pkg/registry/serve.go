@@ -1,6 +1,8 @@
 package registry
 
 import (
+	"github.com/rescoord/rescoord/pkg/planner"
+	"github.com/rescoord/rescoord/pkg/leaks"
 	"compress/gzip"
 	"context"
 	"crypto/subtle"
@@ -36,7 +38,7 @@ type serveConfig struct {
 	process     string
 	runtimeDir  string
 	discovery   bool
-	leakOptions coordinator.LeakOptions
+	leakOptions leaks.LeakOptions
 	getenv      func(string) string
 
 	readTimeout  time.Duration
@@ -118,7 +120,7 @@ func WithoutDiscovery() ServeOption {
 
 // WithMetricsLeaks sets the leak options of the rescoord_leak_findings
 // metric. Default: the zero LeakOptions (no grace, no max age).
-func WithMetricsLeaks(opts coordinator.LeakOptions) ServeOption {
+func WithMetricsLeaks(opts leaks.LeakOptions) ServeOption {
 	return func(c *serveConfig) { c.leakOptions = opts }
 }
 
@@ -556,11 +558,11 @@ func progressJSON(p CleanupProgress) attach.CleanupProgress {
 	return out
 }
 
-func stepRef(s coordinator.Step) attach.StepRef {
+func stepRef(s planner.Step) attach.StepRef {
 	return attach.StepRef{Order: s.Order, Kind: string(s.Kind), ID: s.ID, Component: s.Component}
 }
 
-func stepRefs(steps []coordinator.Step) []attach.StepRef {
+func stepRefs(steps []planner.Step) []attach.StepRef {
 	out := make([]attach.StepRef, len(steps))
 	for i, s := range steps {
 		out[i] = stepRef(s)
