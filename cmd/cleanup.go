@@ -1,7 +1,6 @@
 package cmd
 
 import (
-	"github.com/rescoord/rescoord/pkg/planner"
 	"context"
 	"errors"
 	"fmt"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/rescoord/rescoord/internal/jsonw"
 	"github.com/rescoord/rescoord/internal/render"
+	"github.com/rescoord/rescoord/pkg/planner"
 	"github.com/rescoord/rescoord/pkg/snapshot"
 )
 

@@ -1,7 +1,6 @@
 package cmd
 
 import (
-	"github.com/rescoord/rescoord/pkg/planner"
 	"context"
 	"encoding/xml"
 	"fmt"
@@ -14,6 +13,7 @@ import (
 	"github.com/rescoord/rescoord/internal/jsonw"
 	"github.com/rescoord/rescoord/internal/render"
 	"github.com/rescoord/rescoord/internal/report"
+	"github.com/rescoord/rescoord/pkg/planner"
 )
 
 // DeadlineOptions are the flags of `cleanup --dry-run` that turn a plan

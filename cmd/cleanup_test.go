@@ -1,7 +1,6 @@
 package cmd
 
 import (
-	"github.com/rescoord/rescoord/pkg/planner"
 	"bytes"
 	"encoding/json"
 	"io"
@@ -11,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/rescoord/rescoord/internal/jsonw"
+	"github.com/rescoord/rescoord/pkg/planner"
 	"github.com/rescoord/rescoord/pkg/snapshot"
 )
 

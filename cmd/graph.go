@@ -1,7 +1,6 @@
 package cmd
 
 import (
-	"github.com/rescoord/rescoord/pkg/planner"
 	"bufio"
 	"context"
 	"fmt"
@@ -11,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/rescoord/rescoord/internal/render"
+	"github.com/rescoord/rescoord/pkg/planner"
 	"github.com/rescoord/rescoord/pkg/snapshot"
 )
 

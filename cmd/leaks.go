@@ -1,7 +1,6 @@
 package cmd
 
 import (
-	"github.com/rescoord/rescoord/pkg/leaks"
 	"bufio"
 	"context"
 	"errors"
@@ -20,6 +19,7 @@ import (
 	"github.com/rescoord/rescoord/internal/atomicfile"
 	"github.com/rescoord/rescoord/internal/render"
 	"github.com/rescoord/rescoord/internal/report"
+	"github.com/rescoord/rescoord/pkg/leaks"
 )
 
 // LeaksOptions are the flags of `rescoord leaks`.

@@ -1,7 +1,6 @@
 package cmd
 
 import (
-	"github.com/rescoord/rescoord/pkg/leaks"
 	"fmt"
 	"io"
 	"slices"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/rescoord/rescoord/internal/attach"
 	"github.com/rescoord/rescoord/internal/render"
+	"github.com/rescoord/rescoord/pkg/leaks"
 	"github.com/rescoord/rescoord/pkg/snapshot"
 )
 

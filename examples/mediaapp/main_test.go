@@ -1,7 +1,6 @@
 package main
 
 import (
-	"github.com/rescoord/rescoord/pkg/leaks"
 	"context"
 	"io"
 	"net/http"
@@ -9,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/rescoord/rescoord/pkg/leaks"
 	"github.com/rescoord/rescoord/pkg/registry"
 	"github.com/rescoord/rescoord/pkg/snapshot"
 )

@@ -2,5 +2,3 @@
 // the leaks command offers: text, json, sarif, junit, github and markdown,
 // one printer per format behind one interface.
 package report
-
-

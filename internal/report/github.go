@@ -1,11 +1,11 @@
 package report
 
 import (
-	"github.com/rescoord/rescoord/pkg/leaks"
 	"fmt"
 	"io"
 	"strings"
 
+	"github.com/rescoord/rescoord/pkg/leaks"
 )
 
 // githubPrinter writes GitHub Actions workflow commands: one annotation

@@ -1,11 +1,11 @@
 package report
 
 import (
-	"github.com/rescoord/rescoord/pkg/leaks"
 	"bufio"
 	"encoding/json"
 	"io"
 
+	"github.com/rescoord/rescoord/pkg/leaks"
 )
 
 // jsonBlockFindings is how many findings make one block of JSON (about

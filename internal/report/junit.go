@@ -1,7 +1,6 @@
 package report
 
 import (
-	"github.com/rescoord/rescoord/pkg/leaks"
 	"bytes"
 	"encoding/xml"
 	"fmt"
@@ -9,6 +8,7 @@ import (
 	"sync/atomic"
 
 	"github.com/rescoord/rescoord/internal/render"
+	"github.com/rescoord/rescoord/pkg/leaks"
 )
 
 // JUnitSuites is the JUnit XML document the junit format writes, as CI

@@ -1,7 +1,6 @@
 package report
 
 import (
-	"github.com/rescoord/rescoord/pkg/leaks"
 	"bytes"
 	"fmt"
 	"html"
@@ -10,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/rescoord/rescoord/internal/render"
+	"github.com/rescoord/rescoord/pkg/leaks"
 )
 
 // Markdown limits: a pull-request comment holds at most 65,536 characters.

@@ -1,13 +1,13 @@
 package report
 
 import (
-	"github.com/rescoord/rescoord/pkg/leaks"
 	"fmt"
 	"io"
 	"strings"
 	"time"
 
 	"github.com/rescoord/rescoord/internal/render"
+	"github.com/rescoord/rescoord/pkg/leaks"
 )
 
 // Formats are the report formats, in the order help text lists them.

@@ -1,7 +1,6 @@
 package report
 
 import (
-	"github.com/rescoord/rescoord/pkg/leaks"
 	"bytes"
 	"encoding/json"
 	"encoding/xml"
@@ -13,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rescoord/rescoord/pkg/leaks"
 	"github.com/rescoord/rescoord/pkg/snapshot"
 )
 

@@ -1,7 +1,6 @@
 package report
 
 import (
-	"github.com/rescoord/rescoord/pkg/leaks"
 	"bufio"
 	"bytes"
 	"encoding/json"
@@ -15,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/rescoord/rescoord/internal/jsonw"
+	"github.com/rescoord/rescoord/pkg/leaks"
 )
 
 // SARIF 2.1.0 (OASIS), the subset rescoord writes.

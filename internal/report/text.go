@@ -1,7 +1,6 @@
 package report
 
 import (
-	"github.com/rescoord/rescoord/pkg/leaks"
 	"bufio"
 	"bytes"
 	"fmt"
@@ -9,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/rescoord/rescoord/internal/render"
+	"github.com/rescoord/rescoord/pkg/leaks"
 )
 
 // maxOthers is how many other ids a group lists after its trace.

@@ -1,7 +1,6 @@
 package report
 
 import (
-	"github.com/rescoord/rescoord/pkg/leaks"
 	"fmt"
 	"slices"
 	"strconv"
@@ -9,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/rescoord/rescoord/internal/render"
+	"github.com/rescoord/rescoord/pkg/leaks"
 	"github.com/rescoord/rescoord/pkg/snapshot"
 )
 

@@ -1,7 +1,6 @@
 package report
 
 import (
-	"github.com/rescoord/rescoord/pkg/leaks"
 	"bytes"
 	"fmt"
 	"path/filepath"
@@ -9,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rescoord/rescoord/pkg/leaks"
 	"github.com/rescoord/rescoord/pkg/snapshot"
 )
 

@@ -2,8 +2,6 @@ package leaks
 
 import (
 	"fmt"
-	"github.com/rescoord/rescoord/internal/graph"
-	"github.com/rescoord/rescoord/internal/hugemem"
 	"runtime"
 	"slices"
 	"strings"
@@ -11,6 +9,8 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/rescoord/rescoord/internal/graph"
+	"github.com/rescoord/rescoord/internal/hugemem"
 	"github.com/rescoord/rescoord/pkg/snapshot"
 )
 

@@ -2,11 +2,11 @@ package leaks
 
 import (
 	"cmp"
-	"github.com/rescoord/rescoord/internal/hugemem"
 	"hash/maphash"
 	"slices"
 	"time"
 
+	"github.com/rescoord/rescoord/internal/hugemem"
 	"github.com/rescoord/rescoord/pkg/snapshot"
 )
 

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"github.com/rescoord/rescoord/internal/testsnap"
 	"hash/maphash"
 	"math/rand/v2"
 	"reflect"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/rescoord/rescoord/internal/gensnap"
+	"github.com/rescoord/rescoord/internal/testsnap"
 	"github.com/rescoord/rescoord/pkg/snapshot"
 )
 

@@ -1,13 +1,13 @@
 package leaks
 
 import (
-	"github.com/rescoord/rescoord/pkg/planner"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/rescoord/rescoord/pkg/planner"
 	"github.com/rescoord/rescoord/pkg/snapshot"
 )
 

@@ -1,11 +1,12 @@
 package planner
 
 import (
-	"github.com/rescoord/rescoord/internal/testsnap"
 	"math"
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/rescoord/rescoord/internal/testsnap"
 )
 
 func TestCheckDeadline_CriticalPathAgainstTheDeadline(t *testing.T) {

@@ -1,10 +1,11 @@
 package planner
 
 import (
-	"github.com/rescoord/rescoord/internal/hugemem"
 	"runtime"
 	"slices"
 	"sync/atomic"
+
+	"github.com/rescoord/rescoord/internal/hugemem"
 )
 
 // build turns the placed nodes into the Plan. fillBehind has filled the

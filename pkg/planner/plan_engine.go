@@ -3,7 +3,6 @@ package planner
 import (
 	"cmp"
 	"errors"
-	"github.com/rescoord/rescoord/internal/hugemem"
 	"math"
 	"runtime"
 	"slices"
@@ -12,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/rescoord/rescoord/internal/hugemem"
 	"github.com/rescoord/rescoord/pkg/snapshot"
 )
 

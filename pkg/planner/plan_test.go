@@ -3,7 +3,6 @@ package planner
 import (
 	"encoding/json"
 	"errors"
-	"github.com/rescoord/rescoord/internal/testsnap"
 	"math"
 	"path/filepath"
 	"reflect"
@@ -12,6 +11,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/rescoord/rescoord/internal/testsnap"
 	"github.com/rescoord/rescoord/pkg/snapshot"
 )
 

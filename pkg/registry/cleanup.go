@@ -1,7 +1,6 @@
 package registry
 
 import (
-	"github.com/rescoord/rescoord/pkg/planner"
 	"context"
 	"errors"
 	"fmt"
@@ -11,6 +10,7 @@ import (
 	"time"
 
 	"github.com/rescoord/rescoord/pkg/coordinator"
+	"github.com/rescoord/rescoord/pkg/planner"
 	"github.com/rescoord/rescoord/pkg/snapshot"
 )
 

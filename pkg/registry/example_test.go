@@ -1,7 +1,6 @@
 package registry_test
 
 import (
-	"github.com/rescoord/rescoord/pkg/leaks"
 	"context"
 	"encoding/json"
 	"errors"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"github.com/rescoord/rescoord/pkg/coordinator"
+	"github.com/rescoord/rescoord/pkg/leaks"
 	"github.com/rescoord/rescoord/pkg/registry"
 	"github.com/rescoord/rescoord/pkg/snapshot"
 )

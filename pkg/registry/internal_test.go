@@ -1,7 +1,6 @@
 package registry
 
 import (
-	"github.com/rescoord/rescoord/pkg/planner"
 	"context"
 	"errors"
 	"os"
@@ -12,6 +11,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/rescoord/rescoord/pkg/planner"
 	"github.com/rescoord/rescoord/pkg/snapshot"
 )
 

@@ -1,12 +1,12 @@
 package registry
 
 import (
-	"github.com/rescoord/rescoord/pkg/leaks"
 	"net/http"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/rescoord/rescoord/pkg/leaks"
 	"github.com/rescoord/rescoord/pkg/snapshot"
 )
 

@@ -1,7 +1,6 @@
 package registry
 
 import (
-	"github.com/rescoord/rescoord/pkg/leaks"
 	"context"
 	"net/http/httptest"
 	"strings"
@@ -9,6 +8,7 @@ import (
 	"time"
 
 	"github.com/rescoord/rescoord/pkg/coordinator"
+	"github.com/rescoord/rescoord/pkg/leaks"
 	"github.com/rescoord/rescoord/pkg/snapshot"
 )
 

@@ -1,11 +1,11 @@
 package registry
 
 import (
-	"github.com/rescoord/rescoord/pkg/planner"
 	"context"
 	"errors"
 	"time"
 
+	"github.com/rescoord/rescoord/pkg/planner"
 )
 
 // CleanupProgress is where a running cleanup stands: the step in progress,

@@ -1,7 +1,6 @@
 package registry_test
 
 import (
-	"github.com/rescoord/rescoord/pkg/planner"
 	"context"
 	"errors"
 	"fmt"
@@ -11,6 +10,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/rescoord/rescoord/pkg/planner"
 	"github.com/rescoord/rescoord/pkg/registry"
 )
 

@@ -1,7 +1,6 @@
 package registry
 
 import (
-	"github.com/rescoord/rescoord/pkg/planner"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -17,6 +16,7 @@ import (
 	"time"
 
 	"github.com/rescoord/rescoord/pkg/coordinator"
+	"github.com/rescoord/rescoord/pkg/planner"
 	"github.com/rescoord/rescoord/pkg/snapshot"
 )
 

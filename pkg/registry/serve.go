@@ -1,8 +1,6 @@
 package registry
 
 import (
-	"github.com/rescoord/rescoord/pkg/planner"
-	"github.com/rescoord/rescoord/pkg/leaks"
 	"compress/gzip"
 	"context"
 	"crypto/subtle"
@@ -25,6 +23,8 @@ import (
 	"github.com/rescoord/rescoord/internal/attach"
 	"github.com/rescoord/rescoord/internal/discovery"
 	"github.com/rescoord/rescoord/pkg/coordinator"
+	"github.com/rescoord/rescoord/pkg/leaks"
+	"github.com/rescoord/rescoord/pkg/planner"
 )
 
 // ServeOption configures Handler, Listen and Serve.

@@ -1,7 +1,6 @@
 package registry
 
 import (
-	"github.com/rescoord/rescoord/pkg/planner"
 	"context"
 	"errors"
 	"fmt"
@@ -11,6 +10,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/rescoord/rescoord/pkg/planner"
 )
 
 // ErrKilled is returned (wrapped) when a process did not exit in time

@@ -1,11 +1,11 @@
 package registry
 
 import (
-	"github.com/rescoord/rescoord/pkg/planner"
 	"context"
 	"log/slog"
 	"time"
 
+	"github.com/rescoord/rescoord/pkg/planner"
 	"github.com/rescoord/rescoord/pkg/snapshot"
 )
 

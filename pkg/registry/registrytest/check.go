@@ -1,7 +1,6 @@
 package registrytest
 
 import (
-	"github.com/rescoord/rescoord/pkg/leaks"
 	"bytes"
 	"cmp"
 	"fmt"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/rescoord/rescoord/internal/render"
 	"github.com/rescoord/rescoord/internal/report"
+	"github.com/rescoord/rescoord/pkg/leaks"
 	"github.com/rescoord/rescoord/pkg/registry"
 	"github.com/rescoord/rescoord/pkg/snapshot"
 )

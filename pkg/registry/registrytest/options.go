@@ -1,11 +1,11 @@
 package registrytest
 
 import (
-	"github.com/rescoord/rescoord/pkg/leaks"
 	"fmt"
 	"os"
 	"time"
 
+	"github.com/rescoord/rescoord/pkg/leaks"
 )
 
 // Defaults of the retry: goleak's model (check, then back off and check

@@ -1,7 +1,6 @@
 package registrytest
 
 import (
-	"github.com/rescoord/rescoord/pkg/leaks"
 	"bytes"
 	"context"
 	"flag"
@@ -16,6 +15,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/rescoord/rescoord/pkg/leaks"
 	"github.com/rescoord/rescoord/pkg/registry"
 )
 
