@@ -805,8 +805,10 @@ func (k *checker) checkToken() {
 			if k.wantOK(lower, a, "application/json") {
 				k.report(lower, true, "200 application/json (the scheme in any case)", "200 application/json")
 			}
-		} else if a.status != http.StatusOK {
-			k.report(name, false, "200 (no token required) or 401", a.String())
+		} else if a.status == http.StatusOK {
+			k.report(name, true, "401, or 200 when the server requires no token", "200: the server requires no token")
+		} else {
+			k.report(name, false, "401, or 200 when the server requires no token", a.String())
 		}
 	}
 	if k.target.Discovery == "" {

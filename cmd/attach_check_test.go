@@ -433,7 +433,7 @@ func TestAttachCheck_BrokenServers(t *testing.T) {
 			c.env["RESCOORD_TOKEN"] = token
 			return "checkapp"
 		}, want: `FAIL discovery file "token": want false (the server does not require a token), got true`},
-		{name: "no answer within --timeout", args: []string{"--timeout", "200ms"}, rw: rewriter{answer: func(w http.ResponseWriter, r *http.Request) bool {
+		{name: "no answer within --timeout", args: []string{"--timeout", "2s"}, rw: rewriter{answer: func(w http.ResponseWriter, r *http.Request) bool {
 			if r.URL.Path == "/stats" {
 				<-r.Context().Done()
 				return true
