@@ -557,3 +557,32 @@ func TestAttachCheck_StopsWithTheContext(t *testing.T) {
 		t.Fatal("attach-check did not stop with its context")
 	}
 }
+
+// TestUntrustedText_AttachCheckEscapesServerText: what a hostile server
+// sends back (content types, headers, error bodies, snapshot errors) and a
+// hostile discovery entry are shown escaped in every line.
+func TestUntrustedText_AttachCheckEscapesServerText(t *testing.T) {
+	target := serveChecked(t, "unix", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/stats" {
+			w.Header().Set("Vary", "x"+evil) // a header the client cannot parse: the error quotes it
+		}
+		if r.URL.Path == "/snapshot" && r.Method == http.MethodGet && r.Header.Get("Origin") == "" {
+			w.Header().Set("Content-Type", "application/json")
+			w.Write([]byte(`{"format":"rescoord/v1","taken_at":"2026-11-27T12:00:05Z","components":[{"id":` + strconv.Quote("w"+evil) + `}],"resources":[]}`))
+			return
+		}
+		w.Header().Set("Content-Type", "text/html; x=|\u202e|\u2028|\u009b|")
+		w.WriteHeader(http.StatusTeapot)
+		w.Write([]byte(evil + command))
+	}))
+	for _, color := range []string{"never", "always"} {
+		c := attachCLI(t)
+		writeDiscovery(t, c, discovery.Entry{PID: os.Getpid(), Process: "checkapp", Address: target, StartedAt: time.Now()})
+		r := c.run("--color", color, "attach-check", "checkapp")
+		if r.Code != 1 || !strings.Contains(r.Stdout, "FAIL GET /stats: want 200 application/json, got ") {
+			t.Fatalf("exit %d:\n%s%s", r.Code, r.Stdout, r.Stderr)
+		}
+		checkNoControls(t, "attach-check stdout --color "+color, r.Stdout, false, false)
+		checkNoControls(t, "attach-check stderr --color "+color, r.Stderr, false, false)
+	}
+}
