@@ -682,6 +682,12 @@ func (k *checker) checkMetrics() {
 	const name = "GET /metrics"
 	const want = "200 text/plain (version 0.0.4), Prometheus text with rescoord_components, rescoord_registry_live_bytes and rescoord_leak_findings"
 	a := k.get(attach.PathMetrics, nil)
+	if a.status == http.StatusNotFound && a.err == nil && a.errorBody() == "" {
+		// Metrics are optional: a Go program serves them only with
+		// registry.WithMetrics (docs/attach-protocol.md, "GET /metrics").
+		k.report(name, true, want+", or 404 with the error body when not served", "404: this process does not serve metrics")
+		return
+	}
 	if !k.wantOK(name, a, "text/plain") {
 		return
 	}

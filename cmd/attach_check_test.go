@@ -16,6 +16,7 @@ import (
 
 	"github.com/rescoord/rescoord/internal/discovery"
 	"github.com/rescoord/rescoord/pkg/registry"
+	"github.com/rescoord/rescoord/pkg/registry/metrics"
 )
 
 // checkApp is a real registry with a tab and a worker.
@@ -39,7 +40,7 @@ func checkApp(t *testing.T) *registry.Registry {
 // listen serves reg as a program does (Listen, then Serve) until the test ends.
 func listen(t *testing.T, reg *registry.Registry, opts ...registry.ServeOption) *registry.Server {
 	t.Helper()
-	srv, err := reg.Listen(opts...)
+	srv, err := reg.Listen(append(opts, registry.WithMetrics(metrics.Handler(reg)))...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,6 +53,17 @@ func listen(t *testing.T, reg *registry.Registry, opts ...registry.ServeOption) 
 
 // serveChecked serves h as a registry would: a unix socket of mode 0600,
 // or loopback TCP. It returns the attach target.
+// TestAttachCheck_MetricsAreOptional: a Go program that does not serve
+// metrics answers 404 with the error body, and conforms.
+func TestAttachCheck_MetricsAreOptional(t *testing.T) {
+	h := checkApp(t).Handler()
+	target := serveChecked(t, "unix", h)
+	r := attachCLI(t).run("attach-check", target)
+	if r.Code != 0 || !strings.Contains(r.Stdout, "ok   GET /metrics: 404: this process does not serve metrics") {
+		t.Errorf("exit %d:\n%s%s", r.Code, r.Stdout, r.Stderr)
+	}
+}
+
 func serveChecked(t *testing.T, network string, h http.Handler) string {
 	t.Helper()
 	target := serve(t, network, h)
@@ -451,8 +463,9 @@ func TestAttachCheck_BrokenServers(t *testing.T) {
 			if tt.token {
 				opts = append(opts, registry.WithToken(token))
 			}
-			opts = append(opts, registry.WithCleanupEndpoint())
-			var h http.Handler = checkApp(t).Handler(opts...)
+			app := checkApp(t)
+			opts = append(opts, registry.WithCleanupEndpoint(), registry.WithMetrics(metrics.Handler(app)))
+			var h http.Handler = app.Handler(opts...)
 			rw := tt.rw
 			rw.next = h
 			h = &rw

@@ -23,7 +23,6 @@ import (
 	"github.com/rescoord/rescoord/internal/attach"
 	"github.com/rescoord/rescoord/internal/discovery"
 	"github.com/rescoord/rescoord/pkg/coordinator"
-	"github.com/rescoord/rescoord/pkg/leaks"
 	"github.com/rescoord/rescoord/pkg/planner"
 )
 
@@ -38,7 +37,7 @@ type serveConfig struct {
 	process     string
 	runtimeDir  string
 	discovery   bool
-	leakOptions leaks.LeakOptions
+	metrics     http.Handler
 	getenv      func(string) string
 
 	readTimeout  time.Duration
@@ -118,10 +117,11 @@ func WithoutDiscovery() ServeOption {
 	return func(c *serveConfig) { c.discovery = false }
 }
 
-// WithMetricsLeaks sets the leak options of the rescoord_leak_findings
-// metric. Default: the zero LeakOptions (no grace, no max age).
-func WithMetricsLeaks(opts leaks.LeakOptions) ServeOption {
-	return func(c *serveConfig) { c.leakOptions = opts }
+// WithMetrics serves h at GET /metrics: metrics.Handler(reg) from
+// pkg/registry/metrics. Without it, /metrics answers 404, and a program
+// that does not serve metrics does not link the Prometheus client.
+func WithMetrics(h http.Handler) ServeOption {
+	return func(c *serveConfig) { c.metrics = h }
 }
 
 // WithReadTimeout bounds the time a client may take to send a request,
@@ -231,7 +231,13 @@ func (r *Registry) handler(cfg *serveConfig) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+attach.PathSnapshot, r.serveSnapshot)
 	mux.HandleFunc("GET "+attach.PathStats, r.serveStats)
-	mux.Handle("GET "+attach.PathMetrics, r.metricsHandler(cfg))
+	mux.HandleFunc("GET "+attach.PathMetrics, func(w http.ResponseWriter, req *http.Request) {
+		if cfg.metrics == nil {
+			writeError(w, http.StatusNotFound, "this process does not serve metrics (the program must serve with registry.WithMetrics(metrics.Handler(reg)))")
+			return
+		}
+		cfg.metrics.ServeHTTP(w, req)
+	})
 	mux.HandleFunc("POST "+attach.PathCleanup, func(w http.ResponseWriter, req *http.Request) {
 		r.serveCleanup(w, req, cfg)
 	})

@@ -1,4 +1,11 @@
-package registry
+// Package metrics serves a live registry's metrics to Prometheus: what it
+// holds by owner and type, its limits, its components and its leak
+// findings by rule (docs/attach.md, "Prometheus metrics"). It is a package
+// of its own so that a program embedding pkg/registry links the Prometheus
+// client only when it serves metrics:
+//
+//	reg.Serve(ctx, registry.WithMetrics(metrics.Handler(reg)))
+package metrics
 
 import (
 	"net/http"
@@ -7,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/rescoord/rescoord/pkg/leaks"
+	"github.com/rescoord/rescoord/pkg/registry"
 	"github.com/rescoord/rescoord/pkg/snapshot"
 )
 
@@ -34,10 +42,42 @@ var (
 		"Leak findings in the registry now, by rule and severity (see rescoord leaks).", []string{"rule", "severity"}, nil)
 )
 
-// collector exposes the registry to Prometheus. Each scrape takes one
+// Source is what the metrics are read from: a *registry.Registry.
+type Source interface {
+	Stats() registry.Stats
+	Snapshot() *snapshot.Snapshot
+}
+
+// Option configures Handler and Collector.
+type Option func(*collector)
+
+// WithLeakOptions sets the leak options of the rescoord_leak_findings
+// series (the grace, the stale age; docs/leaks.md).
+func WithLeakOptions(opts leaks.LeakOptions) Option {
+	return func(c *collector) { c.opts = opts }
+}
+
+// Collector returns the Prometheus collector of src's metrics, for a
+// prometheus.Registerer of the program's own. Each scrape takes one
 // snapshot (its cost grows with the resources; see docs/attach.md).
+func Collector(src Source, opts ...Option) prometheus.Collector {
+	c := &collector{r: src}
+	for _, o := range opts {
+		o(c)
+	}
+	return c
+}
+
+// Handler serves src's metrics in the Prometheus exposition formats, for
+// registry.WithMetrics or a mux of the program's own.
+func Handler(src Source, opts ...Option) http.Handler {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(Collector(src, opts...))
+	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})
+}
+
 type collector struct {
-	r    *Registry
+	r    Source
 	opts leaks.LeakOptions
 }
 
@@ -102,10 +142,4 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	for k, n := range found { // findings lowered to info by the grace
 		ch <- prometheus.MustNewConstMetric(descLeaks, prometheus.GaugeValue, float64(n), string(k.ID), k.Severity.String())
 	}
-}
-
-func (r *Registry) metricsHandler(cfg *serveConfig) http.Handler {
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(&collector{r: r, opts: cfg.leakOptions})
-	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})
 }
