@@ -126,11 +126,7 @@ func (p *planner) resetStepFiller(f *stepFiller, steps []Step, at, n int) {
 // before.
 func (f *stepFiller) fill(lo, hi int) {
 	p, s := f.p, f.p.snap
-	warm := 0
 	for k := lo; k < hi; k++ {
-		if (k-lo)%warmSteps == 0 {
-			warm += p.warm(k, min(k+warmSteps, hi))
-		}
 		u := p.seq[k]
 		n := &p.nodes[u]
 		st := &f.steps[k-f.first]
@@ -177,7 +173,6 @@ func (f *stepFiller) fill(lo, hi int) {
 		}
 		st.Reason = f.reason(st, u)
 	}
-	runtime.KeepAlive(warm) // so that warm reads
 }
 
 // prevBlock is how many plan positions one entry of planner.prevMax covers.
@@ -207,26 +202,6 @@ func (p *planner) prevBefore(at int) int32 {
 		prev = max(prev, u)
 	}
 	return prev
-}
-
-// warmSteps is how many steps warm reads ahead.
-const warmSteps = 64
-
-// warm reads the resources that the steps at [lo, hi) act on, ahead of
-// fill. They lie all over the snapshot, and each read is a cache
-// miss; in a loop this short the processor has many of them in flight at
-// once, where fill would wait for each in turn. The result means
-// nothing.
-func (p *planner) warm(lo, hi int) int {
-	res := p.snap.Resources
-	sum := 0
-	for _, u := range p.seq[lo:hi] {
-		if n := &p.nodes[u]; n.kind == nodeResource {
-			r := &res[n.idx]
-			sum += len(r.ID) + len(r.Name) // the two cache lines of the fields read
-		}
-	}
-	return sum
 }
 
 // afterLen is the length of step u's After list: its direct predecessors.

@@ -42,8 +42,7 @@ import (
 // snapshot out of order, and by the first writes to fresh memory. So it
 // keeps a few flat, pointer-free arrays (which the garbage collector does
 // not scan), sizes them once its counts are known and asks for huge pages
-// (makeLarge); it reads ahead in short loops where it must read out of
-// order (warm); and it uses every core for large plans: the scan, the
+// (hugemem.Make); and it uses every core for large plans: the scan, the
 // numbering and the filling of the steps are split in ranges; another
 // core faults in the pages of the nodes and steps while the groups are
 // sorted (allocate), and fills the steps that order has placed while
@@ -522,9 +521,7 @@ func (p *planner) numberGroup(gi int32, scratch *numberScratch) {
 			keys = append(keys, p.resKey(ri))
 		}
 	} else {
-		owned := ix.Owned(int(g.ci))
-		runtime.KeepAlive(p.warmKeys(owned))
-		for _, ri := range owned {
+		for _, ri := range ix.Owned(int(g.ci)) {
 			if p.info[ri].class >= 0 {
 				keys = append(keys, p.resKey(ri))
 			}
@@ -550,19 +547,6 @@ func (p *planner) numberGroup(gi int32, scratch *numberScratch) {
 		p.nodes[g.comp] = planNode{kind: nodeComponent, idx: g.ci, group: gi, indeg: g.ncb + g.nres}
 		p.compNode[g.ci] = g.comp
 	}
-}
-
-// warmKeys reads the created_at of the resources ahead of resKey: see
-// warm. The result means nothing.
-func (p *planner) warmKeys(resources []int32) int {
-	res := p.snap.Resources
-	n := 0
-	for _, ri := range resources {
-		if res[ri].CreatedAt.IsZero() {
-			n++
-		}
-	}
-	return n
 }
 
 // linkComponents finds, for each component step, the component step that
@@ -686,7 +670,6 @@ func (p *planner) succ(u int32) (list []int32, lo, hi, a, b int32) {
 // whether every step was placed.
 func (p *planner) order() bool {
 	placed := int32(0)
-	warmed, warm := int32(0), 0 // see warmSuccessors
 	for {
 		var u int32
 		if len(p.heap) > 0 {
@@ -700,11 +683,6 @@ func (p *planner) order() bool {
 			}
 			u = p.cursor
 			p.cursor++
-			if u+warmSteps/2 >= warmed {
-				hi := min(warmed+warmSteps, p.nSteps)
-				warm += p.warmSuccessors(warmed, hi)
-				warmed = hi
-			}
 		}
 		p.seq[placed] = u
 		placed++
@@ -715,27 +693,7 @@ func (p *planner) order() bool {
 		}
 	}
 	p.progress.Store(placed)
-	runtime.KeepAlive(warm)
 	return placed == p.nSteps
-}
-
-// warmSuccessors reads the successors of the nodes at [lo, hi) that lie
-// far from them, ahead of order: the resources they depend on, and the
-// component steps that follow their own. See warm. The result means
-// nothing.
-func (p *planner) warmSuccessors(lo, hi int32) int {
-	n := 0
-	for u := lo; u < hi; u++ {
-		for _, v := range p.depsOf(u) {
-			n += int(p.nodes[v].indeg)
-		}
-		if nu := &p.nodes[u]; nu.kind == nodeComponent {
-			if next := p.groups[nu.group].next; next >= 0 {
-				n += int(p.nodes[next].indeg)
-			}
-		}
-	}
-	return n
 }
 
 // place settles u's finish time and releases its successors; a barrier

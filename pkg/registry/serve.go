@@ -30,15 +30,15 @@ import (
 type ServeOption func(*serveConfig)
 
 type serveConfig struct {
-	token       string
-	cleanup     bool
-	address     string
-	public      bool
-	process     string
-	runtimeDir  string
-	discovery   bool
-	metrics     http.Handler
-	getenv      func(string) string
+	token      string
+	cleanup    bool
+	address    string
+	public     bool
+	process    string
+	runtimeDir string
+	discovery  bool
+	metrics    http.Handler
+	getenv     func(string) string
 
 	readTimeout  time.Duration
 	writeTimeout time.Duration
