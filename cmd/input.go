@@ -102,10 +102,12 @@ func (o *AttachOptions) fetch(ctx context.Context, f *Factory, target string) (*
 
 const inputHelp = "give a snapshot file, - for standard input, --demo for the built-in sample, or --attach TARGET"
 
-// loaded is one input snapshot and the name it is reported under.
+// loaded is one input snapshot and the name it is reported under, with
+// its index when it was built while reading (snapshot.LoadIndex).
 type loaded struct {
 	Snap *snapshot.Snapshot
 	Name string
+	ix   *snapshot.Index
 }
 
 // loadOne reads the single input of a command that takes at most one path.
@@ -137,11 +139,11 @@ func (o *InputOptions) load(ctx context.Context, f *Factory, args []string) ([]*
 		return nil, usageError("too many inputs: give snapshot paths, --demo or --attach, not several")
 	}
 	if o.Demo {
-		s, err := snapshot.Decode(bytes.NewReader(f.Demo), "demo")
+		ix, err := snapshot.DecodeIndex(ctx, bytes.NewReader(f.Demo), "demo", snapshot.Options{})
 		if err != nil {
 			return nil, fmt.Errorf("the built-in demo is broken: %w", err)
 		}
-		return []*loaded{{Snap: s, Name: "demo"}}, nil
+		return []*loaded{{Snap: ix.Snap, Name: "demo", ix: ix}}, nil
 	}
 	if o.Attach != "" {
 		s, err := o.fetch(ctx, f, o.Attach)
@@ -154,21 +156,21 @@ func (o *InputOptions) load(ctx context.Context, f *Factory, args []string) ([]*
 	out := make([]*loaded, 0, len(args))
 	stdin := false
 	for _, p := range args {
-		var s *snapshot.Snapshot
+		var ix *snapshot.Index
 		var err error
 		if p == "-" {
 			if stdin {
 				return nil, usageError("standard input (-) can be read only once")
 			}
 			stdin = true
-			s, err = snapshot.DecodeContext(ctx, f.IO.In, "-", read)
+			ix, err = snapshot.DecodeIndex(ctx, f.IO.In, "-", read)
 		} else {
-			s, err = snapshot.LoadContext(ctx, p, read)
+			ix, err = snapshot.LoadIndex(ctx, p, read)
 		}
 		if err != nil {
 			return nil, inputError(err)
 		}
-		out = append(out, &loaded{Snap: s, Name: p})
+		out = append(out, &loaded{Snap: ix.Snap, Name: p, ix: ix})
 	}
 	return out, nil
 }
@@ -193,8 +195,12 @@ func inputError(err error) error {
 	return &exitError{code: ExitError, err: err}
 }
 
-// index builds the shared index of a snapshot; a failure is an input error.
+// index returns the shared index of a snapshot, built while it was read
+// or now; a failure is an input error.
 func index(in *loaded) (*snapshot.Index, error) {
+	if in.ix != nil && in.ix.Snap == in.Snap {
+		return in.ix, nil
+	}
 	ix, err := snapshot.NewIndex(in.Snap)
 	if err != nil {
 		return nil, &exitError{code: ExitError, err: fmt.Errorf("%s: %w", in.Name, err)}

@@ -5,7 +5,6 @@ import (
 	"math/bits"
 	"sync"
 	"sync/atomic"
-	"unsafe"
 
 	"github.com/rescoord/rescoord/internal/hugemem"
 )
@@ -134,18 +133,6 @@ func (t *idTable) rebind(key func(pos int32) string) *idTable {
 	return &c
 }
 
-// newIDCache fingerprints the tables the decoder built for s (either may be nil).
-func newIDCache(s *Snapshot, comps, res *idTable) *idCache {
-	c := &idCache{comps: comps, res: res, nComps: len(s.Components), nResrc: len(s.Resources)}
-	if comps != nil {
-		c.compFP = idPrint(len(s.Components), func(p int32) string { return s.Components[p].ID })
-	}
-	if res != nil {
-		c.resFP = idPrint(len(s.Resources), func(p int32) string { return s.Resources[p].ID })
-	}
-	return c
-}
-
 // buildIDTable indexes the ids of n elements. ok is false when two are equal.
 func buildIDTable(n int, key func(pos int32) string) (t *idTable, ok bool) {
 	t = newIDTable(n, key)
@@ -168,44 +155,14 @@ func (t *idTable) hashAll(n int) []uint64 {
 	return hashes
 }
 
-// idCache keeps the decoder's id tables for NewIndex, with a fingerprint
-// of the ids they were built from: NewIndex uses them only while the
-// snapshot still holds the very same id strings at the same positions.
-type idCache struct {
-	comps, res     *idTable
-	compFP, resFP  uint64
-	nComps, nResrc int
+// tables are the id tables a decoder built while it read a snapshot,
+// handed to newIndex with the snapshot (LoadIndex, DecodeIndex) instead of
+// being rebuilt.
+type tables struct {
+	comps, res *idTable // either may be nil
 	// owners holds, per resource, the position of the component the
-	// decoder found its owner to be (-1 for none), or is nil. NewIndex
-	// trusts a position only where the resource's owner is still that
-	// component's very id string.
+	// decoder found its owner to be (-1 for none), or is nil.
 	owners []int32
-}
-
-// idPrint fingerprints the ids of n elements by their string headers and
-// positions: any id replaced, moved, added or removed changes it. Where the
-// strings are, rather than what they say, is enough because strings are
-// immutable and the decoder's strings point into its input.
-func idPrint(n int, key func(pos int32) string) uint64 {
-	workers := parallelism(n)
-	sums := make([]uint64, workers)
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Go(func() {
-			var sum uint64
-			for i := n * w / workers; i < n*(w+1)/workers; i++ {
-				id := key(int32(i))
-				sum += mix64(uint64(uintptr(unsafe.Pointer(unsafe.StringData(id)))) ^ uint64(len(id))<<48 ^ uint64(i)*0x9e3779b97f4a7c15)
-			}
-			sums[w] = sum
-		})
-	}
-	wg.Wait()
-	var sum uint64
-	for _, s := range sums {
-		sum += s
-	}
-	return sum ^ uint64(n)
 }
 
 // mix64 is the finalizer of SplitMix64.

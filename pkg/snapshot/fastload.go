@@ -319,29 +319,37 @@ func (o *outliner) scan(f *os.File, from, to int, buf []byte) {
 // (skimElement), and reads the file again with the exact outline if the
 // decoder finds that skimming went wrong.
 func loadLarge(ctx context.Context, f *os.File, size int64, name string) (*Snapshot, bool) {
+	s, _, ok := loadLargeTables(ctx, f, size, name, true)
+	return s, ok
+}
+
+// loadLargeTables is loadLarge that also returns the decoder's id tables
+// for the index. collect allows the collections that keep the peak low
+// (Options.NoCollect).
+func loadLargeTables(ctx context.Context, f *os.File, size int64, name string, collect bool) (*Snapshot, *tables, bool) {
 	// Two window buffers: one for the structural scan, then both for
 	// reading one window while the one before is decoded.
 	bufs := [2][]byte{hugemem.Make[byte](windowSize), hugemem.Make[byte](windowSize)}
-	if s, ok := loadWindows(ctx, f, size, name, bufs, true); ok {
-		return s, true
+	if s, t, ok := loadWindows(ctx, f, size, name, bufs, true, collect); ok {
+		return s, t, true
 	}
 	if ctx.Err() != nil {
-		return nil, false
+		return nil, nil, false
 	}
 	// What the first attempt allocated is garbage now: collect it, so that
 	// the second reuses its memory instead of doubling the peak (a waste
 	// of time for a small file, as in the tests).
-	if size >= 1<<20 {
+	if collect && size >= 1<<20 {
 		runtime.GC()
 	}
-	return loadWindows(ctx, f, size, name, bufs, false)
+	return loadWindows(ctx, f, size, name, bufs, false, collect)
 }
 
 // loadWindows is loadLarge with a skimmed or an exact outline.
-func loadWindows(ctx context.Context, f *os.File, size int64, name string, bufs [2][]byte, skim bool) (*Snapshot, bool) {
+func loadWindows(ctx context.Context, f *os.File, size int64, name string, bufs [2][]byte, skim, collect bool) (*Snapshot, *tables, bool) {
 	ol, ok := outlineFile(ctx, f, int(size), bufs[0], skim)
 	if !ok {
-		return nil, false
+		return nil, nil, false
 	}
 
 	// The skeleton: the file without the tracked arrays' elements.
@@ -350,21 +358,21 @@ func loadWindows(ctx context.Context, f *os.File, size int64, name string, bufs 
 	for _, k := range arrayOrder(ol) {
 		sh := ol.arrays[k]
 		if !readRange(f, &skel, at, sh.start) {
-			return nil, false
+			return nil, nil, false
 		}
 		skel.WriteString("[]")
 		at = sh.end
 	}
 	if !readRange(f, &skel, at, int(size)) {
-		return nil, false
+		return nil, nil, false
 	}
 	s, err := parse(ctx, skel.Bytes(), name, false)
 	if err != nil || len(s.Components)+len(s.Resources)+len(s.Cleanups) > 0 {
-		return nil, false
+		return nil, nil, false
 	}
 
 	if ol.arrays[0].end == 0 {
-		return nil, false // no components array: Parse says what is wrong
+		return nil, nil, false // no components array: Parse says what is wrong
 	}
 	// The large slices first: the collection their size starts then has
 	// little else to scan, instead of running through the decoding.
@@ -381,7 +389,7 @@ func loadWindows(ctx context.Context, f *os.File, size int64, name string, bufs 
 	// that cost more CPU than the decoding itself. Finishing it now, while
 	// the new slices still hold only zeros, takes a few tens of
 	// milliseconds, and the next goal is then twice the loaded snapshot.
-	if len(res) >= minParallel {
+	if collect && len(res) >= minParallel {
 		runtime.GC()
 	}
 	var owners *idTable  // the components, once decoded
@@ -418,7 +426,7 @@ func loadWindows(ctx context.Context, f *os.File, size int64, name string, bufs 
 			})
 		}
 		if !ok {
-			return nil, false
+			return nil, nil, false
 		}
 	}
 	s.Components, s.Resources, s.Cleanups = comps, res, cl
@@ -432,11 +440,9 @@ func loadWindows(ctx context.Context, f *os.File, size int64, name string, bufs 
 		}
 	}
 	if len(parentCycles(parent)) > 0 {
-		return nil, false
+		return nil, nil, false
 	}
-	s.ids = newIDCache(s, compIDs, resIDs)
-	s.ids.owners = ownerPos
-	return s, true
+	return s, &tables{comps: compIDs, res: resIDs, owners: ownerPos}, true
 }
 
 // arrayOrder lists the tracked arrays present, in file order.

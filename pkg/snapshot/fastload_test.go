@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime/metrics"
 	"testing"
 
 	"github.com/rescoord/rescoord/internal/gensnap"
@@ -71,6 +72,13 @@ func TestLoad_SharesRepeatedStacks(t *testing.T) {
 // as a large file, by windows of 64 KiB.
 func loadByWindows(t *testing.T, cfg gensnap.Config) *Snapshot {
 	t.Helper()
+	s, _ := loadByWindowsTables(t, cfg)
+	return s
+}
+
+// loadByWindowsTables is loadByWindows with the decoder's id tables.
+func loadByWindowsTables(t *testing.T, cfg gensnap.Config) (*Snapshot, *tables) {
+	t.Helper()
 	smallChunks(t)
 	defer func(l int64, w int) { largeFile, windowSize = l, w }(largeFile, windowSize)
 	largeFile, windowSize = 0, 64<<10
@@ -82,11 +90,11 @@ func loadByWindows(t *testing.T, cfg gensnap.Config) *Snapshot {
 	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	s, err := Load(path)
+	s, tabs, err := load(context.Background(), path, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return s
+	return s, tabs
 }
 
 // TestLoad_SkimsAndFallsBackToTheExactOutline wants generated files
@@ -128,7 +136,7 @@ func TestLoad_SkimsAndFallsBackToTheExactOutline(t *testing.T) {
 			defer f.Close()
 			size := int64(len(tc.data))
 			bufs := [2][]byte{make([]byte, windowSize), make([]byte, windowSize)}
-			if _, ok := loadWindows(context.Background(), f, size, path, bufs, true); ok != tc.skims {
+			if _, _, ok := loadWindows(context.Background(), f, size, path, bufs, true, true); ok != tc.skims {
 				t.Errorf("loading with the skimmed outline: ok %v, want %v", ok, tc.skims)
 			}
 			got, ok := loadLarge(context.Background(), f, size, path)
@@ -143,5 +151,37 @@ func TestLoad_SkimsAndFallsBackToTheExactOutline(t *testing.T) {
 				t.Error("Load and Parse disagree")
 			}
 		})
+	}
+}
+
+// TestLoad_NoCollect: loading a large file forces a collection, and
+// Options.NoCollect turns it off.
+func TestLoad_NoCollect(t *testing.T) {
+	smallChunks(t)
+	defer func(l int64, w int) { largeFile, windowSize = l, w }(largeFile, windowSize)
+	largeFile, windowSize = 0, 64<<10
+	var buf bytes.Buffer
+	if err := gensnap.Generate(gensnap.Config{Components: 300, Resources: 5000, Seed: 3}, &buf); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "snap.json")
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	forced := func(opts Options) uint64 {
+		s := []metrics.Sample{{Name: "/gc/cycles/forced:gc-cycles"}}
+		metrics.Read(s)
+		before := s[0].Value.Uint64()
+		if _, err := LoadIndex(context.Background(), path, opts); err != nil {
+			t.Fatal(err)
+		}
+		metrics.Read(s)
+		return s[0].Value.Uint64() - before
+	}
+	if n := forced(Options{}); n == 0 {
+		t.Error("loading a large file forced no collection")
+	}
+	if n := forced(Options{NoCollect: true}); n != 0 {
+		t.Errorf("NoCollect: %d forced collections", n)
 	}
 }
