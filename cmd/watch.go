@@ -151,7 +151,7 @@ func writeFrame(w io.Writer, st *render.Styles, fr *watchFrame, opts *WatchOptio
 		sum.Resources, sum.LiveResources, render.Bytes(sum.LiveBytes), delta, sum.Components, sum.DestroyedComponents)
 
 	var sev []string
-	for _, v := range leaks.Severities {
+	for _, v := range leaks.Severities() {
 		if n := fr.bySev[v]; n > 0 {
 			sev = append(sev, st.Severity(v.String()).Render(fmt.Sprintf("%d %s", n, v)))
 		}
@@ -160,7 +160,7 @@ func writeFrame(w io.Writer, st *render.Styles, fr *watchFrame, opts *WatchOptio
 		fmt.Fprintln(w, "leaks: "+st.OK.Render("none"))
 	} else {
 		rules := make([]string, 0, len(fr.leaks))
-		for _, r := range leaks.Rules {
+		for _, r := range leaks.Rules() {
 			if n := fr.leaks[r.ID]; n > 0 {
 				rules = append(rules, fmt.Sprintf("%s %d", r.ID, n))
 			}

@@ -149,10 +149,10 @@ func (p *sarifPrinter) Print(w io.Writer, r *leaks.Report) error {
 	t := newTracer(r.Index)
 	tool := sarifTool{Driver: sarifDriver{
 		Name: "rescoord", InformationURI: informationURI, Version: p.opts.Version,
-		Rules: make([]sarifRule, 0, len(leaks.Rules)),
+		Rules: make([]sarifRule, 0, len(leaks.Rules())),
 	}}
 	ruleIndex := map[leaks.Rule]int{}
-	for i, ri := range leaks.Rules {
+	for i, ri := range leaks.Rules() {
 		ruleIndex[ri.ID] = i
 		tool.Driver.Rules = append(tool.Driver.Rules, sarifRule{
 			ID:                   string(ri.ID),

@@ -81,7 +81,35 @@ type Finding struct {
 // for what it reports. A large snapshot is scanned, and its findings
 // built, on all available cores.
 func FindLeaks(ix *snapshot.Index, opts LeakOptions) []Finding {
-	f := &finder{ix: ix, s: ix.Snap, opts: opts, goneAbove: goneAncestors(ix)}
+	return findLeaks(ix, opts, defaults())
+}
+
+// tuning holds how the work is shared between goroutines: fields of a
+// value, not package variables, so that tests run the concurrent paths on
+// small snapshots, in parallel with each other.
+type tuning struct {
+	// workers is the most goroutines a pass uses (0: GOMAXPROCS).
+	workers int
+	// Below these sizes, a range of resources to scan or of findings to
+	// build is not worth a goroutine of its own.
+	scanRange, buildRange int
+}
+
+// defaults is the tuning of FindLeaks.
+func defaults() tuning { return tuning{scanRange: 1 << 16, buildRange: 4096} }
+
+// leakWorkers is how many goroutines share n items, at least least each.
+func (t tuning) leakWorkers(n, least int) int {
+	most := t.workers
+	if most <= 0 {
+		most = runtime.GOMAXPROCS(0)
+	}
+	return max(1, min(most, n/least))
+}
+
+// findLeaks is FindLeaks with a tuning.
+func findLeaks(ix *snapshot.Index, opts LeakOptions, tune tuning) []Finding {
+	f := &finder{ix: ix, s: ix.Snap, opts: opts, goneAbove: goneAncestors(ix), tune: tune}
 	if opts.Grace > 0 {
 		f.graceNote = "; within the " + formatAge(opts.Grace) + " grace, so not yet a leak"
 	}
@@ -126,7 +154,7 @@ func FindLeaks(ix *snapshot.Index, opts LeakOptions) []Finding {
 	if forward {
 		wg.Go(func() { other.cycles(start, list) })
 	}
-	workers := leakWorkers(len(all), buildRange)
+	workers := f.tune.leakWorkers(len(all), f.tune.buildRange)
 	for w := range workers {
 		from, to := len(all)*w/workers, len(all)*(w+1)/workers
 		wg.Go(func() {
@@ -147,18 +175,6 @@ func FindLeaks(ix *snapshot.Index, opts LeakOptions) []Finding {
 	return slices.Insert(out, cyclesAt, f.byRule[slotCleanupCycle]...)
 }
 
-// Below these sizes, a range of resources to scan or of findings to build
-// is not worth a goroutine of its own. (Tests lower them.)
-var (
-	scanRange  = 1 << 16
-	buildRange = 4096
-)
-
-// leakWorkers is how many goroutines share n items, at least least each.
-func leakWorkers(n, least int) int {
-	return max(1, min(runtime.GOMAXPROCS(0), n/least))
-}
-
 // pendingRes notes a resource finding to build: the resource and its
 // owner; for a dangling dependency, where in finder.resolved the scan left
 // the positions of what it depends on.
@@ -169,6 +185,7 @@ type finder struct {
 	ix   *snapshot.Index
 	s    *snapshot.Snapshot
 	opts LeakOptions
+	tune tuning
 	// graceNote ends the message of a finding within the grace.
 	graceNote string
 	// resolved holds the positions of what dangling resources depend on
@@ -241,7 +258,7 @@ func (f *finder) resources() (pend [len(ruleSlots)][]pendingRes, start, list []i
 	res := f.s.Resources
 	n := len(res)
 	start = hugemem.Make[int32](n + 1)
-	parts := make([]scanned, leakWorkers(n, scanRange))
+	parts := make([]scanned, f.tune.leakWorkers(n, f.tune.scanRange))
 	bounds := func(w int) (from, to int) { return n * w / len(parts), n * (w + 1) / len(parts) }
 	// Each range gets room in list for all its dependencies, at most.
 	room := make([]int, len(parts)+1)

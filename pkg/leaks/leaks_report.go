@@ -149,7 +149,7 @@ func Analyze(ix *snapshot.Index, opts ReportOptions) *Report {
 		r.Snapshots = len(series)
 		all = append(all, FindGrowth(series, growth)...)
 	}
-	for _, ri := range Rules {
+	for _, ri := range rules {
 		switch ri.ID {
 		case RuleStaleResource:
 			if opts.Leaks.MaxAge <= 0 {

@@ -7,7 +7,6 @@ import (
 	"hash/maphash"
 	"math/rand/v2"
 	"reflect"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -56,14 +55,9 @@ func TestFindLeaks_ParallelSameAsSerial(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
-	defer func(scan, build int) { scanRange, buildRange = scan, build }(scanRange, buildRange)
 	for _, opts := range []LeakOptions{{}, {Grace: 3 * time.Minute, MaxAge: 30 * time.Minute}} {
-		runtime.GOMAXPROCS(1)
-		serial := FindLeaks(ix, opts)
-		runtime.GOMAXPROCS(4)
-		scanRange, buildRange = 999, 97
-		parallel := FindLeaks(ix, opts)
+		serial := findLeaks(ix, opts, tuning{workers: 1, scanRange: 1 << 16, buildRange: 4096})
+		parallel := findLeaks(ix, opts, tuning{workers: 4, scanRange: 999, buildRange: 97})
 		if len(serial) < 500 || !reflect.DeepEqual(serial, parallel) {
 			t.Errorf("%+v: %d findings on one goroutine, %d on four, or they differ", opts, len(serial), len(parallel))
 		}

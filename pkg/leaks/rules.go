@@ -2,6 +2,7 @@ package leaks
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -20,8 +21,11 @@ const (
 	SeverityCritical
 )
 
+// severities are the severities most severe first, as flags accept them.
+var severities = [...]Severity{SeverityCritical, SeverityError, SeverityWarning, SeverityInfo}
+
 // Severities lists the severities most severe first, as flags accept them.
-var Severities = []Severity{SeverityCritical, SeverityError, SeverityWarning, SeverityInfo}
+func Severities() []Severity { return slices.Clone(severities[:]) }
 
 // String is the severity's name: critical, error, warning or info ("none"
 // for the zero value).
@@ -45,7 +49,7 @@ func (s Severity) MarshalText() ([]byte, error) { return []byte(s.String()), nil
 // ParseSeverity reads critical, error, warning or info; "none" (allowed
 // only when allowNone) is the zero Severity.
 func ParseSeverity(s string, allowNone bool) (Severity, error) {
-	for _, v := range Severities {
+	for _, v := range severities {
 		if s == v.String() {
 			return v, nil
 		}
@@ -92,8 +96,11 @@ type RuleInfo struct {
 }
 
 // Rules lists every rule in report order: the docs/leaks.md table, then the
-// suppression rules.
-var Rules = []RuleInfo{
+// suppression rules. The list is a copy: the table is the package's.
+func Rules() []RuleInfo { return slices.Clone(rules) }
+
+// rules is the table of the rules, in report order.
+var rules = []RuleInfo{
 	{RuleRunningOrphan, SeverityCritical,
 		"A running worker, thread, timer or process outlived its owner.",
 		"A live worker, thread, timer or process with running=true whose owner component is destroyed or missing from the registry. It keeps executing code on behalf of something that no longer exists.",
@@ -146,7 +153,7 @@ var Rules = []RuleInfo{
 
 // RuleByID returns the description of a rule.
 func RuleByID(id Rule) (RuleInfo, bool) {
-	for _, r := range Rules {
+	for _, r := range rules {
 		if r.ID == id {
 			return r, true
 		}
@@ -154,14 +161,14 @@ func RuleByID(id Rule) (RuleInfo, bool) {
 	return RuleInfo{}, false
 }
 
-// ruleOrder is a rule's position in Rules, for sorting.
+// ruleOrder is a rule's position in rules, for sorting.
 func ruleOrder(id Rule) int {
-	for i, r := range Rules {
+	for i, r := range rules {
 		if r.ID == id {
 			return i
 		}
 	}
-	return len(Rules)
+	return len(rules)
 }
 
 // formatBytes writes a size with binary units (512 B, 4.0 KiB, 12.0 MiB),

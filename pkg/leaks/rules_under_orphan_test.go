@@ -300,7 +300,7 @@ func TestRules_Documented(t *testing.T) {
 			headings = append(headings, strings.TrimSpace(h))
 		}
 	}
-	for _, ri := range Rules {
+	for _, ri := range rules {
 		id := string(ri.ID)
 		if !strings.Contains(string(doc), "| `"+id+"` | "+ri.Severity.String()+" |") {
 			t.Errorf("%s: no row in the rules table with severity %s", id, ri.Severity)

@@ -70,15 +70,9 @@ func slowSteps(p *Plan) []int {
 		ms    int64
 	}
 	var out []slow
-	steps := make([]Step, min(4096, p.Len()))
-	fl := p.Filler()
-	for lo := 0; lo < p.Len(); lo += len(steps) {
-		block := steps[:min(len(steps), p.Len()-lo)]
-		fl.Fill(block, lo)
-		for i := range block {
-			if block[i].TimeoutMS > 0 {
-				out = append(out, slow{block[i].Order, block[i].TimeoutMS})
-			}
+	for st := range p.All() {
+		if st.TimeoutMS > 0 {
+			out = append(out, slow{st.Order, st.TimeoutMS})
 		}
 	}
 	slices.SortStableFunc(out, func(a, b slow) int { return cmp.Compare(b.ms, a.ms) })

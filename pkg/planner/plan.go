@@ -1,8 +1,10 @@
 package planner
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
+	"iter"
 	"strings"
 
 	"github.com/rescoord/rescoord/pkg/snapshot"
@@ -77,7 +79,7 @@ type Plan struct {
 }
 
 // Len is the number of steps in the plan: len(Steps), or for a lazy plan
-// the number FillSteps can make.
+// the number All and a Filler make.
 func (p *Plan) Len() int {
 	if p.lazy == nil {
 		return len(p.Steps)
@@ -85,30 +87,65 @@ func (p *Plan) Len() int {
 	return p.Summary.Steps
 }
 
-// FillSteps fills dst with the steps of the plan from position lo on:
-// dst[i] becomes the step of order lo+i+1. lo+len(dst) must not exceed
-// Len. For a plan from NewLazyPlan the steps are made here, in plan
-// order; FillSteps may be called concurrently for different ranges, and
-// what it gives stays valid. To fill many ranges, a Filler costs less.
-func (p *Plan) FillSteps(dst []Step, lo int) {
-	p.Filler().Fill(dst, lo)
+// All yields the plan's steps in order: Steps, or for a plan from
+// NewLazyPlan the steps made a block at a time. A yielded step, its Reason
+// and its After list are valid until the iteration moves past its block;
+// copy what must outlive it (a Step copied keeps its strings only if
+// Reason is cloned). For ranges out of order, or on several goroutines,
+// use a Filler.
+func (p *Plan) All() iter.Seq[*Step] {
+	return func(yield func(*Step) bool) {
+		if p.lazy == nil {
+			for i := range p.Steps {
+				if !yield(&p.Steps[i]) {
+					return
+				}
+			}
+			return
+		}
+		fl, block := p.Filler(), make([]Step, min(1024, p.Len()))
+		for lo := 0; lo < p.Len(); lo += len(block) {
+			part := block[:min(len(block), p.Len()-lo)]
+			fl.Fill(part, lo)
+			for i := range part {
+				if !yield(&part[i]) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// MarshalJSON writes the plan as its fields read, with the steps of a lazy
+// plan made as for All, and no steps as [] rather than null.
+func (p *Plan) MarshalJSON() ([]byte, error) {
+	type fields Plan // without this method
+	q := *p
+	if q.Steps == nil {
+		q.Steps = make([]Step, p.Len())
+		if p.lazy != nil && len(q.Steps) > 0 {
+			p.Filler().Fill(q.Steps, 0)
+		}
+	}
+	return json.Marshal((*fields)(&q))
 }
 
 // Filler returns a StepFiller for the plan.
 func (p *Plan) Filler() *StepFiller { return &StepFiller{plan: p} }
 
 // StepFiller fills a plan's steps into the caller's buffer a range at a
-// time, as FillSteps does, but keeps its own memory from one range to the
-// next: the Reason strings and After lists of the steps it filled are
-// valid only until it fills again. One goroutine uses a StepFiller;
-// several fillers of one plan may run at once.
+// time, in any order: dst[i] becomes the step of order lo+i+1. For a plan
+// from NewLazyPlan the steps are made there. It keeps its own memory from
+// one range to the next: the Reason strings and After lists of the steps
+// it filled are valid only until it fills again. One goroutine uses a
+// StepFiller; several fillers of one plan may run at once.
 type StepFiller struct {
 	plan *Plan
 	f    stepFiller
 }
 
-// Fill fills dst with the steps of the plan from position lo on (see
-// FillSteps).
+// Fill fills dst with the steps of the plan from position lo on:
+// lo+len(dst) must not exceed Len.
 func (sf *StepFiller) Fill(dst []Step, lo int) {
 	p := sf.plan
 	if lo < 0 || lo+len(dst) > p.Len() {
@@ -181,21 +218,21 @@ var ErrUnknownComponent = errors.New("no such component")
 // with an error wrapping ErrUnknownComponent when scope names a component
 // that is not in the snapshot. It only reads ix.
 func NewPlan(ix *snapshot.Index, scope Scope) (*Plan, error) {
-	return newPlan(ix, scope, false)
+	return newPlan(ix, scope, false, defaults())
 }
 
-// NewLazyPlan plans like NewPlan but leaves the plan's Steps nil:
-// FillSteps makes them on demand, a range at a time. A caller that only
+// NewLazyPlan plans like NewPlan but leaves the plan's Steps nil: All and
+// a Filler make them on demand, a block at a time. A caller that only
 // writes the steps out, as `rescoord cleanup -o json` does, then never
 // holds all of them: a million steps take some 200 MB, and writing that
-// much fresh memory costs more than filling it. Steps stays nil, so
-// encoding/json writes a lazy plan's steps as null.
+// much fresh memory costs more than filling it. Encoded as JSON, a lazy
+// plan writes all its steps all the same (MarshalJSON).
 func NewLazyPlan(ix *snapshot.Index, scope Scope) (*Plan, error) {
-	return newPlan(ix, scope, true)
+	return newPlan(ix, scope, true, defaults())
 }
 
-func newPlan(ix *snapshot.Index, scope Scope, lazy bool) (*Plan, error) {
-	p := newPlanner(ix)
+func newPlan(ix *snapshot.Index, scope Scope, lazy bool, t tuning) (*Plan, error) {
+	p := newPlanner(ix, t)
 	if scope.Component != "" {
 		ci, ok := ix.ComponentIndex(scope.Component)
 		if !ok {

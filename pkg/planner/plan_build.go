@@ -11,7 +11,7 @@ import (
 // build turns the placed nodes into the Plan. fillBehind has filled the
 // steps before from; the others are filled here, in ranges of the plan,
 // concurrently. A lazy plan has no steps yet: it keeps the planner to
-// fill them on demand (Plan.FillSteps).
+// fill them on demand (Plan.All, StepFiller).
 func (p *planner) build(steps []Step, from int, lazy bool) *Plan {
 	p.parallel(len(steps)-from, nil, func(_, lo, hi int) {
 		p.newStepFiller(steps, from+lo, hi-lo).fill(from+lo, from+hi)
@@ -43,9 +43,6 @@ func (p *planner) build(steps []Step, from int, lazy bool) *Plan {
 	return plan
 }
 
-// fillBatch is how many steps fillBehind fills at a time; tests lower it.
-var fillBatch int32 = 4096
-
 // fillBehind fills, on another core, the steps that order has placed
 // while order goes on placing the others: filling a step takes several
 // times as long as placing it, and order runs on one core. It starts once
@@ -66,7 +63,7 @@ func (p *planner) fillBehind(steps []Step, stepsReady <-chan struct{}) (stop fun
 		f := p.newStepFiller(steps, 0, len(steps)/p.workers)
 		k := 0
 		for !over.Load() {
-			batch := int(fillBatch)
+			batch := int(p.fillBatch)
 			if int(p.progress.Load()) < k+batch {
 				runtime.Gosched() // rare: order is the faster
 				continue

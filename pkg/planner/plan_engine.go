@@ -126,10 +126,11 @@ type planNode struct {
 type depLink struct{ from, to int32 }
 
 type planner struct {
-	ix      *snapshot.Index
-	snap    *snapshot.Snapshot
-	root    int // scope root component, -1 for the whole registry
-	workers int // goroutines for the passes that run on all cores
+	ix        *snapshot.Index
+	snap      *snapshot.Snapshot
+	root      int   // scope root component, -1 for the whole registry
+	workers   int   // goroutines for the passes that run on all cores
+	fillBatch int32 // steps fillBehind fills at a time (tuning)
 
 	info       []resInfo   // per resource position
 	links      [][]depLink // resolved depends_on of step resources, deduplicated, in snapshot order
@@ -157,15 +158,29 @@ type planner struct {
 	cursor   int32
 }
 
-// planParallelMin is the number of resources (or steps) from which the
-// planner uses every core; tests lower it to run the concurrent paths on
-// small snapshots.
-var planParallelMin = 1 << 15
+// tuning holds the planner's thresholds: fields of a value, not package
+// variables, so that tests run the concurrent paths on small snapshots,
+// with as many workers as they like, in parallel with each other.
+type tuning struct {
+	// workers is how many goroutines a large plan uses (0: GOMAXPROCS,
+	// at most 8).
+	workers int
+	// parallelMin is the number of resources from which they are used.
+	parallelMin int
+	// fillBatch is how many steps fillBehind fills at a time.
+	fillBatch int32
+}
 
-func newPlanner(ix *snapshot.Index) *planner {
-	p := &planner{ix: ix, snap: ix.Snap, root: -1, workers: 1}
-	if len(ix.Snap.Resources) >= planParallelMin {
-		p.workers = min(runtime.GOMAXPROCS(0), 8)
+// defaults is the tuning of NewPlan and NewLazyPlan.
+func defaults() tuning { return tuning{parallelMin: 1 << 15, fillBatch: 4096} }
+
+func newPlanner(ix *snapshot.Index, t tuning) *planner {
+	p := &planner{ix: ix, snap: ix.Snap, root: -1, workers: 1, fillBatch: t.fillBatch}
+	if len(ix.Snap.Resources) >= t.parallelMin {
+		p.workers = t.workers
+		if p.workers <= 0 {
+			p.workers = min(runtime.GOMAXPROCS(0), 8)
+		}
 	}
 	return p
 }
@@ -688,7 +703,7 @@ func (p *planner) order() bool {
 		placed++
 		p.nodes[u].indeg = placed
 		p.place(u, placed)
-		if placed%fillBatch == 0 {
+		if placed%p.fillBatch == 0 {
 			p.progress.Store(placed)
 		}
 	}

@@ -1,12 +1,13 @@
 package planner
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"math"
 	"path/filepath"
 	"reflect"
-	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -420,6 +421,13 @@ func TestPlan_EmptySnapshot(t *testing.T) {
 	if p.CriticalPath != nil {
 		t.Errorf("critical path = %v", p.CriticalPath)
 	}
+	lazy, err := NewLazyPlan(testsnap.Lists(t, `[]`, `[]`, ""), Scope{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := json.Marshal(lazy); !strings.HasPrefix(string(b), `{"steps":[],`) {
+		t.Errorf("an empty lazy plan's JSON: %s", b)
+	}
 }
 
 func TestPlan_JSONShape(t *testing.T) {
@@ -532,9 +540,7 @@ func TestPlan_ConcurrentPlansOfOneIndex(t *testing.T) {
 // steps, and the filling behind the ordering), with one to five workers,
 // and wants the plan that one worker makes, or the same cycle.
 func TestPlan_OnEveryCoreAsOnOne(t *testing.T) {
-	defer func(n int, b int32) { planParallelMin, fillBatch = n, b }(planParallelMin, fillBatch)
-	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
-	fillBatch = 64
+	t.Parallel()
 	s := largeSnapshot(30_000)
 	cyclic := largeSnapshot(30_000)
 	r := &cyclic.Resources[len(cyclic.Resources)-1]
@@ -549,12 +555,11 @@ func TestPlan_OnEveryCoreAsOnOne(t *testing.T) {
 		}
 		for _, scope := range []Scope{{}, {Component: "comp-0"}, {Component: "comp-7"}} {
 			plan := func(workers int) (*Plan, error) {
-				runtime.GOMAXPROCS(workers)
-				planParallelMin = 1
+				t := tuning{workers: workers, parallelMin: 1, fillBatch: 64}
 				if workers == 1 {
-					planParallelMin = math.MaxInt
+					t.parallelMin = math.MaxInt
 				}
-				return NewPlan(ix, scope)
+				return newPlan(ix, scope, false, t)
 			}
 			want, wantErr := plan(1)
 			for _, workers := range []int{2, 3, 5} {
@@ -572,8 +577,7 @@ func TestPlan_OnEveryCoreAsOnOne(t *testing.T) {
 // StepFiller, on one core and on several, and wants NewPlan's steps,
 // summary, critical path and warnings.
 func TestLazyPlan_FillsTheStepsOfNewPlan(t *testing.T) {
-	defer func(n int) { planParallelMin = n }(planParallelMin)
-	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	t.Parallel()
 	large, err := snapshot.NewIndex(largeSnapshot(30_000))
 	if err != nil {
 		t.Fatal(err)
@@ -581,16 +585,15 @@ func TestLazyPlan_FillsTheStepsOfNewPlan(t *testing.T) {
 	for _, ix := range []*snapshot.Index{testsnap.Demo(t), large} {
 		for _, scope := range []Scope{{}, {Component: ix.Snap.Components[0].ID}} {
 			for _, workers := range []int{1, 3} {
-				runtime.GOMAXPROCS(workers)
-				planParallelMin = 1
+				tune := tuning{workers: workers, parallelMin: 1, fillBatch: 4096}
 				if workers == 1 {
-					planParallelMin = math.MaxInt
+					tune.parallelMin = math.MaxInt
 				}
-				want, err := NewPlan(ix, scope)
+				want, err := newPlan(ix, scope, false, tune)
 				if err != nil {
 					t.Fatal(err)
 				}
-				lazy, err := NewLazyPlan(ix, scope)
+				lazy, err := newPlan(ix, scope, true, tune)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -608,7 +611,7 @@ func TestLazyPlan_FillsTheStepsOfNewPlan(t *testing.T) {
 					var wg sync.WaitGroup
 					// Last range first: nothing may depend on the ranges before.
 					for lo := (lazy.Len() - 1) / size * size; lo >= 0; lo -= size {
-						wg.Go(func() { lazy.FillSteps(got[lo:min(lo+size, lazy.Len())], lo) })
+						wg.Go(func() { lazy.Filler().Fill(got[lo:min(lo+size, lazy.Len())], lo) })
 					}
 					wg.Wait()
 					if !reflect.DeepEqual(got, want.Steps) {
@@ -625,9 +628,24 @@ func TestLazyPlan_FillsTheStepsOfNewPlan(t *testing.T) {
 					}
 				}
 				got := make([]Step, 3)
-				want.FillSteps(got, 2)
+				want.Filler().Fill(got, 2)
 				if !reflect.DeepEqual(got, want.Steps[2:5]) {
-					t.Errorf("FillSteps of a full plan: got %+v, want its steps", got)
+					t.Errorf("filling a full plan: got %+v, want its steps", got)
+				}
+				// All, and the JSON, give the same steps from either plan.
+				var all []Step
+				for st := range lazy.All() {
+					c := *st
+					c.Reason, c.After = strings.Clone(c.Reason), slices.Clone(c.After)
+					all = append(all, c)
+				}
+				if !reflect.DeepEqual(all, want.Steps) {
+					t.Fatalf("scope %q, %d workers: All of the lazy plan differs from NewPlan's steps", scope.Component, workers)
+				}
+				lj, _ := json.Marshal(lazy)
+				wj, _ := json.Marshal(want)
+				if !bytes.Equal(lj, wj) {
+					t.Fatalf("scope %q: the lazy plan's JSON differs from NewPlan's", scope.Component)
 				}
 			}
 		}

@@ -131,7 +131,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	}
 	// Every rule is exposed, at 0 when it found nothing, so alerts on a
 	// rule see a series even before its first finding.
-	for _, ri := range leaks.Rules {
+	for _, ri := range leaks.Rules() {
 		if ri.ID == leaks.RuleGrowth || ri.ID == leaks.RuleExpiredSuppression || ri.ID == leaks.RuleUnusedSuppression {
 			continue
 		}

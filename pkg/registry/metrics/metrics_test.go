@@ -46,7 +46,7 @@ func leakSeries(text string, rule leaks.Rule) string {
 // finding, so that an alert on it sees one.
 func TestMetrics_EveryRuleExported(t *testing.T) {
 	text := scrape(t, registry.New())
-	for _, ri := range leaks.Rules {
+	for _, ri := range leaks.Rules() {
 		switch ri.ID {
 		case leaks.RuleGrowth, leaks.RuleExpiredSuppression, leaks.RuleUnusedSuppression:
 			continue // they compare snapshots or read a suppressions file
