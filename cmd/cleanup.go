@@ -534,11 +534,7 @@ func writeStepBlocks(w io.Writer, p *planner.Plan) error {
 // appendStepBlock appends the JSON of steps, which start at plan position lo.
 func appendStepBlock(b []byte, steps []planner.Step, lo int) []byte {
 	var actions actionsJSON
-	var warm byte
 	for i := range steps {
-		if i%64 == 0 {
-			warm += warmIDs(steps[i:min(i+64, len(steps))])
-		}
 		s := &steps[i]
 		if lo+i > 0 {
 			b = append(b, ',')
@@ -571,7 +567,6 @@ func appendStepBlock(b []byte, steps []planner.Step, lo int) []byte {
 		b = jsonw.AppendString(b, s.Reason)
 		b = append(b, "\n    }"...)
 	}
-	runtime.KeepAlive(warm) // so that warmIDs reads
 	return b
 }
 
@@ -610,19 +605,4 @@ func (c *actionsJSON) appendJSON(b []byte, actions []string) []byte {
 	l.first, l.n, l.json = &actions[0], len(actions), append(l.json[:0], b[from:]...)
 	c.next++
 	return b
-}
-
-// warmIDs reads the first byte of each step's id ahead of its formatting.
-// In a large snapshot the ids lie all over memory, and each read is a
-// cache miss; in a loop this short the processor has many of them in
-// flight at once, where the formatting would wait for each in turn. The
-// result means nothing.
-func warmIDs(steps []planner.Step) byte {
-	var sum byte
-	for i := range steps {
-		if id := steps[i].ID; id != "" {
-			sum += id[0]
-		}
-	}
-	return sum
 }
