@@ -85,13 +85,13 @@ type decoder struct {
 	// found after parsing.
 	compIDOff, compParentOff []int32
 
-	// compIDs and resIDs are the id tables the fast path built (fastids.go).
+	// compIDs and resIDs are the id tables the fast path built (idtable.go).
 	compIDs, resIDs *idTable
 
 	// strict turns the fast path off (tests compare the two).
 	strict bool
 	// fast is the cursor the strict decoder tries the fast path with, element
-	// by element (fastdecode.go).
+	// by element (elements.go).
 	fast fast
 
 	// ctx is checked every checkEvery elements or fields; cancelled is

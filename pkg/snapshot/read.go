@@ -86,7 +86,7 @@ func (e *TooLargeError) Error() string {
 // Load reads and decodes the snapshot at path; "-" reads standard input.
 // A gzip-compressed input (by content, whatever its name) is decompressed.
 // A large uncompressed file is read by windows rather than held whole
-// (fastload.go); the result and the errors are the same. It is
+// (largefile.go); the result and the errors are the same. It is
 // LoadContext without a deadline and with the default limit.
 func Load(path string) (*Snapshot, error) {
 	return LoadContext(context.Background(), path, Options{})

@@ -32,7 +32,7 @@ type fast struct {
 	specs []CleanupSpec // arena for cleanup specs
 	ints  []int64       // arena for timeout_ms values
 
-	// In copy mode (fastload.go) the input is a window that is reused, so
+	// In copy mode (largefile.go) the input is a window that is reused, so
 	// what the snapshot keeps is copied into bytes, and repeated strings
 	// (names, types, creation frames) are interned.
 	copy  bool
