@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/rescoord/rescoord/internal/output"
 	"github.com/rescoord/rescoord/internal/render"
 	"github.com/rescoord/rescoord/pkg/snapshot"
 )
@@ -29,11 +30,18 @@ type ListOptions struct {
 	MinSize   string
 	Sort      string
 	Limit     int
-	Output    string
+	Outputs   []string
 	Tree      bool
 }
 
-var listFormats = []string{"table", "wide", "json", "csv", "markdown"}
+// listFormats are the formats of `rescoord list`.
+var listFormats = output.Formats{
+	{"table", "the main columns"},
+	{"wide", "every column"},
+	{"json", `{"resources", "total"}`},
+	{"csv", "every column, a header row"},
+	{"markdown", "a table for a pull request or an issue"},
+}
 
 // NewCmdList builds `rescoord list`. A non-nil runF replaces the run, for tests.
 func NewCmdList(f *Factory, runF func(*ListOptions) error) *cobra.Command {
@@ -65,9 +73,8 @@ func NewCmdList(f *Factory, runF func(*ListOptions) error) *cobra.Command {
 	fl.StringVar(&opts.MinSize, "min-size", "", "keep resources of at least this size (4096, 512KiB, 10MB)")
 	fl.StringVar(&opts.Sort, "sort", "", "order by id, size (largest first), age (oldest first), type or owner; default: snapshot order")
 	fl.IntVar(&opts.Limit, "limit", 0, "show at most this many resources (0: all)")
-	fl.StringVarP(&opts.Output, "output", "o", "table", "output format: table, wide, json, csv or markdown")
+	listFormats.AddFlag(c, &opts.Outputs)
 	fl.BoolVar(&opts.Tree, "tree", false, "show the component tree with resource counts and live bytes")
-	_ = c.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(listFormats, cobra.ShellCompDirectiveNoFileComp))
 	_ = c.RegisterFlagCompletionFunc("type", cobra.FixedCompletions(snapshot.KnownTypes, cobra.ShellCompDirectiveNoFileComp))
 	_ = c.RegisterFlagCompletionFunc("sort", cobra.FixedCompletions(snapshot.SortKeys, cobra.ShellCompDirectiveNoFileComp))
 	_ = c.RegisterFlagCompletionFunc("state", cobra.FixedCompletions([]string{"live", "active", "releasing", "released", "all"}, cobra.ShellCompDirectiveNoFileComp))
@@ -75,11 +82,14 @@ func NewCmdList(f *Factory, runF func(*ListOptions) error) *cobra.Command {
 }
 
 func runList(ctx context.Context, f *Factory, opts *ListOptions) error {
-	if err := oneOf("--output", opts.Output, listFormats...); err != nil {
+	targets, err := parseTargets(listFormats, opts.Outputs)
+	if err != nil {
 		return err
 	}
-	if opts.Tree && opts.Output != "table" && opts.Output != "wide" {
-		return usageError("--tree prints a text tree: use it without -o, or drop --tree for %s", opts.Output)
+	for _, t := range targets {
+		if opts.Tree && t.Format != "table" && t.Format != "wide" {
+			return usageError("--tree prints a text tree: use it without -o, or drop --tree for %s", t.Format)
+		}
 	}
 	if opts.Recursive && opts.Owner == "" {
 		return usageError("--recursive needs --owner ID")
@@ -111,7 +121,9 @@ func runList(ctx context.Context, f *Factory, opts *ListOptions) error {
 		if err != nil {
 			return usageError("%v", err)
 		}
-		return printTree(f.HumanOut(), f.Styles(), ix, sel, opts.Owner)
+		return printTo(f, targets, func(w io.Writer, st *render.Styles, _ string) error {
+			return printTree(render.SafeWriter(w), st, ix, sel, opts.Owner)
+		})
 	}
 	sel, err := ix.Select(q)
 	if err != nil {
@@ -121,26 +133,29 @@ func runList(ctx context.Context, f *Factory, opts *ListOptions) error {
 	if opts.Limit > 0 && len(sel) > opts.Limit {
 		sel = sel[:opts.Limit]
 	}
-	w := f.IO.Out
 	res := ix.Snap.Resources
-	switch opts.Output {
-	case "json":
-		return printListJSON(w, res, sel, total)
-	case "csv":
-		// Escaped as text is (docs: README): a terminal or a CI log shows it.
-		return printListCSV(f.HumanOut(), res, sel)
-	}
-	w = f.HumanOut()
-	wide := opts.Output == "wide"
-	header, rows := listRows(ix, sel, wide)
-	if opts.Output == "markdown" {
-		return render.Markdown(w, header, rows)
-	}
 	if len(sel) == 0 {
 		fmt.Fprintln(f.HumanErr(), "no resources match")
-		return nil
 	}
-	if err := render.Table(w, f.Styles(), header, rows); err != nil {
+	err = printTo(f, targets, func(w io.Writer, st *render.Styles, format string) error {
+		switch format {
+		case "json":
+			return printListJSON(w, res, sel, total)
+		case "csv":
+			// Escaped as text is (docs: README): a terminal or a CI log shows it.
+			return printListCSV(render.SafeWriter(w), res, sel)
+		}
+		w = render.SafeWriter(w)
+		header, rows := listRows(ix, sel, format == "wide")
+		if format == "markdown" {
+			return render.Markdown(w, header, rows)
+		}
+		if len(sel) == 0 {
+			return nil
+		}
+		return render.Table(w, st, header, rows)
+	})
+	if err != nil {
 		return err
 	}
 	if total > len(sel) {
