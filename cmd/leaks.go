@@ -214,6 +214,15 @@ func runLeaks(ctx context.Context, f *Factory, opts *LeaksOptions) error {
 		Series:   seriesNames,
 		Grace:    opts.Grace,
 	}
+	if !opts.Input.Demo && opts.Input.Attach == "" {
+		popts.Artifact = snapshotArtifact(popts.Input)
+	}
+	for _, o := range outs {
+		if o.format == "json" && o.path != "" {
+			popts.FullReport = o.path
+			break
+		}
+	}
 	for _, o := range outs {
 		if err := writeReport(f, o, popts, r); err != nil {
 			return err
@@ -223,6 +232,29 @@ func runLeaks(ctx context.Context, f *Factory, opts *LeaksOptions) error {
 		return errFindings
 	}
 	return nil
+}
+
+// snapshotArtifact is a snapshot file as a location in the repository
+// (report.Options.Artifact): its path relative to the working directory,
+// with forward slashes, or "" when it is standard input or a file outside
+// the working directory.
+func snapshotArtifact(path string) string {
+	if path == "" || path == "-" {
+		return ""
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return ""
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		return ""
+	}
+	rel, err := filepath.Rel(wd, abs)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return ""
+	}
+	return filepath.ToSlash(rel)
 }
 
 // distinctFiles refuses a snapshot file named twice (under one name or

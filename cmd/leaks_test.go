@@ -166,7 +166,7 @@ func TestLeaks_MultipleOutputs(t *testing.T) {
 
 // The SARIF report validates against the official SARIF 2.1.0 schema.
 func TestLeaks_SARIFValidatesAgainstSchema(t *testing.T) {
-	schemaPath, err := filepath.Abs(filepath.Join(repoRoot, "testdata", "sarif-schema-2.1.0.json"))
+	schemaPath, err := filepath.Abs(filepath.Join(repoRoot, "testdata", "schemas", "sarif-schema-2.1.0.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -660,4 +660,25 @@ func TestLeaks_SuppressionsFileLimits(t *testing.T) {
 		t.Fatal(err)
 	}
 	oneLineErr(t, runCLI(t, "leaks", demo, "--suppressions", dup), `dup.yaml:2: "suppressions" given twice (first at line 1)`)
+}
+
+// A snapshot file is located in SARIF by its path relative to the working
+// directory; standard input and files outside it are not (the report
+// uses report.SnapshotArtifact).
+func TestSnapshotArtifact(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	for in, want := range map[string]string{
+		"snap.json":                            "snap.json",
+		"./sub/../snap.json":                   "snap.json",
+		filepath.Join(dir, "ci", "run 1.json"): "ci/run 1.json",
+		"../elsewhere.json":                    "",
+		"/etc/snap.json":                       "",
+		"-":                                    "",
+		"":                                     "",
+	} {
+		if got := snapshotArtifact(in); got != want {
+			t.Errorf("%q: %q, want %q", in, got, want)
+		}
+	}
 }

@@ -474,13 +474,30 @@ func (t *tracer) newestOf(g *coordinator.Growth) int {
 // registry finding, of its largest live resource; for a suppression
 // finding, the entry in the suppressions file).
 func (t *tracer) location(f *coordinator.Finding) (file string, line int, ok bool) {
+	return t.locationWhere(f, nil)
+}
+
+// locationWhere is location counting only the frames whose file accept
+// takes (every frame when accept is nil): SARIF takes repository-relative
+// paths only (repoRelative).
+func (t *tracer) locationWhere(f *coordinator.Finding, accept func(file string) bool) (file string, line int, ok bool) {
 	s := t.ix.Snap
+	parse := func(fr string) (string, int, bool) {
+		file, line, ok := parseFrame(fr)
+		if ok && accept != nil && !accept(file) {
+			return "", 0, false
+		}
+		return file, line, ok
+	}
 	if f.Entry != nil {
+		if accept != nil && !accept(f.Entry.File) {
+			return "", 0, false
+		}
 		return f.Entry.File, f.Entry.Line, true
 	}
 	try := func(ri int) bool {
 		for _, fr := range s.Resources[ri].CreatedBy {
-			if file, line, ok = parseFrame(fr); ok {
+			if file, line, ok = parse(fr); ok {
 				return true
 			}
 		}
@@ -517,7 +534,7 @@ func (t *tracer) location(f *coordinator.Finding) (file string, line int, ok boo
 			}
 		}
 		for _, fr := range r.CreatedBy {
-			if fl, ln, good := parseFrame(fr); good {
+			if fl, ln, good := parse(fr); good {
 				best, bestFile, bestLine = ri, fl, ln
 				return
 			}
