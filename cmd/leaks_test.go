@@ -3,6 +3,7 @@ package cmd
 import (
 	"encoding/json"
 	"encoding/xml"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -680,5 +681,42 @@ func TestSnapshotArtifact(t *testing.T) {
 		if got := snapshotArtifact(in); got != want {
 			t.Errorf("%q: %q, want %q", in, got, want)
 		}
+	}
+}
+
+// -o github appends the Markdown report to $GITHUB_STEP_SUMMARY unless
+// --no-step-summary; a symbolic link there is refused (exit 2).
+func TestLeaks_GitHubStepSummary(t *testing.T) {
+	dir := t.TempDir()
+	summary := filepath.Join(dir, "summary.md")
+	c := newCLI(t)
+	c.env = map[string]string{"GITHUB_STEP_SUMMARY": summary}
+	res := c.run("leaks", "--demo", "-o", "github", "-o", "json="+filepath.Join(dir, "leaks.json"))
+	if res.Code != ExitFindings || !strings.Contains(res.Stdout, "Full report: "+filepath.Join(dir, "leaks.json")+"; the Markdown report is in the job summary.") {
+		t.Fatalf("exit %d, stdout %q, stderr %q", res.Code, res.Stdout, res.Stderr)
+	}
+	md := runCLI(t, "leaks", "--demo", "-o", "markdown").Stdout
+	if got, err := os.ReadFile(summary); err != nil || string(got) != md+"\n" {
+		t.Errorf("step summary (%v):\n%s", err, got)
+	}
+
+	// --no-step-summary: the file is not touched.
+	fresh := filepath.Join(dir, "fresh.md")
+	c.env = map[string]string{"GITHUB_STEP_SUMMARY": fresh}
+	if res := c.run("leaks", "--demo", "-o", "github", "--no-step-summary"); res.Code != ExitFindings || strings.Contains(res.Stdout, "job summary") {
+		t.Errorf("exit %d, stdout %q", res.Code, res.Stdout)
+	}
+	if _, err := os.Stat(fresh); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("--no-step-summary wrote the summary: %v", err)
+	}
+
+	link := filepath.Join(dir, "link.md")
+	if err := os.Symlink(filepath.Join(dir, "elsewhere"), link); err != nil {
+		t.Fatal(err)
+	}
+	c.env = map[string]string{"GITHUB_STEP_SUMMARY": link}
+	oneLineErr(t, c.run("leaks", "--demo", "-o", "github"), "symbolic link")
+	if _, err := os.Lstat(filepath.Join(dir, "elsewhere")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("written through the link: %v", err)
 	}
 }

@@ -469,17 +469,14 @@ func (t *tracer) newestOf(g *coordinator.Growth) int {
 	return -1
 }
 
-// location is where a finding points in source: the first created_by frame
+// locationWhere is where a finding points in source: the first created_by frame
 // that parses as file:line of the resource concerned (for a component or
 // registry finding, of its largest live resource; for a suppression
 // finding, the entry in the suppressions file).
-func (t *tracer) location(f *coordinator.Finding) (file string, line int, ok bool) {
-	return t.locationWhere(f, nil)
-}
-
-// locationWhere is location counting only the frames whose file accept
-// takes (every frame when accept is nil): SARIF takes repository-relative
-// paths only (repoRelative).
+//
+// Only the frames whose file accept takes count (every frame when accept
+// is nil): SARIF and GitHub annotations take repository-relative paths only
+// (repoRelative).
 func (t *tracer) locationWhere(f *coordinator.Finding, accept func(file string) bool) (file string, line int, ok bool) {
 	s := t.ix.Snap
 	parse := func(fr string) (string, int, bool) {
