@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -157,4 +158,57 @@ func printReport(t testing.TB, format string, opts Options, r *coordinator.Repor
 		t.Fatalf("%s: %v", format, err)
 	}
 	return b.Bytes()
+}
+
+// requireConsumers is set by .ci/run: a missing tool fails the tests that
+// need it instead of skipping them.
+func requireConsumers() bool { return os.Getenv("RESCOORD_REQUIRE_CONSUMERS") != "" }
+
+// consumer is the path of an external tool the tests check reports with.
+// It is skipped when missing, unless RESCOORD_REQUIRE_CONSUMERS is set.
+func consumer(t *testing.T, name string) string {
+	t.Helper()
+	path, err := exec.LookPath(name)
+	if err != nil {
+		if requireConsumers() {
+			t.Fatalf("%s is required (RESCOORD_REQUIRE_CONSUMERS is set): %v", name, err)
+		}
+		t.Skipf("%s not installed: %v", name, err)
+	}
+	return path
+}
+
+// python3With is a python3 that imports module: Debian's /usr/bin/python3
+// first (where apt installs python3-junitparser), then the one on PATH.
+// The test is skipped when there is none, unless RESCOORD_REQUIRE_CONSUMERS
+// is set.
+func python3With(t *testing.T, module string) string {
+	t.Helper()
+	candidates := []string{"/usr/bin/python3"}
+	if p, err := exec.LookPath("python3"); err == nil {
+		candidates = append(candidates, p)
+	}
+	var last []byte
+	for _, py := range candidates {
+		out, err := exec.Command(py, "-c", "import "+module).CombinedOutput()
+		if err == nil {
+			return py
+		}
+		last = out
+	}
+	if requireConsumers() {
+		t.Fatalf("no python3 imports %s (RESCOORD_REQUIRE_CONSUMERS is set): %s", module, last)
+	}
+	t.Skipf("no python3 imports %s: %s", module, bytes.TrimSpace(last))
+	return ""
+}
+
+// writeTemp writes data to a file in a test's temporary directory.
+func writeTemp(t *testing.T, name string, data []byte) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
