@@ -187,11 +187,10 @@ func TestMarkdown_FitsInAComment(t *testing.T) {
 		long.Index.Snap.Resources[i].Name = strings.Repeat("&@|", 20_000)
 	}
 	md = printReport(t, "markdown", Options{Input: strings.Repeat("x", 100_000)}, long)
-	out, tables = checkMarkdown(t, md)
+	_, tables = checkMarkdown(t, md)
 	if rows(t, tables[1], 4) != maxMarkdownRows || !strings.Contains(string(md), "run `rescoord leaks -o json` for the full report") {
 		t.Errorf("long names: %v", tables)
 	}
-	_ = out
 }
 
 func TestMarkdown_LargeSnapshot(t *testing.T) {
