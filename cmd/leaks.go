@@ -38,6 +38,9 @@ type LeaksOptions struct {
 	GrowthCount   int
 	GrowthBytes   string
 	GrowthPercent float64
+	// NoStepSummary keeps -o github from appending the Markdown report to
+	// $GITHUB_STEP_SUMMARY.
+	NoStepSummary bool
 }
 
 // NewCmdLeaks builds `rescoord leaks`. A non-nil runF replaces the run, for tests.
@@ -92,6 +95,7 @@ in the working directory when present. See docs/leaks.md.`,
 	fl.IntVar(&opts.GrowthCount, "growth-count", leaks.DefaultGrowth.Count, "growth: least increase in the live count of a (component, type); 0 turns the count criterion off")
 	fl.StringVar(&opts.GrowthBytes, "growth-bytes", "16MiB", "growth: least increase in the live bytes of a (component, type); 0 turns the bytes criterion off")
 	fl.Float64Var(&opts.GrowthPercent, "growth-percent", leaks.DefaultGrowth.Percent, "growth: least increase relative to the old value, in percent")
+	fl.BoolVar(&opts.NoStepSummary, "no-step-summary", false, "with -o github, do not append the Markdown report to $GITHUB_STEP_SUMMARY")
 	_ = c.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(report.Formats, cobra.ShellCompDirectiveNoFileComp))
 	_ = c.RegisterFlagCompletionFunc("fail-on", cobra.FixedCompletions([]string{"critical", "error", "warning", "info", "none"}, cobra.ShellCompDirectiveNoFileComp))
 	_ = c.RegisterFlagCompletionFunc("severity", cobra.FixedCompletions([]string{"critical", "error", "warning", "info"}, cobra.ShellCompDirectiveNoFileComp))
@@ -214,6 +218,18 @@ func runLeaks(ctx context.Context, f *Factory, opts *LeaksOptions) error {
 		Series:   seriesNames,
 		Grace:    opts.Grace,
 	}
+	if !opts.Input.Demo && opts.Input.Attach == "" {
+		popts.Artifact = snapshotArtifact(popts.Input)
+	}
+	if !opts.NoStepSummary {
+		popts.StepSummary = f.Getenv("GITHUB_STEP_SUMMARY")
+	}
+	for _, o := range outs {
+		if o.format == "json" && o.path != "" {
+			popts.FullReport = o.path
+			break
+		}
+	}
 	for _, o := range outs {
 		if err := writeReport(f, o, popts, r); err != nil {
 			return err
@@ -223,6 +239,29 @@ func runLeaks(ctx context.Context, f *Factory, opts *LeaksOptions) error {
 		return errFindings
 	}
 	return nil
+}
+
+// snapshotArtifact is a snapshot file as a location in the repository
+// (report.Options.Artifact): its path relative to the working directory,
+// with forward slashes, or "" when it is standard input or a file outside
+// the working directory.
+func snapshotArtifact(path string) string {
+	if path == "" || path == "-" {
+		return ""
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return ""
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		return ""
+	}
+	rel, err := filepath.Rel(wd, abs)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return ""
+	}
+	return filepath.ToSlash(rel)
 }
 
 // distinctFiles refuses a snapshot file named twice (under one name or
@@ -379,7 +418,10 @@ func writeReport(f *Factory, o leakOutput, popts report.Options, r *leaks.Report
 		if err != nil {
 			return usageError("%v", err)
 		}
-		return p.Print(f.IO.Out, r)
+		if err := p.Print(f.IO.Out, r); err != nil {
+			return &exitError{code: ExitError, err: fmt.Errorf("writing the %s report: %w", o.format, err)}
+		}
+		return nil
 	}
 	popts.Styles = render.NewStyles(io.Discard, false)
 	p, err := report.New(o.format, popts)

@@ -3,6 +3,7 @@ package cmd
 import (
 	"encoding/json"
 	"encoding/xml"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -166,7 +167,7 @@ func TestLeaks_MultipleOutputs(t *testing.T) {
 
 // The SARIF report validates against the official SARIF 2.1.0 schema.
 func TestLeaks_SARIFValidatesAgainstSchema(t *testing.T) {
-	schemaPath, err := filepath.Abs(filepath.Join(repoRoot, "testdata", "sarif-schema-2.1.0.json"))
+	schemaPath, err := filepath.Abs(filepath.Join(repoRoot, "testdata", "schemas", "sarif-schema-2.1.0.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -660,4 +661,62 @@ func TestLeaks_SuppressionsFileLimits(t *testing.T) {
 		t.Fatal(err)
 	}
 	oneLineErr(t, runCLI(t, "leaks", demo, "--suppressions", dup), `dup.yaml:2: "suppressions" given twice (first at line 1)`)
+}
+
+// A snapshot file is located in SARIF by its path relative to the working
+// directory; standard input and files outside it are not (the report
+// uses report.SnapshotArtifact).
+func TestSnapshotArtifact(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	for in, want := range map[string]string{
+		"snap.json":                            "snap.json",
+		"./sub/../snap.json":                   "snap.json",
+		filepath.Join(dir, "ci", "run 1.json"): "ci/run 1.json",
+		"../elsewhere.json":                    "",
+		"/etc/snap.json":                       "",
+		"-":                                    "",
+		"":                                     "",
+	} {
+		if got := snapshotArtifact(in); got != want {
+			t.Errorf("%q: %q, want %q", in, got, want)
+		}
+	}
+}
+
+// -o github appends the Markdown report to $GITHUB_STEP_SUMMARY unless
+// --no-step-summary; a symbolic link there is refused (exit 2).
+func TestLeaks_GitHubStepSummary(t *testing.T) {
+	dir := t.TempDir()
+	summary := filepath.Join(dir, "summary.md")
+	c := newCLI(t)
+	c.env = map[string]string{"GITHUB_STEP_SUMMARY": summary}
+	res := c.run("leaks", "--demo", "-o", "github", "-o", "json="+filepath.Join(dir, "leaks.json"))
+	if res.Code != ExitFindings || !strings.Contains(res.Stdout, "Full report: "+filepath.Join(dir, "leaks.json")+"; the Markdown report is in the job summary.") {
+		t.Fatalf("exit %d, stdout %q, stderr %q", res.Code, res.Stdout, res.Stderr)
+	}
+	md := runCLI(t, "leaks", "--demo", "-o", "markdown").Stdout
+	if got, err := os.ReadFile(summary); err != nil || string(got) != md+"\n" {
+		t.Errorf("step summary (%v):\n%s", err, got)
+	}
+
+	// --no-step-summary: the file is not touched.
+	fresh := filepath.Join(dir, "fresh.md")
+	c.env = map[string]string{"GITHUB_STEP_SUMMARY": fresh}
+	if res := c.run("leaks", "--demo", "-o", "github", "--no-step-summary"); res.Code != ExitFindings || strings.Contains(res.Stdout, "job summary") {
+		t.Errorf("exit %d, stdout %q", res.Code, res.Stdout)
+	}
+	if _, err := os.Stat(fresh); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("--no-step-summary wrote the summary: %v", err)
+	}
+
+	link := filepath.Join(dir, "link.md")
+	if err := os.Symlink(filepath.Join(dir, "elsewhere"), link); err != nil {
+		t.Fatal(err)
+	}
+	c.env = map[string]string{"GITHUB_STEP_SUMMARY": link}
+	oneLineErr(t, c.run("leaks", "--demo", "-o", "github"), "symbolic link")
+	if _, err := os.Lstat(filepath.Join(dir, "elsewhere")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("written through the link: %v", err)
+	}
 }

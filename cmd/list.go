@@ -36,11 +36,11 @@ type ListOptions struct {
 
 // listFormats are the formats of `rescoord list`.
 var listFormats = output.Formats{
-	{"table", "the main columns"},
-	{"wide", "every column"},
-	{"json", `{"resources", "total"}`},
-	{"csv", "every column, a header row"},
-	{"markdown", "a table for a pull request or an issue"},
+	{Name: "table", Help: "the main columns"},
+	{Name: "wide", Help: "every column"},
+	{Name: "json", Help: `{"resources", "total"}`},
+	{Name: "csv", Help: "every column, a header row"},
+	{Name: "markdown", Help: "a table for a pull request or an issue"},
 }
 
 // NewCmdList builds `rescoord list`. A non-nil runF replaces the run, for tests.

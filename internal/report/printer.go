@@ -32,6 +32,18 @@ type Options struct {
 	Series   []string
 	// Grace is the --grace in force, shown in the text header.
 	Grace time.Duration
+	// Artifact is the snapshot as a location in the repository, for SARIF
+	// results with no frame there: its path relative to the working
+	// directory, or "" (SnapshotArtifact is used) when it is no file
+	// inside it.
+	Artifact string
+	// FullReport is the path of the JSON report of the same run (-o
+	// json=PATH), "" when there is none: the reports that leave groups
+	// out say where all of them are.
+	FullReport string
+	// StepSummary is the file the github format appends the Markdown
+	// report to ($GITHUB_STEP_SUMMARY), "" for none.
+	StepSummary string
 }
 
 // New returns the printer for format, or an error naming the formats.

@@ -3,6 +3,8 @@ package report
 import (
 	"bufio"
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -14,6 +16,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/rescoord/rescoord/internal/jsonw"
+	"github.com/rescoord/rescoord/internal/render"
 	"github.com/rescoord/rescoord/pkg/leaks"
 )
 
@@ -29,10 +32,11 @@ type sarifTool struct {
 }
 
 type sarifDriver struct {
-	Name           string      `json:"name"`
-	InformationURI string      `json:"informationUri"`
-	Version        string      `json:"version,omitempty"`
-	Rules          []sarifRule `json:"rules"`
+	Name            string      `json:"name"`
+	InformationURI  string      `json:"informationUri"`
+	Version         string      `json:"version"`
+	SemanticVersion string      `json:"semanticVersion"`
+	Rules           []sarifRule `json:"rules"`
 }
 
 type sarifText struct {
@@ -55,9 +59,15 @@ type sarifConfig struct {
 	Level string `json:"level"`
 }
 
+// sarifRuleProps are a rule's properties: GitHub code scanning reads
+// security-severity (a CVSS-like score: 9.0 and over is critical, 7.0 to
+// 8.9 high, 4.0 to 6.9 medium, 0.1 to 3.9 low) and problem.severity
+// (error, warning or recommendation); see docs/leaks.md#sarif.
 type sarifRuleProps struct {
-	Tags     []string `json:"tags"`
-	Severity string   `json:"severity"`
+	Tags             []string `json:"tags"`
+	Severity         string   `json:"severity"`
+	SecuritySeverity string   `json:"security-severity"`
+	ProblemSeverity  string   `json:"problem.severity"`
 }
 
 type sarifInvocation struct {
@@ -72,7 +82,7 @@ type sarifResult struct {
 	Locations           []sarifLocation    `json:"locations"`
 	PartialFingerprints map[string]string  `json:"partialFingerprints"`
 	OccurrenceCount     int                `json:"occurrenceCount"`
-	Suppressions        []sarifSuppression `json:"suppressions,omitempty"`
+	Suppressions        []sarifSuppression `json:"suppressions,omitzero"`
 	Properties          sarifResultProps   `json:"properties"`
 }
 
@@ -122,10 +132,37 @@ func elidePath(path []string, elided int) []string {
 // maxSarifResources bounds the ids a result lists.
 const maxSarifResources = 100
 
-// sarifPrinter writes one result per group, with rule metadata, the
-// location of the first created_by frame that parses as file:line, and
-// the signature as partial fingerprint.
+// sarifPrinter writes one result per group, most severe first, with rule
+// metadata, a location in the repository and fingerprints, within the
+// limits GitHub code scanning documents for an upload (docs/leaks.md#sarif).
 type sarifPrinter struct{ opts Options }
+
+// GitHub code scanning's limits on a SARIF upload ("SARIF support for code
+// scanning", "About code scanning limits on SARIF results"): an upload
+// over one is rejected. rescoord writes one run with one location per
+// result, and fewer rules than the limit.
+const (
+	MaxSARIFRuns               = 20
+	MaxSARIFResults            = 25_000
+	MaxSARIFRules              = 25_000
+	MaxSARIFLocationsPerResult = 1_000
+	MaxSARIFTagsPerRule        = 20
+)
+
+// MaxSARIFMessage bounds the characters of a result's message (its leak
+// trace): longer ones are cut, saying by how much. GitHub shows the
+// message in an alert; a trace of a deep tree is not for reading there.
+const MaxSARIFMessage = 4_000
+
+// SnapshotArtifact is where results with no frame in the repository are
+// located when the snapshot is no file in it either (standard input, the
+// demo, an attach target, a path outside the working directory): code
+// scanning wants a location on every result (docs/leaks.md#sarif).
+const SnapshotArtifact = "rescoord-snapshot.json"
+
+// truncatedRule is the rule of the note that says how many groups a log
+// left out. It is SARIF-only: no finding has it.
+const truncatedRule = "report-truncated"
 
 // sarifLevel maps severities to SARIF levels: critical and error are
 // errors, warning a warning, info a note.
@@ -139,6 +176,111 @@ func sarifLevel(s leaks.Severity) string {
 	return "note"
 }
 
+// securitySeverity is a severity as GitHub's security-severity score:
+// critical 9.0 (critical), error 7.0 (high), warning 4.0 (medium), info
+// 1.0 (low).
+func securitySeverity(s leaks.Severity) string {
+	switch s {
+	case leaks.SeverityCritical:
+		return "9.0"
+	case leaks.SeverityError:
+		return "7.0"
+	case leaks.SeverityWarning:
+		return "4.0"
+	}
+	return "1.0"
+}
+
+// problemSeverity is a severity as GitHub's problem.severity.
+func problemSeverity(s leaks.Severity) string {
+	switch s {
+	case leaks.SeverityCritical, leaks.SeverityError:
+		return "error"
+	case leaks.SeverityWarning:
+		return "warning"
+	}
+	return "recommendation"
+}
+
+// ruleAnchor is the docs/leaks.md heading of a rule (the two suppression
+// rules share one).
+func ruleAnchor(id leaks.Rule) string {
+	switch id {
+	case leaks.RuleExpiredSuppression, leaks.RuleUnusedSuppression:
+		return "expired-suppression-and-unused-suppression"
+	}
+	return string(id)
+}
+
+// driverVersions are tool.driver.version and semanticVersion for a
+// version() string such as "v1.4.2 go1.26.8" or "(devel) 0123abcd go1.26.8":
+// the release's MAJOR.MINOR.PATCH and its semantic version, or 0.0.0 for a
+// build that is no release.
+func driverVersions(v string) (version, semantic string) {
+	first, _, _ := strings.Cut(strings.TrimSpace(v), " ")
+	sem := strings.TrimPrefix(first, "v")
+	core, _, _ := strings.Cut(sem, "-")
+	core, _, _ = strings.Cut(core, "+")
+	parts := strings.Split(core, ".")
+	if len(parts) != 3 {
+		return "0.0.0", "0.0.0"
+	}
+	for _, p := range parts {
+		if p == "" || strings.Trim(p, "0123456789") != "" {
+			return "0.0.0", "0.0.0"
+		}
+	}
+	return core, sem
+}
+
+// repoRelative reports whether a frame's file can be a location in the
+// repository: a relative path that stays inside it, not an absolute path,
+// a URL or a pseudo-file such as "<string>".
+func repoRelative(file string) bool {
+	p := strings.ReplaceAll(file, `\`, "/")
+	switch {
+	case p == "", strings.HasPrefix(p, "/"), strings.ContainsAny(p, "<>"), strings.Contains(p, "://"),
+		len(p) >= 2 && p[1] == ':' && (p[0]|0x20) >= 'a' && (p[0]|0x20) <= 'z':
+		return false
+	}
+	for _, seg := range strings.Split(p, "/") {
+		if seg == ".." {
+			return false
+		}
+	}
+	return true
+}
+
+// lineHash is a group's primaryLocationLineHash: 16 hex digits of the
+// SHA-256 of its signature, severity and suppression, then ":1". Two groups
+// of one report never share it (a signature can head two groups, one within
+// --grace, or one reported by a suppression), and a run on the same leak
+// gives the same value wherever its line moves.
+func lineHash(g *leaks.Group) string {
+	h := sha256.New()
+	h.Write([]byte("rescoord\x00" + g.Signature + "\x00" + g.Severity.String() + "\x00"))
+	if g.Findings[0].SuppressedBy != nil {
+		h.Write([]byte("suppressed"))
+	}
+	return hex.EncodeToString(h.Sum(nil)[:8]) + ":1"
+}
+
+// cutMessage bounds a message to MaxSARIFMessage characters.
+func cutMessage(s string) string {
+	if utf8.RuneCountInString(s) <= MaxSARIFMessage {
+		return s
+	}
+	n := 0
+	for i := range s {
+		if n == MaxSARIFMessage-100 {
+			rest := utf8.RuneCountInString(s[i:])
+			return s[:i] + fmt.Sprintf("\n… %d more characters: see the full report", rest)
+		}
+		n++
+	}
+	return s
+}
+
 // sarifBlockGroups is how many results make one block of the SARIF log.
 const sarifBlockGroups = 128
 
@@ -147,9 +289,10 @@ const sarifBlockGroups = 128
 // thousand groups is never held in memory as SARIF.
 func (p *sarifPrinter) Print(w io.Writer, r *leaks.Report) error {
 	t := newTracer(r.Index)
+	version, semantic := driverVersions(p.opts.Version)
 	tool := sarifTool{Driver: sarifDriver{
-		Name: "rescoord", InformationURI: informationURI, Version: p.opts.Version,
-		Rules: make([]sarifRule, 0, len(leaks.Rules())),
+		Name: "rescoord", InformationURI: informationURI, Version: version, SemanticVersion: semantic,
+		Rules: make([]sarifRule, 0, len(leaks.Rules())+1),
 	}}
 	ruleIndex := map[leaks.Rule]int{}
 	for i, ri := range leaks.Rules() {
@@ -160,31 +303,61 @@ func (p *sarifPrinter) Print(w io.Writer, r *leaks.Report) error {
 			ShortDescription:     sarifText{Text: ri.Short},
 			FullDescription:      sarifText{Text: ri.Full},
 			Help:                 sarifText{Text: ri.Full + "\n\nHow to fix: " + ri.Help, Markdown: ri.Full + "\n\n**How to fix:** " + ri.Help},
-			HelpURI:              docsURI + "#" + string(ri.ID),
+			HelpURI:              docsURI + "#" + ruleAnchor(ri.ID),
 			DefaultConfiguration: sarifConfig{Level: sarifLevel(ri.Severity)},
-			Properties:           sarifRuleProps{Tags: []string{"resource-leak"}, Severity: ri.Severity.String()},
+			Properties: sarifRuleProps{Tags: []string{"resource-leak"}, Severity: ri.Severity.String(),
+				SecuritySeverity: securitySeverity(ri.Severity), ProblemSeverity: problemSeverity(ri.Severity)},
 		})
 	}
-	fallback := p.opts.Input
-	if fallback == "" || fallback == "-" {
-		fallback = "stdin"
+	const truncatedShort = "The SARIF log leaves out groups of findings, to stay within code scanning's limit of results per run."
+	tool.Driver.Rules = append(tool.Driver.Rules, sarifRule{
+		ID: truncatedRule, Name: camel(truncatedRule),
+		ShortDescription:     sarifText{Text: truncatedShort},
+		FullDescription:      sarifText{Text: truncatedShort + " The groups left out are the least severe; the full report lists them all."},
+		Help:                 sarifText{Text: "Read the full report: rescoord leaks -o json=PATH."},
+		HelpURI:              docsURI + "#sarif",
+		DefaultConfiguration: sarifConfig{Level: "note"},
+		Properties:           sarifRuleProps{Tags: []string{"resource-leak"}, Severity: "info", SecuritySeverity: "0.0", ProblemSeverity: "recommendation"},
+	})
+
+	artifact := p.opts.Artifact
+	if artifact == "" {
+		artifact = SnapshotArtifact
+	}
+	// At most MaxSARIFResults results: the most severe groups (r.Groups
+	// comes most severe first), and a note for the others.
+	shown := len(r.Groups)
+	if shown > MaxSARIFResults {
+		shown = MaxSARIFResults - 1
+	}
+	// SARIF §3.27.23: when a result is suppressed, every result has a
+	// suppressions array, empty when it is not.
+	anySuppressed := false
+	for gi := range r.Groups[:shown] {
+		if r.Groups[gi].Findings[0].SuppressedBy != nil {
+			anySuppressed = true
+			break
+		}
 	}
 	result := func(g *leaks.Group) sarifResult {
 		f := &g.Findings[0]
-		file, line, ok := t.location(f)
+		file, line, ok := t.locationWhere(f, repoRelative)
 		if !ok {
 			// Code scanning wants a location: point at the snapshot itself.
-			file, line = fallback, 1
+			file, line = artifact, 1
 		}
 		res := sarifResult{
-			RuleID:              string(g.Rule),
-			RuleIndex:           ruleIndex[g.Rule],
-			Level:               sarifLevel(g.Severity),
-			Message:             sarifText{Text: textOf(t, g)},
-			Locations:           []sarifLocation{{PhysicalLocation: sarifPhysical{ArtifactLocation: sarifArtifact{URI: fileURI(file)}, Region: sarifRegion{StartLine: line}}}},
-			PartialFingerprints: map[string]string{leaks.SignatureScheme: g.Signature},
-			OccurrenceCount:     len(g.Findings),
-			Properties:          sarifResultProps{Severity: g.Severity.String(), Resources: []string{}, Path: elidePath(f.Path, f.PathElided)},
+			RuleID:    string(g.Rule),
+			RuleIndex: ruleIndex[g.Rule],
+			Level:     sarifLevel(g.Severity),
+			Message:   sarifText{Text: cutMessage(textOf(t, g))},
+			Locations: []sarifLocation{{PhysicalLocation: sarifPhysical{ArtifactLocation: sarifArtifact{URI: fileURI(file)}, Region: sarifRegion{StartLine: line}}}},
+			PartialFingerprints: map[string]string{
+				leaks.SignatureScheme:     g.Signature,
+				"primaryLocationLineHash": lineHash(g),
+			},
+			OccurrenceCount: len(g.Findings),
+			Properties:      sarifResultProps{Severity: g.Severity.String(), Resources: []string{}, Path: elidePath(f.Path, f.PathElided)},
 		}
 		if res.Properties.Path == nil {
 			res.Properties.Path = []string{}
@@ -193,6 +366,9 @@ func (p *sarifPrinter) Print(w io.Writer, r *leaks.Report) error {
 			if gf.ResourceID != "" {
 				res.Properties.Resources = append(res.Properties.Resources, gf.ResourceID)
 			}
+		}
+		if anySuppressed {
+			res.Suppressions = []sarifSuppression{}
 		}
 		if s := f.SuppressedBy; s != nil {
 			res.Suppressions = []sarifSuppression{{Kind: "external", Status: "accepted", Justification: s.Reason + " (" + s.Where() + ")"}}
@@ -214,7 +390,7 @@ func (p *sarifPrinter) Print(w io.Writer, r *leaks.Report) error {
 	if err := bw.Flush(); err != nil {
 		return err
 	}
-	err = writeBlocks(w, len(r.Groups), sarifBlockGroups, func(b []byte, from, to int) []byte {
+	err = writeBlocks(w, shown, sarifBlockGroups, func(b []byte, from, to int) []byte {
 		for gi := from; gi < to; gi++ {
 			if gi > 0 {
 				b = append(b, ',')
@@ -228,7 +404,33 @@ func (p *sarifPrinter) Print(w io.Writer, r *leaks.Report) error {
 	if err != nil {
 		return err
 	}
-	if len(r.Groups) > 0 {
+	if rest := r.Groups[shown:]; len(rest) > 0 {
+		findings := 0
+		for gi := range rest {
+			findings += len(rest[gi].Findings)
+		}
+		where := "run `rescoord leaks -o json` on the same snapshot for all of them"
+		if p.opts.FullReport != "" {
+			where = "the full report is " + render.Escape(p.opts.FullReport) + " (written with -o json)"
+		}
+		res := sarifResult{
+			RuleID: truncatedRule, RuleIndex: len(tool.Driver.Rules) - 1, Level: "note",
+			Message: sarifText{Text: fmt.Sprintf("%d more %s of findings (%d %s), the least severe, are not in this SARIF log: code scanning takes at most %d results per run; %s.",
+				len(rest), plural(len(rest), "group", "groups"), findings, plural(findings, "finding", "findings"), MaxSARIFResults, where)},
+			Locations:           []sarifLocation{{PhysicalLocation: sarifPhysical{ArtifactLocation: sarifArtifact{URI: fileURI(artifact)}, Region: sarifRegion{StartLine: 1}}}},
+			PartialFingerprints: map[string]string{"primaryLocationLineHash": truncatedRule + ":1"},
+			OccurrenceCount:     len(rest),
+			Properties:          sarifResultProps{Severity: "info", Resources: []string{}, Path: []string{}},
+		}
+		if anySuppressed {
+			res.Suppressions = []sarifSuppression{}
+		}
+		b = append(b[:0], ",\n        "...)
+		if _, err := w.Write(res.appendJSON(b, "        ")); err != nil {
+			return err
+		}
+	}
+	if shown > 0 {
 		bw.WriteString("\n      ")
 	}
 	bw.WriteString("]\n    }\n  ]\n}\n")
@@ -356,28 +558,32 @@ func (r *sarifResult) appendJSON(b []byte, prefix string) []byte {
 	field(1, "occurrenceCount")
 	b = strconv.AppendInt(b, int64(r.OccurrenceCount), 10)
 	b = append(b, ',')
-	if len(r.Suppressions) > 0 {
+	if r.Suppressions != nil {
 		field(1, "suppressions")
-		b = append(b, '[')
-		for i, sp := range r.Suppressions {
-			if i > 0 {
+		if len(r.Suppressions) == 0 {
+			b = append(b, "[],"...)
+		} else {
+			b = append(b, '[')
+			for i, sp := range r.Suppressions {
+				if i > 0 {
+					b = append(b, ',')
+				}
+				nl(2)
+				b = append(b, '{')
+				field(3, "kind")
+				str(sp.Kind)
 				b = append(b, ',')
+				field(3, "status")
+				str(sp.Status)
+				b = append(b, ',')
+				field(3, "justification")
+				str(sp.Justification)
+				nl(2)
+				b = append(b, '}')
 			}
-			nl(2)
-			b = append(b, '{')
-			field(3, "kind")
-			str(sp.Kind)
-			b = append(b, ',')
-			field(3, "status")
-			str(sp.Status)
-			b = append(b, ',')
-			field(3, "justification")
-			str(sp.Justification)
-			nl(2)
-			b = append(b, '}')
+			nl(1)
+			b = append(b, "],"...)
 		}
-		nl(1)
-		b = append(b, "],"...)
 	}
 	field(1, "properties")
 	b = append(b, '{')

@@ -469,18 +469,32 @@ func (t *tracer) newestOf(g *leaks.Growth) int {
 	return -1
 }
 
-// location is where a finding points in source: the first created_by frame
+// locationWhere is where a finding points in source: the first created_by frame
 // that parses as file:line of the resource concerned (for a component or
 // registry finding, of its largest live resource; for a suppression
 // finding, the entry in the suppressions file).
-func (t *tracer) location(f *leaks.Finding) (file string, line int, ok bool) {
+//
+// Only the frames whose file accept takes count (every frame when accept
+// is nil): SARIF and GitHub annotations take repository-relative paths only
+// (repoRelative).
+func (t *tracer) locationWhere(f *leaks.Finding, accept func(file string) bool) (file string, line int, ok bool) {
 	s := t.ix.Snap
+	parse := func(fr string) (string, int, bool) {
+		file, line, ok := parseFrame(fr)
+		if ok && accept != nil && !accept(file) {
+			return "", 0, false
+		}
+		return file, line, ok
+	}
 	if f.Entry != nil {
+		if accept != nil && !accept(f.Entry.File) {
+			return "", 0, false
+		}
 		return f.Entry.File, f.Entry.Line, true
 	}
 	try := func(ri int) bool {
 		for _, fr := range s.Resources[ri].CreatedBy {
-			if file, line, ok = parseFrame(fr); ok {
+			if file, line, ok = parse(fr); ok {
 				return true
 			}
 		}
@@ -517,7 +531,7 @@ func (t *tracer) location(f *leaks.Finding) (file string, line int, ok bool) {
 			}
 		}
 		for _, fr := range r.CreatedBy {
-			if fl, ln, good := parseFrame(fr); good {
+			if fl, ln, good := parse(fr); good {
 				best, bestFile, bestLine = ri, fl, ln
 				return
 			}
