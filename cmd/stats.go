@@ -4,20 +4,28 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"strconv"
 
 	"github.com/spf13/cobra"
 
+	"github.com/rescoord/rescoord/internal/output"
 	"github.com/rescoord/rescoord/internal/render"
 	"github.com/rescoord/rescoord/pkg/snapshot"
 )
 
 // StatsOptions are the flags of `rescoord stats`.
 type StatsOptions struct {
-	Input  InputOptions
-	Args   []string
-	Top    int
-	Output string
+	Input   InputOptions
+	Args    []string
+	Top     int
+	Outputs []string
+}
+
+// statsFormats are the formats of `rescoord stats`.
+var statsFormats = output.Formats{
+	{Name: "text", Help: "the summary, with tables"},
+	{Name: "json", Help: "the same figures"},
 }
 
 // NewCmdStats builds `rescoord stats`. A non-nil runF replaces the run, for tests.
@@ -39,12 +47,13 @@ func NewCmdStats(f *Factory, runF func(*StatsOptions) error) *cobra.Command {
 	}
 	opts.Input.addFlags(c)
 	c.Flags().IntVar(&opts.Top, "top", 5, "how many components and oldest resources to show")
-	c.Flags().StringVarP(&opts.Output, "output", "o", "text", "output format: text or json")
+	statsFormats.AddFlag(c, &opts.Outputs)
 	return c
 }
 
 func runStats(ctx context.Context, f *Factory, opts *StatsOptions) error {
-	if err := oneOf("--output", opts.Output, "text", "json"); err != nil {
+	targets, err := parseTargets(statsFormats, opts.Outputs)
+	if err != nil {
 		return err
 	}
 	if opts.Top < 1 {
@@ -59,15 +68,18 @@ func runStats(ctx context.Context, f *Factory, opts *StatsOptions) error {
 		return err
 	}
 	st := snapshot.ComputeStats(ix, opts.Top)
-	w := f.IO.Out
-	if opts.Output == "json" {
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(st)
-	}
-	w = f.HumanOut()
-	sty := f.Styles()
-	s := in.Snap
+	return printTo(f, targets, func(w io.Writer, sty *render.Styles, format string) error {
+		if format == "json" {
+			enc := json.NewEncoder(w)
+			enc.SetIndent("", "  ")
+			return enc.Encode(st)
+		}
+		return printStatsText(render.SafeWriter(w), sty, in.Snap, st)
+	})
+}
+
+// printStatsText writes the summary of stats.
+func printStatsText(w io.Writer, sty *render.Styles, s *snapshot.Snapshot, st *snapshot.Stats) error {
 	fmt.Fprintf(w, "%s  %s, taken %s\n", sty.Title.Render("Snapshot"), sourceLabel(s), s.TakenAt.UTC().Format("2006-01-02 15:04:05Z07:00"))
 	fmt.Fprintf(w, "%d components (%d destroyed), %d resources (%d live, %s)\n\n",
 		st.Components, st.DestroyedComponents, st.Resources, st.LiveResources, render.Bytes(st.LiveBytes))

@@ -5,18 +5,26 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 
 	"github.com/spf13/cobra"
 
+	"github.com/rescoord/rescoord/internal/output"
 	"github.com/rescoord/rescoord/internal/render"
 	"github.com/rescoord/rescoord/pkg/snapshot"
 )
 
 // ValidateOptions are the flags of `rescoord validate`.
 type ValidateOptions struct {
-	Input  InputOptions
-	Args   []string
-	Output string
+	Input   InputOptions
+	Args    []string
+	Outputs []string
+}
+
+// validateFormats are the formats of `rescoord validate`.
+var validateFormats = output.Formats{
+	{Name: "text", Help: "a summary line, or every error with its place"},
+	{Name: "json", Help: `{"valid", "errors", …}`},
 }
 
 // NewCmdValidate builds `rescoord validate`. A non-nil runF replaces the run, for tests.
@@ -46,7 +54,7 @@ not in the snapshot, a component whose parent is gone — are valid input:
 		},
 	}
 	opts.Input.addFlags(c)
-	c.Flags().StringVarP(&opts.Output, "output", "o", "text", "output format: text or json")
+	validateFormats.AddFlag(c, &opts.Outputs)
 	return c
 }
 
@@ -69,7 +77,8 @@ type validateError struct {
 }
 
 func runValidate(ctx context.Context, f *Factory, opts *ValidateOptions) error {
-	if err := oneOf("--output", opts.Output, "text", "json"); err != nil {
+	targets, err := parseTargets(validateFormats, opts.Outputs)
+	if err != nil {
 		return err
 	}
 	in, err := opts.Input.loadOne(ctx, f, opts.Args)
@@ -97,27 +106,31 @@ func runValidate(ctx context.Context, f *Factory, opts *ValidateOptions) error {
 		rep.Valid = true
 		rep.Components, rep.Resources, rep.Live, rep.Cleanups = len(in.Snap.Components), len(in.Snap.Resources), ix.LiveCount(), len(in.Snap.Cleanups)
 	}
-	w := f.IO.Out
-	if opts.Output == "json" {
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(rep); err != nil {
+	err = printTo(f, targets, func(w io.Writer, st *render.Styles, format string) error {
+		if format == "json" {
+			enc := json.NewEncoder(w)
+			enc.SetIndent("", "  ")
+			return enc.Encode(rep)
+		}
+		w = render.SafeWriter(w)
+		if rep.Valid {
+			_, err := fmt.Fprintf(w, "%s %s: %d components, %d resources (%d live), %d cleanups\n",
+				st.OK.Render("valid"), render.Escape(name), rep.Components, rep.Resources, rep.Live, rep.Cleanups)
 			return err
 		}
-	} else if w = f.HumanOut(); rep.Valid {
-		st := f.Styles()
-		fmt.Fprintf(w, "%s %s: %d components, %d resources (%d live), %d cleanups\n",
-			st.OK.Render("valid"), render.Escape(name), rep.Components, rep.Resources, rep.Live, rep.Cleanups)
-	} else {
 		for _, e := range list.List {
 			fmt.Fprintln(w, render.Escape(fmt.Sprint(e)))
 		}
 		if list.Truncated > 0 {
 			fmt.Fprintf(w, "… and %d more %s\n", list.Truncated, plural(list.Truncated, "error", "errors"))
 		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	if !rep.Valid {
-		if opts.Output == "text" {
+		if stdout, ok := output.Stdout(targets); !ok || stdout.Format == "text" {
 			fmt.Fprintf(f.HumanErr(), "rescoord: %s is not a valid snapshot: %d %s\n", render.Escape(name), rep.ErrorsTotal, plural(rep.ErrorsTotal, "error", "errors"))
 		}
 		return errSilent
