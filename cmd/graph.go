@@ -4,11 +4,13 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/rescoord/rescoord/internal/output"
 	"github.com/rescoord/rescoord/internal/render"
 	"github.com/rescoord/rescoord/pkg/planner"
 	"github.com/rescoord/rescoord/pkg/snapshot"
@@ -19,13 +21,17 @@ type GraphOptions struct {
 	Input InputOptions
 	Args  []string
 
-	Format    string
+	Outputs   []string
 	Component string
 	Plan      bool
 	All       bool
 }
 
-var graphFormats = []string{"dot", "mermaid"}
+// graphFormats are the formats of `rescoord graph`.
+var graphFormats = output.Formats{
+	{Name: "dot", Help: "a Graphviz digraph"},
+	{Name: "mermaid", Help: "a Mermaid flowchart"},
+}
 
 // NewCmdGraph builds `rescoord graph`. A non-nil runF replaces the run, for tests.
 func NewCmdGraph(f *Factory, runF func(*GraphOptions) error) *cobra.Command {
@@ -46,7 +52,8 @@ Only live resources are drawn unless --all is given. --plan numbers each
 node with its step in the cleanup plan (components also list their
 callbacks' steps).`,
 		Example: `  rescoord graph --demo | dot -Tsvg > registry.svg
-  rescoord graph --demo --format mermaid --plan
+  rescoord graph --demo -o mermaid --plan
+  rescoord graph --demo -o dot=registry.dot -o mermaid=registry.mmd
   rescoord graph snapshot.json --component copy_verify_tab --all`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
@@ -59,16 +66,19 @@ callbacks' steps).`,
 	}
 	opts.Input.addFlags(c)
 	fl := c.Flags()
-	fl.StringVar(&opts.Format, "format", "dot", "graph language: dot or mermaid")
+	graphFormats.AddFlag(c, &opts.Outputs)
+	// --format, the flag's earlier name, stays as a hidden alias of -o.
+	fl.Var(&appendValue{to: &opts.Outputs}, "format", "the same as --output")
+	_ = fl.MarkHidden("format")
 	fl.StringVar(&opts.Component, "component", "", "draw only this component's subtree")
 	fl.BoolVar(&opts.Plan, "plan", false, "label each node with its step number in the cleanup plan")
 	fl.BoolVar(&opts.All, "all", false, "also draw released resources")
-	_ = c.RegisterFlagCompletionFunc("format", cobra.FixedCompletions(graphFormats, cobra.ShellCompDirectiveNoFileComp))
 	return c
 }
 
 func runGraph(ctx context.Context, f *Factory, opts *GraphOptions) error {
-	if err := oneOf("--format", opts.Format, graphFormats...); err != nil {
+	targets, err := parseTargets(graphFormats, opts.Outputs)
+	if err != nil {
 		return err
 	}
 	in, err := opts.Input.loadOne(ctx, f, opts.Args)
@@ -94,13 +104,15 @@ func runGraph(ctx context.Context, f *Factory, opts *GraphOptions) error {
 		}
 	}
 	g := buildGraph(ix, root, opts.All, plan)
-	bw := bufio.NewWriter(f.HumanOut())
-	if opts.Format == "mermaid" {
-		writeMermaid(bw, g)
-	} else {
-		writeDOT(bw, g)
-	}
-	return bw.Flush()
+	return printTo(f, targets, func(w io.Writer, _ *render.Styles, format string) error {
+		bw := bufio.NewWriter(render.SafeWriter(w))
+		if format == "mermaid" {
+			writeMermaid(bw, g)
+		} else {
+			writeDOT(bw, g)
+		}
+		return bw.Flush()
+	})
 }
 
 // Node looks.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os/exec"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -133,7 +134,7 @@ func TestGraph_Errors(t *testing.T) {
 		{[]string{"graph", snapshotPath("plan-cycle-three.json"), "--plan"},
 			"rescoord: no cleanup plan: the hard constraints form a cycle: resource r-1 → resource r-2 → resource r-3 → resource r-1 (drop --plan to draw the graph with the cycle in red)\n"},
 		{[]string{"graph", "--demo", "--component", "nope"}, "rescoord: no component \"nope\" in the snapshot\n"},
-		{[]string{"graph", "--demo", "--format", "svg"}, "rescoord: invalid --format \"svg\": want dot or mermaid\n"},
+		{[]string{"graph", "--demo", "--format", "svg"}, "rescoord: invalid --output \"svg\": want dot or mermaid\n"},
 		{[]string{"graph"}, "rescoord: no input: give a snapshot file, - for standard input, --demo for the built-in sample, or --attach TARGET\n"},
 	}
 	for _, tt := range tests {
@@ -167,11 +168,14 @@ func TestGraph_FlagsReachOptions(t *testing.T) {
 	var got *GraphOptions
 	f := &Factory{IO: &IOStreams{In: strings.NewReader(""), Out: &bytes.Buffer{}, ErrOut: &bytes.Buffer{}}}
 	c := NewCmdGraph(f, func(o *GraphOptions) error { got = o; return nil })
-	c.SetArgs([]string{"--format", "mermaid", "--component", "tab", "--plan", "--all", "--demo"})
+	c.SetArgs([]string{"-o", "mermaid", "--format", "dot=g.dot", "--component", "tab", "--plan", "--all", "--demo"})
 	if err := c.Execute(); err != nil {
 		t.Fatal(err)
 	}
-	if got == nil || got.Format != "mermaid" || got.Component != "tab" || !got.Plan || !got.All || !got.Input.Demo {
+	if got == nil || !slices.Equal(got.Outputs, []string{"mermaid", "dot=g.dot"}) || got.Component != "tab" || !got.Plan || !got.All || !got.Input.Demo {
 		t.Errorf("options = %+v", got)
+	}
+	if f := c.Flags().Lookup("format"); f == nil || !f.Hidden {
+		t.Error("--format is not a hidden alias")
 	}
 }

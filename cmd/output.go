@@ -36,3 +36,11 @@ func printTo(f *Factory, targets []output.Target, print func(w io.Writer, st *re
 	}
 	return nil
 }
+
+// appendValue is a flag that appends each value it is given, as
+// StringArray does: for an alias of -o.
+type appendValue struct{ to *[]string }
+
+func (a *appendValue) String() string     { return "" }
+func (a *appendValue) Set(v string) error { *a.to = append(*a.to, v); return nil }
+func (a *appendValue) Type() string       { return "FORMAT" }
