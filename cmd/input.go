@@ -38,7 +38,7 @@ type AttachOptions struct {
 
 func (o *InputOptions) addFlags(c *cobra.Command) {
 	c.Flags().BoolVar(&o.Demo, "demo", false, "read the sample snapshot built into rescoord (a media app with a few real leaks)")
-	c.Flags().StringVar(&o.Attach, "attach", "", "read the snapshot a live process serves (unix:///path.sock, http://127.0.0.1:6060, pid:1234 or a process name from 'rescoord ps')")
+	c.Flags().StringVar(&o.Attach, "attach", "", "read the snapshot a live process serves (unix:///path.sock, http://127.0.0.1:6060, pid:1234, a process name from 'rescoord ps', or without instrumentation proc:PID)")
 	o.MaxBytes = snapshot.DefaultMaxBytes
 	c.Flags().Var((*sizeFlag)(&o.MaxBytes), "max-input", "refuse a snapshot larger than this once decompressed, such as 512MB or 4GiB")
 	o.AttachOptions.addFlags(c)
@@ -68,8 +68,20 @@ func (o *AttachOptions) addFlags(c *cobra.Command) {
 	c.Flags().StringVar(&o.AllowUID, "allow-uid", "", "with --attach, also trust a unix socket served by this uid (comma-separated; by default only your own)")
 }
 
+// attachSource is what commands ask of an attach target: a registry's
+// endpoint (attach.Client), or a process read without instrumentation
+// (proc:PID, pprof:URL: docs/importers.md), which serves snapshots only.
+type attachSource interface {
+	Snapshot(ctx context.Context) (*snapshot.Snapshot, error)
+	Cleanups(ctx context.Context) (*attach.CleanupState, error)
+	RunCleanup(ctx context.Context, req attach.CleanupRequest, step func(attach.StepResult)) (*attach.CleanupSummary, error)
+}
+
 // client connects to an attach target.
-func (o *AttachOptions) client(f *Factory, target string) (*attach.Client, error) {
+func (o *AttachOptions) client(f *Factory, target string) (attachSource, error) {
+	if src, ok, err := o.importer(f, target); ok || err != nil {
+		return src, err
+	}
 	allow, err := attach.ParseUIDs(o.AllowUID)
 	if err != nil {
 		return nil, usageError("--allow-uid: %v", err)

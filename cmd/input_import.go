@@ -1,0 +1,53 @@
+package cmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/rescoord/rescoord/internal/attach"
+	"github.com/rescoord/rescoord/internal/procsnap"
+	"github.com/rescoord/rescoord/pkg/snapshot"
+)
+
+// importer resolves the attach targets that need no instrumentation in
+// the process (docs/importers.md): ok is false for any other target.
+func (o *AttachOptions) importer(f *Factory, target string) (attachSource, bool, error) {
+	switch {
+	case strings.HasPrefix(target, "proc:"):
+		pid, err := procsnap.ParseTarget(target)
+		if err != nil {
+			return nil, true, usageError("%v", err)
+		}
+		return &procSource{noRegistry: noRegistry{target}, pid: pid}, true, nil
+	}
+	return nil, false, nil
+}
+
+// noRegistry is what an imported target answers to a registry request.
+type noRegistry struct{ target string }
+
+var errNoRegistry = errors.New("not served")
+
+func (n noRegistry) Cleanups(context.Context) (*attach.CleanupState, error) {
+	return nil, errNoRegistry
+}
+
+func (n noRegistry) RunCleanup(context.Context, attach.CleanupRequest, func(attach.StepResult)) (*attach.CleanupSummary, error) {
+	return nil, fmt.Errorf("%s has no registry to run cleanups: a live cleanup needs a process that embeds pkg/registry (use --dry-run)", n.target)
+}
+
+// procSource reads a Linux process from /proc.
+type procSource struct {
+	noRegistry
+	pid int
+}
+
+func (p *procSource) Snapshot(ctx context.Context) (*snapshot.Snapshot, error) {
+	s, err := procsnap.Take(ctx, p.pid, procsnap.Options{})
+	if err != nil {
+		return nil, &exitError{code: ExitError, err: err}
+	}
+	return s, nil
+}
