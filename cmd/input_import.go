@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 
 	"github.com/rescoord/rescoord/internal/attach"
+	"github.com/rescoord/rescoord/internal/goroutines"
 	"github.com/rescoord/rescoord/internal/procsnap"
 	"github.com/rescoord/rescoord/pkg/snapshot"
 )
@@ -21,6 +23,13 @@ func (o *AttachOptions) importer(f *Factory, target string) (attachSource, bool,
 			return nil, true, usageError("%v", err)
 		}
 		return &procSource{noRegistry: noRegistry{target}, pid: pid}, true, nil
+	case strings.HasPrefix(target, "pprof:"):
+		base, err := goroutines.ParseTarget(target)
+		if err != nil {
+			return nil, true, usageError("%v", err)
+		}
+		return &pprofSource{noRegistry: noRegistry{target}, base: base, opts: goroutines.FetchOptions{
+			Timeout: o.Timeout, MaxBytes: o.MaxBytes, Label: o.Label}}, true, nil
 	}
 	return nil, false, nil
 }
@@ -47,6 +56,25 @@ type procSource struct {
 func (p *procSource) Snapshot(ctx context.Context) (*snapshot.Snapshot, error) {
 	s, err := procsnap.Take(ctx, p.pid, procsnap.Options{})
 	if err != nil {
+		return nil, &exitError{code: ExitError, err: err}
+	}
+	return s, nil
+}
+
+// pprofSource reads a Go program's goroutines from net/http/pprof.
+type pprofSource struct {
+	noRegistry
+	base *url.URL
+	opts goroutines.FetchOptions
+}
+
+func (p *pprofSource) Snapshot(ctx context.Context) (*snapshot.Snapshot, error) {
+	s, err := goroutines.Fetch(ctx, p.base, p.opts)
+	if err != nil {
+		var large *snapshot.TooLargeError
+		if errors.As(err, &large) {
+			return nil, inputError(err)
+		}
 		return nil, &exitError{code: ExitError, err: err}
 	}
 	return s, nil

@@ -51,10 +51,23 @@ func Group(g *Goroutine) string {
 	switch {
 	case g.CreatedBy != nil:
 		return Package(g.CreatedBy.Func)
-	case len(g.Frames) > 0:
-		return Package(g.Frames[len(g.Frames)-1].Func)
+	case entry(g) != "":
+		return Package(entry(g))
 	}
 	return "unknown"
+}
+
+// entry is the function the goroutine started in: its outermost frame
+// but for the runtime's own (runtime.goexit, runtime.main), "" without one.
+func entry(g *Goroutine) string {
+	for i := len(g.Frames) - 1; i >= 0; i-- {
+		switch f := g.Frames[i].Func; f {
+		case "runtime.goexit", "runtime.main":
+		default:
+			return f
+		}
+	}
+	return ""
 }
 
 // Build makes the snapshot of gs: a component for the program, one per
@@ -108,8 +121,8 @@ func Build(gs []Goroutine, opts BuildOptions) *snapshot.Snapshot {
 		if g.ID == 0 {
 			r.ID = "goroutine/#" + strconv.Itoa(i+1) // a profile gives no ids
 		}
-		if n := len(g.Frames); n > 0 {
-			r.Name = g.Frames[n-1].Func
+		if e := entry(g); e != "" {
+			r.Name = e
 		}
 		if g.Wait > 0 && !opts.TakenAt.IsZero() {
 			r.CreatedAt = s.TakenAt.Add(-g.Wait)

@@ -142,7 +142,8 @@ func FindLeaks(ix *snapshot.Index, opts LeakOptions) []Finding {
 		})
 	}
 	wg.Wait()
-	return slices.Insert(out, cyclesAt, f.byRule[slotCleanupCycle]...)
+	out = slices.Insert(out, cyclesAt, f.byRule[slotCleanupCycle]...)
+	return append(out, leakedGoroutines(ix)...) // after stale-resource, as in Rules (rules.go)
 }
 
 // Below these sizes, a range of resources to scan or of findings to build
