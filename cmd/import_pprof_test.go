@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -47,6 +48,35 @@ func TestPprof_LeakedGoroutines(t *testing.T) {
 	// Goroutines blocked on a reachable channel are not leaks.
 	if strings.Contains(r.Stdout, "main.park") {
 		t.Errorf("a parked goroutine is reported:\n%s", r.Stdout)
+	}
+
+	// The text form of the leak profile marks them "(leaked)": imported,
+	// they are the same findings, grouped by package (a dump has no labels).
+	resp, err := http.Get(strings.TrimPrefix(target, "pprof:") + "goroutineleak?debug=2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dump, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := newCLI(t)
+	c.stdin = string(dump)
+	imported := c.run("import", "goroutines", "-")
+	if imported.Code != 0 {
+		t.Fatalf("import: exit %d: %s", imported.Code, imported.Stderr)
+	}
+	c.stdin = imported.Stdout
+	r = c.run("leaks", "-")
+	for _, want := range []string{
+		`CRITICAL leaked-goroutine ×6 · thread "main.leakLabelled.func1" of main`,
+		`CRITICAL leaked-goroutine ×4 · thread "main.leakUnlabelled.func1" of main`,
+		"10 critical, 0 errors",
+	} {
+		if !strings.Contains(r.Stdout, want) {
+			t.Errorf("leaks of the imported leak dump does not say %q:\n%s", want, r.Stdout)
+		}
 	}
 }
 
