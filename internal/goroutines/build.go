@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rescoord/rescoord/internal/safeid"
 	"github.com/rescoord/rescoord/pkg/snapshot"
 )
 
@@ -101,10 +102,10 @@ func Build(gs []Goroutine, opts BuildOptions) *snapshot.Snapshot {
 		g := &gs[i]
 		cid, cname, ctype := "", "", ""
 		if v, ok := g.Labels[opts.Label]; ok && opts.Label != "" {
-			cid, cname, ctype = "label/"+opts.Label+"="+v, v, "label "+opts.Label
+			cid, cname, ctype = "label/"+safeid.Escape(opts.Label)+"="+safeid.Escape(v), v, "label "+opts.Label
 		} else {
 			p := Group(g)
-			cid, cname, ctype = "package/"+p, p, "package"
+			cid, cname, ctype = "package/"+safeid.Escape(p), p, "package"
 		}
 		if !groups[cid] {
 			groups[cid] = true
@@ -173,7 +174,12 @@ func metadata(g *Goroutine) json.RawMessage {
 		b = strconv.AppendInt(b, int64(g.Elided), 10)
 	}
 	if len(g.Labels) > 0 {
-		l, _ := json.Marshal(g.Labels)
+		// Keys that differ only in invalid UTF-8 would be one key in JSON.
+		safe := make(map[string]string, len(g.Labels))
+		for k, v := range g.Labels {
+			safe[safeid.Escape(k)] = v
+		}
+		l, _ := json.Marshal(safe)
 		b = append(b, `,"labels":`...)
 		b = append(b, l...)
 	}

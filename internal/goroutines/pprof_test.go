@@ -1,9 +1,12 @@
 package goroutines
 
 import (
+	"bytes"
 	"testing"
 
 	"github.com/google/pprof/profile"
+
+	"github.com/rescoord/rescoord/pkg/snapshot"
 )
 
 func testProfile() *profile.Profile {
@@ -81,6 +84,23 @@ func TestParseTarget(t *testing.T) {
 	for _, bad := range []string{"pprof:", "pprof:127.0.0.1:6060", "pprof:unix:///x", "pprof:http://h/?debug=1", "pprof:http://a:b@h/", "http://h/"} {
 		if _, err := ParseTarget(bad); err == nil {
 			t.Errorf("ParseTarget(%q): no error", bad)
+		}
+	}
+}
+
+// Names that differ only in bytes that are not UTF-8 stay distinct ids
+// and keys once written: the snapshot decodes.
+func TestBuild_InvalidUTF8(t *testing.T) {
+	gs := []Goroutine{
+		{ID: 1, State: "s", Labels: map[string]string{"k\xff": "a", "k\xfe": "b", "h": "\xff"}, Frames: []Frame{{Func: "p\xff.f"}}},
+		{ID: 2, State: "s", Labels: map[string]string{"h": "\xfe"}, Frames: []Frame{{Func: "p\xfe.f"}}},
+		{ID: 3, State: "s", Frames: []Frame{{Func: "p\xfe.f"}}},
+		{ID: 4, State: "s", Frames: []Frame{{Func: "p\xff.f"}}},
+	}
+	for _, label := range []string{"h", ""} {
+		s := Build(gs, BuildOptions{Label: label})
+		if _, err := snapshot.Decode(bytes.NewReader(s.AppendJSON(nil)), "x"); err != nil {
+			t.Errorf("label %q: %v", label, err)
 		}
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/rescoord/rescoord/internal/safeid"
 	"github.com/rescoord/rescoord/pkg/snapshot"
 )
 
@@ -64,7 +65,7 @@ func (r *reader) fds(s *snapshot.Snapshot) error {
 	if wantNet {
 		socks = r.netTables()
 	}
-	seen := make(map[string]int, len(list))
+	ids := newIDs(len(list))
 	for i, o := range list {
 		if i%256 == 0 && r.ctx.Err() != nil {
 			return r.ctx.Err()
@@ -77,11 +78,7 @@ func (r *reader) fds(s *snapshot.Snapshot) error {
 		if info, err := r.readFile(infoDir+strconv.Itoa(o.fd), maxSmallFile); err == nil {
 			fdinfo(info, md)
 		}
-		seen[res.id]++
-		id := res.id
-		if n := seen[res.id]; n > 1 {
-			id += "#" + strconv.Itoa(n)
-		}
+		id := ids.next(safeid.Escape(res.id))
 		s.Resources = append(s.Resources, snapshot.Resource{
 			ID: id, Type: res.typ, Owner: RootID, Name: res.name, State: snapshot.StateActive,
 			Running:  res.typ == snapshot.TypeTimer && md["armed"] == true,
@@ -89,6 +86,25 @@ func (r *reader) fds(s *snapshot.Snapshot) error {
 		})
 	}
 	return nil
+}
+
+// idSet hands out unique ids: a base the first time, then BASE#2, BASE#3…
+// skipping any already handed out (a file may be named "x#2").
+type idSet struct {
+	used map[string]bool
+	n    map[string]int
+}
+
+func newIDs(n int) *idSet { return &idSet{used: make(map[string]bool, n), n: make(map[string]int, n)} }
+
+func (s *idSet) next(base string) string {
+	id := base
+	for s.used[id] {
+		s.n[base]++
+		id = base + "#" + strconv.Itoa(s.n[base]+1)
+	}
+	s.used[id] = true
+	return id
 }
 
 type fdRes struct {

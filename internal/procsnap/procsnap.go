@@ -23,6 +23,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/rescoord/rescoord/internal/safeid"
 	"github.com/rescoord/rescoord/pkg/snapshot"
 )
 
@@ -334,7 +335,7 @@ func (r *reader) take() (*snapshot.Snapshot, error) {
 		Cleanups:   []snapshot.Cleanup{},
 	}
 	root := snapshot.Component{ID: RootID, Name: st.comm, Type: "process", State: snapshot.StateAlive,
-		CreatedAt: started, Labels: map[string]string{"pid": strconv.Itoa(r.pid)}}
+		CreatedAt: started, Labels: map[string]string{"pid": strconv.Itoa(r.pid), "state": string(st.state)}}
 	if args := r.cmdline(r.dir); len(args) > 0 {
 		root.Labels["cmdline"] = bounded(strings.Join(args, " "))
 	}
@@ -408,7 +409,7 @@ func (r *reader) threads(s *snapshot.Snapshot) error {
 		// bytes and saves an open.
 		name := st.comm
 		g := ThreadGroup(name)
-		cid := "threads/" + g
+		cid := "threads/" + safeid.Escape(g)
 		if !groups[g] {
 			groups[g] = true
 			s.Components = append(s.Components, snapshot.Component{ID: cid, Name: g, Type: "threads",

@@ -265,6 +265,18 @@ func TestTake_UntrustedNames(t *testing.T) {
 	if len(byName(s, snapshot.TypeFile, filepath.Join(dir, "new\nline\x1b[2J.txt"))) != 1 {
 		t.Error("the file whose name holds a newline is missing, or its name was changed")
 	}
+	if len(byName(s, snapshot.TypeFile, filepath.Join(dir, "\xff.txt"))) != 1 {
+		t.Error("the file whose name is not UTF-8 is missing, or its name was changed")
+	}
+	// Written and read back, ids stay distinct: names that differ only in
+	// bytes JSON cannot hold, a file named like a second open of another.
+	back, err := snapshot.Decode(strings.NewReader(string(s.AppendJSON(nil))), "proc")
+	if err != nil {
+		t.Fatalf("the snapshot does not decode: %v", err)
+	}
+	if len(back.Resources) != len(s.Resources) {
+		t.Errorf("%d resources decoded of %d", len(back.Resources), len(s.Resources))
+	}
 }
 
 func TestParseStat(t *testing.T) {
@@ -338,5 +350,17 @@ func TestParseTarget(t *testing.T) {
 		if _, err := ParseTarget(bad); err == nil {
 			t.Errorf("ParseTarget(%q): no error", bad)
 		}
+	}
+}
+
+// A file named like the second open of another keeps the ids distinct.
+func TestIDSet(t *testing.T) {
+	s := newIDs(0)
+	var got []string
+	for _, base := range []string{"x", "x#2", "x", "x", "y"} {
+		got = append(got, s.next(base))
+	}
+	if strings.Join(got, " ") != "x x#2 x#3 x#4 y" {
+		t.Errorf("ids %q", got)
 	}
 }

@@ -11,7 +11,8 @@
 // eventfd, two threads named worker-1 and worker-2 and a child process,
 // then prints "ready PID". -fds opens /dev/null N more times and -threads
 // starts N more threads (bench-1 …), for benchmarks; -weird names the
-// process and a file with control characters and a newline.
+// process, files and threads with control characters, a newline and
+// bytes that are not UTF-8.
 //
 // Each line "leak" on standard input leaks 5 files, 5 TCP connections and
 // 3 threads more, then prints "leaked N" (N the number of leaks so far).
@@ -63,11 +64,16 @@ func run(dir string, fds, threads int, weird bool) error {
 		if err := os.WriteFile("/proc/self/comm", []byte("bad\x1b[31mname"), 0); err != nil {
 			return err
 		}
-		f, err := os.Create(filepath.Join(dir, "new\nline\x1b[2J.txt"))
-		if err != nil {
-			return err
+		// Names that are not UTF-8, and one that looks like a second open.
+		for _, name := range []string{"new\nline\x1b[2J.txt", "\xff.txt", "\xfe.txt", "twice.txt", "twice.txt#2", "twice.txt"} {
+			f, err := os.OpenFile(filepath.Join(dir, name), os.O_RDWR|os.O_CREATE, 0o600)
+			if err != nil {
+				return err
+			}
+			keep = append(keep, f)
 		}
-		keep = append(keep, f)
+		thread("w\xff")
+		thread("w\xfe")
 	}
 	f, err := os.Create(filepath.Join(dir, "data.txt"))
 	if err != nil {
