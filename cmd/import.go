@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -28,6 +29,8 @@ type ImportOptions struct {
 	MaxBytes int64
 	// Process names the program in the snapshot's source.
 	Process string
+	// Label groups the goroutines of a profile by this pprof label.
+	Label string
 }
 
 // NewCmdImport builds `rescoord import`. A non-nil runF replaces the run, for tests.
@@ -40,12 +43,15 @@ func NewCmdImport(f *Factory, runF func(*ImportOptions) error) *cobra.Command {
 rescoord/v1 snapshot of it, for every other command (docs/importers.md).
 
   import goroutines FILE   a text goroutine dump: /debug/pprof/goroutine?debug=2,
-                           a panic, or the SIGQUIT output of a Go program
+                           a panic, or the SIGQUIT output of a Go program; or
+                           the protobuf profile /debug/pprof/goroutine serves
 
 Each goroutine becomes a thread resource — its state, how long it has
 waited, its stack innermost first with the go statement that started it —
 under a component per package of the function whose go statement started
-it. taken_at is the file's modification time (now for standard input).
+it; a profile has no states or waits, and groups the goroutines that carry
+a pprof label (--label) by its value. taken_at is the file's modification
+time (now for standard input).
 
 The snapshot goes to standard output, or with -o to a file written 0600,
 atomically. An input larger than --max-input is refused.
@@ -67,6 +73,7 @@ A live process can be read without a file: --attach proc:PID (Linux, from
 	c.Flags().StringVarP(&opts.Out, "output", "o", "", "write the snapshot to this file (0600, atomically) instead of standard output")
 	opts.MaxBytes = snapshot.DefaultMaxBytes
 	c.Flags().Var((*sizeFlag)(&opts.MaxBytes), "max-input", "refuse an input larger than this, such as 512MB or 4GiB")
+	c.Flags().StringVar(&opts.Label, "label", "", "for a profile, group goroutines by this pprof label (default: the first label key in sorted order)")
 	c.Flags().StringVar(&opts.Process, "process", "", "the program's name in the snapshot (default: the file's name)")
 	return c
 }
@@ -102,7 +109,8 @@ func runImport(ctx context.Context, f *Factory, opts *ImportOptions) error {
 			opts.Process = filepath.Base(opts.Input)
 		}
 	}
-	gs, err := goroutines.Parse(&boundedReader{ctx: ctx, r: in, left: opts.MaxBytes, name: name, limit: opts.MaxBytes})
+	br := bufio.NewReader(&boundedReader{ctx: ctx, r: in, left: opts.MaxBytes, name: name, limit: opts.MaxBytes})
+	gs, label, err := readGoroutines(br, name, opts)
 	if err != nil {
 		var large *snapshot.TooLargeError
 		if errors.As(err, &large) || ctx.Err() != nil {
@@ -111,8 +119,43 @@ func runImport(ctx context.Context, f *Factory, opts *ImportOptions) error {
 		return &exitError{code: ExitError, err: fmt.Errorf("%s: %w", name, err)}
 	}
 	s := goroutines.Build(gs, goroutines.BuildOptions{TakenAt: taken, Process: opts.Process,
-		Producer: "rescoord import goroutines"})
+		Producer: "rescoord import goroutines", Label: label})
 	return writeImported(f, s, opts.Out, fmt.Sprintf("%d goroutines", len(gs)))
+}
+
+// readGoroutines reads a text dump, or a goroutine profile in pprof's
+// protobuf form (gzip-compressed, as /debug/pprof/goroutine serves it),
+// and the label to group by.
+func readGoroutines(br *bufio.Reader, name string, opts *ImportOptions) ([]goroutines.Goroutine, string, error) {
+	head, _ := br.Peek(2)
+	if !goroutines.IsGzip(head) {
+		gs, err := goroutines.Parse(br)
+		return gs, opts.Label, err
+	}
+	b, err := io.ReadAll(br)
+	if err != nil {
+		return nil, "", err
+	}
+	p, err := goroutines.ParseProfile(b, "", opts.MaxBytes)
+	var large *snapshot.TooLargeError
+	if errors.As(err, &large) {
+		large.Name = name
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	gs, err := goroutines.FromProfile(p, 10_000_000)
+	if err != nil {
+		return nil, "", err
+	}
+	if len(gs) == 0 {
+		return nil, "", goroutines.ErrNoGoroutines
+	}
+	label := opts.Label
+	if label == "" {
+		label = goroutines.DefaultLabel(gs)
+	}
+	return gs, label, nil
 }
 
 // writeImported writes an imported snapshot to standard output, or

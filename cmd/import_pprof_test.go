@@ -108,6 +108,38 @@ func TestPprof_LeakProfileNotServed(t *testing.T) {
 			t.Errorf("%s: %d goroutines, want %d (all: %v)", key, count[key], want, count)
 		}
 	}
+	// The same profile saved to a file imports the same way.
+	resp, err := http.Get(strings.TrimPrefix(target, "pprof:") + "goroutine")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pb, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := newCLI(t)
+	c.stdin = string(pb)
+	r = c.run("import", "goroutines", "-")
+	if r.Code != 0 {
+		t.Fatalf("import of the protobuf profile: exit %d: %s", r.Code, r.Stderr)
+	}
+	imp, err := snapshot.Decode(strings.NewReader(r.Stdout), "imported")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, res := range imp.Resources {
+		if res.Owner == "label/handler=/upload" && res.Name == "main.leakLabelled.func1" {
+			n++
+		}
+	}
+	if n != 6 {
+		t.Errorf("the imported profile has %d labelled leaking goroutines, want 6", n)
+	}
+	c.stdin = string(pb[:len(pb)/2])
+	oneLine(t, c.run("import", "goroutines", "-"), "rescoord: -: ")
+
 	// A label no goroutine carries: every one goes under its package.
 	r = runCLI(t, "list", "--attach", target, "--label", "tenant")
 	if strings.Contains(r.Stdout, "label/") || !strings.Contains(r.Stdout, "package/main") {

@@ -79,6 +79,7 @@ func TestProc_EveryCommandAttaches(t *testing.T) {
 		{"validate", "--attach", target},
 		{"cleanup", "--dry-run", "--attach", target},
 		{"graph", "--attach", target},
+		{"watch", "--count", "1", "--attach", target},
 	} {
 		r := runCLI(t, args...)
 		if r.Code != 0 {

@@ -1,6 +1,8 @@
 package cmd
 
 import (
+	"bytes"
+	"compress/gzip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -73,6 +75,15 @@ func TestImport_Refusals(t *testing.T) {
 	oneLine(t, runCLI(t, "import", "goroutines", "../go.mod"), "../go.mod: no goroutine found")
 	c.stdin = "goroutine 1 [a]:\n\ngoroutine 1 [b]:\n"
 	oneLine(t, c.run("import", "goroutines", "-"), "rescoord: -: line 3: goroutine 1 appears twice")
+	// A profile is gzip: its decompressed size is bounded too.
+	var zipped bytes.Buffer
+	zw := gzip.NewWriter(&zipped)
+	_, _ = zw.Write(make([]byte, 1<<20))
+	_ = zw.Close()
+	c.stdin = zipped.String()
+	oneLine(t, c.run("import", "goroutines", "-", "--max-input", "64KB"), "rescoord: -: decompressed input larger than the limit of 62.5 KiB")
+	c.stdin = zipped.String()[:20]
+	oneLine(t, c.run("import", "goroutines", "-"), "rescoord: -: gzip: unexpected EOF")
 	// Nothing is left behind by a failed import.
 	dir := t.TempDir()
 	oneLine(t, runCLI(t, "import", "goroutines", "../go.mod", "-o", filepath.Join(dir, "x.json")), "no goroutine found")

@@ -294,29 +294,48 @@ func (f *fetcher) get(name string) ([]byte, error) {
 	return b, nil
 }
 
-// profile fetches and decodes a profile, gzip bounded like the body.
+// profile fetches and decodes a profile.
 func (f *fetcher) profile(name string) (*profile.Profile, error) {
 	b, err := f.get(name)
 	if err != nil {
 		return nil, err
 	}
-	if len(b) >= 2 && b[0] == 0x1f && b[1] == 0x8b {
+	return ParseProfile(b, f.url(name), f.opts.MaxBytes)
+}
+
+// IsGzip reports whether b starts like gzip, as pprof writes profiles.
+func IsGzip(b []byte) bool { return len(b) >= 2 && b[0] == 0x1f && b[1] == 0x8b }
+
+// ParseProfile decodes a pprof profile, gzip-compressed or not; its
+// decompressed size is bounded by max (a TooLargeError named name).
+// Errors start with name, when it is not "".
+func ParseProfile(b []byte, name string, max int64) (*profile.Profile, error) {
+	p, err := parseProfile(b, name, max)
+	var large *snapshot.TooLargeError
+	if err != nil && name != "" && !errors.As(err, &large) {
+		err = fmt.Errorf("%s: %w", name, err)
+	}
+	return p, err
+}
+
+func parseProfile(b []byte, name string, max int64) (*profile.Profile, error) {
+	if IsGzip(b) {
 		zr, err := gzip.NewReader(bytes.NewReader(b))
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", f.url(name), err)
+			return nil, fmt.Errorf("gzip: %w", err)
 		}
-		raw, err := io.ReadAll(io.LimitReader(zr, f.opts.MaxBytes+1))
+		raw, err := io.ReadAll(io.LimitReader(zr, max+1))
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", f.url(name), err)
+			return nil, fmt.Errorf("gzip: %w", err)
 		}
-		if int64(len(raw)) > f.opts.MaxBytes {
-			return nil, &snapshot.TooLargeError{Name: f.url(name), Limit: f.opts.MaxBytes, Decompressed: true}
+		if int64(len(raw)) > max {
+			return nil, &snapshot.TooLargeError{Name: name, Limit: max, Decompressed: true}
 		}
 		b = raw
 	}
 	p, err := profile.ParseUncompressed(b)
 	if err != nil {
-		return nil, fmt.Errorf("%s: not a pprof profile: %v", f.url(name), firstLine(err.Error()))
+		return nil, fmt.Errorf("not a pprof profile: %v", firstLine(err.Error()))
 	}
 	return p, nil
 }
