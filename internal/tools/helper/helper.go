@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 )
 
@@ -32,34 +31,19 @@ func moduleRoot(t testing.TB) string {
 	}
 }
 
-var (
-	mu    sync.Mutex
-	built = map[string]string{}
-)
-
 // Build compiles the package at pkg (relative to the module root, such as
-// ./internal/tools/leaky) once per test binary, with env added to the
-// build's environment, and returns the executable's path.
+// ./internal/tools/leaky) into t.TempDir(), with env added to the build's
+// environment, and returns the executable's path. The build cache makes
+// every build after the first a link.
 func Build(t testing.TB, pkg string, env ...string) string {
 	t.Helper()
-	key := pkg + "\x00" + strings.Join(env, "\x00")
-	mu.Lock()
-	defer mu.Unlock()
-	if p, ok := built[key]; ok {
-		return p
-	}
-	dir, err := os.MkdirTemp("", "rescoord-helper-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := filepath.Join(dir, filepath.Base(pkg))
+	out := filepath.Join(t.TempDir(), filepath.Base(pkg))
 	cmd := exec.Command("go", "build", "-o", out, pkg)
 	cmd.Dir = moduleRoot(t)
 	cmd.Env = append(os.Environ(), env...)
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build %s: %v\n%s", pkg, err, b)
 	}
-	built[key] = out
 	return out
 }
 
