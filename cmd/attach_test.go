@@ -45,7 +45,7 @@ func (p *fakeProcess) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // shortTempDir returns a directory whose path is short enough for a unix socket.
-func shortTempDir(t *testing.T) string {
+func shortTempDir(t testing.TB) string {
 	t.Helper()
 	dir, err := os.MkdirTemp("", "rc")
 	if err != nil {

@@ -14,7 +14,7 @@ import (
 
 	"github.com/rescoord/rescoord/internal/jsonw"
 	"github.com/rescoord/rescoord/internal/render"
-	"github.com/rescoord/rescoord/pkg/coordinator"
+	"github.com/rescoord/rescoord/pkg/planner"
 	"github.com/rescoord/rescoord/pkg/snapshot"
 )
 
@@ -193,19 +193,19 @@ func verdictExit(v *verdict) error {
 // newPlan plans scope ("" for the whole registry), lazily if asked (its
 // steps made on demand by a StepFiller). An unknown component is a usage
 // error; a cycle is exit 2 naming its members.
-func newPlan(ix *snapshot.Index, scope string, lazy bool) (*coordinator.Plan, error) {
+func newPlan(ix *snapshot.Index, scope string, lazy bool) (*planner.Plan, error) {
 	if scope != "" {
 		if _, ok := ix.ComponentIndex(scope); !ok {
 			return nil, usageError("no component %q in the snapshot", scope)
 		}
 	}
-	plan := coordinator.NewPlan
+	plan := planner.NewPlan
 	if lazy {
-		plan = coordinator.NewLazyPlan
+		plan = planner.NewLazyPlan
 	}
-	p, err := plan(ix, coordinator.Scope{Component: scope})
+	p, err := plan(ix, planner.Scope{Component: scope})
 	if err != nil {
-		var ce *coordinator.CycleError
+		var ce *planner.CycleError
 		if errors.As(err, &ce) {
 			return nil, &exitError{code: ExitError, err: err}
 		}
@@ -216,7 +216,7 @@ func newPlan(ix *snapshot.Index, scope string, lazy bool) (*coordinator.Plan, er
 
 // planView is a plan with what its printers need to describe it.
 type planView struct {
-	Plan  *coordinator.Plan
+	Plan  *planner.Plan
 	Index *snapshot.Index
 	Scope string // "" for the whole registry
 	// Verdict is what --deadline and --baseline found, or nil.
@@ -231,10 +231,10 @@ func (v *planView) scopeLabel() string {
 }
 
 // target names what a step acts on: "analysis-worker (r-1042)", escaped.
-func (v *planView) target(st *coordinator.Step) string { return stepTarget(st) }
+func (v *planView) target(st *planner.Step) string { return stepTarget(st) }
 
 // stepTarget names what a step acts on, escaped: "analysis-worker (r-1042)".
-func stepTarget(st *coordinator.Step) string {
+func stepTarget(st *planner.Step) string {
 	if st.Name == "" || st.Name == st.ID {
 		return render.Escape(st.ID)
 	}
@@ -243,10 +243,10 @@ func stepTarget(st *coordinator.Step) string {
 
 // owner is the component a step belongs to, noting a destroyed or missing
 // one; for a component step, its parent.
-func (v *planView) owner(st *coordinator.Step) (id, note string) {
+func (v *planView) owner(st *planner.Step) (id, note string) {
 	ix := v.Index
 	switch st.Kind {
-	case coordinator.KindResource:
+	case planner.KindResource:
 		o := ix.Owner(st.Index)
 		if o < 0 {
 			return st.Component, "missing"
@@ -255,7 +255,7 @@ func (v *planView) owner(st *coordinator.Step) (id, note string) {
 			return st.Component, "destroyed"
 		}
 		return st.Component, ""
-	case coordinator.KindComponent:
+	case planner.KindComponent:
 		c := &ix.Snap.Components[st.Index]
 		switch p := ix.Parent(st.Index); {
 		case p >= 0:
@@ -275,7 +275,7 @@ func timeoutCell(ms int64) string {
 	return render.Millis(ms)
 }
 
-func summaryLine(s coordinator.Summary) string {
+func summaryLine(s planner.Summary) string {
 	return fmt.Sprintf("%d %s, worst case %s, critical path %s",
 		s.Steps, plural(s.Steps, "step", "steps"), render.Millis(s.WorstCaseMS), render.Millis(s.CriticalPathMS))
 }
@@ -469,10 +469,10 @@ const jsonBlockSteps = 1024
 // worker w fills and formats blocks w, w+workers, w+2×workers…, each
 // while the ones before it are written; at most three blocks per worker
 // are in memory at a time.
-func writeStepBlocks(w io.Writer, p *coordinator.Plan) error {
+func writeStepBlocks(w io.Writer, p *planner.Plan) error {
 	n := p.Len()
 	blocks := (n + jsonBlockSteps - 1) / jsonBlockSteps
-	format := func(b []byte, fl *coordinator.StepFiller, steps []coordinator.Step, k int) []byte {
+	format := func(b []byte, fl *planner.StepFiller, steps []planner.Step, k int) []byte {
 		lo := k * jsonBlockSteps
 		steps = steps[:min(jsonBlockSteps, n-lo)]
 		fl.Fill(steps, lo)
@@ -481,7 +481,7 @@ func writeStepBlocks(w io.Writer, p *coordinator.Plan) error {
 	workers := min(runtime.GOMAXPROCS(0), 8, blocks/4)
 	if workers < 2 {
 		b := make([]byte, 0, 64<<10)
-		fl, steps := p.Filler(), make([]coordinator.Step, jsonBlockSteps)
+		fl, steps := p.Filler(), make([]planner.Step, jsonBlockSteps)
 		for k := range blocks {
 			b = format(b[:0], fl, steps, k)
 			if _, err := w.Write(b); err != nil {
@@ -498,7 +498,7 @@ func writeStepBlocks(w io.Writer, p *coordinator.Plan) error {
 		out[wk] = make(chan []byte, 1)
 		free[wk] = make(chan []byte, 3)
 		wg.Go(func() {
-			fl, steps := p.Filler(), make([]coordinator.Step, jsonBlockSteps)
+			fl, steps := p.Filler(), make([]planner.Step, jsonBlockSteps)
 			for k := wk; k < blocks; k += workers {
 				var b []byte
 				select {
@@ -532,13 +532,9 @@ func writeStepBlocks(w io.Writer, p *coordinator.Plan) error {
 }
 
 // appendStepBlock appends the JSON of steps, which start at plan position lo.
-func appendStepBlock(b []byte, steps []coordinator.Step, lo int) []byte {
+func appendStepBlock(b []byte, steps []planner.Step, lo int) []byte {
 	var actions actionsJSON
-	var warm byte
 	for i := range steps {
-		if i%64 == 0 {
-			warm += warmIDs(steps[i:min(i+64, len(steps))])
-		}
 		s := &steps[i]
 		if lo+i > 0 {
 			b = append(b, ',')
@@ -546,11 +542,11 @@ func appendStepBlock(b []byte, steps []coordinator.Step, lo int) []byte {
 		b = append(b, "\n    {\n      \"order\": "...)
 		b = strconv.AppendInt(b, int64(s.Order), 10)
 		switch s.Kind {
-		case coordinator.KindResource:
+		case planner.KindResource:
 			b = append(b, ",\n      \"kind\": \"resource\",\n      \"id\": "...)
-		case coordinator.KindComponent:
+		case planner.KindComponent:
 			b = append(b, ",\n      \"kind\": \"component\",\n      \"id\": "...)
-		case coordinator.KindCallback:
+		case planner.KindCallback:
 			b = append(b, ",\n      \"kind\": \"callback\",\n      \"id\": "...)
 		default:
 			b = append(b, ",\n      \"kind\": "...)
@@ -571,13 +567,12 @@ func appendStepBlock(b []byte, steps []coordinator.Step, lo int) []byte {
 		b = jsonw.AppendString(b, s.Reason)
 		b = append(b, "\n    }"...)
 	}
-	runtime.KeepAlive(warm) // so that warmIDs reads
 	return b
 }
 
 // actionsJSON writes the "actions" of steps, keeping the JSON of the
 // last few lists it wrote: steps share their action lists (see
-// coordinator.Step), and a list is known by its first element's address.
+// planner.Step), and a list is known by its first element's address.
 type actionsJSON struct {
 	lists [8]struct {
 		first *string
@@ -610,19 +605,4 @@ func (c *actionsJSON) appendJSON(b []byte, actions []string) []byte {
 	l.first, l.n, l.json = &actions[0], len(actions), append(l.json[:0], b[from:]...)
 	c.next++
 	return b
-}
-
-// warmIDs reads the first byte of each step's id ahead of its formatting.
-// In a large snapshot the ids lie all over memory, and each read is a
-// cache miss; in a loop this short the processor has many of them in
-// flight at once, where the formatting would wait for each in turn. The
-// result means nothing.
-func warmIDs(steps []coordinator.Step) byte {
-	var sum byte
-	for i := range steps {
-		if id := steps[i].ID; id != "" {
-			sum += id[0]
-		}
-	}
-	return sum
 }

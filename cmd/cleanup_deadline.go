@@ -13,7 +13,7 @@ import (
 	"github.com/rescoord/rescoord/internal/jsonw"
 	"github.com/rescoord/rescoord/internal/render"
 	"github.com/rescoord/rescoord/internal/report"
-	"github.com/rescoord/rescoord/pkg/coordinator"
+	"github.com/rescoord/rescoord/pkg/planner"
 )
 
 // DeadlineOptions are the flags of `cleanup --dry-run` that turn a plan
@@ -40,9 +40,9 @@ const (
 
 // verdict is what --deadline and --baseline found, for the printers.
 type verdict struct {
-	Deadline   *coordinator.DeadlineVerdict
-	Chain      []coordinator.Step // the first steps of Deadline.Chain, filled
-	Regression *coordinator.ShutdownRegression
+	Deadline   *planner.DeadlineVerdict
+	Chain      []planner.Step // the first steps of Deadline.Chain, filled
+	Regression *planner.ShutdownRegression
 	Baseline   string
 }
 
@@ -53,17 +53,17 @@ func (v *verdict) failed() bool {
 
 // judge computes the verdict of plan, planned over the same scope as the
 // baseline's plan.
-func judge(ctx context.Context, f *Factory, opts *CleanupOptions, plan *coordinator.Plan) (*verdict, error) {
+func judge(ctx context.Context, f *Factory, opts *CleanupOptions, plan *planner.Plan) (*verdict, error) {
 	d := &opts.Deadline
 	if !d.active() {
 		return nil, nil
 	}
 	v := &verdict{}
 	if d.Deadline > 0 {
-		dv := coordinator.CheckDeadline(plan, coordinator.DeadlineOptions{Deadline: d.Deadline, Serial: d.Serial})
+		dv := planner.CheckDeadline(plan, planner.DeadlineOptions{Deadline: d.Deadline, Serial: d.Serial})
 		v.Deadline = &dv
 		n := min(len(dv.Chain), maxJSONChainSteps)
-		v.Chain = make([]coordinator.Step, n)
+		v.Chain = make([]planner.Step, n)
 		fl := plan.Filler()
 		for i := range v.Chain {
 			fl.Fill(v.Chain[i:i+1], dv.Chain[i]-1)
@@ -90,7 +90,7 @@ func judge(ctx context.Context, f *Factory, opts *CleanupOptions, plan *coordina
 		if err != nil {
 			return nil, fmt.Errorf("baseline %s: %w", d.Baseline, err)
 		}
-		r := coordinator.CompareShutdown(op.Summary, plan.Summary, d.MaxRegression)
+		r := planner.CompareShutdown(op.Summary, plan.Summary, d.MaxRegression)
 		v.Regression, v.Baseline = &r, d.Baseline
 	}
 	return v, nil
@@ -106,7 +106,7 @@ func parsePercent(flag, s string) (float64, error) {
 }
 
 // measureLabel names what the deadline is held to.
-func measureLabel(dv *coordinator.DeadlineVerdict) string {
+func measureLabel(dv *planner.DeadlineVerdict) string {
 	if dv.Measure == "worst_case" {
 		return "worst case, every step one after another"
 	}
@@ -144,7 +144,7 @@ func chainLines(v *verdict) []string {
 }
 
 // deadlineHeadline is the verdict on the deadline in one sentence.
-func deadlineHeadline(dv *coordinator.DeadlineVerdict) string {
+func deadlineHeadline(dv *planner.DeadlineVerdict) string {
 	head := fmt.Sprintf("deadline %s (%s): ", render.Millis(dv.DeadlineMS), measureLabel(dv))
 	if dv.Late {
 		return head + fmt.Sprintf("LATE by %s: the cleanup may take %s", render.Millis(dv.LateByMS), render.Millis(dv.ShutdownMS))
@@ -298,7 +298,7 @@ func appendVerdictJSON(b []byte, v *verdict) []byte {
 	return b
 }
 
-func appendSummaryJSON(b []byte, s coordinator.Summary) []byte {
+func appendSummaryJSON(b []byte, s planner.Summary) []byte {
 	b = append(b, "{\"steps\": "...)
 	b = strconv.AppendInt(b, int64(s.Steps), 10)
 	b = append(b, ", \"worst_case_ms\": "...)

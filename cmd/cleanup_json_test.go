@@ -8,14 +8,14 @@ import (
 	"testing"
 
 	"github.com/rescoord/rescoord/internal/gensnap"
-	"github.com/rescoord/rescoord/pkg/coordinator"
+	"github.com/rescoord/rescoord/pkg/planner"
 	"github.com/rescoord/rescoord/pkg/snapshot"
 )
 
 // bigDemoPlan repeats the demo's steps to n steps, with a few action lists
 // of its own (same contents, other slices) so that the printer's cache of
 // action lists is missed and refilled.
-func bigDemoPlan(t *testing.T, n int) *coordinator.Plan {
+func bigDemoPlan(t *testing.T, n int) *planner.Plan {
 	t.Helper()
 	s, err := snapshot.Decode(bytes.NewReader(demoJSON(t)), "demo")
 	if err != nil {
@@ -25,11 +25,11 @@ func bigDemoPlan(t *testing.T, n int) *coordinator.Plan {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := coordinator.NewPlan(ix, coordinator.Scope{})
+	p, err := planner.NewPlan(ix, planner.Scope{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	big := &coordinator.Plan{Summary: p.Summary, Warnings: []string{"w <1>"}}
+	big := &planner.Plan{Summary: p.Summary, Warnings: []string{"w <1>"}}
 	for len(big.Steps) < n {
 		big.Steps = append(big.Steps, p.Steps...)
 	}

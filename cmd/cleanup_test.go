@@ -10,7 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/rescoord/rescoord/internal/jsonw"
-	"github.com/rescoord/rescoord/pkg/coordinator"
+	"github.com/rescoord/rescoord/pkg/planner"
 	"github.com/rescoord/rescoord/pkg/snapshot"
 )
 
@@ -178,7 +178,7 @@ func TestCleanup_FlagsReachOptions(t *testing.T) {
 // The hand-written JSON printer must write exactly what encoding/json
 // writes with two-space indentation.
 func TestCleanup_JSONPrinterMatchesEncodingJSON(t *testing.T) {
-	check := func(t *testing.T, name string, p *coordinator.Plan) {
+	check := func(t *testing.T, name string, p *planner.Plan) {
 		t.Helper()
 		var got bytes.Buffer
 		if err := (planJSONPrinter{}).Print(&got, &planView{Plan: p}); err != nil {
@@ -203,15 +203,15 @@ func TestCleanup_JSONPrinterMatchesEncodingJSON(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, scope := range []string{"", "copy_verify_tab", "settings_controller"} {
-		p, err := coordinator.NewPlan(ix, coordinator.Scope{Component: scope})
+		p, err := planner.NewPlan(ix, planner.Scope{Component: scope})
 		if err != nil {
 			t.Fatal(err)
 		}
 		check(t, "demo "+scope, p)
 	}
-	check(t, "empty", &coordinator.Plan{Steps: []coordinator.Step{}})
-	check(t, "warnings and odd strings", &coordinator.Plan{
-		Steps: []coordinator.Step{{Order: 1, Kind: "resource", ID: "r-<1>&\"\\", Component: "tab\u2028\u2029", Type: "gpu\x00\x1f\x7f",
+	check(t, "empty", &planner.Plan{Steps: []planner.Step{}})
+	check(t, "warnings and odd strings", &planner.Plan{
+		Steps: []planner.Step{{Order: 1, Kind: "resource", ID: "r-<1>&\"\\", Component: "tab\u2028\u2029", Type: "gpu\x00\x1f\x7f",
 			Actions: []string{}, Reason: "bad \xff utf8 \b\f\n\r\t é 😀"}},
 		Warnings: []string{"one", "two <b>"},
 	})
@@ -249,9 +249,9 @@ func BenchmarkCleanupJSON(b *testing.B) {
 		b.Fatal(err)
 	}
 	ix, _ := snapshot.NewIndex(s)
-	p, _ := coordinator.NewPlan(ix, coordinator.Scope{})
+	p, _ := planner.NewPlan(ix, planner.Scope{})
 	// Repeat the demo's steps to 100,000.
-	big := &coordinator.Plan{Summary: p.Summary}
+	big := &planner.Plan{Summary: p.Summary}
 	for len(big.Steps) < 100_000 {
 		big.Steps = append(big.Steps, p.Steps...)
 	}

@@ -10,7 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/rescoord/rescoord/internal/render"
-	"github.com/rescoord/rescoord/pkg/coordinator"
+	"github.com/rescoord/rescoord/pkg/planner"
 	"github.com/rescoord/rescoord/pkg/snapshot"
 )
 
@@ -87,7 +87,7 @@ func runGraph(ctx context.Context, f *Factory, opts *GraphOptions) error {
 		}
 		root = ci
 	}
-	var plan *coordinator.Plan
+	var plan *planner.Plan
 	if opts.Plan {
 		if plan, err = newPlan(ix, opts.Component, false); err != nil {
 			return fmt.Errorf("%w (drop --plan to draw the graph with the cycle in red)", err)
@@ -132,7 +132,7 @@ type graph struct {
 // buildGraph lays out what is drawn, in snapshot order: components, the
 // placeholders for missing owners and parents, resources; then ownership
 // edges and depends_on edges.
-func buildGraph(ix *snapshot.Index, root int, all bool, plan *coordinator.Plan) *graph {
+func buildGraph(ix *snapshot.Index, root int, all bool, plan *planner.Plan) *graph {
 	s := ix.Snap
 	g := &graph{}
 	compNode := make([]int, len(s.Components))
@@ -151,11 +151,11 @@ func buildGraph(ix *snapshot.Index, root int, all bool, plan *coordinator.Plan) 
 		for i := range plan.Steps {
 			st := &plan.Steps[i]
 			switch st.Kind {
-			case coordinator.KindComponent:
+			case planner.KindComponent:
 				compStep[st.Index] = st.Order
-			case coordinator.KindResource:
+			case planner.KindResource:
 				resStep[st.Index] = st.Order
-			case coordinator.KindCallback:
+			case planner.KindCallback:
 				if ci, ok := ix.ComponentIndex(st.Component); ok {
 					cbSteps[ci] = append(cbSteps[ci], st.Order)
 				}
@@ -255,7 +255,7 @@ func buildGraph(ix *snapshot.Index, root int, all bool, plan *coordinator.Plan) 
 
 	// Cycles among live resources: their members and edges in red.
 	cycleEdge := map[link]bool{}
-	for _, cyc := range coordinator.DependencyCycles(ix) {
+	for _, cyc := range planner.DependencyCycles(ix) {
 		for k, ri := range cyc {
 			next := cyc[(k+1)%len(cyc)]
 			if resNode[ri] >= 0 {

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	goldenfile "github.com/rescoord/rescoord/internal/golden"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files under testdata/golden")
@@ -92,23 +94,7 @@ func runCLI(t testing.TB, args ...string) result {
 // golden compares got with testdata/golden/name, or rewrites it with -update.
 func golden(t testing.TB, name string, got string) {
 	t.Helper()
-	path := filepath.Join(absRoot, "testdata", "golden", name)
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("reading golden file (run go test ./cmd -update to create it): %v", err)
-	}
-	if got != string(want) {
-		t.Errorf("output differs from %s (run go test ./cmd -update to accept):\n--- got ---\n%s\n--- want ---\n%s", path, got, want)
-	}
+	goldenfile.Check(t, filepath.Join(absRoot, "testdata", "golden", name), got, *update, "go test ./cmd -update")
 }
 
 // snapshotPath is the path of a snapshot in testdata/snapshots.

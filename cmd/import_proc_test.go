@@ -116,5 +116,5 @@ func TestProc_Errors(t *testing.T) {
 func TestProc_NoLiveCleanup(t *testing.T) {
 	p, _ := leakyProc(t)
 	r := runCLI(t, "cleanup", "--yes", "--component", "process", "--attach", fmt.Sprintf("proc:%d", p.PID()))
-	oneLine(t, r, "has no registry to run cleanups")
+	oneLine(t, r, fmt.Sprintf("proc:%d has no registry: this needs a process that embeds pkg/registry", p.PID()))
 }

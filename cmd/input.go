@@ -72,19 +72,33 @@ func (o *AttachOptions) addFlags(c *cobra.Command) {
 	c.Flags().StringVar(&o.AllowUID, "allow-uid", "", "with --attach, also trust a unix socket served by this uid (comma-separated; by default only your own)")
 }
 
-// attachSource is what commands ask of an attach target: a registry's
-// endpoint (attach.Client), or a process read without instrumentation
-// (proc:PID, pprof:URL: docs/importers.md), which serves snapshots only.
+// attachSource is what record and watch ask of an attach target: a
+// registry's endpoint (attach.Client), or a process read without
+// instrumentation (proc:PID, pprof:URL: docs/importers.md), which serves
+// snapshots only.
 type attachSource interface {
 	Snapshot(ctx context.Context) (*snapshot.Snapshot, error)
 	Cleanups(ctx context.Context) (*attach.CleanupState, error)
-	RunCleanup(ctx context.Context, req attach.CleanupRequest, step func(attach.StepResult)) (*attach.CleanupSummary, error)
 }
 
-// client connects to an attach target.
-func (o *AttachOptions) client(f *Factory, target string) (attachSource, error) {
-	if src, ok, err := o.importer(f, target); ok || err != nil {
+// source connects to an attach target for its snapshots: any target,
+// those without instrumentation included.
+func (o *AttachOptions) source(f *Factory, target string) (attachSource, error) {
+	if src, ok, err := o.importer(target); ok || err != nil {
 		return src, err
+	}
+	return o.client(f, target)
+}
+
+// client connects to the registry an attach target serves. A target
+// read without instrumentation has none: a live cleanup and attach-check
+// refuse it.
+func (o *AttachOptions) client(f *Factory, target string) (*attach.Client, error) {
+	if _, ok, err := o.importer(target); ok || err != nil {
+		if err != nil {
+			return nil, err
+		}
+		return nil, usageError("%s has no registry: this needs a process that embeds pkg/registry (docs/importers.md)", attach.Redact(target))
 	}
 	allow, err := attach.ParseUIDs(o.AllowUID)
 	if err != nil {
@@ -105,7 +119,7 @@ func (o *AttachOptions) client(f *Factory, target string) (attachSource, error) 
 
 // fetch reads the snapshot a live process serves.
 func (o *AttachOptions) fetch(ctx context.Context, f *Factory, target string) (*snapshot.Snapshot, error) {
-	c, err := o.client(f, target)
+	c, err := o.source(f, target)
 	if err != nil {
 		return nil, err
 	}
@@ -118,10 +132,12 @@ func (o *AttachOptions) fetch(ctx context.Context, f *Factory, target string) (*
 
 const inputHelp = "give a snapshot file, - for standard input, --demo for the built-in sample, or --attach TARGET"
 
-// loaded is one input snapshot and the name it is reported under.
+// loaded is one input snapshot and the name it is reported under, with
+// its index when it was built while reading (snapshot.LoadIndex).
 type loaded struct {
 	Snap *snapshot.Snapshot
 	Name string
+	ix   *snapshot.Index
 }
 
 // loadOne reads the single input of a command that takes at most one path.
@@ -153,11 +169,11 @@ func (o *InputOptions) load(ctx context.Context, f *Factory, args []string) ([]*
 		return nil, usageError("too many inputs: give snapshot paths, --demo or --attach, not several")
 	}
 	if o.Demo {
-		s, err := snapshot.Decode(bytes.NewReader(f.Demo), "demo")
+		ix, err := snapshot.DecodeIndex(ctx, bytes.NewReader(f.Demo), "demo", snapshot.Options{})
 		if err != nil {
 			return nil, fmt.Errorf("the built-in demo is broken: %w", err)
 		}
-		return []*loaded{{Snap: s, Name: "demo"}}, nil
+		return []*loaded{{Snap: ix.Snap, Name: "demo", ix: ix}}, nil
 	}
 	if o.Attach != "" {
 		s, err := o.fetch(ctx, f, o.Attach)
@@ -170,21 +186,21 @@ func (o *InputOptions) load(ctx context.Context, f *Factory, args []string) ([]*
 	out := make([]*loaded, 0, len(args))
 	stdin := false
 	for _, p := range args {
-		var s *snapshot.Snapshot
+		var ix *snapshot.Index
 		var err error
 		if p == "-" {
 			if stdin {
 				return nil, usageError("standard input (-) can be read only once")
 			}
 			stdin = true
-			s, err = snapshot.DecodeContext(ctx, f.IO.In, "-", read)
+			ix, err = snapshot.DecodeIndex(ctx, f.IO.In, "-", read)
 		} else {
-			s, err = snapshot.LoadContext(ctx, p, read)
+			ix, err = snapshot.LoadIndex(ctx, p, read)
 		}
 		if err != nil {
 			return nil, inputError(err)
 		}
-		out = append(out, &loaded{Snap: s, Name: p})
+		out = append(out, &loaded{Snap: ix.Snap, Name: p, ix: ix})
 	}
 	return out, nil
 }
@@ -209,8 +225,12 @@ func inputError(err error) error {
 	return &exitError{code: ExitError, err: err}
 }
 
-// index builds the shared index of a snapshot; a failure is an input error.
+// index returns the shared index of a snapshot, built while it was read
+// or now; a failure is an input error.
 func index(in *loaded) (*snapshot.Index, error) {
+	if in.ix != nil && in.ix.Snap == in.Snap {
+		return in.ix, nil
+	}
 	ix, err := snapshot.NewIndex(in.Snap)
 	if err != nil {
 		return nil, &exitError{code: ExitError, err: fmt.Errorf("%s: %w", in.Name, err)}

@@ -3,7 +3,6 @@ package cmd
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/url"
 	"strings"
 
@@ -15,36 +14,32 @@ import (
 
 // importer resolves the attach targets that need no instrumentation in
 // the process (docs/importers.md): ok is false for any other target.
-func (o *AttachOptions) importer(f *Factory, target string) (attachSource, bool, error) {
+func (o *AttachOptions) importer(target string) (attachSource, bool, error) {
 	switch {
 	case strings.HasPrefix(target, "proc:"):
 		pid, err := procsnap.ParseTarget(target)
 		if err != nil {
 			return nil, true, usageError("%v", err)
 		}
-		return &procSource{noRegistry: noRegistry{target}, pid: pid}, true, nil
+		return &procSource{pid: pid}, true, nil
 	case strings.HasPrefix(target, "pprof:"):
 		base, err := goroutines.ParseTarget(target)
 		if err != nil {
 			return nil, true, usageError("%v", err)
 		}
-		return &pprofSource{noRegistry: noRegistry{target}, base: base, opts: goroutines.FetchOptions{
+		return &pprofSource{base: base, opts: goroutines.FetchOptions{
 			Timeout: o.Timeout, MaxBytes: o.MaxBytes, Label: o.Label}}, true, nil
 	}
 	return nil, false, nil
 }
 
 // noRegistry is what an imported target answers to a registry request.
-type noRegistry struct{ target string }
+type noRegistry struct{}
 
 var errNoRegistry = errors.New("not served")
 
-func (n noRegistry) Cleanups(context.Context) (*attach.CleanupState, error) {
+func (noRegistry) Cleanups(context.Context) (*attach.CleanupState, error) {
 	return nil, errNoRegistry
-}
-
-func (n noRegistry) RunCleanup(context.Context, attach.CleanupRequest, func(attach.StepResult)) (*attach.CleanupSummary, error) {
-	return nil, fmt.Errorf("%s has no registry to run cleanups: a live cleanup needs a process that embeds pkg/registry (use --dry-run)", n.target)
 }
 
 // procSource reads a Linux process from /proc.

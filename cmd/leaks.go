@@ -19,7 +19,7 @@ import (
 	"github.com/rescoord/rescoord/internal/atomicfile"
 	"github.com/rescoord/rescoord/internal/render"
 	"github.com/rescoord/rescoord/internal/report"
-	"github.com/rescoord/rescoord/pkg/coordinator"
+	"github.com/rescoord/rescoord/pkg/leaks"
 )
 
 // LeaksOptions are the flags of `rescoord leaks`.
@@ -88,10 +88,10 @@ in the working directory when present. See docs/leaks.md.`,
 	fl.DurationVar(&opts.Grace, "grace", 0, "report a resource whose owner was destroyed less than this before the snapshot as info, not as a leak (e.g. 5s)")
 	fl.DurationVar(&opts.MaxAge, "max-age", 0, "report live resources older than this as stale-resource (e.g. 10m); off by default")
 	fl.StringVar(&opts.Baseline, "baseline", "", "an older snapshot of the same scenario: show only new findings, and growth since it")
-	fl.StringVar(&opts.Suppressions, "suppressions", "", "suppressions file (default: "+coordinator.DefaultSuppressionsFile+" in the working directory, when present)")
-	fl.IntVar(&opts.GrowthCount, "growth-count", coordinator.DefaultGrowth.Count, "growth: least increase in the live count of a (component, type); 0 turns the count criterion off")
+	fl.StringVar(&opts.Suppressions, "suppressions", "", "suppressions file (default: "+leaks.DefaultSuppressionsFile+" in the working directory, when present)")
+	fl.IntVar(&opts.GrowthCount, "growth-count", leaks.DefaultGrowth.Count, "growth: least increase in the live count of a (component, type); 0 turns the count criterion off")
 	fl.StringVar(&opts.GrowthBytes, "growth-bytes", "16MiB", "growth: least increase in the live bytes of a (component, type); 0 turns the bytes criterion off")
-	fl.Float64Var(&opts.GrowthPercent, "growth-percent", coordinator.DefaultGrowth.Percent, "growth: least increase relative to the old value, in percent")
+	fl.Float64Var(&opts.GrowthPercent, "growth-percent", leaks.DefaultGrowth.Percent, "growth: least increase relative to the old value, in percent")
 	_ = c.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(report.Formats, cobra.ShellCompDirectiveNoFileComp))
 	_ = c.RegisterFlagCompletionFunc("fail-on", cobra.FixedCompletions([]string{"critical", "error", "warning", "info", "none"}, cobra.ShellCompDirectiveNoFileComp))
 	_ = c.RegisterFlagCompletionFunc("severity", cobra.FixedCompletions([]string{"critical", "error", "warning", "info"}, cobra.ShellCompDirectiveNoFileComp))
@@ -131,14 +131,14 @@ func runLeaks(ctx context.Context, f *Factory, opts *LeaksOptions) error {
 	if err != nil {
 		return err
 	}
-	ro := coordinator.ReportOptions{
-		Leaks: coordinator.LeakOptions{Grace: opts.Grace, MaxAge: opts.MaxAge},
+	ro := leaks.ReportOptions{
+		Leaks: leaks.LeakOptions{Grace: opts.Grace, MaxAge: opts.MaxAge},
 		Now:   f.Now(),
 	}
-	if ro.FailOn, err = coordinator.ParseSeverity(opts.FailOn, true); err != nil {
+	if ro.FailOn, err = leaks.ParseSeverity(opts.FailOn, true); err != nil {
 		return usageError("--fail-on: %v", err)
 	}
-	if ro.Show, err = coordinator.ParseSeverity(opts.Severity, false); err != nil {
+	if ro.Show, err = leaks.ParseSeverity(opts.Severity, false); err != nil {
 		return usageError("--severity: %v", err)
 	}
 	if opts.Grace < 0 || opts.MaxAge < 0 {
@@ -151,7 +151,7 @@ func runLeaks(ctx context.Context, f *Factory, opts *LeaksOptions) error {
 	if err != nil {
 		return usageError("--growth-bytes: %v", err)
 	}
-	ro.Growth = coordinator.GrowthOptions{Count: opts.GrowthCount, Bytes: gb, Percent: opts.GrowthPercent}
+	ro.Growth = leaks.GrowthOptions{Count: opts.GrowthCount, Bytes: gb, Percent: opts.GrowthPercent}
 	if ro.Growth.Count == 0 && ro.Growth.Bytes == 0 && (opts.Baseline != "" || len(opts.Args) > 2) {
 		return usageError("--growth-count 0 and --growth-bytes 0 turn growth off: keep one of them")
 	}
@@ -205,7 +205,7 @@ func runLeaks(ctx context.Context, f *Factory, opts *LeaksOptions) error {
 		return err
 	}
 
-	r := coordinator.Analyze(ix, ro)
+	r := leaks.Analyze(ix, ro)
 
 	popts := report.Options{
 		Input:    inputs[len(inputs)-1].Name,
@@ -285,7 +285,7 @@ func checkSeries(f *Factory, inputs []*loaded) ([]*loaded, error) {
 func sameProcess(x, y *loaded) error {
 	a, b := x.Snap.Source, y.Snap.Source
 	var va, vb any
-	field := coordinator.SourceMismatch(a, b)
+	field := leaks.SourceMismatch(a, b)
 	switch field {
 	case "":
 		return nil
@@ -309,16 +309,16 @@ func warnf(f *Factory, format string, args ...any) {
 
 // loadSuppressions reads the suppressions file named, or the default one
 // when present; nil when there is none. Only a regular file of at most
-// coordinator.MaxSuppressionsBytes is read. The default file comes with the
+// leaks.MaxSuppressionsBytes is read. The default file comes with the
 // working tree — a pull request can ship it — so it must be the file
 // itself: a symbolic link, FIFO, device or directory there is not read, and
 // a warning says so (docs/leaks.md#suppressions). A file named with
 // --suppressions is followed through links, and must then be regular too.
-func loadSuppressions(f *Factory, path string) (*coordinator.Suppressions, error) {
+func loadSuppressions(f *Factory, path string) (*leaks.Suppressions, error) {
 	def := path == ""
 	flag := os.O_RDONLY | syscall.O_NONBLOCK // opening a FIFO never waits for a writer
 	if def {
-		path = coordinator.DefaultSuppressionsFile
+		path = leaks.DefaultSuppressionsFile
 		flag |= syscall.O_NOFOLLOW
 	}
 	file, err := os.OpenFile(path, flag, 0)
@@ -343,11 +343,11 @@ func loadSuppressions(f *Factory, path string) (*coordinator.Suppressions, error
 		}
 		return nil, usageError("invalid suppressions file: %s is not a regular file (%s)", render.Escape(path), fileKind(fi.Mode()))
 	}
-	data, err := io.ReadAll(io.LimitReader(file, coordinator.MaxSuppressionsBytes+1))
+	data, err := io.ReadAll(io.LimitReader(file, leaks.MaxSuppressionsBytes+1))
 	if err != nil {
 		return nil, inputError(err)
 	}
-	s, err := coordinator.ParseSuppressions(data, path)
+	s, err := leaks.ParseSuppressions(data, path)
 	if err != nil {
 		return nil, &exitError{code: ExitError, err: fmt.Errorf("invalid suppressions file: %w", err)}
 	}
@@ -372,7 +372,7 @@ func fileKind(m fs.FileMode) string {
 }
 
 // writeReport prints r in one format to stdout or to a file.
-func writeReport(f *Factory, o leakOutput, popts report.Options, r *coordinator.Report) error {
+func writeReport(f *Factory, o leakOutput, popts report.Options, r *leaks.Report) error {
 	if o.path == "" {
 		popts.Styles = f.Styles()
 		p, err := report.New(o.format, popts)

@@ -157,6 +157,7 @@ transparently), - for standard input, --demo for the built-in sample, or
 		NewCmdLeaks(f, nil),
 		NewCmdCleanup(f, nil),
 		NewCmdGraph(f, nil),
+		NewCmdAttachCheck(f, nil),
 		NewCmdImport(f, nil),
 	)
 	return root

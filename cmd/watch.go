@@ -12,7 +12,7 @@ import (
 
 	"github.com/rescoord/rescoord/internal/attach"
 	"github.com/rescoord/rescoord/internal/render"
-	"github.com/rescoord/rescoord/pkg/coordinator"
+	"github.com/rescoord/rescoord/pkg/leaks"
 	"github.com/rescoord/rescoord/pkg/snapshot"
 )
 
@@ -58,8 +58,8 @@ summary per refresh.`,
 type watchFrame struct {
 	snap   *snapshot.Snapshot
 	stats  *snapshot.Stats
-	leaks  map[coordinator.Rule]int
-	bySev  map[coordinator.Severity]int
+	leaks  map[leaks.Rule]int
+	bySev  map[leaks.Severity]int
 	err    error
 	prevOK *watchFrame
 	// cleanups is what the process's /stats says of its cleanups (nil
@@ -77,7 +77,7 @@ func runWatch(c *cobra.Command, f *Factory, opts *WatchOptions) error {
 	if opts.Top < 1 || opts.Count < 0 {
 		return usageError("--top wants 1 or more and --count 0 or more")
 	}
-	client, err := opts.client(f, opts.Attach)
+	client, err := opts.source(f, opts.Attach)
 	if err != nil {
 		return err
 	}
@@ -106,8 +106,8 @@ func runWatch(c *cobra.Command, f *Factory, opts *WatchOptions) error {
 				fr.err = err
 			} else {
 				fr.snap, fr.stats = s, snapshot.ComputeStats(ix, opts.Top)
-				fr.leaks, fr.bySev = map[coordinator.Rule]int{}, map[coordinator.Severity]int{}
-				for _, fd := range coordinator.FindLeaks(ix, coordinator.LeakOptions{}) {
+				fr.leaks, fr.bySev = map[leaks.Rule]int{}, map[leaks.Severity]int{}
+				for _, fd := range leaks.FindLeaks(ix, leaks.LeakOptions{}) {
 					fr.leaks[fd.Rule]++
 					fr.bySev[fd.Severity]++
 				}
@@ -151,7 +151,7 @@ func writeFrame(w io.Writer, st *render.Styles, fr *watchFrame, opts *WatchOptio
 		sum.Resources, sum.LiveResources, render.Bytes(sum.LiveBytes), delta, sum.Components, sum.DestroyedComponents)
 
 	var sev []string
-	for _, v := range coordinator.Severities {
+	for _, v := range leaks.Severities() {
 		if n := fr.bySev[v]; n > 0 {
 			sev = append(sev, st.Severity(v.String()).Render(fmt.Sprintf("%d %s", n, v)))
 		}
@@ -160,7 +160,7 @@ func writeFrame(w io.Writer, st *render.Styles, fr *watchFrame, opts *WatchOptio
 		fmt.Fprintln(w, "leaks: "+st.OK.Render("none"))
 	} else {
 		rules := make([]string, 0, len(fr.leaks))
-		for _, r := range coordinator.Rules {
+		for _, r := range leaks.Rules() {
 			if n := fr.leaks[r.ID]; n > 0 {
 				rules = append(rules, fmt.Sprintf("%s %d", r.ID, n))
 			}

@@ -29,6 +29,7 @@ import (
 
 	"github.com/rescoord/rescoord/pkg/coordinator"
 	"github.com/rescoord/rescoord/pkg/registry"
+	"github.com/rescoord/rescoord/pkg/registry/metrics"
 )
 
 // config holds the flags.
@@ -205,7 +206,7 @@ func run(ctx context.Context, cfg config, log io.Writer) error {
 	}
 	ctx, exit := a.reg.EmergencyCleanup(ctx, 10*time.Second)
 	defer exit()
-	srv, err := a.reg.Listen(serveOptions(cfg, log)...)
+	srv, err := a.reg.Listen(append(serveOptions(cfg, log), registry.WithMetrics(metrics.Handler(a.reg)))...)
 	if err != nil {
 		return err
 	}

@@ -8,19 +8,19 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/rescoord/rescoord/pkg/coordinator"
+	"github.com/rescoord/rescoord/pkg/leaks"
 	"github.com/rescoord/rescoord/pkg/registry"
 	"github.com/rescoord/rescoord/pkg/snapshot"
 )
 
-func leaks(t *testing.T, reg *registry.Registry) map[coordinator.Rule]int {
+func findings(t *testing.T, reg *registry.Registry) map[leaks.Rule]int {
 	t.Helper()
 	ix, err := snapshot.NewIndex(reg.Snapshot())
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := map[coordinator.Rule]int{}
-	for _, f := range coordinator.FindLeaks(ix, coordinator.LeakOptions{}) {
+	out := map[leaks.Rule]int{}
+	for _, f := range leaks.FindLeaks(ix, leaks.LeakOptions{}) {
 		out[f.Rule]++
 	}
 	return out
@@ -39,7 +39,7 @@ func TestMediaApp_ClosingTabsCleansUp(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if got := leaks(t, a.reg); len(got) != 0 {
+	if got := findings(t, a.reg); len(got) != 0 {
 		t.Errorf("findings without -leak: %v", got)
 	}
 	st := a.reg.Stats()
@@ -87,14 +87,14 @@ func TestMediaApp_LeakShowsAsRunningOrphan(t *testing.T) {
 	if !got {
 		t.Fatal("the dropped tab was not marked destroyed after GC")
 	}
-	if n := leaks(t, a.reg)[coordinator.RuleRunningOrphan]; n == 0 {
-		t.Errorf("no running-orphan after the leak: %v", leaks(t, a.reg))
+	if n := findings(t, a.reg)[leaks.RuleRunningOrphan]; n == 0 {
+		t.Errorf("no running-orphan after the leak: %v", findings(t, a.reg))
 	}
 	// A real cleanup of the leaked tab stops the worker.
 	if err := a.reg.Destroy(ctx, "media_tab_2"); err != nil {
 		t.Fatal(err)
 	}
-	if n := leaks(t, a.reg)[coordinator.RuleRunningOrphan]; n != 0 {
+	if n := findings(t, a.reg)[leaks.RuleRunningOrphan]; n != 0 {
 		t.Errorf("running-orphan after destroying the leaked tab: %d", n)
 	}
 	a.reg.CleanupAll(ctx)

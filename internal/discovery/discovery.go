@@ -30,8 +30,6 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
-
-	"github.com/rescoord/rescoord/internal/render"
 )
 
 // Entry describes one serving process.
@@ -336,7 +334,7 @@ func CheckAddress(addr string) error {
 	if err == nil && u.Scheme == "http" && u.Host != "" && IsLoopbackHost(u.Hostname()) {
 		return nil
 	}
-	return fmt.Errorf("its address %q is not on this machine (a discovery file may name a unix:// socket or http:// to 127.0.0.0/8, ::1 or localhost)", render.Escape(Redact(addr)))
+	return fmt.Errorf("its address %q is not on this machine (a discovery file may name a unix:// socket or http:// to 127.0.0.0/8, ::1 or localhost)", Redact(addr)) // %q escapes every control character
 }
 
 // IsLoopbackHost reports whether host is localhost or a loopback IP literal.

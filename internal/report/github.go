@@ -5,7 +5,7 @@ import (
 	"io"
 	"strings"
 
-	"github.com/rescoord/rescoord/pkg/coordinator"
+	"github.com/rescoord/rescoord/pkg/leaks"
 )
 
 // githubPrinter writes GitHub Actions workflow commands: one annotation
@@ -19,7 +19,7 @@ const githubBlockGroups = 256
 
 // Print implements Printer, a block of groups at a time on every core
 // (see writeBlocks).
-func (p *githubPrinter) Print(w io.Writer, r *coordinator.Report) error {
+func (p *githubPrinter) Print(w io.Writer, r *leaks.Report) error {
 	t := newTracer(r.Index)
 	err := writeBlocks(w, len(r.Groups), githubBlockGroups, func(b []byte, from, to int) []byte {
 		var text []byte
@@ -29,9 +29,9 @@ func (p *githubPrinter) Print(w io.Writer, r *coordinator.Report) error {
 			cmd := "notice"
 			switch {
 			case f.SuppressedBy != nil:
-			case g.Severity >= coordinator.SeverityError:
+			case g.Severity >= leaks.SeverityError:
 				cmd = "error"
-			case g.Severity == coordinator.SeverityWarning:
+			case g.Severity == leaks.SeverityWarning:
 				cmd = "warning"
 			}
 			var props []string

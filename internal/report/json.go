@@ -5,7 +5,7 @@ import (
 	"encoding/json"
 	"io"
 
-	"github.com/rescoord/rescoord/pkg/coordinator"
+	"github.com/rescoord/rescoord/pkg/leaks"
 )
 
 // jsonBlockFindings is how many findings make one block of JSON (about
@@ -19,7 +19,7 @@ const jsonBlockFindings = 256
 type jsonPrinter struct{}
 
 // Print implements Printer.
-func (jsonPrinter) Print(w io.Writer, r *coordinator.Report) error {
+func (jsonPrinter) Print(w io.Writer, r *leaks.Report) error {
 	bw := bufio.NewWriter(w) // for what comes before and after the findings
 	bw.WriteString("{\n  \"findings\": [")
 	if err := bw.Flush(); err != nil {

@@ -8,7 +8,7 @@ import (
 	"sync/atomic"
 
 	"github.com/rescoord/rescoord/internal/render"
-	"github.com/rescoord/rescoord/pkg/coordinator"
+	"github.com/rescoord/rescoord/pkg/leaks"
 )
 
 // JUnitSuites is the JUnit XML document the junit format writes, as CI
@@ -80,7 +80,7 @@ const junitBlockGroups = 128
 // The traces in it are escaped (appendText) and it is written through
 // render.SafeWriter, so no line of it starts a CI workflow command when it
 // goes to standard output.
-func (p *junitPrinter) Print(w io.Writer, r *coordinator.Report) error {
+func (p *junitPrinter) Print(w io.Writer, r *leaks.Report) error {
 	w = render.SafeWriter(w)
 	t := newTracer(r.Index)
 	suite := JUnitSuite{Name: "rescoord leaks: " + p.opts.Input, Time: "0"}

@@ -9,7 +9,7 @@ import (
 	"strings"
 
 	"github.com/rescoord/rescoord/internal/render"
-	"github.com/rescoord/rescoord/pkg/coordinator"
+	"github.com/rescoord/rescoord/pkg/leaks"
 )
 
 // Markdown limits: a pull-request comment holds at most 65,536 characters.
@@ -24,7 +24,7 @@ const (
 type markdownPrinter struct{ opts Options }
 
 // Print implements Printer.
-func (p *markdownPrinter) Print(w io.Writer, r *coordinator.Report) error {
+func (p *markdownPrinter) Print(w io.Writer, r *leaks.Report) error {
 	var b bytes.Buffer
 	t := newTracer(r.Index)
 	s := r.Index.Snap

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/rescoord/rescoord/internal/render"
-	"github.com/rescoord/rescoord/pkg/coordinator"
+	"github.com/rescoord/rescoord/pkg/leaks"
 )
 
 // Formats are the report formats, in the order help text lists them.
@@ -15,7 +15,7 @@ var Formats = []string{"text", "json", "sarif", "junit", "github", "markdown"}
 
 // Printer writes a leak report in one format.
 type Printer interface {
-	Print(w io.Writer, r *coordinator.Report) error
+	Print(w io.Writer, r *leaks.Report) error
 }
 
 // Options describe the run a report comes from, for the formats that say so.
@@ -58,7 +58,7 @@ func New(format string, opts Options) (Printer, error) {
 
 // summaryLine is the closing line of a report: "2 critical, 5 errors,
 // 3 warnings, 1 info · 4 suppressed · fails on error: FAIL (7 findings)".
-func summaryLine(r *coordinator.Report) string {
+func summaryLine(r *leaks.Report) string {
 	s := r.Summary
 	parts := []string{fmt.Sprintf("%d critical, %d %s, %d %s, %d info",
 		s.Critical, s.Error, plural(s.Error, "error", "errors"), s.Warning, plural(s.Warning, "warning", "warnings"), s.Info)}
@@ -74,7 +74,7 @@ func summaryLine(r *coordinator.Report) string {
 }
 
 // verdict says what --fail-on made of the report.
-func verdict(r *coordinator.Report) string {
+func verdict(r *leaks.Report) string {
 	if r.FailOn == 0 {
 		return "fails on none: pass"
 	}

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rescoord/rescoord/pkg/coordinator"
+	"github.com/rescoord/rescoord/pkg/leaks"
 	"github.com/rescoord/rescoord/pkg/snapshot"
 )
 
@@ -69,7 +69,7 @@ func TestNew_UnknownFormat(t *testing.T) {
 }
 
 // manyLeaks is a snapshot with n distinct leak groups.
-func manyLeaks(t *testing.T, n int) *coordinator.Report {
+func manyLeaks(t *testing.T, n int) *leaks.Report {
 	t.Helper()
 	s := &snapshot.Snapshot{Format: snapshot.FormatV1, TakenAt: time.Date(2026, 11, 27, 12, 0, 5, 0, time.UTC)}
 	for i := range n {
@@ -80,7 +80,7 @@ func manyLeaks(t *testing.T, n int) *coordinator.Report {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return coordinator.Analyze(ix, coordinator.ReportOptions{FailOn: coordinator.SeverityError})
+	return leaks.Analyze(ix, leaks.ReportOptions{FailOn: leaks.SeverityError})
 }
 
 // A pull-request comment holds 65,536 characters: the markdown report caps

@@ -14,7 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/rescoord/rescoord/internal/jsonw"
-	"github.com/rescoord/rescoord/pkg/coordinator"
+	"github.com/rescoord/rescoord/pkg/leaks"
 )
 
 // SARIF 2.1.0 (OASIS), the subset rescoord writes.
@@ -129,11 +129,11 @@ type sarifPrinter struct{ opts Options }
 
 // sarifLevel maps severities to SARIF levels: critical and error are
 // errors, warning a warning, info a note.
-func sarifLevel(s coordinator.Severity) string {
+func sarifLevel(s leaks.Severity) string {
 	switch s {
-	case coordinator.SeverityCritical, coordinator.SeverityError:
+	case leaks.SeverityCritical, leaks.SeverityError:
 		return "error"
-	case coordinator.SeverityWarning:
+	case leaks.SeverityWarning:
 		return "warning"
 	}
 	return "note"
@@ -145,14 +145,14 @@ const sarifBlockGroups = 128
 // Print implements Printer. The results are made and written a block of
 // groups at a time, on every core (see writeBlocks): a report of a hundred
 // thousand groups is never held in memory as SARIF.
-func (p *sarifPrinter) Print(w io.Writer, r *coordinator.Report) error {
+func (p *sarifPrinter) Print(w io.Writer, r *leaks.Report) error {
 	t := newTracer(r.Index)
 	tool := sarifTool{Driver: sarifDriver{
 		Name: "rescoord", InformationURI: informationURI, Version: p.opts.Version,
-		Rules: make([]sarifRule, 0, len(coordinator.Rules)),
+		Rules: make([]sarifRule, 0, len(leaks.Rules())),
 	}}
-	ruleIndex := map[coordinator.Rule]int{}
-	for i, ri := range coordinator.Rules {
+	ruleIndex := map[leaks.Rule]int{}
+	for i, ri := range leaks.Rules() {
 		ruleIndex[ri.ID] = i
 		tool.Driver.Rules = append(tool.Driver.Rules, sarifRule{
 			ID:                   string(ri.ID),
@@ -169,7 +169,7 @@ func (p *sarifPrinter) Print(w io.Writer, r *coordinator.Report) error {
 	if fallback == "" || fallback == "-" {
 		fallback = "stdin"
 	}
-	result := func(g *coordinator.Group) sarifResult {
+	result := func(g *leaks.Group) sarifResult {
 		f := &g.Findings[0]
 		file, line, ok := t.location(f)
 		if !ok {
@@ -182,7 +182,7 @@ func (p *sarifPrinter) Print(w io.Writer, r *coordinator.Report) error {
 			Level:               sarifLevel(g.Severity),
 			Message:             sarifText{Text: textOf(t, g)},
 			Locations:           []sarifLocation{{PhysicalLocation: sarifPhysical{ArtifactLocation: sarifArtifact{URI: fileURI(file)}, Region: sarifRegion{StartLine: line}}}},
-			PartialFingerprints: map[string]string{coordinator.SignatureScheme: g.Signature},
+			PartialFingerprints: map[string]string{leaks.SignatureScheme: g.Signature},
 			OccurrenceCount:     len(g.Findings),
 			Properties:          sarifResultProps{Severity: g.Severity.String(), Resources: []string{}, Path: elidePath(f.Path, f.PathElided)},
 		}

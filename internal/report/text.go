@@ -8,7 +8,7 @@ import (
 	"strings"
 
 	"github.com/rescoord/rescoord/internal/render"
-	"github.com/rescoord/rescoord/pkg/coordinator"
+	"github.com/rescoord/rescoord/pkg/leaks"
 )
 
 // maxOthers is how many other ids a group lists after its trace.
@@ -33,7 +33,7 @@ type textPrinter struct {
 // Print implements Printer. Every string from the input is escaped where
 // it is formatted (render.Escape), and the whole report goes through
 // render.SafeWriter.
-func (p *textPrinter) Print(w io.Writer, r *coordinator.Report) error {
+func (p *textPrinter) Print(w io.Writer, r *leaks.Report) error {
 	w = render.SafeWriter(w)
 	bw := bufio.NewWriter(w)
 	st := p.opts.Styles
@@ -90,7 +90,7 @@ func (p *textPrinter) Print(w io.Writer, r *coordinator.Report) error {
 	return render.Flush(w)
 }
 
-func (p *textPrinter) group(w io.Writer, t *tracer, g *coordinator.Group) {
+func (p *textPrinter) group(w io.Writer, t *tracer, g *leaks.Group) {
 	st := p.opts.Styles
 	f := &g.Findings[0]
 	label := st.Severity(g.Severity.String()).Bold(true).Render(fmt.Sprintf("%-8s", strings.ToUpper(g.Severity.String())))
@@ -134,7 +134,7 @@ func (p *textPrinter) group(w io.Writer, t *tracer, g *coordinator.Group) {
 // countLabel is "×37".
 func countLabel(n int) string { return fmt.Sprintf("×%d", n) }
 
-func (p *textPrinter) suppressions(w io.Writer, r *coordinator.Report) {
+func (p *textPrinter) suppressions(w io.Writer, r *leaks.Report) {
 	if r.Suppressions == nil {
 		return
 	}
@@ -171,7 +171,7 @@ func (p *textPrinter) suppressions(w io.Writer, r *coordinator.Report) {
 // github, markdown, sarif): its lines, separated by newlines, every string
 // from the input escaped (render.Escape), so no line of it can start a CI
 // workflow command or break out of a code block.
-func appendText(b []byte, t *tracer, g *coordinator.Group) []byte {
+func appendText(b []byte, t *tracer, g *leaks.Group) []byte {
 	f := &g.Findings[0]
 	b = append(b, render.Escape(f.Message)...)
 	if f.SuppressedBy != nil {
@@ -187,4 +187,4 @@ func appendText(b []byte, t *tracer, g *coordinator.Group) []byte {
 }
 
 // textOf is appendText as a string.
-func textOf(t *tracer, g *coordinator.Group) string { return string(appendText(nil, t, g)) }
+func textOf(t *tracer, g *leaks.Group) string { return string(appendText(nil, t, g)) }

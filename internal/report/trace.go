@@ -8,7 +8,7 @@ import (
 	"sync"
 
 	"github.com/rescoord/rescoord/internal/render"
-	"github.com/rescoord/rescoord/pkg/coordinator"
+	"github.com/rescoord/rescoord/pkg/leaks"
 	"github.com/rescoord/rescoord/pkg/snapshot"
 )
 
@@ -58,7 +58,7 @@ type tracer struct {
 
 func newTracer(ix *snapshot.Index) *tracer { return &tracer{ix: ix} }
 
-func (t *tracer) trace(f *coordinator.Finding) trace {
+func (t *tracer) trace(f *leaks.Finding) trace {
 	ix := t.ix
 	s := ix.Snap
 	var tr trace
@@ -72,7 +72,7 @@ func (t *tracer) trace(f *coordinator.Finding) trace {
 	case f.Resource >= 0:
 		r := &s.Resources[f.Resource]
 		tr.hops = t.componentHops(f.Component, r.Owner)
-		if f.Rule == coordinator.RuleRunningUnderOrphan {
+		if f.Rule == leaks.RuleRunningUnderOrphan {
 			markGone(tr.hops)
 		}
 		tr.hops = append(tr.hops, t.resourceHop(f.Resource))
@@ -85,7 +85,7 @@ func (t *tracer) trace(f *coordinator.Finding) trace {
 			}
 		}
 		tr.frames = r.CreatedBy
-	case f.Rule == coordinator.RuleCleanupCycle:
+	case f.Rule == leaks.RuleCleanupCycle:
 		for k, id := range f.Path {
 			ri, ok := ix.ResourceIndex(id)
 			if !ok {
@@ -119,13 +119,13 @@ func (t *tracer) trace(f *coordinator.Finding) trace {
 			tr.notes = append(tr.notes, "newest: "+resourceLabel(r)+", "+resourceState(s, r))
 			tr.frames = r.CreatedBy
 		}
-	case f.Rule == coordinator.RuleOverComponentLimit && f.Component >= 0:
+	case f.Rule == leaks.RuleOverComponentLimit && f.Component >= 0:
 		tr.hops = t.componentHops(f.Component, "")
 		c := &s.Components[f.Component]
 		tr.notes = append(tr.notes, fmt.Sprintf("live bytes in the subtree: %s of a %s limit",
 			render.Bytes(ix.SubtreeLiveBytes(f.Component)), render.Bytes(s.Limits.Components[c.ID])))
 		tr.notes = append(tr.notes, t.largest(t.subtreeResources(f.Component), 3)...)
-	case f.Rule == coordinator.RuleOverGlobalLimit:
+	case f.Rule == leaks.RuleOverGlobalLimit:
 		tr.notes = append(tr.notes, fmt.Sprintf("live bytes in the registry: %s of a %s limit",
 			render.Bytes(ix.TotalLiveBytes()), render.Bytes(s.Limits.GlobalBytes)))
 		all := make([]int32, len(s.Resources))
@@ -143,7 +143,7 @@ func (t *tracer) trace(f *coordinator.Finding) trace {
 			}
 		}
 		tr.notes = append(tr.notes, fmt.Sprintf("its subtree holds %d live %s (%s)", live, plural(live, "resource", "resources"), render.Bytes(bytes)))
-		if f.Rule == coordinator.RuleOrphanedComponent {
+		if f.Rule == leaks.RuleOrphanedComponent {
 			tr.notes = append(tr.notes, t.runningBelow(f.Component, maxRunningShown)...)
 		}
 	}
@@ -445,7 +445,7 @@ func (t *tracer) largest(sel []int32, n int) []string {
 }
 
 // newestOf returns the newest live resource of a growth group, or -1.
-func (t *tracer) newestOf(g *coordinator.Growth) int {
+func (t *tracer) newestOf(g *leaks.Growth) int {
 	t.newestOnce.Do(func() {
 		t.newest = map[[3]string]int{}
 		s := t.ix.Snap
@@ -473,7 +473,7 @@ func (t *tracer) newestOf(g *coordinator.Growth) int {
 // that parses as file:line of the resource concerned (for a component or
 // registry finding, of its largest live resource; for a suppression
 // finding, the entry in the suppressions file).
-func (t *tracer) location(f *coordinator.Finding) (file string, line int, ok bool) {
+func (t *tracer) location(f *leaks.Finding) (file string, line int, ok bool) {
 	s := t.ix.Snap
 	if f.Entry != nil {
 		return f.Entry.File, f.Entry.Line, true
@@ -490,7 +490,7 @@ func (t *tracer) location(f *coordinator.Finding) (file string, line int, ok boo
 	case f.Resource >= 0:
 		try(f.Resource)
 		return
-	case f.Rule == coordinator.RuleCleanupCycle:
+	case f.Rule == leaks.RuleCleanupCycle:
 		for _, id := range f.Path {
 			if ri, found := t.ix.ResourceIndex(id); found && try(ri) {
 				return
@@ -560,11 +560,11 @@ func parseFrame(frame string) (file string, line int, ok bool) {
 }
 
 // subject names what a group is about, in one line, escaped.
-func (t *tracer) subject(f *coordinator.Finding) string {
+func (t *tracer) subject(f *leaks.Finding) string {
 	return render.Escape(t.rawSubject(f))
 }
 
-func (t *tracer) rawSubject(f *coordinator.Finding) string {
+func (t *tracer) rawSubject(f *leaks.Finding) string {
 	s := t.ix.Snap
 	switch {
 	case f.Entry != nil:
@@ -580,7 +580,7 @@ func (t *tracer) rawSubject(f *coordinator.Finding) string {
 			owner = s.Components[f.Component].DisplayName()
 		}
 		return name + " of " + owner
-	case f.Rule == coordinator.RuleCleanupCycle:
+	case f.Rule == leaks.RuleCleanupCycle:
 		names := make([]string, 0, len(f.Path))
 		for _, id := range f.Path {
 			if ri, ok := t.ix.ResourceIndex(id); ok {
@@ -640,7 +640,7 @@ func treePrefix(d int) string {
 
 // others lists the ids of a group's other findings, at most n of them,
 // escaped.
-func others(g *coordinator.Group, n int) string {
+func others(g *leaks.Group, n int) string {
 	rest := g.Findings[1:]
 	ids := make([]string, 0, min(n, len(rest)))
 	for _, f := range rest[:min(n, len(rest))] {

@@ -8,11 +8,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rescoord/rescoord/pkg/coordinator"
+	"github.com/rescoord/rescoord/pkg/leaks"
 	"github.com/rescoord/rescoord/pkg/snapshot"
 )
 
-func underOrphanReport(t *testing.T) *coordinator.Report {
+func underOrphanReport(t *testing.T) *leaks.Report {
 	t.Helper()
 	s, err := snapshot.Load(filepath.Join("..", "..", "testdata", "leaks", "running-under-orphan.json"))
 	if err != nil {
@@ -22,7 +22,7 @@ func underOrphanReport(t *testing.T) *coordinator.Report {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return coordinator.Analyze(ix, coordinator.ReportOptions{FailOn: coordinator.SeverityError})
+	return leaks.Analyze(ix, leaks.ReportOptions{FailOn: leaks.SeverityError})
 }
 
 // The trace of a running-under-orphan finding marks the owner's nearest
@@ -32,7 +32,7 @@ func TestTrace_RunningUnderOrphanMarksTheGoneAncestor(t *testing.T) {
 	tr := newTracer(r.Index)
 	want := map[string]string{"r-1": "Tab (tab, tab)", "r-2": "Tab (tab, tab)", "r-4": "plugin_host"}
 	for _, f := range r.Findings {
-		if f.Rule != coordinator.RuleRunningUnderOrphan {
+		if f.Rule != leaks.RuleRunningUnderOrphan {
 			continue
 		}
 		var marked []string
@@ -59,7 +59,7 @@ func TestTrace_RunningOrphanHasNoMark(t *testing.T) {
 		t.Fatal(err)
 	}
 	tr := newTracer(ix)
-	for _, f := range coordinator.FindLeaks(ix, coordinator.LeakOptions{}) {
+	for _, f := range leaks.FindLeaks(ix, leaks.LeakOptions{}) {
 		if got := tr.trace(&f).appendPlain(nil); bytes.Contains(got, []byte(goneMark)) {
 			t.Errorf("%s %s%s is marked:\n%s", f.Rule, f.ResourceID, f.ComponentID, got)
 		}
@@ -89,10 +89,10 @@ func TestTrace_OrphanedComponentListsWhatRunsBelow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var comp *coordinator.Finding
-	fs := coordinator.FindLeaks(ix, coordinator.LeakOptions{})
+	var comp *leaks.Finding
+	fs := leaks.FindLeaks(ix, leaks.LeakOptions{})
 	for i := range fs {
-		if fs[i].Rule == coordinator.RuleOrphanedComponent {
+		if fs[i].Rule == leaks.RuleOrphanedComponent {
 			comp = &fs[i]
 		}
 	}

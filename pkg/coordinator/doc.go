@@ -1,5 +1,8 @@
-// Package coordinator holds what sits between an application's controllers
-// and its resource registry: the coordinators (base, worker, UI), the
-// cleanup planner and the leak rules. The planner and the rules are pure
-// functions of a snapshot index: nothing here prints, reads flags or exits.
+// Package coordinator holds the live coordinators that sit between an
+// application's controllers and its resource registry: Base (any
+// resources of one component), Workers (goroutines and other workers:
+// cancel → quit → wait → terminate) and UI (GUI objects: disconnect →
+// deleteLater), over the Registry interface that pkg/registry implements
+// (docs/library.md, "Coordinators"). The cleanup planner is pkg/planner,
+// the leak analysis pkg/leaks.
 package coordinator

@@ -62,7 +62,7 @@ func BenchmarkTrackReleaseParallel(b *testing.B) {
 
 // filled returns a registry with n resources under n/100 components in a
 // tree (window → tabs → controllers), some with dependencies.
-func filled(b *testing.B, n int) *registry.Registry {
+func filled(b testing.TB, n int) *registry.Registry {
 	b.Helper()
 	r := registry.New()
 	_ = r.RegisterComponent("main", registry.WithType("window"))

@@ -10,13 +10,14 @@ import (
 	"time"
 
 	"github.com/rescoord/rescoord/pkg/coordinator"
+	"github.com/rescoord/rescoord/pkg/planner"
 	"github.com/rescoord/rescoord/pkg/snapshot"
 )
 
 // StepResult is the outcome of one cleanup step, as ObserveSteps reports it.
 type StepResult struct {
 	// Step is the plan step.
-	Step coordinator.Step
+	Step planner.Step
 	// Err is nil when the step succeeded; else a *StepError, or for a
 	// skipped step the *SkippedError of the whole cleanup.
 	Err error
@@ -27,7 +28,7 @@ type StepResult struct {
 	// Waiting, for a step given up on at its timeout (still running), are
 	// the first steps that waited on it by the plan's hard constraints and
 	// run without it (at most MaxWaiting); WaitingTotal counts them all.
-	Waiting      []coordinator.Step
+	Waiting      []planner.Step
 	WaitingTotal int
 }
 
@@ -54,7 +55,7 @@ func observer(ctx context.Context) func(StepResult) {
 // dependencies first, children before parents, and marks each component
 // destroyed. It keeps going after a failing step, bounds each step by its
 // timeout and the whole cleanup by ctx, and returns every failure joined
-// (*StepError, *SkippedError, and a *coordinator.CycleError when
+// (*StepError, *SkippedError, and a *planner.CycleError when
 // dependencies form a cycle, whose edges are then ignored). Components
 // whose step did not run are marked destroyed all the same. Destroying a
 // destroyed component releases its remaining live resources.
@@ -75,7 +76,7 @@ func (r *Registry) Destroy(ctx context.Context, id string) error {
 	}
 	r.mu.Unlock()
 	in := r.materialize(cp, true)
-	planned, err := r.runPlan(ctx, in, coordinator.Scope{Component: cp.comps[0].id})
+	planned, err := r.runPlan(ctx, in, planner.Scope{Component: cp.comps[0].id})
 	r.endRun(mine, run, planned)
 	return err
 }
@@ -116,7 +117,7 @@ func (r *Registry) CleanupAll(ctx context.Context) error {
 	cp.states = append(cp.states, r.res.states...)
 	r.mu.Unlock()
 	in := r.materialize(cp, true)
-	planned, err := r.runPlan(ctx, in, coordinator.Scope{})
+	planned, err := r.runPlan(ctx, in, planner.Scope{})
 	r.endRun(mine, run, planned)
 	return err
 }
@@ -152,7 +153,7 @@ func (r *Registry) releaseSet(ctx context.Context, hs []*Handle) error {
 	if in == nil {
 		return nil
 	}
-	_, err := r.runPlan(ctx, in, coordinator.Scope{})
+	_, err := r.runPlan(ctx, in, planner.Scope{})
 	return err
 }
 
@@ -216,18 +217,18 @@ func (r *Registry) endRun(mine []*component, run uint64, planned bool) {
 
 // plan plans the cleanup of in. When dependencies form a cycle, the cycle
 // is reported and its edges dropped until a plan exists.
-func (r *Registry) plan(in *planInput, scope coordinator.Scope) (*coordinator.Plan, []error) {
+func (r *Registry) plan(in *planInput, scope planner.Scope) (*planner.Plan, []error) {
 	var errs []error
 	for try := 0; ; try++ {
 		ix, err := snapshot.NewIndex(in.snap)
 		if err != nil {
 			return nil, append(errs, fmt.Errorf("planning cleanup: %w", err))
 		}
-		p, err := coordinator.NewPlan(ix, scope)
+		p, err := planner.NewPlan(ix, scope)
 		if err == nil {
 			return p, errs
 		}
-		var cyc *coordinator.CycleError
+		var cyc *planner.CycleError
 		if !errors.As(err, &cyc) || try == 8 {
 			return nil, append(errs, fmt.Errorf("planning cleanup: %w", err))
 		}
@@ -238,11 +239,11 @@ func (r *Registry) plan(in *planInput, scope coordinator.Scope) (*coordinator.Pl
 
 // breakCycle drops the dependencies between the resources of a cycle, or
 // every dependency when all is set or the cycle names no resource.
-func breakCycle(s *snapshot.Snapshot, cyc *coordinator.CycleError, all bool) {
+func breakCycle(s *snapshot.Snapshot, cyc *planner.CycleError, all bool) {
 	members := make(map[string]bool)
 	for _, m := range cyc.Members {
 		kind, id, ok := strings.Cut(m, " ")
-		if ok && kind == string(coordinator.KindResource) {
+		if ok && kind == string(planner.KindResource) {
 			members[id] = true
 		}
 	}
@@ -268,7 +269,7 @@ func breakCycle(s *snapshot.Snapshot, cyc *coordinator.CycleError, all bool) {
 // runPlan plans and runs the cleanup of in, step after step, recording
 // its progress for InProgress and its report for LastCleanup. planned is
 // false when no plan could be made (nothing was done).
-func (r *Registry) runPlan(ctx context.Context, in *planInput, scope coordinator.Scope) (planned bool, err error) {
+func (r *Registry) runPlan(ctx context.Context, in *planInput, scope planner.Scope) (planned bool, err error) {
 	p, errs := r.plan(in, scope)
 	if p == nil {
 		return false, errors.Join(errs...)
@@ -327,12 +328,12 @@ func (r *Registry) runPlan(ctx context.Context, in *planInput, scope coordinator
 }
 
 // execStep runs one plan step.
-func (r *Registry) execStep(ctx context.Context, in *planInput, st coordinator.Step) outcome {
+func (r *Registry) execStep(ctx context.Context, in *planInput, st planner.Step) outcome {
 	timeout := time.Duration(st.TimeoutMS) * time.Millisecond
 	switch st.Kind {
-	case coordinator.KindCallback:
+	case planner.KindCallback:
 		return r.bounded(ctx, timeout, in.cbs[st.Index].fn, nil)
-	case coordinator.KindResource:
+	case planner.KindResource:
 		h := in.res[st.Index]
 		ok, wait := r.claim(h)
 		if ok {
@@ -357,7 +358,7 @@ func (r *Registry) execStep(ctx context.Context, in *planInput, st coordinator.S
 			}
 		}
 		return outcome{}
-	case coordinator.KindComponent:
+	case planner.KindComponent:
 		c := in.comps[st.Index]
 		r.mu.Lock()
 		if c.state != csClosing {

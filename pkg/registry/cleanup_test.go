@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/rescoord/rescoord/pkg/coordinator"
+	"github.com/rescoord/rescoord/pkg/planner"
 	"github.com/rescoord/rescoord/pkg/registry"
 	"github.com/rescoord/rescoord/pkg/snapshot"
 )
@@ -64,7 +65,7 @@ func (l *stepLog) ids() string {
 	return strings.Join(out, " ")
 }
 
-func planIDs(p *coordinator.Plan) string {
+func planIDs(p *planner.Plan) string {
 	var out []string
 	for _, s := range p.Steps {
 		out = append(out, string(s.Kind)+":"+s.ID)
@@ -104,7 +105,7 @@ func TestDestroy_RunsThePlannersOrder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, err := coordinator.NewPlan(ix, coordinator.Scope{Component: "tab"})
+	want, err := planner.NewPlan(ix, planner.Scope{Component: "tab"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/rescoord/rescoord/pkg/coordinator"
+	"github.com/rescoord/rescoord/pkg/leaks"
 	"github.com/rescoord/rescoord/pkg/registry"
 	"github.com/rescoord/rescoord/pkg/snapshot"
 )
@@ -98,7 +99,7 @@ func Example_forgottenTab() {
 		fmt.Println(err)
 		return
 	}
-	for _, f := range coordinator.FindLeaks(ix, coordinator.LeakOptions{}) {
+	for _, f := range leaks.FindLeaks(ix, leaks.LeakOptions{}) {
 		fmt.Println(f.Severity, f.Rule, strings.Join(f.Path, " > "))
 	}
 	rep, err := reg.Sweep(context.Background())

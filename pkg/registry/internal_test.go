@@ -11,7 +11,7 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/rescoord/rescoord/pkg/coordinator"
+	"github.com/rescoord/rescoord/pkg/planner"
 	"github.com/rescoord/rescoord/pkg/snapshot"
 )
 
@@ -131,11 +131,11 @@ func TestPlan_BreaksADependencyCycleAndReportsIt(t *testing.T) {
 			{ID: "r-4", Type: "memory", Owner: "c", State: snapshot.StateActive, DependsOn: []string{"r-4"}},
 		},
 	}}
-	p, errs := r.plan(in, coordinator.Scope{})
+	p, errs := r.plan(in, planner.Scope{})
 	if p == nil {
 		t.Fatalf("no plan: %v", errs)
 	}
-	var cyc *coordinator.CycleError
+	var cyc *planner.CycleError
 	if len(errs) == 0 || !errors.As(errs[0], &cyc) {
 		t.Fatalf("cycle not reported: %v", errs)
 	}

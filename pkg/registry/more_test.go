@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/rescoord/rescoord/pkg/coordinator"
+	"github.com/rescoord/rescoord/pkg/planner"
 	"github.com/rescoord/rescoord/pkg/registry"
 	"github.com/rescoord/rescoord/pkg/snapshot"
 )
@@ -53,7 +54,7 @@ func TestWithStrategy_PicksThePlannersStrategyAndTimeout(t *testing.T) {
 			t.Errorf("resource %+v", res)
 		}
 		ix, _ := snapshot.NewIndex(snap)
-		p, err := coordinator.NewPlan(ix, coordinator.Scope{})
+		p, err := planner.NewPlan(ix, planner.Scope{})
 		if err != nil {
 			t.Fatal(err)
 		}

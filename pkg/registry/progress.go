@@ -5,7 +5,7 @@ import (
 	"errors"
 	"time"
 
-	"github.com/rescoord/rescoord/pkg/coordinator"
+	"github.com/rescoord/rescoord/pkg/planner"
 )
 
 // CleanupProgress is where a running cleanup stands: the step in progress,
@@ -21,13 +21,13 @@ type CleanupProgress struct {
 	// Steps is the plan's length, Done how many steps have ended.
 	Steps, Done int
 	// Running is the step in progress, nil between two steps.
-	Running *coordinator.Step
+	Running *planner.Step
 	// RunningFor is how long Running has run.
 	RunningFor time.Duration
 	// Waiting are the first steps (at most MaxWaiting, in plan order) that
 	// follow Running by the plan's hard constraints — dependents, owners,
 	// ancestors — and so wait for it; WaitingTotal counts them all.
-	Waiting      []coordinator.Step
+	Waiting      []planner.Step
 	WaitingTotal int
 }
 
@@ -51,7 +51,7 @@ type CleanupReport struct {
 
 // CleanupError is the error of a cleanup that did not finish everything:
 // Error and Unwrap are those of the joined step errors (*StepError,
-// *SkippedError, *coordinator.CycleError), and Report says, step by step,
+// *SkippedError, *planner.CycleError), and Report says, step by step,
 // what was left and why.
 type CleanupError struct {
 	Report CleanupReport
@@ -116,10 +116,10 @@ func (r *Registry) LastCleanup() (CleanupReport, bool) {
 // waitingOn returns the first limit steps after steps[i] that follow it,
 // directly or through others, by the hard constraints (Step.After), and
 // how many there are.
-func waitingOn(steps []coordinator.Step, i, limit int) ([]coordinator.Step, int) {
+func waitingOn(steps []planner.Step, i, limit int) ([]planner.Step, int) {
 	reached := make([]bool, len(steps)-i)
 	reached[0] = true
-	var first []coordinator.Step
+	var first []planner.Step
 	total := 0
 	for j := i + 1; j < len(steps); j++ {
 		for _, o := range steps[j].After {
@@ -143,7 +143,7 @@ func waitingOn(steps []coordinator.Step, i, limit int) ([]coordinator.Step, int)
 type runState struct {
 	scope    string
 	started  time.Time
-	plan     *coordinator.Plan
+	plan     *planner.Plan
 	cur      int // the step in progress, -1 between steps
 	curStart time.Time
 	done     int
@@ -152,7 +152,7 @@ type runState struct {
 }
 
 // startRun records a cleanup that is about to run p.
-func (r *Registry) startRun(ctx context.Context, scope string, p *coordinator.Plan) *runState {
+func (r *Registry) startRun(ctx context.Context, scope string, p *planner.Plan) *runState {
 	run := &runState{scope: scope, started: time.Now(), plan: p, cur: -1}
 	run.report = CleanupReport{Scope: scope, Started: run.started, Steps: len(p.Steps)}
 	r.progMu.Lock()

@@ -10,11 +10,11 @@ import (
 	"testing/synctest"
 	"time"
 
-	"github.com/rescoord/rescoord/pkg/coordinator"
+	"github.com/rescoord/rescoord/pkg/planner"
 	"github.com/rescoord/rescoord/pkg/registry"
 )
 
-func stepNames(steps []coordinator.Step) []string {
+func stepNames(steps []planner.Step) []string {
 	out := make([]string, 0, len(steps))
 	for _, s := range steps {
 		out = append(out, string(s.Kind)+" "+s.ID)

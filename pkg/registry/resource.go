@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/rescoord/rescoord/pkg/coordinator"
+	"github.com/rescoord/rescoord/pkg/planner"
 	"github.com/rescoord/rescoord/pkg/snapshot"
 )
 
@@ -335,8 +336,8 @@ func (h *Handle) Release(ctx context.Context) error {
 }
 
 // step describes a single release as a cleanup step.
-func (h *Handle) step() coordinator.Step {
-	return coordinator.Step{Kind: coordinator.KindResource, ID: h.ID(), Component: h.ownerID(), Type: h.typ, Name: h.name}
+func (h *Handle) step() planner.Step {
+	return planner.Step{Kind: planner.KindResource, ID: h.ID(), Component: h.ownerID(), Type: h.typ, Name: h.name}
 }
 
 // ownerID is the owner's current id.
@@ -353,10 +354,10 @@ func (h *Handle) cleanupTimeout() time.Duration {
 		return h.timeout
 	}
 	typ := h.typ
-	if h.spec != nil && coordinator.KnownStrategy(h.spec.Strategy) {
+	if h.spec != nil && planner.KnownStrategy(h.spec.Strategy) {
 		typ = h.spec.Strategy
 	}
-	_, ms := coordinator.DefaultStrategy(typ)
+	_, ms := planner.DefaultStrategy(typ)
 	return time.Duration(ms) * time.Millisecond
 }
 

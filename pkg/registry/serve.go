@@ -23,21 +23,22 @@ import (
 	"github.com/rescoord/rescoord/internal/attach"
 	"github.com/rescoord/rescoord/internal/discovery"
 	"github.com/rescoord/rescoord/pkg/coordinator"
+	"github.com/rescoord/rescoord/pkg/planner"
 )
 
 // ServeOption configures Handler, Listen and Serve.
 type ServeOption func(*serveConfig)
 
 type serveConfig struct {
-	token       string
-	cleanup     bool
-	address     string
-	public      bool
-	process     string
-	runtimeDir  string
-	discovery   bool
-	leakOptions coordinator.LeakOptions
-	getenv      func(string) string
+	token      string
+	cleanup    bool
+	address    string
+	public     bool
+	process    string
+	runtimeDir string
+	discovery  bool
+	metrics    http.Handler
+	getenv     func(string) string
 
 	readTimeout  time.Duration
 	writeTimeout time.Duration
@@ -116,10 +117,11 @@ func WithoutDiscovery() ServeOption {
 	return func(c *serveConfig) { c.discovery = false }
 }
 
-// WithMetricsLeaks sets the leak options of the rescoord_leak_findings
-// metric. Default: the zero LeakOptions (no grace, no max age).
-func WithMetricsLeaks(opts coordinator.LeakOptions) ServeOption {
-	return func(c *serveConfig) { c.leakOptions = opts }
+// WithMetrics serves h at GET /metrics: metrics.Handler(reg) from
+// pkg/registry/metrics. Without it, /metrics answers 404, and a program
+// that does not serve metrics does not link the Prometheus client.
+func WithMetrics(h http.Handler) ServeOption {
+	return func(c *serveConfig) { c.metrics = h }
 }
 
 // WithReadTimeout bounds the time a client may take to send a request,
@@ -229,7 +231,13 @@ func (r *Registry) handler(cfg *serveConfig) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+attach.PathSnapshot, r.serveSnapshot)
 	mux.HandleFunc("GET "+attach.PathStats, r.serveStats)
-	mux.Handle("GET "+attach.PathMetrics, r.metricsHandler(cfg))
+	mux.HandleFunc("GET "+attach.PathMetrics, func(w http.ResponseWriter, req *http.Request) {
+		if cfg.metrics == nil {
+			writeError(w, http.StatusNotFound, "this process does not serve metrics (the program must serve with registry.WithMetrics(metrics.Handler(reg)))")
+			return
+		}
+		cfg.metrics.ServeHTTP(w, req)
+	})
 	mux.HandleFunc("POST "+attach.PathCleanup, func(w http.ResponseWriter, req *http.Request) {
 		r.serveCleanup(w, req, cfg)
 	})
@@ -342,21 +350,36 @@ func acceptsGzip(req *http.Request) bool {
 	return false
 }
 
+// serveSnapshot streams the snapshot (WriteSnapshot), gzip-compressed when
+// the client accepts it. A write that fails (the client went away, or the
+// write timeout) ends the response cut short: the client's decoder sees a
+// truncated document, never a partial one called whole.
 func (r *Registry) serveSnapshot(w http.ResponseWriter, req *http.Request) {
-	body := r.Snapshot().AppendJSON(nil)
-	body = append(body, '\n')
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Vary", "Accept-Encoding")
 	if !acceptsGzip(req) {
-		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
-		w.Write(body)
+		if r.WriteSnapshot(w) == nil {
+			io.WriteString(w, "\n")
+		}
 		return
 	}
 	w.Header().Set("Content-Encoding", "gzip")
-	zw, _ := gzip.NewWriterLevel(w, gzip.BestSpeed)
-	zw.Write(body)
-	zw.Close()
+	zw := gzipWriters.Get().(*gzip.Writer)
+	zw.Reset(w)
+	if r.WriteSnapshot(zw) == nil {
+		io.WriteString(zw, "\n")
+		zw.Close()
+	}
+	zw.Reset(io.Discard)
+	gzipWriters.Put(zw)
 }
+
+// gzipWriters are reused across requests: each holds about a megabyte of
+// compression state.
+var gzipWriters = sync.Pool{New: func() any {
+	zw, _ := gzip.NewWriterLevel(io.Discard, gzip.BestSpeed)
+	return zw
+}}
 
 // statsJSON is the JSON form of Stats served at /stats.
 type statsJSON struct {
@@ -541,11 +564,11 @@ func progressJSON(p CleanupProgress) attach.CleanupProgress {
 	return out
 }
 
-func stepRef(s coordinator.Step) attach.StepRef {
+func stepRef(s planner.Step) attach.StepRef {
 	return attach.StepRef{Order: s.Order, Kind: string(s.Kind), ID: s.ID, Component: s.Component}
 }
 
-func stepRefs(steps []coordinator.Step) []attach.StepRef {
+func stepRefs(steps []planner.Step) []attach.StepRef {
 	out := make([]attach.StepRef, len(steps))
 	for i, s := range steps {
 		out[i] = stepRef(s)

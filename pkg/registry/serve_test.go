@@ -20,6 +20,7 @@ import (
 	"github.com/rescoord/rescoord/internal/discovery"
 	"github.com/rescoord/rescoord/pkg/coordinator"
 	"github.com/rescoord/rescoord/pkg/registry"
+	"github.com/rescoord/rescoord/pkg/registry/metrics"
 )
 
 // shortDir is a temporary directory short enough for a unix socket path.
@@ -169,9 +170,22 @@ func TestServe_Token(t *testing.T) {
 	}
 }
 
-func TestServe_Metrics(t *testing.T) {
+func TestServe_MetricsOnlyWhenAsked(t *testing.T) {
 	a := serveApp(t, registry.WithAddress("127.0.0.1:0"))
 	resp, err := http.Get(a.srv.Address() + "/metrics")
+	must(t, err)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound || !strings.Contains(string(body), "registry.WithMetrics") {
+		t.Errorf("/metrics without WithMetrics: %d %s", resp.StatusCode, body)
+	}
+}
+
+func TestServe_Metrics(t *testing.T) {
+	a := serveApp(t)
+	srv := httptest.NewServer(a.reg.Handler(registry.WithMetrics(metrics.Handler(a.reg))))
+	defer srv.Close()
+	resp, err := http.Get(srv.URL + "/metrics")
 	must(t, err)
 	defer resp.Body.Close()
 	p := expfmt.NewTextParser(model.UTF8Validation)

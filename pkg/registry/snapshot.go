@@ -1,10 +1,12 @@
 package registry
 
 import (
+	"io"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/rescoord/rescoord/pkg/coordinator"
 	"github.com/rescoord/rescoord/pkg/snapshot"
@@ -108,6 +110,56 @@ func prefault[T any](s []T) {
 // materialize builds the snapshot of a capture; with records, the plan
 // input also maps each entry back to its live record.
 func (r *Registry) materialize(cp *capture, records bool) *planInput {
+	in, ids := r.frame(cp, records)
+	s := in.snap
+
+	// Resource ids share one string.
+	n, idLen := 0, 0
+	for i, h := range cp.items {
+		if cp.states[i] != 0 {
+			n++
+			idLen += 2 + digits(h.id)
+		}
+	}
+	var sb strings.Builder
+	sb.Grow(idLen)
+	for i, h := range cp.items {
+		if cp.states[i] != 0 {
+			sb.WriteString("r-")
+			var buf [20]byte
+			sb.Write(strconv.AppendUint(buf[:0], h.id, 10))
+		}
+	}
+	all := sb.String()
+
+	s.Resources = make([]snapshot.Resource, n)
+	if records {
+		in.res = make([]*Handle, n)
+	}
+	var lastOwner *component
+	var lastOwnerID string
+	k, off := 0, 0
+	for i, h := range cp.items {
+		if cp.states[i] == 0 {
+			continue
+		}
+		l := 2 + digits(h.id)
+		if h.owner != lastOwner {
+			lastOwner, lastOwnerID = h.owner, ids[h.owner]
+		}
+		fillResource(&s.Resources[k], h, all[off:off+l], lastOwnerID, cp.sizes[i], cp.states[i])
+		off += l
+		if records {
+			in.res[k] = h
+		}
+		k++
+	}
+	return in
+}
+
+// frame builds the snapshot of a capture but for its resources: the
+// header, the components and the cleanups, and the components' ids.
+func (r *Registry) frame(cp *capture, records bool) (*planInput, map[*component]string) {
 	s := &snapshot.Snapshot{
 		Format:  snapshot.FormatV1,
 		TakenAt: cp.takenAt.UTC(),
@@ -144,67 +196,6 @@ func (r *Registry) materialize(cp *capture, records bool) *planInput {
 		in.comps[i] = c
 	}
 
-	// Resource ids share one string.
-	n, idLen := 0, 0
-	for i, h := range cp.items {
-		if cp.states[i] != 0 {
-			n++
-			idLen += 2 + digits(h.id)
-		}
-	}
-	var sb strings.Builder
-	sb.Grow(idLen)
-	for i, h := range cp.items {
-		if cp.states[i] != 0 {
-			sb.WriteString("r-")
-			var buf [20]byte
-			sb.Write(strconv.AppendUint(buf[:0], h.id, 10))
-		}
-	}
-	all := sb.String()
-
-	s.Resources = make([]snapshot.Resource, n)
-	if records {
-		in.res = make([]*Handle, n)
-	}
-	var lastOwner *component
-	var lastOwnerID string
-	k, off := 0, 0
-	for i, h := range cp.items {
-		if cp.states[i] == 0 {
-			continue
-		}
-		l := 2 + digits(h.id)
-		sr := &s.Resources[k]
-		sr.ID = all[off : off+l]
-		off += l
-		if h.owner != lastOwner {
-			lastOwner, lastOwnerID = h.owner, ids[h.owner]
-		}
-		sr.Owner = lastOwnerID
-		sr.Type, sr.Name = h.typ, h.name
-		sr.State = snapshot.StateActive
-		if cp.states[i] == stReleasing {
-			sr.State = snapshot.StateReleasing
-		}
-		sr.Running = running(h)
-		sr.SizeBytes = cp.sizes[i]
-		sr.CreatedAt = h.created.UTC()
-		if len(h.deps) > 0 {
-			sr.DependsOn = make([]string, len(h.deps))
-			for j, d := range h.deps {
-				sr.DependsOn[j] = "r-" + strconv.FormatUint(d, 10)
-			}
-		}
-		sr.Cleanup = h.spec
-		sr.CreatedBy = h.stack.Frames()
-		sr.Metadata = h.meta
-		if records {
-			in.res[k] = h
-		}
-		k++
-	}
-
 	s.Cleanups = make([]snapshot.Cleanup, 0, len(cp.cbs))
 	for _, cb := range cp.cbs {
 		if cb == nil {
@@ -224,7 +215,58 @@ func (r *Registry) materialize(cp *capture, records bool) *planInput {
 			in.cbs = append(in.cbs, cb)
 		}
 	}
-	return in
+	return in, ids
+}
+
+// fillResource sets every field of sr to what resource h shows in a
+// snapshot, with its id and owner's id given.
+func fillResource(sr *snapshot.Resource, h *Handle, id, owner string, size int64, state uint8) {
+	*sr = snapshot.Resource{ID: id, Owner: owner, Type: h.typ, Name: h.name, State: snapshot.StateActive,
+		Running: running(h), SizeBytes: size, CreatedAt: h.created.UTC(), Cleanup: h.spec,
+		CreatedBy: h.stack.Frames(), Metadata: h.meta}
+	if state == stReleasing {
+		sr.State = snapshot.StateReleasing
+	}
+	if len(h.deps) > 0 {
+		sr.DependsOn = make([]string, len(h.deps))
+		for j, d := range h.deps {
+			sr.DependsOn[j] = "r-" + strconv.FormatUint(d, 10)
+		}
+	}
+}
+
+// WriteSnapshot writes the registry's snapshot to w as JSON in format v1 —
+// what Snapshot().AppendJSON would write — streamed from a consistent view:
+// the lock is held only to copy a few flat arrays, as for Snapshot, and the
+// resources are then encoded one chunk at a time, so the memory it takes
+// is in proportion to the components and a chunk, not to the resources.
+// Until it returns, the registry defers compacting its resource table.
+func (r *Registry) WriteSnapshot(w io.Writer) error {
+	cp := r.captureAll()
+	defer r.res.pins.Add(-1)
+	in, ids := r.frame(cp, false)
+	var lastOwner *component
+	var lastOwnerID string
+	var idBuf [24]byte
+	i := 0
+	return in.snap.WriteJSON(w, func(sr *snapshot.Resource) bool {
+		for i < len(cp.items) && cp.states[i] == 0 {
+			i++
+		}
+		if i == len(cp.items) {
+			return false
+		}
+		h := cp.items[i]
+		if h.owner != lastOwner {
+			lastOwner, lastOwnerID = h.owner, ids[h.owner]
+		}
+		// The id lives in a buffer reused for the next resource: the
+		// encoder copies it before next is called again.
+		id := strconv.AppendUint(append(idBuf[:0], "r-"...), h.id, 10)
+		fillResource(sr, h, unsafe.String(&id[0], len(id)), lastOwnerID, cp.sizes[i], cp.states[i])
+		i++
+		return true
+	})
 }
 
 // running is the snapshot's running flag: whether the value says it still

@@ -10,7 +10,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/rescoord/rescoord/pkg/coordinator"
+	"github.com/rescoord/rescoord/pkg/planner"
 )
 
 // ErrKilled is returned (wrapped) when a process did not exit in time
@@ -22,7 +22,7 @@ var ErrKilled = errors.New("did not exit in time and was killed")
 // time ran out.
 type StepError struct {
 	// Step is the plan step (Order is 0 for a release outside a plan).
-	Step coordinator.Step
+	Step planner.Step
 	// Err is what the step returned, or why it was given up on.
 	Err error
 	// StillRunning is true when the step had not returned when its time
@@ -73,7 +73,7 @@ func (e *StepError) Unwrap() error { return e.Err }
 // gone: the step in progress when it ran out, and the earlier steps that
 // ran past their own timeout.
 type SkippedError struct {
-	Steps []coordinator.Step
+	Steps []planner.Step
 	Cause error
 	// During is the step that was running when the budget ran out (nil
 	// when it ran out between two steps).
@@ -134,13 +134,13 @@ func (e *SkippedError) Error() string {
 func (e *SkippedError) Unwrap() error { return e.Cause }
 
 // describeStep names what a step acts on, for errors.
-func describeStep(s coordinator.Step) string {
+func describeStep(s planner.Step) string {
 	var b strings.Builder
 	b.WriteString(string(s.Kind))
 	b.WriteString(" ")
 	b.WriteString(s.ID)
 	switch s.Kind {
-	case coordinator.KindResource:
+	case planner.KindResource:
 		b.WriteString(" (")
 		b.WriteString(s.Type)
 		if s.Name != "" && s.Name != s.ID {
@@ -150,7 +150,7 @@ func describeStep(s coordinator.Step) string {
 		b.WriteString(" of ")
 		b.WriteString(s.Component)
 		b.WriteString(")")
-	case coordinator.KindCallback:
+	case planner.KindCallback:
 		b.WriteString(" (")
 		if s.Name != "" && s.Name != s.ID {
 			b.WriteString(strconv.Quote(s.Name))

@@ -5,7 +5,7 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/rescoord/rescoord/pkg/coordinator"
+	"github.com/rescoord/rescoord/pkg/planner"
 	"github.com/rescoord/rescoord/pkg/snapshot"
 )
 
@@ -59,7 +59,7 @@ func (r *Registry) Sweep(ctx context.Context) (SweepReport, error) {
 
 	if in := r.prepareSet(orphans); in != nil {
 		rep.Released = in.snap.Resources
-		_, rep.Err = r.runPlan(ctx, in, coordinator.Scope{})
+		_, rep.Err = r.runPlan(ctx, in, planner.Scope{})
 	}
 	if r.debugging() {
 		r.debug("sweep", slog.Int("collected", len(rep.Collected)), slog.Int("released", len(rep.Released)),

@@ -36,25 +36,32 @@ func Parse(data []byte, name string) (*Snapshot, error) {
 // parse decodes data; strict turns the fast path off. The context is
 // checked every few thousand array elements or object fields.
 func parse(ctx context.Context, data []byte, name string, strict bool) (*Snapshot, error) {
+	s, _, err := parseTables(ctx, data, name, strict)
+	return s, err
+}
+
+// parseTables is parse that also returns the id tables the decoder built,
+// for the index (nil when it built none).
+func parseTables(ctx context.Context, data []byte, name string, strict bool) (*Snapshot, *tables, error) {
 	d := &decoder{data: data, file: name, strict: strict, ctx: ctx}
 	d.fast.ctx = ctx
 	s := d.run()
 	if d.cancelled != nil {
 		if name != "" {
-			return nil, fmt.Errorf("%s: %w", name, d.cancelled)
+			return nil, nil, fmt.Errorf("%s: %w", name, d.cancelled)
 		}
-		return nil, d.cancelled
+		return nil, nil, d.cancelled
 	}
 	if len(d.errs) > 0 {
 		slices.SortStableFunc(d.errs, func(a, b *Error) int {
 			return cmp.Or(cmp.Compare(a.Line, b.Line), cmp.Compare(a.Column, b.Column))
 		})
-		return nil, &Errors{List: d.errs, Truncated: d.dropped}
+		return nil, nil, &Errors{List: d.errs, Truncated: d.dropped}
 	}
 	if d.compIDs != nil || d.resIDs != nil {
-		s.ids = newIDCache(s, d.compIDs, d.resIDs)
+		return s, &tables{comps: d.compIDs, res: d.resIDs}, nil
 	}
-	return s, nil
+	return s, nil, nil
 }
 
 // syntaxError stops decoding: the rest of the input cannot be trusted.
@@ -78,13 +85,13 @@ type decoder struct {
 	// found after parsing.
 	compIDOff, compParentOff []int32
 
-	// compIDs and resIDs are the id tables the fast path built (fastids.go).
+	// compIDs and resIDs are the id tables the fast path built (idtable.go).
 	compIDs, resIDs *idTable
 
 	// strict turns the fast path off (tests compare the two).
 	strict bool
 	// fast is the cursor the strict decoder tries the fast path with, element
-	// by element (fastdecode.go).
+	// by element (elements.go).
 	fast fast
 
 	// ctx is checked every checkEvery elements or fields; cancelled is

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/rescoord/rescoord/internal/golden"
 )
 
 var update = flag.Bool("update", false, "rewrite the expected errors of testdata/broken")
@@ -69,20 +71,7 @@ func TestLoad_BrokenSnapshots(t *testing.T) {
 				}
 				got.WriteString(e.Error() + "\n")
 			}
-			errPath := strings.TrimSuffix(p, ".json") + ".err"
-			if *update {
-				if err := os.WriteFile(errPath, []byte(got.String()), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(errPath)
-			if err != nil {
-				t.Fatalf("%v (run go test ./pkg/snapshot -update)", err)
-			}
-			if got.String() != string(want) {
-				t.Errorf("errors differ\n--- got ---\n%s--- want ---\n%s", got.String(), want)
-			}
+			golden.Check(t, strings.TrimSuffix(p, ".json")+".err", got.String(), *update, "go test ./pkg/snapshot -update")
 		})
 	}
 }

@@ -3,6 +3,7 @@ package snapshot
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"slices"
 	"strconv"
 	"time"
@@ -15,6 +16,47 @@ import (
 // empty lists as []. It writes what json.Marshal writes, without
 // reflection, so serving a large registry stays cheap.
 func (s *Snapshot) AppendJSON(b []byte) []byte {
+	b = s.appendHead(b)
+	for i := range s.Resources {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = s.Resources[i].appendJSON(b)
+	}
+	return s.appendTail(b)
+}
+
+// streamChunk is how many bytes WriteJSON gathers before each write.
+const streamChunk = 64 << 10
+
+// WriteJSON writes the snapshot to w as AppendJSON does, except that the
+// resources come one by one from next instead of from s.Resources: next
+// fills r with the following resource (r is reused: next must overwrite
+// every field) and returns false after the last. It holds one chunk of
+// output at a time, so that a producer with a million resources streams
+// them without building the snapshot or its JSON in memory.
+func (s *Snapshot) WriteJSON(w io.Writer, next func(r *Resource) bool) error {
+	buf := s.appendHead(make([]byte, 0, streamChunk+4<<10))
+	var r Resource
+	for first := true; next(&r); first = false {
+		if !first {
+			buf = append(buf, ',')
+		}
+		buf = r.appendJSON(buf)
+		if len(buf) >= streamChunk {
+			if _, err := w.Write(buf); err != nil {
+				return err
+			}
+			buf = buf[:0]
+		}
+	}
+	buf = s.appendTail(buf)
+	_, err := w.Write(buf)
+	return err
+}
+
+// appendHead appends the snapshot up to its resources' opening bracket.
+func (s *Snapshot) appendHead(b []byte) []byte {
 	b = append(b, `{"format":`...)
 	b = appendString(b, s.Format)
 	b = append(b, `,"taken_at":`...)
@@ -50,12 +92,11 @@ func (s *Snapshot) AppendJSON(b []byte) []byte {
 		b = s.Components[i].appendJSON(b)
 	}
 	b = append(b, `],"resources":[`...)
-	for i := range s.Resources {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = s.Resources[i].appendJSON(b)
-	}
+	return b
+}
+
+// appendTail appends the snapshot from its resources' closing bracket.
+func (s *Snapshot) appendTail(b []byte) []byte {
 	b = append(b, `],"cleanups":[`...)
 	for i := range s.Cleanups {
 		if i > 0 {

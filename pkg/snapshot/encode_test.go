@@ -107,3 +107,63 @@ func TestAppendJSON_ElementsMatchReflection(t *testing.T) {
 		}
 	}
 }
+
+// chunkWriter records the size of each write.
+type chunkWriter struct {
+	bytes.Buffer
+	writes []int
+}
+
+func (w *chunkWriter) Write(p []byte) (int, error) {
+	w.writes = append(w.writes, len(p))
+	return w.Buffer.Write(p)
+}
+
+// TestWriteJSON_IsAppendJSONInChunks: streaming the resources one by one
+// writes exactly what AppendJSON writes, in bounded chunks.
+func TestWriteJSON_IsAppendJSONInChunks(t *testing.T) {
+	paths := validSnapshots(t)
+	big := &Snapshot{Format: FormatV1}
+	for i := range 5000 {
+		big.Resources = append(big.Resources, Resource{ID: "r-" + string(rune('a'+i%26)) + string(rune('a'+i/26%26)) + string(rune('a'+i/676)), Type: TypeWorker, Owner: "c", State: StateActive, Running: true,
+			CreatedBy: []string{"main.go:1", "pkg/x/y.go:20"}, Metadata: json.RawMessage(`{"k":"v \"quoted\""}`)})
+	}
+	cases := map[string]*Snapshot{"5000 resources": big}
+	for _, p := range paths {
+		s, err := Load(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cases[p] = s
+	}
+	for name, s := range cases {
+		want := s.AppendJSON(nil)
+		res := s.Resources
+		frame := *s
+		frame.Resources = nil
+		var w chunkWriter
+		i := 0
+		err := frame.WriteJSON(&w, func(r *Resource) bool {
+			if i == len(res) {
+				return false
+			}
+			*r = res[i]
+			i++
+			return true
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(w.Bytes(), want) {
+			t.Errorf("%s: WriteJSON differs from AppendJSON\n%.300s\n%.300s", name, w.Bytes(), want)
+		}
+		for _, n := range w.writes {
+			if n > streamChunk+4<<10 {
+				t.Errorf("%s: a write of %d bytes, over the chunk", name, n)
+			}
+		}
+		if len(want) > 2*streamChunk && len(w.writes) < 2 {
+			t.Errorf("%s: %d bytes in %d writes", name, len(want), len(w.writes))
+		}
+	}
+}

@@ -41,15 +41,19 @@ type Index struct {
 
 // NewIndex indexes s. It fails on duplicate ids and component parent
 // cycles, which Decode already reports for snapshots read from input.
-//
-// The id tables of a snapshot that Decode or Parse returned are reused
-// rather than rebuilt, as long as its ids have not been replaced since;
-// the other passes over a large snapshot run on all available cores.
+// The passes over a large snapshot run on all available cores.
+// LoadIndex and DecodeIndex read a snapshot and index it in one go,
+// reusing the id tables their decoder builds anyway.
 func NewIndex(s *Snapshot) (*Index, error) {
+	return newIndex(s, nil)
+}
+
+// newIndex indexes s, with the id tables its decoder built (t, or nil).
+func newIndex(s *Snapshot, t *tables) (*Index, error) {
 	nc := len(s.Components)
 	ix := &Index{Snap: s}
 	var err error
-	if ix.compIDs, ix.resIDs, err = idTables(s); err != nil {
+	if ix.compIDs, ix.resIDs, err = idTables(s, t); err != nil {
 		return nil, err
 	}
 	ix.parent = hugemem.Make[int32](nc)
@@ -84,7 +88,11 @@ func NewIndex(s *Snapshot) (*Index, error) {
 	}
 	ix.depth = hugemem.Make[int32](nc)
 	ix.walk()
-	ix.resolveOwners()
+	var owners []int32
+	if t != nil {
+		owners = t.owners
+	}
+	ix.resolveOwners(owners)
 	ix.ownedStart, ix.ownedList = csr(nc, len(s.Resources), func(yield func(group, item int32)) {
 		for i, o := range ix.owner {
 			if o >= 0 {
@@ -117,17 +125,17 @@ func NewIndex(s *Snapshot) (*Index, error) {
 	return ix, nil
 }
 
-// idTables returns the id tables of s: the decoder's, when they still
-// match s, or new ones. Duplicate ids are an error naming the first.
-func idTables(s *Snapshot) (comps, res *idTable, err error) {
+// idTables returns the id tables of s: the decoder's (t, when not nil),
+// or new ones. Duplicate ids are an error naming the first.
+func idTables(s *Snapshot, t *tables) (comps, res *idTable, err error) {
 	compKey := func(p int32) string { return s.Components[p].ID }
 	resKey := func(p int32) string { return s.Resources[p].ID }
-	if c := s.ids; c != nil {
-		if c.comps != nil && c.nComps == len(s.Components) && c.compFP == idPrint(len(s.Components), compKey) {
-			comps = c.comps.rebind(compKey)
+	if t != nil {
+		if t.comps != nil {
+			comps = t.comps.rebind(compKey)
 		}
-		if c.res != nil && c.nResrc == len(s.Resources) && c.resFP == idPrint(len(s.Resources), resKey) {
-			res = c.res.rebind(resKey)
+		if t.res != nil {
+			res = t.res.rebind(resKey)
 		}
 	}
 	if comps == nil {
@@ -159,16 +167,16 @@ func firstDuplicate(n int, key func(int32) string) string {
 }
 
 // resolveOwners finds each resource's owner and sums the live bytes, on
-// several goroutines for a large snapshot. Where the decoder noted the
-// owner's position and the resource's owner is still that component's
-// id string (the same bytes, not only equal ones), the position is taken
-// as it is: a lookup in a large id table costs three cache misses.
-func (ix *Index) resolveOwners() {
+// several goroutines for a large snapshot. hint, when the decoder noted
+// them, holds the owners' positions: where the resource's owner is that
+// component's id string (the same bytes, not only equal ones), the
+// position is taken as it is — a lookup in a large id table costs three
+// cache misses.
+func (ix *Index) resolveOwners(hint []int32) {
 	res, comps := ix.Snap.Resources, ix.Snap.Components
 	nc, nr := len(comps), len(res)
-	var hint []int32
-	if c := ix.Snap.ids; c != nil && len(c.owners) == nr {
-		hint = c.owners
+	if len(hint) != nr {
+		hint = nil
 	}
 	ix.owner = hugemem.Make[int32](nr)
 	workers := parallelism(nr)

@@ -44,6 +44,14 @@ type Options struct {
 	// MaxBytes bounds the size of the input after decompression; 0 means
 	// DefaultMaxBytes.
 	MaxBytes int64
+	// NoCollect turns off the garbage collections that loading a large
+	// file forces: one right after the result's slices are allocated (a
+	// collection then starting would slow the decoding down more than
+	// finishing it at once costs), and one between the two reads of a file
+	// whose skimmed outline proved wrong (so that the second reuses the
+	// first's memory). A program that tunes its collector itself may not
+	// want them; the peak memory may then be higher.
+	NoCollect bool
 }
 
 func (o Options) maxBytes() int64 {
@@ -78,7 +86,7 @@ func (e *TooLargeError) Error() string {
 // Load reads and decodes the snapshot at path; "-" reads standard input.
 // A gzip-compressed input (by content, whatever its name) is decompressed.
 // A large uncompressed file is read by windows rather than held whole
-// (fastload.go); the result and the errors are the same. It is
+// (largefile.go); the result and the errors are the same. It is
 // LoadContext without a deadline and with the default limit.
 func Load(path string) (*Snapshot, error) {
 	return LoadContext(context.Background(), path, Options{})
@@ -87,26 +95,53 @@ func Load(path string) (*Snapshot, error) {
 // LoadContext is Load with a context, checked while the input is opened,
 // read and parsed (its error is then returned, wrapped), and options.
 func LoadContext(ctx context.Context, path string, opts Options) (*Snapshot, error) {
+	s, _, err := load(ctx, path, opts)
+	return s, err
+}
+
+// LoadIndex is LoadContext followed by NewIndex, which it hands the id
+// tables the decoder built, instead of building them again. An index
+// error is prefixed with path.
+func LoadIndex(ctx context.Context, path string, opts Options) (*Index, error) {
+	s, t, err := load(ctx, path, opts)
+	if err != nil {
+		return nil, err
+	}
+	return indexNamed(s, t, path)
+}
+
+// load is LoadContext with the decoder's id tables.
+func load(ctx context.Context, path string, opts Options) (*Snapshot, *tables, error) {
 	if path == "-" {
-		return DecodeContext(ctx, os.Stdin, "-", opts)
+		return decode(ctx, os.Stdin, "-", opts)
 	}
 	f, err := openInput(ctx, path)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer f.Close()
 	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() && st.Size() >= largeFile && st.Size() <= opts.maxBytes() {
 		var magic [2]byte
 		if _, err := f.ReadAt(magic[:], 0); err == nil && magic != [2]byte{0x1f, 0x8b} {
-			if s, ok := loadLarge(ctx, f, st.Size(), path); ok {
-				return s, nil
+			if s, t, ok := loadLargeTables(ctx, f, st.Size(), path, !opts.NoCollect); ok {
+				return s, t, nil
 			}
 			if err := ctx.Err(); err != nil {
-				return nil, fmt.Errorf("%s: %w", path, err)
+				return nil, nil, fmt.Errorf("%s: %w", path, err)
 			}
 		}
 	}
-	return DecodeContext(ctx, f, path, opts)
+	return decode(ctx, f, path, opts)
+}
+
+// indexNamed indexes s with its decoder's tables, naming the input in an
+// error.
+func indexNamed(s *Snapshot, t *tables, name string) (*Index, error) {
+	ix, err := newIndex(s, t)
+	if err != nil && name != "" {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return ix, err
 }
 
 // openInput opens path for reading. A FIFO is opened in a goroutine:
@@ -150,6 +185,22 @@ func Decode(r io.Reader, name string) (*Snapshot, error) {
 // parsed (its error is then returned, wrapped), and options. An input
 // larger than the limit is a *TooLargeError.
 func DecodeContext(ctx context.Context, r io.Reader, name string, opts Options) (*Snapshot, error) {
+	s, _, err := decode(ctx, r, name, opts)
+	return s, err
+}
+
+// DecodeIndex is DecodeContext followed by NewIndex, which it hands the
+// id tables the decoder built. An index error is prefixed with name.
+func DecodeIndex(ctx context.Context, r io.Reader, name string, opts Options) (*Index, error) {
+	s, t, err := decode(ctx, r, name, opts)
+	if err != nil {
+		return nil, err
+	}
+	return indexNamed(s, t, name)
+}
+
+// decode is DecodeContext with the decoder's id tables.
+func decode(ctx context.Context, r io.Reader, name string, opts Options) (*Snapshot, *tables, error) {
 	data, err := readInput(ctx, r, name, opts.maxBytes())
 	if err != nil {
 		var located *Errors
@@ -157,9 +208,9 @@ func DecodeContext(ctx context.Context, r io.Reader, name string, opts Options) 
 		if name != "" && !errors.As(err, &located) && !errors.As(err, &large) {
 			err = fmt.Errorf("%s: %w", name, err)
 		}
-		return nil, err
+		return nil, nil, err
 	}
-	return parse(ctx, data, name, false)
+	return parseTables(ctx, data, name, false)
 }
 
 // readChunk is the most one read asks for, so that the context is

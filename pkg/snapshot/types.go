@@ -53,9 +53,6 @@ type Snapshot struct {
 
 	// Extra holds top-level fields this version does not know, kept raw.
 	Extra map[string]json.RawMessage `json:"-"`
-
-	// ids keeps the id tables the decoder built, for NewIndex (fastids.go).
-	ids *idCache
 }
 
 // Source describes the process the snapshot was taken from.

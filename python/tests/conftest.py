@@ -2,7 +2,9 @@
 
 RESCOORD_TEST_NO_QT=1 runs the suite as on a machine without Qt: PyQt6 and
 PySide6 are poisoned in sys.modules before rescoord is imported, so any
-import of them fails exactly as if they were not installed.
+import of them fails exactly as if they were not installed, and pytest-qt
+(which pytest loads before this file, and which cannot configure itself
+without Qt) is unregistered before it is configured.
 
 The rescoord binary: RESCOORD_BIN, else `go build` from the repository
 root once per session.  Without either the tests that need it are skipped,
@@ -15,7 +17,8 @@ import shutil
 import subprocess
 import sys
 
-if os.environ.get("RESCOORD_TEST_NO_QT", "") not in ("", "0"):
+NO_QT = os.environ.get("RESCOORD_TEST_NO_QT", "") not in ("", "0")
+if NO_QT:
     for _m in ("PyQt6", "PySide6", "PyQt6.QtCore", "PySide6.QtCore", "pytestqt"):
         sys.modules[_m] = None
 
@@ -32,6 +35,13 @@ import rescoord  # noqa: E402
 from rescoord import _qt  # noqa: E402
 
 from rc_helpers import REPO, rules  # noqa: E402,F401
+
+
+def pytest_addoption(parser, pluginmanager):
+    # Called for this file as soon as it is loaded: before any plugin's
+    # pytest_configure, so pytest-qt is gone as on a machine without it.
+    if NO_QT:
+        pluginmanager.set_blocked("pytest-qt")
 
 
 def pytest_configure(config):

@@ -10,7 +10,7 @@ import (
 
 	"github.com/rescoord/rescoord/internal/render"
 	"github.com/rescoord/rescoord/internal/report"
-	"github.com/rescoord/rescoord/pkg/coordinator"
+	"github.com/rescoord/rescoord/pkg/leaks"
 	"github.com/rescoord/rescoord/pkg/registry"
 	"github.com/rescoord/rescoord/pkg/snapshot"
 )
@@ -21,7 +21,7 @@ type result struct {
 	root     string
 	attempts int
 	elapsed  time.Duration
-	report   *coordinator.Report
+	report   *leaks.Report
 	// err is set when the registry could not be checked at all.
 	err error
 }
@@ -30,7 +30,7 @@ type result struct {
 // deadline has passed, and returns the last attempt's findings; nil when
 // none failed. With root, only root's subtree is checked, root counting as
 // destroyed from the first attempt on.
-func (c *config) check(r *registry.Registry, sup *coordinator.Suppressions, root string) *result {
+func (c *config) check(r *registry.Registry, sup *leaks.Suppressions, root string) *result {
 	start := time.Now()
 	var ended time.Time
 	wait := firstInterval
@@ -62,7 +62,7 @@ func (c *config) check(r *registry.Registry, sup *coordinator.Suppressions, root
 // attempt checks one snapshot of r; nil when there is nothing to check
 // (root is no longer in the registry). ended is when root ended: set by
 // the first attempt that finds root alive, to its snapshot's time.
-func (c *config) attempt(r *registry.Registry, sup *coordinator.Suppressions, root string, ended *time.Time) (*coordinator.Report, error) {
+func (c *config) attempt(r *registry.Registry, sup *leaks.Suppressions, root string, ended *time.Time) (*leaks.Report, error) {
 	s := r.Snapshot()
 	if root != "" {
 		found := false
@@ -91,10 +91,10 @@ func (c *config) attempt(r *registry.Registry, sup *coordinator.Suppressions, ro
 		// A registry's snapshot always indexes; say so if it ever does not.
 		return nil, fmt.Errorf("indexing the registry's snapshot: %w", err)
 	}
-	fs := coordinator.FindLeaks(ix, coordinator.LeakOptions{})
+	fs := leaks.FindLeaks(ix, leaks.LeakOptions{})
 	if root != "" {
 		ri, _ := ix.ComponentIndex(root)
-		fs = slices.DeleteFunc(fs, func(f coordinator.Finding) bool { return !inSubtree(ix, &f, ri) })
+		fs = slices.DeleteFunc(fs, func(f leaks.Finding) bool { return !inSubtree(ix, &f, ri) })
 	}
 	applied := sup.Apply(ix, fs, c.now())
 	// The findings about the suppression entries themselves (expired,
@@ -105,11 +105,11 @@ func (c *config) attempt(r *registry.Registry, sup *coordinator.Suppressions, ro
 
 // inSubtree reports whether finding f is about the subtree of component
 // root: its component is in it, or, for a cleanup cycle, a member's owner.
-func inSubtree(ix *snapshot.Index, f *coordinator.Finding, root int) bool {
+func inSubtree(ix *snapshot.Index, f *leaks.Finding, root int) bool {
 	if f.Component >= 0 {
 		return ix.InSubtree(f.Component, root)
 	}
-	if f.Rule == coordinator.RuleCleanupCycle {
+	if f.Rule == leaks.RuleCleanupCycle {
 		for _, id := range f.Path {
 			if ri, ok := ix.ResourceIndex(id); ok {
 				if o := ix.Owner(ri); o >= 0 && ix.InSubtree(o, root) {
@@ -124,25 +124,25 @@ func inSubtree(ix *snapshot.Index, f *coordinator.Finding, root int) bool {
 // newReport groups findings as `rescoord leaks` does (one group per
 // signature, severity and suppression; most severe first, then the
 // largest) into a report for the text printer. Every finding is shown.
-func newReport(ix *snapshot.Index, fs []coordinator.Finding, ignored int, failOn coordinator.Severity) *coordinator.Report {
-	rep := &coordinator.Report{Index: ix, FailOn: failOn, RuleCounts: map[coordinator.Rule]int{}}
+func newReport(ix *snapshot.Index, fs []leaks.Finding, ignored int, failOn leaks.Severity) *leaks.Report {
+	rep := &leaks.Report{Index: ix, FailOn: failOn, RuleCounts: map[leaks.Rule]int{}}
 	rep.Summary.Suppressed = ignored
 	type key struct {
 		sig      string
-		sev      coordinator.Severity
+		sev      leaks.Severity
 		reported bool
 	}
 	at := map[key]int{}
-	var groups [][]coordinator.Finding
+	var groups [][]leaks.Finding
 	for _, f := range fs {
 		switch f.Severity {
-		case coordinator.SeverityCritical:
+		case leaks.SeverityCritical:
 			rep.Summary.Critical++
-		case coordinator.SeverityError:
+		case leaks.SeverityError:
 			rep.Summary.Error++
-		case coordinator.SeverityWarning:
+		case leaks.SeverityWarning:
 			rep.Summary.Warning++
-		case coordinator.SeverityInfo:
+		case leaks.SeverityInfo:
 			rep.Summary.Info++
 		}
 		rep.RuleCounts[f.Rule]++
@@ -161,13 +161,13 @@ func newReport(ix *snapshot.Index, fs []coordinator.Finding, ignored int, failOn
 	rep.Failed = rep.Failing > 0
 	// Findings come in rule order, then snapshot order: a stable sort
 	// keeps that order among groups of one severity and size.
-	slices.SortStableFunc(groups, func(a, b []coordinator.Finding) int {
+	slices.SortStableFunc(groups, func(a, b []leaks.Finding) int {
 		if c := cmp.Compare(b[0].Severity, a[0].Severity); c != 0 {
 			return c
 		}
 		return cmp.Compare(len(b), len(a))
 	})
-	rep.Findings = make([]coordinator.Finding, 0, len(fs))
+	rep.Findings = make([]leaks.Finding, 0, len(fs))
 	for _, g := range groups {
 		rep.Findings = append(rep.Findings, g...)
 	}
@@ -175,7 +175,7 @@ func newReport(ix *snapshot.Index, fs []coordinator.Finding, ignored int, failOn
 	for _, g := range groups {
 		w := rep.Findings[pos : pos+len(g) : pos+len(g)]
 		pos += len(g)
-		rep.Groups = append(rep.Groups, coordinator.Group{
+		rep.Groups = append(rep.Groups, leaks.Group{
 			Signature: w[0].Signature, Rule: w[0].Rule, Severity: w[0].Severity, Findings: w, Fails: w[0].Fails(failOn),
 		})
 	}

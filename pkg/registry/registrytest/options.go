@@ -5,7 +5,7 @@ import (
 	"os"
 	"time"
 
-	"github.com/rescoord/rescoord/pkg/coordinator"
+	"github.com/rescoord/rescoord/pkg/leaks"
 )
 
 // Defaults of the retry: goleak's model (check, then back off and check
@@ -27,12 +27,12 @@ const (
 type Option func(*config)
 
 type config struct {
-	failOn      coordinator.Severity
+	failOn      leaks.Severity
 	deadline    time.Duration
 	maxInterval time.Duration
 	parent      string
 	// entries are the in-code ignore rules, in the order given.
-	entries []coordinator.Suppression
+	entries []leaks.Suppression
 	// files are the suppressions files to read, in the order given.
 	files []string
 	// now is the wall clock for the expiry of suppression entries.
@@ -44,7 +44,7 @@ type config struct {
 
 func newConfig(opts []Option) *config {
 	c := &config{
-		failOn:      coordinator.SeverityError,
+		failOn:      leaks.SeverityError,
 		deadline:    DefaultDeadline,
 		maxInterval: DefaultMaxInterval,
 		now:         time.Now,
@@ -60,17 +60,17 @@ func newConfig(opts []Option) *config {
 // suppressions builds the entries to apply: the in-code ignore rules
 // first, then each file's entries in file order. It returns nil when
 // there are none.
-func (c *config) suppressions() (*coordinator.Suppressions, error) {
+func (c *config) suppressions() (*leaks.Suppressions, error) {
 	if len(c.entries) == 0 && len(c.files) == 0 {
 		return nil, nil
 	}
-	s := &coordinator.Suppressions{File: "registrytest options", Entries: append([]coordinator.Suppression(nil), c.entries...)}
+	s := &leaks.Suppressions{File: "registrytest options", Entries: append([]leaks.Suppression(nil), c.entries...)}
 	for _, path := range c.files {
 		data, err := os.ReadFile(path)
 		if err != nil {
 			return nil, fmt.Errorf("reading the suppressions file: %w", err)
 		}
-		f, err := coordinator.ParseSuppressions(data, path)
+		f, err := leaks.ParseSuppressions(data, path)
 		if err != nil {
 			return nil, fmt.Errorf("invalid suppressions file: %w", err)
 		}
@@ -81,10 +81,10 @@ func (c *config) suppressions() (*coordinator.Suppressions, error) {
 
 // FailOn sets the least severity that fails the check: findings at or
 // above it fail, those below are only shown alongside. Default:
-// coordinator.SeverityError, as `rescoord leaks --fail-on error` — a
+// leaks.SeverityError, as `rescoord leaks --fail-on error` — a
 // running orphan (critical) and an orphaned resource (error) fail, an
 // orphaned component (warning) does not. The zero Severity never fails.
-func FailOn(s coordinator.Severity) Option {
+func FailOn(s leaks.Severity) Option {
 	return func(c *config) { c.failOn = s }
 }
 
@@ -119,22 +119,22 @@ func Parent(id string) Option {
 
 // IgnoreRule ignores every finding of the rule with id rule, a glob
 // ("running-orphan", "orphaned-*"). Default: no rule is ignored.
-func IgnoreRule(rule coordinator.Rule) Option {
-	return ignore(coordinator.Suppression{Rule: string(rule)})
+func IgnoreRule(rule leaks.Rule) Option {
+	return ignore(leaks.Suppression{Rule: string(rule)})
 }
 
 // IgnoreName ignores the findings about a resource whose name or id
 // matches the glob name (doublestar syntax, as in a suppressions file's
 // name key). Default: none.
 func IgnoreName(name string) Option {
-	return ignore(coordinator.Suppression{Name: name})
+	return ignore(leaks.Suppression{Name: name})
 }
 
 // IgnoreComponent ignores the findings whose component — a resource
 // finding's owner — has an id or name that matches the glob component.
 // Default: none.
 func IgnoreComponent(component string) Option {
-	return ignore(coordinator.Suppression{Component: component})
+	return ignore(leaks.Suppression{Component: component})
 }
 
 // IgnoreFrame ignores the findings about a resource any frame of whose
@@ -142,21 +142,21 @@ func IgnoreComponent(component string) Option {
 // A Go registry's frames read "file.go:88 pkg.(*Type).Method", the file's
 // base name and the function's package name. Default: none.
 func IgnoreFrame(frame string) Option {
-	return ignore(coordinator.Suppression{Frame: frame})
+	return ignore(leaks.Suppression{Frame: frame})
 }
 
 // Ignore ignores the findings entry matches, with the matching of a
 // suppressions file's entry (every pattern given must match; Action
-// coordinator.ActionReport shows the finding without failing). Default:
+// leaks.ActionReport shows the finding without failing). Default:
 // none.
-func Ignore(entry coordinator.Suppression) Option {
+func Ignore(entry leaks.Suppression) Option {
 	return ignore(entry)
 }
 
-func ignore(e coordinator.Suppression) Option {
+func ignore(e leaks.Suppression) Option {
 	return func(c *config) {
 		if e.Action == "" {
-			e.Action = coordinator.ActionIgnore
+			e.Action = leaks.ActionIgnore
 		}
 		if e.Reason == "" {
 			e.Reason = "ignored by a registrytest option"
@@ -173,7 +173,7 @@ func ignore(e coordinator.Suppression) Option {
 // entries come after the in-code Ignore options; the first entry that
 // matches a finding decides. Several files may be given. Default: none;
 // in particular the .rescoord-ignore.yaml the CLI reads from the working
-// directory is not read unless named (coordinator.DefaultSuppressionsFile).
+// directory is not read unless named (leaks.DefaultSuppressionsFile).
 func SuppressionsFile(path string) Option {
 	return func(c *config) { c.files = append(c.files, path) }
 }

@@ -58,7 +58,7 @@ func VerifyNone(t testing.TB, r *registry.Registry, opts ...Option) {
 // A resource the test's component owns directly is an orphaned-resource
 // (error) or, still running, a running-orphan (critical); a component left
 // alive below it is an orphaned-component (warning, which fails with
-// FailOn(coordinator.SeverityWarning)). Findings about other tests'
+// FailOn(leaks.SeverityWarning)). Findings about other tests'
 // components, and about the registry as a whole (over-global-limit), are
 // not this test's. So each t.Parallel test sees its own leaks and no one
 // else's.

@@ -15,7 +15,7 @@ import (
 	"testing/synctest"
 	"time"
 
-	"github.com/rescoord/rescoord/pkg/coordinator"
+	"github.com/rescoord/rescoord/pkg/leaks"
 	"github.com/rescoord/rescoord/pkg/registry"
 )
 
@@ -430,7 +430,7 @@ func TestOptions_Ignore(t *testing.T) {
 		{"not ignored", nil, "conn", true},
 		{"by name", []Option{IgnoreName("co*")}, "conn", false},
 		{"by another name", []Option{IgnoreName("other")}, "conn", true},
-		{"by rule", []Option{IgnoreRule(coordinator.RuleOrphanedResource)}, "conn", false},
+		{"by rule", []Option{IgnoreRule(leaks.RuleOrphanedResource)}, "conn", false},
 		{"by rule glob", []Option{IgnoreRule("orphaned-*")}, "conn", false},
 		{"by component", []Option{IgnoreComponent("Test*")}, "conn", false},
 		{"by frame", []Option{IgnoreFrame("registrytest_test.go:* *TestOptions_Ignore*")}, "conn", false},
@@ -441,7 +441,7 @@ func TestOptions_Ignore(t *testing.T) {
 		{"reported by file", []Option{SuppressionsFile(file)}, "vendored", false},
 		{"expired in file", []Option{SuppressionsFile(file)}, "expired-conn", true},
 		{"not in file", []Option{SuppressionsFile(file)}, "conn", true},
-		{"below fail-on", []Option{FailOn(coordinator.SeverityCritical)}, "conn", false},
+		{"below fail-on", []Option{FailOn(leaks.SeverityCritical)}, "conn", false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -466,7 +466,7 @@ func TestOptions_Ignore(t *testing.T) {
 func TestOptions_ReportedFindingShownNotFailing(t *testing.T) {
 	r := registry.New()
 	f := manual(t, "TestReported")
-	id := Scope(f, r, opts(Ignore(coordinator.Suppression{Name: "vendored", Action: coordinator.ActionReport, Reason: "third-party"}))...)
+	id := Scope(f, r, opts(Ignore(leaks.Suppression{Name: "vendored", Action: leaks.ActionReport, Reason: "third-party"}))...)
 	track(t, r, id, "vendored")
 	track(t, r, id, "mine")
 	f.runCleanups()
@@ -492,7 +492,7 @@ func TestScope_AliveChildIsAWarning(t *testing.T) {
 	for _, tc := range []struct {
 		opts  []Option
 		fails bool
-	}{{nil, false}, {[]Option{FailOn(coordinator.SeverityWarning)}, true}} {
+	}{{nil, false}, {[]Option{FailOn(leaks.SeverityWarning)}, true}} {
 		r := registry.New()
 		f := manual(t, "TestChild")
 		id := Scope(f, r, opts(tc.opts...)...)

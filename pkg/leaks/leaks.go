@@ -1,0 +1,922 @@
+package leaks
+
+import (
+	"fmt"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+	"unsafe"
+
+	"github.com/rescoord/rescoord/internal/graph"
+	"github.com/rescoord/rescoord/internal/hugemem"
+	"github.com/rescoord/rescoord/pkg/snapshot"
+)
+
+// LeakOptions tune the leak rules. The zero value runs every rule of
+// docs/leaks.md that needs no option, with no grace.
+type LeakOptions struct {
+	// Grace: a resource whose owner was destroyed less than Grace before
+	// taken_at (and an alive component whose parent was) is reported with
+	// severity info, "within grace", not as a leak: a snapshot taken during
+	// shutdown is not a leak. A missing owner or parent has no destroyed_at
+	// and is never within grace. Zero (the default) turns grace off.
+	Grace time.Duration
+	// MaxAge enables stale-resource: live resources created longer than
+	// MaxAge before taken_at. Zero (the default) leaves the rule off.
+	MaxAge time.Duration
+}
+
+// Finding is one leak finding. Its JSON form is the shape docs/leaks.md gives (see
+// AppendJSON); the other fields serve reports and library users.
+type Finding struct {
+	Rule     Rule
+	Severity Severity
+	// Resource is the resource's position in Snapshot.Resources, or -1 for
+	// a finding about no single resource.
+	Resource int
+	// Component is the position in Snapshot.Components of the finding's
+	// component — a resource finding's owner, or the component a
+	// component finding is about — or -1 when there is none or it is not
+	// in the snapshot.
+	Component int
+	// ResourceID is the resource's id, "" when there is none.
+	ResourceID string
+	// ComponentID is the component's id (a missing owner's too), "" when
+	// there is none.
+	ComponentID string
+	// Signature is stable across runs; see Signature.
+	Signature string
+	Message   string
+	// Path runs from the root component to the resource (or component),
+	// ids only; a missing owner or parent stands first as its id. A cleanup
+	// cycle lists its members in order; over-global-limit has an empty path.
+	// A path longer than 2×PathEnds+1 keeps its first and last PathEnds
+	// ids, and PathElided says how many were left out between them.
+	Path []string
+	// PathElided is how many levels of a long Path were left out after its
+	// first PathEnds ids (0 when Path is whole).
+	PathElided int
+	// WithinGrace is set when the owner (or parent) was destroyed within
+	// LeakOptions.Grace: the severity was lowered to info.
+	WithinGrace bool
+	// Dangling holds, for dangling-dependency, the ids depended on that are
+	// released or missing.
+	Dangling []string
+	// Growth holds the figures of a growth finding.
+	Growth *Growth
+	// SuppressedBy is the entry with action "report" that matched the
+	// finding: it is shown but never fails the build.
+	SuppressedBy *Suppression
+	// Entry is the suppression entry an expired-suppression or
+	// unused-suppression finding is about.
+	Entry *Suppression
+}
+
+// FindLeaks runs the rules of docs/leaks.md (all but growth, which compares
+// snapshots: see FindGrowth) on ix. Findings come in rule order (the
+// order of Rules), then in snapshot order. It runs in time linear in
+// resources, components and dependency edges, and formats messages only
+// for what it reports. A large snapshot is scanned, and its findings
+// built, on all available cores.
+func FindLeaks(ix *snapshot.Index, opts LeakOptions) []Finding {
+	return findLeaks(ix, opts, defaults())
+}
+
+// tuning holds how the work is shared between goroutines: fields of a
+// value, not package variables, so that tests run the concurrent paths on
+// small snapshots, in parallel with each other.
+type tuning struct {
+	// workers is the most goroutines a pass uses (0: GOMAXPROCS).
+	workers int
+	// Below these sizes, a range of resources to scan or of findings to
+	// build is not worth a goroutine of its own.
+	scanRange, buildRange int
+}
+
+// defaults is the tuning of FindLeaks.
+func defaults() tuning { return tuning{scanRange: 1 << 16, buildRange: 4096} }
+
+// leakWorkers is how many goroutines share n items, at least least each.
+func (t tuning) leakWorkers(n, least int) int {
+	most := t.workers
+	if most <= 0 {
+		most = runtime.GOMAXPROCS(0)
+	}
+	return max(1, min(most, n/least))
+}
+
+// findLeaks is FindLeaks with a tuning.
+func findLeaks(ix *snapshot.Index, opts LeakOptions, tune tuning) []Finding {
+	f := &finder{ix: ix, s: ix.Snap, opts: opts, goneAbove: goneAncestors(ix), tune: tune}
+	if opts.Grace > 0 {
+		f.graceNote = "; within the " + formatAge(opts.Grace) + " grace, so not yet a leak"
+	}
+	// The rules about the registry and the components run while the
+	// resources are scanned.
+	other := f.newBuilder()
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		other.globalLimit()
+		other.componentLimits()
+		other.components()
+	})
+	pend, start, list, forward := f.resources()
+	wg.Wait()
+
+	// Orphans, resources running under one, dangling dependencies and
+	// stale resources, the bulk of a leaky snapshot, were only noted while
+	// scanning. Lay out the findings rule by rule, then build the noted
+	// ones in place, in slices of all, while one more goroutine looks for
+	// cycles (inserted at the end: a snapshot that can be cleaned up has
+	// none). When every dependency is on a resource listed earlier, as
+	// registries that list resources in creation order have them, there
+	// is none to look for.
+	var all []pendingRes
+	var slotEnd, shift [len(ruleSlots)]int // finding all[k] of slot goes to out[k+shift[slot]]
+	total := 0
+	for slot := range ruleSlots {
+		total += len(f.byRule[slot]) + len(pend[slot])
+	}
+	out := hugemem.Make[Finding](total)
+	n, cyclesAt := 0, 0
+	for slot := range ruleSlots {
+		if slot == slotCleanupCycle {
+			cyclesAt = n
+		}
+		n += copy(out[n:], f.byRule[slot])
+		shift[slot] = n - len(all)
+		all = append(all, pend[slot]...)
+		slotEnd[slot] = len(all)
+		n += len(pend[slot])
+	}
+	if forward {
+		wg.Go(func() { other.cycles(start, list) })
+	}
+	workers := f.tune.leakWorkers(len(all), f.tune.buildRange)
+	for w := range workers {
+		from, to := len(all)*w/workers, len(all)*(w+1)/workers
+		wg.Go(func() {
+			b := f.newBuilder()
+			b.slab = hugemem.Make[string](f.pathRoom(all[from:to]))
+			b.text.next = (to - from) * 150 // a message takes about that
+			b.sigs.next = (to - from) * 16
+			slot := 0
+			for k := from; k < to; k++ {
+				for k >= slotEnd[slot] {
+					slot++
+				}
+				b.materialize(&out[k+shift[slot]], slot, all[k])
+			}
+		})
+	}
+	wg.Wait()
+	out = slices.Insert(out, cyclesAt, f.byRule[slotCleanupCycle]...)
+	return append(out, leakedGoroutines(ix)...) // after stale-resource, as in Rules (rules.go)
+}
+
+// pendingRes notes a resource finding to build: the resource and its
+// owner; for a dangling dependency, where in finder.resolved the scan left
+// the positions of what it depends on.
+type pendingRes struct{ ri, o, deps int32 }
+
+// finder holds what one FindLeaks run shares between its goroutines.
+type finder struct {
+	ix   *snapshot.Index
+	s    *snapshot.Snapshot
+	opts LeakOptions
+	tune tuning
+	// graceNote ends the message of a finding within the grace.
+	graceNote string
+	// resolved holds the positions of what dangling resources depend on
+	// (-1 for a resource not in the snapshot), as the scan found them.
+	resolved []int32
+	// byRule collects the findings not about one resource, per rule,
+	// in Rules order.
+	byRule [len(ruleSlots)][]Finding
+	// goneAbove is, per component, its nearest gone ancestor
+	// (goneAncestors).
+	goneAbove []int32
+	// anchors are, for deep components, their ancestor at depth
+	// PathEnds-1 (makeAnchors, once, when a long path is first made).
+	anchorsOnce sync.Once
+	anchors     []int32
+}
+
+// ruleSlots are the rules FindLeaks reports, in output order.
+var ruleSlots = [...]Rule{
+	RuleRunningOrphan, RuleRunningUnderOrphan, RuleOrphanedResource, RuleOverComponentLimit, RuleOverGlobalLimit,
+	RuleCleanupCycle, RuleOrphanedComponent, RuleDanglingDependency, RuleStaleResource,
+}
+
+const (
+	slotRunningOrphan = iota
+	slotRunningUnderOrphan
+	slotOrphanedResource
+	slotOverComponentLimit
+	slotOverGlobalLimit
+	slotCleanupCycle
+	slotOrphanedComponent
+	slotDanglingDependency
+	slotStaleResource
+)
+
+// builder builds findings on one goroutine: its buffers and caches are
+// its own.
+type builder struct {
+	*finder
+	sig sigHasher
+	// text holds the messages, sigs the signatures: apart, so that
+	// grouping findings by signature reads them in a row.
+	text, sigs textArena
+	// slab is where paths and dangling lists are carved from (take).
+	slab []string
+	// gone is scratch space for the positions of dangling dependencies.
+	gone []int
+	// destroyed caches what messages say of a destroyed component (many
+	// orphans share an owner).
+	destroyed map[int]string
+}
+
+func (f *finder) newBuilder() *builder { return &builder{finder: f} }
+
+// add records a finding not about one resource. Each rule's findings are
+// added by one goroutine.
+func (b *builder) add(slot int, fd Finding) {
+	fd.Rule = ruleSlots[slot]
+	b.byRule[slot] = append(b.byRule[slot], fd)
+}
+
+// resources applies the per-resource rules, noting their findings per
+// rule (pend), and returns the live → live dependency edges
+// (deduplicated) in CSR form, for the cycle search: the dependencies are
+// resolved once, for both. forward is set when an edge goes to the
+// resource itself or to one listed after it: without such an edge there
+// is no cycle. A large snapshot is scanned in parallel, in ranges, whose
+// results are then joined in order.
+func (f *finder) resources() (pend [len(ruleSlots)][]pendingRes, start, list []int32, forward bool) {
+	res := f.s.Resources
+	n := len(res)
+	start = hugemem.Make[int32](n + 1)
+	parts := make([]scanned, f.tune.leakWorkers(n, f.tune.scanRange))
+	bounds := func(w int) (from, to int) { return n * w / len(parts), n * (w + 1) / len(parts) }
+	// Each range gets room in list for all its dependencies, at most.
+	room := make([]int, len(parts)+1)
+	var wg sync.WaitGroup
+	for w := range parts {
+		wg.Go(func() {
+			from, to := bounds(w)
+			for ri := from; ri < to; ri++ {
+				room[w+1] += len(res[ri].DependsOn)
+			}
+		})
+	}
+	wg.Wait()
+	for w := range parts {
+		room[w+1] += room[w]
+	}
+	list = make([]int32, room[len(parts)])
+	f.resolved = make([]int32, room[len(parts)])
+	for w := range parts {
+		parts[w].list = list[room[w]:room[w]:room[w+1]]
+		parts[w].resolved = room[w]
+		wg.Go(func() {
+			from, to := bounds(w)
+			f.scan(&parts[w], start, from, to)
+		})
+	}
+	wg.Wait()
+	for slot := range ruleSlots {
+		for w := range parts {
+			pend[slot] = append(pend[slot], parts[w].pend[slot]...)
+		}
+	}
+	for w := range parts {
+		forward = forward || parts[w].forward
+	}
+	// Each range numbered its edges from 0: move them, and their
+	// numbers, just after the edges of the ranges before it.
+	list = list[:len(parts[0].list)]
+	for w := 1; w < len(parts); w++ {
+		base := int32(len(list))
+		from, to := bounds(w)
+		for ri := from; ri < to; ri++ {
+			start[ri+1] += base
+		}
+		list = append(list, parts[w].list...)
+	}
+	return pend, start, list, forward
+}
+
+// scanned is what scanning one range of resources found.
+type scanned struct {
+	pend [len(ruleSlots)][]pendingRes
+	// list holds the range's live → live edges (its capacity is all the
+	// room they may need); start[ri+1] the end of resource ri's, counted
+	// from the range's first.
+	list []int32
+	// forward is set when an edge goes to its resource or a later one.
+	forward bool
+	// resolved is where the range's next dangling resource leaves the
+	// positions of its dependencies in finder.resolved, whose room for the
+	// range is the same as list's.
+	resolved int
+}
+
+// scan applies the per-resource rules to resources from to to-1.
+func (f *finder) scan(p *scanned, start []int32, from, to int) {
+	res := f.s.Resources
+	comps := f.s.Components
+	takenAt := f.s.TakenAt
+	list := p.list
+	var deps []int32
+	for ri := from; ri < to; ri++ {
+		r := &res[ri]
+		first := len(list)
+		if !r.Live() {
+			start[ri+1] = int32(first)
+			continue
+		}
+		o := f.ix.Owner(ri)
+		orphan := o < 0 || !comps[o].Alive()
+		switch {
+		case orphan:
+			slot := slotOrphanedResource
+			if r.Running && r.CanRun() {
+				slot = slotRunningOrphan
+			}
+			p.pend[slot] = append(p.pend[slot], pendingRes{int32(ri), int32(o), 0})
+		case r.Running && f.goneAbove[o] != noneGone && r.CanRun():
+			// Owner alive, an ancestor gone: more specific than stale.
+			p.pend[slotRunningUnderOrphan] = append(p.pend[slotRunningUnderOrphan], pendingRes{int32(ri), int32(o), 0})
+		case f.opts.MaxAge > 0 && !r.CreatedAt.IsZero() && takenAt.Sub(r.CreatedAt) > f.opts.MaxAge:
+			// Most specific wins: an orphan is not also reported as stale.
+			p.pend[slotStaleResource] = append(p.pend[slotStaleResource], pendingRes{int32(ri), int32(o), 0})
+		}
+		dangling := false
+		deps = deps[:0]
+		for _, dep := range r.DependsOn {
+			j, ok := f.ix.ResourceIndex(dep)
+			if !ok {
+				j = -1
+			}
+			deps = append(deps, int32(j))
+			switch {
+			case !ok || !res[j].Live():
+				dangling = true
+			case !slices.Contains(list[first:], int32(j)):
+				list = append(list, int32(j))
+				p.forward = p.forward || j >= ri
+			}
+		}
+		start[ri+1] = int32(len(list))
+		if dangling {
+			p.pend[slotDanglingDependency] = append(p.pend[slotDanglingDependency], pendingRes{int32(ri), int32(o), int32(p.resolved)})
+			p.resolved += copy(f.resolved[p.resolved:], deps)
+		}
+	}
+	p.list = list
+}
+
+// materialize builds, in fd, a noted resource finding: an orphan (running
+// or not), a resource running under a gone ancestor, a dangling
+// dependency or a stale resource.
+func (b *builder) materialize(fd *Finding, slot int, p pendingRes) {
+	ri, o := int(p.ri), int(p.o)
+	r := &b.s.Resources[ri]
+	msg := appendResource(b.text.start(), r)
+	sev := SeverityWarning
+	grace := false
+	switch slot {
+	case slotDanglingDependency:
+		msg, fd.Dangling = b.dangling(msg, r, b.resolved[p.deps:int(p.deps)+len(r.DependsOn)])
+	case slotRunningUnderOrphan:
+		sev = SeverityCritical
+		msg, grace = b.underGone(msg, o)
+	case slotStaleResource:
+		msg = append(msg, " has been live for "...)
+		msg = append(msg, formatAge(b.s.TakenAt.Sub(r.CreatedAt))...)
+		msg = append(msg, ", longer than the maximum age of "...)
+		msg = append(msg, formatAge(b.opts.MaxAge)...)
+	default: // an orphan
+		sev = SeverityError
+		if slot == slotRunningOrphan {
+			sev = SeverityCritical
+			msg = append(msg, " is still running"...)
+		} else {
+			msg = append(msg, " is still "...)
+			msg = append(msg, r.State...)
+		}
+		msg = append(msg, ", but its owner "...)
+		if o < 0 {
+			msg = append(msg, r.Owner...)
+			msg = append(msg, " is no longer in the registry"...)
+		} else {
+			msg = append(msg, b.destroyedText(o)...)
+			grace = b.withinGrace(&b.s.Components[o])
+		}
+	}
+	if grace {
+		sev = SeverityInfo
+		fd.WithinGrace = true
+		msg = append(msg, b.graceNote...)
+	}
+	fd.Message = b.text.finish(msg)
+	b.resourceFinding(fd, slot, sev, ri, o)
+}
+
+// underGone appends to a running-under-orphan message what is gone above
+// the resource's owner o, which is alive, and reports whether that
+// ancestor was destroyed within the grace.
+func (b *builder) underGone(msg []byte, o int) ([]byte, bool) {
+	comps := b.s.Components
+	msg = append(msg, " is still running; its owner "...)
+	msg = appendComponent(msg, &comps[o])
+	msg = append(msg, " is alive, but its "...)
+	g := int(b.goneAbove[o])
+	if g >= 0 && g != b.ix.Parent(o) || g < 0 && -2-g != o {
+		msg = append(msg, "ancestor "...)
+	} else {
+		msg = append(msg, "parent "...)
+	}
+	if g < 0 {
+		msg = append(msg, comps[-2-g].Parent...)
+		return append(msg, " is no longer in the registry"...), false
+	}
+	msg = append(msg, b.destroyedText(g)...)
+	return msg, b.withinGrace(&comps[g])
+}
+
+// noneGone marks, in finder.goneAbove, a component without a gone ancestor.
+const noneGone = -1
+
+// goneAncestors returns, per component, its nearest ancestor that is gone:
+// the position of the nearest destroyed one; -2-c when the nearest is the
+// parent of component c (c itself or an ancestor), missing from the
+// snapshot; noneGone when every ancestor is alive. One pass: each
+// component is resolved once, from its parent's answer.
+func goneAncestors(ix *snapshot.Index) []int32 {
+	comps := ix.Snap.Components
+	const unknown = -1 << 31
+	gone := hugemem.Make[int32](len(comps))
+	for i := range gone {
+		gone[i] = unknown
+	}
+	var stack []int32 // components waiting for their parent's answer
+	for ci := range comps {
+		c := ci
+		for gone[c] == unknown {
+			p := ix.Parent(c)
+			switch {
+			case comps[c].Parent == "":
+				gone[c] = noneGone
+			case p < 0:
+				gone[c] = int32(-2 - c)
+			case !comps[p].Alive():
+				gone[c] = int32(p)
+			case gone[p] != unknown:
+				gone[c] = gone[p]
+			default:
+				stack = append(stack, int32(c))
+				c = p
+			}
+		}
+		for k := len(stack) - 1; k >= 0; k-- {
+			gone[stack[k]] = gone[ix.Parent(int(stack[k]))]
+		}
+		stack = stack[:0]
+	}
+	return gone
+}
+
+// dangling appends to a dangling-dependency message what r depends on that
+// is released or missing, and returns their ids (each once). deps are the
+// positions of r's dependencies (-1 when not in the snapshot).
+func (b *builder) dangling(msg []byte, r *snapshot.Resource, deps []int32) ([]byte, []string) {
+	msg = append(msg, " depends on what is gone: "...)
+	res := b.s.Resources
+	b.gone = b.gone[:0]
+	for k, dep := range r.DependsOn {
+		j := deps[k]
+		if j >= 0 && res[j].Live() || slices.Contains(r.DependsOn[:k], dep) {
+			continue
+		}
+		if len(b.gone) > 0 {
+			msg = append(msg, ", "...)
+		}
+		b.gone = append(b.gone, k)
+		msg = append(msg, dep...)
+		if j < 0 {
+			msg = append(msg, " (not in the registry)"...)
+			continue
+		}
+		d := &res[j]
+		if d.Name != "" {
+			msg = append(msg, ' ')
+			msg = appendQuoted(msg, d.Name)
+		}
+		msg = append(msg, " ("...)
+		msg = append(msg, d.Type...)
+		msg = append(msg, ", released)"...)
+	}
+	gone := b.take(len(b.gone))
+	for i, k := range b.gone {
+		gone[i] = r.DependsOn[k]
+	}
+	return msg, gone
+}
+
+// textArena hands out strings written at the end of large buffers: a
+// finding's message and signature cost no allocation of their own, and a
+// large buffer is backed by huge pages (makeLarge). What was handed out is
+// never written again, bytes are only appended after it: that is what
+// makes the unsafe.String sound.
+type textArena struct {
+	buf []byte
+	// next is the size of the next buffer (at least 16 KiB).
+	next int
+}
+
+// start returns the buffer to append a string to.
+func (a *textArena) start() []byte {
+	if cap(a.buf)-len(a.buf) < 1<<10 {
+		a.buf = hugemem.Make[byte](max(a.next, 16<<10))[:0]
+		a.next = 0
+	}
+	return a.buf
+}
+
+// finish returns as a string what was appended to the buffer start
+// returned (b, grown).
+func (a *textArena) finish(b []byte) string {
+	n := len(a.buf)
+	a.buf = b
+	if len(b) == n {
+		return ""
+	}
+	return unsafe.String(&b[n], len(b)-n)
+}
+
+// signature is the signature of a finding (Signature), kept in b.sigs.
+func (b *builder) signature(fields ...string) string {
+	return b.sigs.finish(b.sig.appendSum(b.sigs.start(), fields...))
+}
+
+// take carves n strings out of a shared slab: paths and dangling lists
+// cost one allocation per few thousand findings rather than one each.
+// (A builder of many findings starts with a slab sized by pathRoom.)
+func (b *builder) take(n int) []string {
+	if n > len(b.slab) {
+		b.slab = make([]string, max(n, 4096))
+	}
+	s := b.slab[:n:n]
+	b.slab = b.slab[n:]
+	return s
+}
+
+// pathRoom is how many strings the paths and dangling lists of the noted
+// findings pend take at most: the ids of the owner's ancestors and of the
+// owner, a missing parent or owner, the resource and what it depends on.
+func (f *finder) pathRoom(pend []pendingRes) int {
+	n := 0
+	for _, p := range pend {
+		n += 2 + len(f.s.Resources[p.ri].DependsOn)
+		if p.o >= 0 {
+			n += min(f.ix.Depth(int(p.o))+1, 2*PathEnds)
+		}
+	}
+	return n
+}
+
+// withinGrace reports whether component c was destroyed less than the
+// grace before the snapshot.
+func (f *finder) withinGrace(c *snapshot.Component) bool {
+	return f.opts.Grace > 0 && !c.DestroyedAt.IsZero() && f.s.TakenAt.Sub(c.DestroyedAt) < f.opts.Grace
+}
+
+// destroyedText is what messages say of destroyed component ci: "Name (id)
+// was destroyed 4s before the snapshot".
+func (b *builder) destroyedText(ci int) string {
+	if t, ok := b.destroyed[ci]; ok {
+		return t
+	}
+	if b.destroyed == nil {
+		b.destroyed = make(map[int]string)
+	}
+	c := &b.s.Components[ci]
+	var tmp [128]byte // not b.text: a message may be in progress there
+	t := appendComponent(tmp[:0], c)
+	t = append(t, " was destroyed"...)
+	if !c.DestroyedAt.IsZero() {
+		t = append(t, ' ')
+		t = append(t, formatAge(b.s.TakenAt.Sub(c.DestroyedAt))...)
+		t = append(t, " before the snapshot"...)
+	}
+	b.destroyed[ci] = string(t)
+	return b.destroyed[ci]
+}
+
+// resourceFinding fills in fd the fields of the finding of rule slot
+// about resource ri owned by o (-1 when the owner is missing), all but
+// the message.
+func (b *builder) resourceFinding(fd *Finding, slot int, sev Severity, ri, o int) {
+	r := &b.s.Resources[ri]
+	var cname, ctype string
+	var path []string
+	elided := 0
+	if o >= 0 {
+		c := &b.s.Components[o]
+		cname, ctype = c.DisplayName(), c.Type
+		path, elided = b.pathTo(o, 1)
+		path[len(path)-1] = r.ID
+	} else {
+		path = b.take(2)
+		path[0], path[1] = r.Owner, r.ID
+	}
+	frame := ""
+	if len(r.CreatedBy) > 0 {
+		frame = r.CreatedBy[0]
+	}
+	fd.Rule = ruleSlots[slot]
+	fd.Severity = sev
+	fd.Resource, fd.Component = ri, o
+	fd.ResourceID, fd.ComponentID = r.ID, r.Owner
+	fd.Signature = b.signature(string(ruleSlots[slot]), cname, ctype, r.Type, r.Name, frame)
+	fd.Path, fd.PathElided = path, elided
+}
+
+// componentFinding builds the finding of rule slot about component ci.
+func (b *builder) componentFinding(slot int, sev Severity, ci int, msg string) Finding {
+	c := &b.s.Components[ci]
+	path, elided := b.pathTo(ci, 0)
+	return Finding{
+		Rule:        ruleSlots[slot],
+		Severity:    sev,
+		Resource:    -1,
+		Component:   ci,
+		ComponentID: c.ID,
+		Signature:   b.signature(string(ruleSlots[slot]), c.DisplayName(), c.Type, "", "", ""),
+		Message:     msg,
+		Path:        path,
+		PathElided:  elided,
+	}
+}
+
+// PathEnds is how many ids a long Finding.Path keeps at each end.
+const PathEnds = 8
+
+// pathTo returns the ids from ci's root down to ci (a parent missing
+// from the snapshot first), then extra (0 or 1) empty places, carved from
+// the slab. A path of more than 2×PathEnds+1 ids, the extra places
+// counted, keeps the first and last PathEnds and says how many it left
+// out between them, so that the findings of a
+// deep tree cost the same whatever its depth (docs/leaks.md, "Long
+// ownership paths"). It climbs the parents rather than keep the paths of
+// a hundred thousand components.
+func (b *builder) pathTo(ci, extra int) (path []string, elided int) {
+	comps := b.s.Components
+	n := b.ix.Depth(ci) + 1
+	missing := ""
+	if root := b.rootOf(ci); comps[root].Parent != "" {
+		missing = comps[root].Parent
+		n++
+	}
+	if n+extra <= 2*PathEnds+1 {
+		p := b.take(n + extra)
+		k := n - 1
+		for c := ci; c >= 0; c = b.ix.Parent(c) {
+			p[k] = comps[c].ID
+			k--
+		}
+		if k == 0 {
+			p[0] = missing
+		}
+		return p, 0
+	}
+	// The tail: the last PathEnds ids, the extra places included.
+	p := b.take(2 * PathEnds)
+	c := ci
+	for k := 2*PathEnds - 1 - extra; k >= PathEnds; k-- {
+		p[k] = comps[c].ID
+		c = b.ix.Parent(c)
+	}
+	// The head: the root's first PathEnds levels (after a missing parent).
+	head := PathEnds
+	if missing != "" {
+		p[0] = missing
+		head--
+	}
+	c = b.ancestorAtDepth(ci, head-1)
+	for k := PathEnds - 1; k >= PathEnds-head; k-- {
+		p[k] = comps[c].ID
+		c = b.ix.Parent(c)
+	}
+	return p, n + extra - 2*PathEnds
+}
+
+// rootOf is the root of ci's tree.
+func (b *builder) rootOf(ci int) int {
+	if b.ix.Depth(ci) < 2*PathEnds {
+		for p := b.ix.Parent(ci); p >= 0; p = b.ix.Parent(p) {
+			ci = p
+		}
+		return ci
+	}
+	a := b.ancestorAtDepth(ci, 0)
+	return a
+}
+
+// ancestorAtDepth is ci's ancestor at depth d, for d < PathEnds, found
+// through the table of each component's ancestor at depth PathEnds-1
+// (made once, in one pass) when ci is deep: climbing would make the
+// findings of a deep chain cost its depth each.
+func (b *builder) ancestorAtDepth(ci, d int) int {
+	if depth := b.ix.Depth(ci); depth >= PathEnds {
+		b.anchorsOnce.Do(b.finder.makeAnchors)
+		ci = int(b.anchors[ci])
+	}
+	for b.ix.Depth(ci) > d {
+		ci = b.ix.Parent(ci)
+	}
+	return ci
+}
+
+// makeAnchors fills anchors: for each component at depth PathEnds-1 or
+// more, its ancestor at depth PathEnds-1 (itself at that depth).
+func (f *finder) makeAnchors() {
+	comps := f.s.Components
+	f.anchors = hugemem.Make[int32](len(comps))
+	const unknown = -1
+	for i := range f.anchors {
+		f.anchors[i] = unknown
+	}
+	var stack []int32
+	for ci := range comps {
+		c := ci
+		for f.anchors[c] == unknown {
+			d := f.ix.Depth(c)
+			if d < PathEnds-1 {
+				break
+			}
+			if d == PathEnds-1 {
+				f.anchors[c] = int32(c)
+				break
+			}
+			p := f.ix.Parent(c)
+			if f.anchors[p] != unknown {
+				f.anchors[c] = f.anchors[p]
+				break
+			}
+			stack = append(stack, int32(c))
+			c = p
+		}
+		for k := len(stack) - 1; k >= 0; k-- {
+			f.anchors[stack[k]] = f.anchors[f.ix.Parent(int(stack[k]))]
+		}
+		stack = stack[:0]
+	}
+}
+
+// globalLimit applies over-global-limit.
+func (b *builder) globalLimit() {
+	lim := b.s.Limits.GlobalBytes
+	if lim <= 0 || b.ix.TotalLiveBytes() <= lim {
+		return
+	}
+	used := b.ix.TotalLiveBytes()
+	b.add(slotOverGlobalLimit, Finding{
+		Severity:  SeverityError,
+		Resource:  -1,
+		Component: -1,
+		Signature: b.sig.sum(string(RuleOverGlobalLimit), "", "", "", "", ""),
+		Message: fmt.Sprintf("the registry holds %s of live resources, over the global limit of %s (by %s)",
+			formatBytes(used), formatBytes(lim), formatBytes(used-lim)),
+		Path: []string{},
+	})
+}
+
+// componentLimits applies over-component-limit, in component order.
+func (b *builder) componentLimits() {
+	var over []int
+	for id, lim := range b.s.Limits.Components {
+		ci, ok := b.ix.ComponentIndex(id)
+		if ok && lim > 0 && b.ix.SubtreeLiveBytes(ci) > lim {
+			over = append(over, ci)
+		}
+	}
+	slices.Sort(over)
+	for _, ci := range over {
+		c := &b.s.Components[ci]
+		lim := b.s.Limits.Components[c.ID]
+		used := b.ix.SubtreeLiveBytes(ci)
+		b.add(slotOverComponentLimit, b.componentFinding(slotOverComponentLimit, SeverityError, ci,
+			fmt.Sprintf("%s holds %s of live resources in its subtree, over its limit of %s (by %s)",
+				describeComponent(c), formatBytes(used), formatBytes(lim), formatBytes(used-lim))))
+	}
+}
+
+// components applies orphaned-component.
+func (b *builder) components() {
+	comps := b.s.Components
+	orphaned := func(ci int) bool {
+		c := &comps[ci]
+		p := b.ix.Parent(ci)
+		return c.Alive() && c.Parent != "" && (p < 0 || !comps[p].Alive())
+	}
+	n := 0
+	for ci := range comps {
+		if orphaned(ci) {
+			n++
+		}
+	}
+	b.byRule[slotOrphanedComponent] = make([]Finding, 0, n)
+	for ci := range comps {
+		if !orphaned(ci) {
+			continue
+		}
+		c := &comps[ci]
+		p := b.ix.Parent(ci)
+		msg := appendComponent(b.text.start(), c)
+		msg = append(msg, " is alive, but its parent "...)
+		grace := false
+		if p < 0 {
+			msg = append(msg, c.Parent...)
+			msg = append(msg, " is no longer in the registry"...)
+		} else {
+			msg = append(msg, b.destroyedText(p)...)
+			grace = b.withinGrace(&comps[p])
+		}
+		sev := SeverityWarning
+		if grace {
+			sev = SeverityInfo
+			msg = append(msg, b.graceNote...)
+		}
+		fd := b.componentFinding(slotOrphanedComponent, sev, ci, b.text.finish(msg))
+		fd.WithinGrace = grace
+		b.add(slotOrphanedComponent, fd)
+	}
+}
+
+// cycles applies cleanup-cycle: one finding per strongly connected set of
+// live resources, with the cycle the cleanup planner reports for it
+// (graphCycles): it starts at the member that comes first in the snapshot
+// and takes the shortest way back.
+func (b *builder) cycles(start, list []int32) {
+	res := b.s.Resources
+	for _, cyc := range graph.Cycles(len(res), start, list) {
+		path := make([]string, len(cyc))
+		keys := make([]string, len(cyc))
+		for k, m := range cyc {
+			r := &res[m]
+			path[k] = r.ID
+			frame := ""
+			if len(r.CreatedBy) > 0 {
+				frame = r.CreatedBy[0]
+			}
+			keys[k] = memberKey(r.Type, r.Name, frame)
+		}
+		msg := fmt.Sprintf("%d live resources depend on each other in a cycle, so no cleanup order exists: %s → %s",
+			len(cyc), strings.Join(path, " → "), path[0])
+		if len(cyc) == 1 {
+			msg = fmt.Sprintf("live resource %s depends on itself, so no cleanup order exists", path[0])
+		}
+		b.add(slotCleanupCycle, Finding{
+			Severity:  SeverityError,
+			Resource:  -1,
+			Component: -1,
+			Signature: b.sig.cycleSignature(keys),
+			Message:   msg,
+			Path:      path,
+		})
+	}
+}
+
+// appendResource names a resource in messages: type "name" (id), or
+// type id when it has no name.
+func appendResource(b []byte, r *snapshot.Resource) []byte {
+	b = append(b, r.Type...)
+	b = append(b, ' ')
+	if r.Name == "" {
+		return append(b, r.ID...)
+	}
+	b = appendQuoted(b, r.Name)
+	b = append(b, " ("...)
+	b = append(b, r.ID...)
+	return append(b, ')')
+}
+
+// appendComponent names a component in messages: Name (id), or its id
+// when it has no other name.
+func appendComponent(b []byte, c *snapshot.Component) []byte {
+	if c.Name == "" || c.Name == c.ID {
+		return append(b, c.ID...)
+	}
+	b = append(b, c.Name...)
+	b = append(b, " ("...)
+	b = append(b, c.ID...)
+	return append(b, ')')
+}
+
+// describeComponent is appendComponent as a string.
+func describeComponent(c *snapshot.Component) string { return string(appendComponent(nil, c)) }

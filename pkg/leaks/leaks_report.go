@@ -1,0 +1,364 @@
+package leaks
+
+import (
+	"cmp"
+	"hash/maphash"
+	"slices"
+	"time"
+
+	"github.com/rescoord/rescoord/internal/hugemem"
+	"github.com/rescoord/rescoord/pkg/snapshot"
+)
+
+// ReportOptions say how to turn findings into a report: what fails, what
+// is shown, what is suppressed and what it is compared with.
+type ReportOptions struct {
+	Leaks LeakOptions
+	// FailOn: the report fails when a finding at or above this severity is
+	// neither suppressed nor reported by an action-report entry. The zero
+	// Severity never fails (--fail-on none).
+	FailOn Severity
+	// Show hides findings below this severity from the report's findings
+	// and groups; they still count in the summary and toward FailOn. Zero
+	// shows everything.
+	Show Severity
+	// Suppressions, when not nil, are applied at time Now (the wall
+	// clock, for expires dates).
+	Suppressions *Suppressions
+	Now          time.Time
+	// Baseline, when not nil, is an older snapshot of the same scenario:
+	// findings whose signature it also has are dropped, and growth since
+	// it is reported.
+	Baseline *snapshot.Index
+	// Series, when not empty, are older snapshots of the same scenario,
+	// oldest first (at least two): growth is reported where it is
+	// monotonic across them and the current one.
+	Series []*snapshot.Index
+	// Growth are the growth thresholds (DefaultGrowth when zero).
+	Growth GrowthOptions
+}
+
+// LeakSummary counts the findings of a report by severity (docs/leaks.md): every
+// finding neither suppressed nor in the baseline, shown or not.
+type LeakSummary struct {
+	Critical   int `json:"critical"`
+	Error      int `json:"error"`
+	Warning    int `json:"warning"`
+	Info       int `json:"info"`
+	Suppressed int `json:"suppressed"`
+}
+
+// Count returns the number of findings of severity s.
+func (s *LeakSummary) Count(sev Severity) int {
+	switch sev {
+	case SeverityCritical:
+		return s.Critical
+	case SeverityError:
+		return s.Error
+	case SeverityWarning:
+		return s.Warning
+	case SeverityInfo:
+		return s.Info
+	}
+	return 0
+}
+
+func (s *LeakSummary) add(sev Severity) {
+	switch sev {
+	case SeverityCritical:
+		s.Critical++
+	case SeverityError:
+		s.Error++
+	case SeverityWarning:
+		s.Warning++
+	case SeverityInfo:
+		s.Info++
+	}
+}
+
+// Group is the findings that share a signature, a severity and a
+// suppression: reports show them once, "×N".
+type Group struct {
+	Signature string
+	Rule      Rule
+	Severity  Severity
+	// Findings are the group's findings, in snapshot order (a window of
+	// Report.Findings).
+	Findings []Finding
+	// Fails is set when the group makes the report fail.
+	Fails bool
+}
+
+// Report is the outcome of a leak analysis, ready for printers.
+type Report struct {
+	// Index is the snapshot the findings are about.
+	Index *snapshot.Index
+	// Findings are the shown findings, group by group.
+	Findings []Finding
+	// Groups are the shown groups: most severe first, then the largest,
+	// then in rule order and in snapshot order.
+	Groups  []Group
+	Summary LeakSummary
+	// Suppressions is the suppressions file applied, nil when none.
+	Suppressions *Suppressions
+	// Uses says how each suppression entry fared, in file order.
+	Uses []SuppressionUse
+	// FailOn and Show are the options the report was made with.
+	FailOn, Show Severity
+	// Failed is set when a finding at or above FailOn is not suppressed.
+	Failed bool
+	// Failing counts the findings that make the report fail.
+	Failing int
+	// Hidden counts the findings below Show.
+	Hidden int
+	// InBaseline counts the findings dropped because the baseline has
+	// their signature.
+	InBaseline int
+	// Rules lists the rules that ran, in Rules order.
+	Rules []Rule
+	// RuleCounts counts every finding of the report (shown or not) per rule.
+	RuleCounts map[Rule]int
+	// Snapshots is how many snapshots growth compared (0 without
+	// baseline or series).
+	Snapshots int
+}
+
+// Fails reports whether a finding makes a report with threshold failOn fail.
+func (f *Finding) Fails(failOn Severity) bool {
+	return failOn != 0 && f.Severity >= failOn && f.SuppressedBy == nil
+}
+
+// Analyze runs the leak rules on ix, adds growth, applies suppressions and
+// the baseline, and groups what is left. It is a pure function of its
+// inputs.
+func Analyze(ix *snapshot.Index, opts ReportOptions) *Report {
+	r := &Report{Index: ix, Suppressions: opts.Suppressions, FailOn: opts.FailOn, Show: opts.Show, RuleCounts: map[Rule]int{}}
+	growth := opts.Growth
+	if growth == (GrowthOptions{}) {
+		growth = DefaultGrowth
+	}
+	all := FindLeaks(ix, opts.Leaks)
+	var series []*snapshot.Index
+	switch {
+	case opts.Baseline != nil:
+		series = []*snapshot.Index{opts.Baseline, ix}
+	case len(opts.Series) > 0:
+		series = append(slices.Clone(opts.Series), ix)
+	}
+	if len(series) > 1 {
+		r.Snapshots = len(series)
+		all = append(all, FindGrowth(series, growth)...)
+	}
+	for _, ri := range rules {
+		switch ri.ID {
+		case RuleStaleResource:
+			if opts.Leaks.MaxAge <= 0 {
+				continue
+			}
+		case RuleGrowth:
+			if len(series) < 2 {
+				continue
+			}
+		case RuleExpiredSuppression, RuleUnusedSuppression:
+			if opts.Suppressions == nil {
+				continue
+			}
+		}
+		r.Rules = append(r.Rules, ri.ID)
+	}
+
+	sup := opts.Suppressions.Apply(ix, all, opts.Now)
+	r.Uses = sup.Uses
+	r.Summary.Suppressed = sup.Ignored
+	kept := sup.Kept
+
+	if opts.Baseline != nil {
+		known := make(map[string]bool)
+		for _, f := range FindLeaks(opts.Baseline, opts.Leaks) {
+			known[f.Signature] = true
+		}
+		n := 0
+		for _, f := range kept {
+			if f.Rule != RuleGrowth && known[f.Signature] {
+				r.InBaseline++
+				continue
+			}
+			kept[n] = f
+			n++
+		}
+		kept = kept[:n]
+	}
+	kept = append(kept, sup.Findings...)
+
+	n := 0
+	for i := range kept {
+		f := &kept[i]
+		r.Summary.add(f.Severity)
+		r.RuleCounts[f.Rule]++
+		if f.Fails(opts.FailOn) {
+			r.Failing++
+		}
+		if opts.Show != 0 && f.Severity < opts.Show {
+			r.Hidden++
+			continue
+		}
+		if n != i {
+			kept[n] = *f
+		}
+		n++
+	}
+	kept = kept[:n]
+	r.Failed = r.Failing > 0
+	r.Findings, r.Groups = group(kept, opts.FailOn)
+	return r
+}
+
+// group orders findings group by group (keeping snapshot order within a
+// group), in place, and returns them with the groups, each a window of
+// the ordered findings.
+func group(fs []Finding, failOn Severity) ([]Finding, []Group) {
+	gid, infos := findGroups(fs)
+	order := make([]int32, len(infos))
+	for i := range order {
+		order[i] = int32(i)
+	}
+	slices.SortFunc(order, func(a, b int32) int {
+		ia, ib := &infos[a], &infos[b]
+		if c := cmp.Compare(ib.sev, ia.sev); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(ib.count, ia.count); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(ia.rule, ib.rule); c != 0 {
+			return c
+		}
+		return cmp.Compare(ia.first, ib.first)
+	})
+	// Counting sort: each group's window starts after the groups before
+	// it. next[g] is where the next finding of group g goes; dest[i]
+	// where finding i goes.
+	next := make([]int32, len(infos))
+	pos := int32(0)
+	for _, g := range order {
+		next[g] = pos
+		pos += infos[g].count
+	}
+	dest := gid
+	for i, g := range gid {
+		dest[i] = next[g]
+		next[g]++
+	}
+	// Move the findings in place, a cycle of the permutation at a time:
+	// each swap puts one finding where it belongs. (A copy would cost as
+	// much again in fresh memory as the findings take.)
+	for i := range fs {
+		for int(dest[i]) != i {
+			j := dest[i]
+			fs[i], fs[j] = fs[j], fs[i]
+			dest[i], dest[j] = dest[j], dest[i]
+		}
+	}
+	groups := hugemem.Make[Group](len(order))
+	pos = 0
+	for k, g := range order {
+		w := fs[pos : pos+infos[g].count]
+		pos += infos[g].count
+		groups[k] = Group{Signature: w[0].Signature, Rule: w[0].Rule, Severity: w[0].Severity, Findings: w, Fails: w[0].Fails(failOn)}
+	}
+	return fs, groups
+}
+
+// groupInfo is what groups are ordered by, kept together so that sorting
+// a hundred thousand groups does not go back to their findings.
+type groupInfo struct {
+	first, count int32 // the group's first finding, and how many
+	sev          Severity
+	rule         int8 // ruleOrder
+}
+
+// groupHash hashes signatures for findGroups. (Tests make it collide.)
+var groupHash = maphash.String
+
+// findGroups finds the groups of fs: the findings that share a signature,
+// a severity and whether an action-report entry matched them. gid[i] is
+// the group of finding i; groups are numbered in the order of their first
+// finding.
+//
+// It sorts the findings' keys (a hash of the signature, the severity and
+// the suppression, then the position): on a hundred thousand findings,
+// cheaper than a map of their signatures, whose memory is all fresh.
+func findGroups(fs []Finding) (gid []int32, infos []groupInfo) {
+	type entry struct {
+		hash uint64
+		tie  uint16 // severity and suppression
+		rule int8   // the finding's ruleOrder (not part of the key)
+		i    int32
+	}
+	es := hugemem.Make[entry](len(fs))
+	seed := maphash.MakeSeed()
+	lastRule, lastOrder := Rule(""), int8(0)
+	for i := range fs {
+		f := &fs[i]
+		if i == 0 || f.Rule != lastRule {
+			lastRule, lastOrder = f.Rule, int8(ruleOrder(f.Rule))
+		}
+		tie := uint16(uint8(f.Severity)) << 1
+		if f.SuppressedBy != nil {
+			tie |= 1
+		}
+		es[i] = entry{groupHash(seed, f.Signature), tie, lastOrder, int32(i)}
+	}
+	slices.SortFunc(es, func(a, b entry) int {
+		if c := cmp.Compare(a.hash, b.hash); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(a.tie, b.tie); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.i, b.i)
+	})
+
+	gid = make([]int32, len(fs))
+	byHash := make([]groupInfo, 0, len(fs))
+	var run []int32 // the groups of a run of equal keys
+	for lo := 0; lo < len(es); {
+		hi := lo + 1
+		for hi < len(es) && es[hi].hash == es[lo].hash && es[hi].tie == es[lo].tie {
+			hi++
+		}
+		// A run of equal keys is one group, unless signatures that differ
+		// have the same hash: then each is a group.
+		run = run[:0]
+		for _, e := range es[lo:hi] {
+			g := int32(-1)
+			for _, h := range run {
+				if fs[byHash[h].first].Signature == fs[e.i].Signature {
+					g = h
+					break
+				}
+			}
+			if g < 0 {
+				g = int32(len(byHash))
+				byHash = append(byHash, groupInfo{first: e.i, sev: Severity(e.tie >> 1), rule: e.rule})
+				run = append(run, g)
+			}
+			byHash[g].count++
+			gid[e.i] = g
+		}
+		lo = hi
+	}
+
+	// Renumber the groups in the order of their first finding: findings
+	// come in rule order, so the groups then nearly are in report order.
+	renumber := make([]int32, len(byHash))
+	infos = make([]groupInfo, 0, len(byHash))
+	for i, g := range gid {
+		if byHash[g].first == int32(i) {
+			renumber[g] = int32(len(infos))
+			infos = append(infos, byHash[g])
+		}
+		gid[i] = renumber[g]
+	}
+	return gid, infos
+}

@@ -1,0 +1,822 @@
+package snapshot
+
+import (
+	"context"
+	"encoding/json"
+	"hash/maphash"
+	"slices"
+	"time"
+	"unsafe"
+
+	"github.com/rescoord/rescoord/internal/hugemem"
+)
+
+// The fast path decodes one component, resource or cleanup object without
+// panics or a path stack. It accepts only what the strict decoder
+// (decode.go) accepts without any error, and then produces exactly the
+// strict decoder's value; on anything else — an error, or something rare
+// it does not bother with — it reports false and the strict decoder runs
+// on that element, which finds and locates the error. So the two paths
+// cannot disagree on errors: only the strict one ever reports any.
+//
+// FuzzFastAgreesWithStrict and the TestFast_ tests (fastdecode_test.go)
+// check that contract.
+
+// fast is a cursor over the input for the fast path.
+type fast struct {
+	data  []byte
+	pos   int
+	depth int // nesting of the value being read, as decoder.depth counts it
+
+	strs  []string      // arena for depends_on and created_by
+	specs []CleanupSpec // arena for cleanup specs
+	ints  []int64       // arena for timeout_ms values
+
+	// In copy mode (largefile.go) the input is a window that is reused, so
+	// what the snapshot keeps is copied into bytes, and repeated strings
+	// (names, types, creation frames) are interned.
+	copy  bool
+	bytes []byte
+	// bytesHint is the size of the first block of bytes: one large block
+	// rather than many costs fewer page faults (it is marked for huge
+	// pages before it is touched), and what is never used of it is never
+	// touched, nor scanned by the collector.
+	bytesHint int
+	interns   *internCache
+	lists     *[listSlots]struct {
+		hash uint64
+		list []string
+	}
+	// comps, when set, holds every component: an owner is then the
+	// component's own id string rather than a copy, and ownerPos the
+	// position of the last owner read (-1 when it is not a component).
+	comps    *idTable
+	ownerPos int32
+
+	// ctx, when set, is checked every checkEvery elements (decodeWindow).
+	ctx context.Context
+}
+
+// Field bits, to spot a field given twice (rare: left to the strict path).
+const (
+	fID = 1 << iota
+	fType
+	fOwner
+	fName
+	fState
+	fRunning
+	fSize
+	fCreated
+	fDepends
+	fCleanup
+	fCreatedBy
+	fMetadata
+	fParent
+	fDestroyed
+	fLabels
+	fComponent
+	fPriority
+	fTimeout
+	fStrategy
+)
+
+func (f *fast) ws() {
+	for f.pos < len(f.data) {
+		if c := f.data[f.pos]; c > ' ' || c != ' ' && c != '\n' && c != '\t' && c != '\r' {
+			return
+		}
+		f.pos++
+	}
+}
+
+// at returns the byte at pos, or 0 at the end.
+func (f *fast) at() byte {
+	if f.pos < len(f.data) {
+		return f.data[f.pos]
+	}
+	return 0
+}
+
+// peek returns the next byte after white space, or 0 at the end.
+func (f *fast) peek() byte {
+	f.ws()
+	if f.pos < len(f.data) {
+		return f.data[f.pos]
+	}
+	return 0
+}
+
+// null consumes a null literal at pos.
+func (f *fast) null() bool {
+	if f.pos+4 <= len(f.data) && string(f.data[f.pos:f.pos+4]) == "null" {
+		f.pos += 4
+		return true
+	}
+	return false
+}
+
+// strEnd scans the string whose opening quote is at pos and returns the
+// offset of its closing quote, whether it has escapes, and false when it
+// is not a valid JSON string.
+func (f *fast) strEnd() (end int, escaped, ok bool) {
+	data := f.data
+	for i := f.pos + 1; ; i++ {
+		i = nextStringSpecial(data, i)
+		if i >= len(data) {
+			return 0, false, false
+		}
+		switch data[i] {
+		case '"':
+			return i, escaped, true
+		case '\\':
+			escaped = true
+			i++
+			if i >= len(data) {
+				return 0, false, false
+			}
+			switch data[i] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+			case 'u':
+				if i+4 >= len(data) || !isHex4(data[i+1:i+5]) {
+					return 0, false, false
+				}
+				i += 4
+			default:
+				return 0, false, false
+			}
+		default: // a control character
+			return 0, false, false
+		}
+	}
+}
+
+// str reads a string at pos, kept (see keep).
+func (f *fast) str() (string, bool) {
+	s, ok := f.view()
+	return f.keep(s), ok
+}
+
+// view reads a string at pos. Strings without escapes share the input:
+// in copy mode they are valid only until the window is reused.
+func (f *fast) view() (string, bool) {
+	if f.pos >= len(f.data) || f.data[f.pos] != '"' {
+		return "", false
+	}
+	end, escaped, ok := f.strEnd()
+	if !ok {
+		return "", false
+	}
+	start := f.pos + 1
+	f.pos = end + 1
+	switch {
+	case end == start:
+		return "", true
+	case escaped:
+		return unescape(f.data[start:end]), true
+	}
+	return unsafe.String(&f.data[start], end-start), true
+}
+
+// optStr reads a string or null (""), as decoder.str does.
+func (f *fast) optStr() (string, bool) {
+	if f.pos < len(f.data) && f.data[f.pos] == 'n' {
+		return "", f.null()
+	}
+	return f.str()
+}
+
+// optView reads a string or null ("") without keeping it.
+func (f *fast) optView() (string, bool) {
+	if f.pos < len(f.data) && f.data[f.pos] == 'n' {
+		return "", f.null()
+	}
+	return f.view()
+}
+
+// key reads a field name and the colon after it, leaving pos just after
+// the colon, where the strict decoder locates the value's errors.
+func (f *fast) key() (string, bool) {
+	k, ok := f.view()
+	if !ok || f.peek() != ':' {
+		return "", false
+	}
+	f.pos++
+	return k, true
+}
+
+// integer reads an integer of at most 18 digits that is at least min;
+// anything else (a fraction, an exponent, a leading zero, -0, a larger
+// magnitude) is left to the strict decoder.
+func (f *fast) integer(min int64) (int64, bool) {
+	data := f.data
+	i := f.pos
+	neg := i < len(data) && data[i] == '-'
+	if neg {
+		i++
+	}
+	start := i
+	var n int64
+	for i < len(data) && data[i] >= '0' && data[i] <= '9' {
+		n = n*10 + int64(data[i]-'0')
+		i++
+	}
+	digits := i - start
+	if digits == 0 || digits > 18 || digits > 1 && data[start] == '0' || neg && n == 0 {
+		return 0, false
+	}
+	if i < len(data) && (data[i] == '.' || data[i] == 'e' || data[i] == 'E') {
+		return 0, false
+	}
+	if neg {
+		n = -n
+	}
+	if n < min {
+		return 0, false
+	}
+	f.pos = i
+	return n, true
+}
+
+// optInt reads an integer or null (absent).
+func (f *fast) optInt(min int64) (n int64, present, ok bool) {
+	if f.pos < len(f.data) && f.data[f.pos] == 'n' {
+		return 0, false, f.null()
+	}
+	n, ok = f.integer(min)
+	return n, ok, ok
+}
+
+// optBool reads a boolean or null (false).
+func (f *fast) optBool() (bool, bool) {
+	data := f.data
+	switch {
+	case f.pos+4 <= len(data) && string(data[f.pos:f.pos+4]) == "true":
+		f.pos += 4
+		return true, true
+	case f.pos+5 <= len(data) && string(data[f.pos:f.pos+5]) == "false":
+		f.pos += 5
+		return false, true
+	}
+	return false, f.null()
+}
+
+// optTime reads an RFC 3339 timestamp string or null (zero).
+func (f *fast) optTime() (time.Time, bool) {
+	if f.pos < len(f.data) && f.data[f.pos] == 'n' {
+		return time.Time{}, f.null()
+	}
+	s, ok := f.str()
+	if !ok {
+		return time.Time{}, false
+	}
+	return parseTime(s)
+}
+
+// skip consumes one value of any type, checking its syntax as
+// decoder.skip does.
+func (f *fast) skip() bool {
+	data := f.data
+	if f.pos >= len(data) {
+		return false
+	}
+	switch c := data[f.pos]; {
+	case c == '"':
+		end, _, ok := f.strEnd()
+		f.pos = end + 1
+		return ok
+	case c == '{':
+		_, ok := f.object(func(string, int) (uint32, bool) { return 0, f.skip() })
+		return ok
+	case c == '[':
+		if f.depth++; f.depth > maxDepth {
+			return false
+		}
+		f.pos++
+		if f.peek() == ']' {
+			f.pos++
+			f.depth--
+			return true
+		}
+		for {
+			f.ws()
+			if !f.skip() {
+				return false
+			}
+			switch f.peek() {
+			case ',':
+				f.pos++
+			case ']':
+				f.pos++
+				f.depth--
+				return true
+			default:
+				return false
+			}
+		}
+	case c == '-' || c >= '0' && c <= '9':
+		return f.number()
+	case c == 't':
+		_, ok := f.optBool()
+		return ok
+	case c == 'f':
+		_, ok := f.optBool()
+		return ok
+	case c == 'n':
+		return f.null()
+	}
+	return false
+}
+
+// number consumes any JSON number, as decoder.scanNumber does.
+func (f *fast) number() bool {
+	at, _, problem := scanJSONNumber(f.data, f.pos)
+	if problem != "" {
+		return false
+	}
+	f.pos = at
+	return true
+}
+
+// raw consumes one value and returns its bytes, as decoder.raw does.
+func (f *fast) raw() (json.RawMessage, bool) {
+	start := f.pos
+	if !f.skip() {
+		return nil, false
+	}
+	return f.keepBytes(f.data[start:f.pos:f.pos]), true
+}
+
+// strings reads an array of strings (nulls in it are dropped) or null,
+// into the arena; an empty result is nil, as decoder.strings gives.
+func (f *fast) strings(intern bool) ([]string, bool) {
+	data := f.data
+	if f.pos < len(data) && data[f.pos] == 'n' {
+		return nil, f.null()
+	}
+	if f.pos >= len(data) || data[f.pos] != '[' {
+		return nil, false
+	}
+	if f.depth+1 > maxDepth {
+		return nil, false
+	}
+	f.pos++
+	if f.peek() == ']' {
+		f.pos++
+		return nil, true
+	}
+	start := len(f.strs)
+	for {
+		f.ws()
+		s, ok := f.optView()
+		if !ok {
+			return nil, false
+		}
+		if intern {
+			s = f.intern(s)
+		} else {
+			s = f.keep(s)
+		}
+		if f.data[f.pos-1] == '"' { // not a null
+			if len(f.strs) == cap(f.strs) {
+				f.growStrings(start)
+				start = 0
+			}
+			f.strs = append(f.strs, s)
+		}
+		switch f.peek() {
+		case ',':
+			f.pos++
+		case ']':
+			f.pos++
+			if len(f.strs) == start {
+				return nil, true
+			}
+			list := f.strs[start:len(f.strs):len(f.strs)]
+			if intern && f.copy {
+				if shared := f.internList(list); shared != nil {
+					f.strs = f.strs[:start] // the list is given back
+					return shared, true
+				}
+			}
+			return list, true
+		default:
+			return nil, false
+		}
+	}
+}
+
+// object walks an object at pos, calling field after each key with pos
+// just after the colon. field consumes the value, reports success and
+// returns the bit of the field it read, 0 for one it does not know (which
+// it reads or skips itself); a known field given twice is rare and left
+// to the strict decoder, and so is any other key given twice. object
+// returns the bits of the fields given.
+// Keys are compared without allocating.
+func (f *fast) object(field func(key string, valueAt int) (bit uint32, ok bool)) (seen uint32, ok bool) {
+	if f.pos >= len(f.data) || f.data[f.pos] != '{' {
+		return 0, false
+	}
+	if f.depth++; f.depth > maxDepth {
+		return 0, false
+	}
+	f.pos++
+	if f.peek() == '}' {
+		f.pos++
+		f.depth--
+		return 0, true
+	}
+	var others keySet // the keys field does not know, to spot one given twice
+	for {
+		f.ws()
+		k, ok := f.key()
+		if !ok {
+			return 0, false
+		}
+		at := f.pos
+		f.ws()
+		bit, ok := field(k, at)
+		if !ok || seen&bit != 0 || bit == 0 && !others.add(k) {
+			return 0, false
+		}
+		seen |= bit
+		switch f.peek() {
+		case ',':
+			f.pos++
+		case '}':
+			f.pos++
+			f.depth--
+			return seen, true
+		default:
+			return 0, false
+		}
+	}
+}
+
+// extra reads the value of a field this version does not know, raw, into
+// *m (made on first use), as the strict decoder keeps it.
+func (f *fast) extra(m *map[string]json.RawMessage, k string) bool {
+	raw, ok := f.raw()
+	if ok {
+		if *m == nil {
+			*m = make(map[string]json.RawMessage)
+		}
+		(*m)[f.keep(k)] = raw
+	}
+	return ok
+}
+
+// resource decodes the resource object at pos into r, which must be zero.
+// idOff is where the strict decoder locates the id's errors.
+func (f *fast) resource(r *Resource) (idOff int, ok bool) {
+	idOff = -1
+	seen, ok := f.object(func(k string, at int) (bit uint32, good bool) {
+		switch k {
+		case "id":
+			bit, idOff = fID, at
+			r.ID, good = f.str()
+			good = good && r.ID != ""
+		case "type":
+			bit = fType
+			r.Type, good = f.view()
+			good = good && r.Type != ""
+			r.Type = f.internType(r.Type)
+		case "owner":
+			bit = fOwner
+			r.Owner, good = f.view()
+			r.Owner = f.owner(r.Owner)
+		case "name":
+			bit = fName
+			r.Name, good = f.optView()
+			r.Name = f.intern(r.Name)
+		case "state":
+			bit = fState
+			r.State, good = f.view()
+			r.State, good = resourceState(r.State, good)
+		case "running":
+			bit = fRunning
+			r.Running, good = f.optBool()
+		case "size_bytes":
+			bit = fSize
+			r.SizeBytes, _, good = f.optInt(0)
+		case "created_at":
+			bit = fCreated
+			r.CreatedAt, good = f.optTime()
+		case "depends_on":
+			bit = fDepends
+			r.DependsOn, good = f.strings(false)
+		case "cleanup":
+			bit = fCleanup
+			r.Cleanup, good = f.cleanupSpec()
+		case "created_by":
+			bit = fCreatedBy
+			r.CreatedBy, good = f.strings(true)
+		case "metadata":
+			bit = fMetadata
+			if f.at() == 'n' {
+				r.Metadata, good = nil, f.null()
+			} else {
+				r.Metadata, good = f.raw()
+			}
+		default:
+			good = f.extra(&r.Extra, k)
+		}
+		return bit, good
+	})
+	const required = fID | fType | fOwner | fState
+	return idOff, ok && seen&required == required
+}
+
+// internType returns the constant for a known resource type, so that the
+// snapshot's most repeated strings compare by pointer.
+func (f *fast) internType(t string) string {
+	for _, k := range KnownTypes {
+		if t == k {
+			return k
+		}
+	}
+	return f.intern(t)
+}
+
+func resourceState(s string, ok bool) (string, bool) {
+	switch {
+	case !ok:
+		return "", false
+	case s == StateActive:
+		return StateActive, true
+	case s == StateReleased:
+		return StateReleased, true
+	case s == StateReleasing:
+		return StateReleasing, true
+	}
+	return "", false
+}
+
+// cleanupSpec reads a resource's cleanup object or null; unknown fields in
+// it are checked and dropped, as the strict decoder does.
+func (f *fast) cleanupSpec() (*CleanupSpec, bool) {
+	if f.at() == 'n' {
+		return nil, f.null()
+	}
+	var spec CleanupSpec
+	_, ok := f.object(func(k string, _ int) (uint32, bool) {
+		switch k {
+		case "strategy":
+			var ok bool
+			spec.Strategy, ok = f.optStr()
+			return fStrategy, ok
+		case "timeout_ms":
+			n, present, ok := f.optInt(0)
+			if present {
+				spec.TimeoutMS = f.int64(n)
+			}
+			return fTimeout, ok && n <= MaxTimeoutMS
+		}
+		return 0, f.skip()
+	})
+	if !ok {
+		return nil, false
+	}
+	if len(f.specs) == cap(f.specs) {
+		f.specs = make([]CleanupSpec, 0, 256)
+	}
+	f.specs = append(f.specs, spec)
+	return &f.specs[len(f.specs)-1], true
+}
+
+// int64 returns a pointer to a copy of n, from the arena.
+func (f *fast) int64(n int64) *int64 {
+	if len(f.ints) == cap(f.ints) {
+		f.ints = make([]int64, 0, 512)
+	}
+	f.ints = append(f.ints, n)
+	return &f.ints[len(f.ints)-1]
+}
+
+// component decodes the component object at pos into c, which must be
+// zero, with the offsets the strict decoder locates its errors at.
+func (f *fast) component(c *Component) (idOff, parentOff int, ok bool) {
+	idOff, parentOff = -1, -1
+	seen, ok := f.object(func(k string, at int) (bit uint32, good bool) {
+		switch k {
+		case "id":
+			bit, idOff = fID, at
+			c.ID, good = f.str()
+			good = good && c.ID != ""
+		case "name":
+			bit = fName
+			c.Name, good = f.optStr()
+		case "type":
+			bit = fType
+			c.Type, good = f.optView()
+			c.Type = f.intern(c.Type)
+		case "parent":
+			bit, parentOff = fParent, at
+			c.Parent, good = f.optStr()
+		case "state":
+			bit = fState
+			c.State, good = f.view()
+			switch {
+			case c.State == StateAlive:
+				c.State = StateAlive
+			case c.State == StateDestroyed:
+				c.State = StateDestroyed
+			default:
+				good = false
+			}
+		case "created_at":
+			bit = fCreated
+			c.CreatedAt, good = f.optTime()
+		case "destroyed_at":
+			bit = fDestroyed
+			c.DestroyedAt, good = f.optTime()
+		case "labels":
+			bit = fLabels
+			c.Labels, good = f.labels()
+		default:
+			good = f.extra(&c.Extra, k)
+		}
+		return bit, good
+	})
+	return idOff, parentOff, ok && seen&(fID|fState) == fID|fState
+}
+
+// labels reads an object of strings (null values dropped) or null.
+func (f *fast) labels() (map[string]string, bool) {
+	if f.at() == 'n' {
+		return nil, f.null()
+	}
+	var out map[string]string
+	_, ok := f.object(func(k string, _ int) (uint32, bool) {
+		s, ok := f.optView()
+		if ok && f.data[f.pos-1] == '"' {
+			if out == nil {
+				out = make(map[string]string)
+			}
+			out[f.intern(k)] = f.intern(s)
+		}
+		return 0, ok
+	})
+	return out, ok
+}
+
+// cleanup decodes the cleanup object at pos into c, which must be zero;
+// unknown fields are checked and dropped, as the strict decoder does.
+func (f *fast) cleanup(c *Cleanup) (idOff int, ok bool) {
+	idOff = -1
+	seen, ok := f.object(func(k string, at int) (bit uint32, good bool) {
+		switch k {
+		case "id":
+			bit, idOff = fID, at
+			c.ID, good = f.optStr()
+		case "component":
+			bit = fComponent
+			c.Component, good = f.str()
+		case "name":
+			bit = fName
+			c.Name, good = f.optStr()
+		case "priority":
+			bit = fPriority
+			c.Priority, good = f.integer(-1 << 62)
+		case "timeout_ms":
+			bit = fTimeout
+			var n int64
+			var present bool
+			n, present, good = f.optInt(0)
+			if present {
+				c.TimeoutMS = f.int64(n)
+			}
+			good = good && n <= MaxTimeoutMS
+		default:
+			good = f.skip()
+		}
+		return bit, good
+	})
+	return idOff, ok && seen&(fComponent|fPriority) == fComponent|fPriority
+}
+
+// arenaBytes is the size of a copy-mode cursor's blocks of bytes and of
+// strings: large enough to hold whole huge pages.
+const arenaBytes = 4 << 20
+
+// growStrings moves the strings from start on to a new block.
+func (f *fast) growStrings(start int) {
+	n := len(f.strs) - start
+	size := max(1024, 2*n)
+	if f.copy {
+		size = max(size, arenaBytes/16)
+	}
+	grown := hugemem.MakeCap[string](n, size)
+	copy(grown, f.strs[start:])
+	f.strs = grown
+}
+
+// keep returns s in a form that outlives the input window: s itself
+// unless in copy mode.
+func (f *fast) keep(s string) string {
+	if !f.copy || s == "" {
+		return s
+	}
+	b := f.keepBytes(unsafe.Slice(unsafe.StringData(s), len(s)))
+	return unsafe.String(unsafe.SliceData(b), len(b))
+}
+
+// keepBytes is keep for bytes: a copy in copy mode, with no room to grow.
+func (f *fast) keepBytes(b []byte) []byte {
+	if !f.copy || len(b) == 0 {
+		return b
+	}
+	if len(b) > 4096 {
+		return append([]byte(nil), b...)
+	}
+	if cap(f.bytes)-len(f.bytes) < len(b) {
+		size := max(arenaBytes, f.bytesHint)
+		f.bytesHint = 0
+		f.bytes = hugemem.MakeCap[byte](0, size)
+	}
+	start := len(f.bytes)
+	f.bytes = append(f.bytes, b...)
+	return f.bytes[start:len(f.bytes):len(f.bytes)]
+}
+
+// internSlots is the size of a cursor's intern cache.
+const internSlots = 1 << 14
+
+// intern returns the kept form of s, shared with an earlier equal string
+// when the cache still holds one. The cache is direct-mapped by hash: a
+// miss costs a copy, never a growing map, whatever the input. Slots keep
+// the hash, so a slot holding another string is told apart without
+// reading it.
+func (f *fast) intern(s string) string {
+	if !f.copy || s == "" {
+		return s
+	}
+	if f.interns == nil {
+		f.interns = new(internCache)
+		f.interns.seed = maphash.MakeSeed()
+	}
+	h := maphash.String(f.interns.seed, s)
+	slot := &f.interns.slots[h&(internSlots-1)]
+	if slot.hash == h && len(slot.s) == len(s) {
+		// A short string is compared with the copy of its bytes in the
+		// slot, which the hash check has just brought into the cache,
+		// rather than with the kept string, which may lie anywhere.
+		if len(s) <= len(slot.head) && string(slot.head[:len(s)]) == s || slot.s == s {
+			return slot.s
+		}
+	}
+	slot.hash, slot.s = h, f.keep(s)
+	copy(slot.head[:], s)
+	return slot.s
+}
+
+type internCache struct {
+	seed  maphash.Seed
+	slots [internSlots]struct {
+		hash uint64
+		s    string
+		head [40]byte // the first bytes of s
+	}
+}
+
+// listSlots is the size of a cursor's cache of string lists.
+const listSlots = 1 << 12
+
+// internList returns an earlier list equal to list when the cache of
+// lists still holds one, else nil (and list is remembered). Creation
+// stacks repeat — the resources made by one code path share theirs — and
+// a million of them would otherwise take 16 bytes a frame. Their frames
+// are interned, so a list is hashed by where its strings are.
+func (f *fast) internList(list []string) []string {
+	if f.lists == nil {
+		f.lists = new([listSlots]struct {
+			hash uint64
+			list []string
+		})
+	}
+	h := uint64(len(list))
+	for _, s := range list {
+		h = mix64(h ^ uint64(uintptr(unsafe.Pointer(unsafe.StringData(s)))) ^ uint64(len(s))<<48)
+	}
+	slot := &f.lists[h&(listSlots-1)]
+	if slot.hash == h && slices.Equal(slot.list, list) {
+		return slot.list
+	}
+	slot.hash, slot.list = h, list
+	return nil
+}
+
+// owner returns the kept form of an owner id: the component's id when it
+// is known.
+func (f *fast) owner(s string) string {
+	f.ownerPos = -1
+	if !f.copy {
+		return s
+	}
+	if f.comps != nil {
+		if ci, ok := f.comps.find(s); ok {
+			f.ownerPos = ci
+			return f.comps.key(ci)
+		}
+	}
+	return f.intern(s)
+}

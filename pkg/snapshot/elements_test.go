@@ -1,0 +1,384 @@
+package snapshot
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/rescoord/rescoord/internal/gensnap"
+)
+
+// The fast path must decode exactly what the strict decoder decodes and
+// fail exactly as it fails. These tests decode each input both ways and
+// compare everything: the snapshot, field by field, and every error.
+
+// compareModes decodes data with and without the fast path and fails the
+// test where the results differ.
+func compareModes(t testing.TB, data []byte) {
+	t.Helper()
+	want, werr := parse(context.Background(), append([]byte(nil), data...), "in", true)
+	got, gerr := parse(context.Background(), append([]byte(nil), data...), "in", false)
+	if errText(werr) != errText(gerr) {
+		t.Fatalf("errors differ\nstrict: %s\nfast:   %s", errText(werr), errText(gerr))
+	}
+	if werr != nil {
+		return
+	}
+	if !sameSnapshot(want, got) {
+		a, _ := got.MarshalJSON()
+		b, _ := want.MarshalJSON()
+		t.Fatalf("snapshots differ\nfast:   %.2000s\nstrict: %.2000s", a, b)
+	}
+}
+
+func errText(err error) string {
+	if err == nil {
+		return "<nil>"
+	}
+	var list *Errors
+	if !errors.As(err, &list) {
+		return "not *Errors: " + err.Error()
+	}
+	var b strings.Builder
+	for _, e := range list.List {
+		b.WriteString(e.Error() + "\n")
+	}
+	fmt.Fprintf(&b, "(+%d)", list.Truncated)
+	return b.String()
+}
+
+// sameSnapshot compares two snapshots.
+func sameSnapshot(a, b *Snapshot) bool { return reflect.DeepEqual(*a, *b) }
+
+func TestFast_AgreesWithStrictOnTestdata(t *testing.T) {
+	for _, dir := range []string{"snapshots", "broken"} {
+		paths, _ := filepath.Glob(filepath.Join(testdata, dir, "*.json"))
+		for _, p := range paths {
+			t.Run(dir+"/"+filepath.Base(p), func(t *testing.T) {
+				data, err := os.ReadFile(p)
+				if err != nil {
+					t.Fatal(err)
+				}
+				compareModes(t, data)
+			})
+		}
+	}
+}
+
+// smallChunks makes arrays of a few thousand elements split between cores.
+func smallChunks(t *testing.T) {
+	old := minParallel
+	t.Cleanup(func() { minParallel = old })
+	minParallel = 2 * markEvery
+}
+
+func TestFast_AgreesWithStrictOnGenerated(t *testing.T) {
+	smallChunks(t)
+	for _, cfg := range []gensnap.Config{
+		gensnap.Tiny,
+		{Components: 800, Resources: 8_000, Cleanups: 500, Seed: 7, Cycles: 2}, // parallel chunks
+		{Components: 0, Resources: 0, Cleanups: 0, Seed: 3},
+		{Components: 5, Resources: 0, Cleanups: 3, Seed: 4},
+	} {
+		t.Run(fmt.Sprint(cfg.Resources, "/", cfg.Seed), func(t *testing.T) {
+			var buf bytes.Buffer
+			if err := gensnap.Generate(cfg, &buf); err != nil {
+				t.Fatal(err)
+			}
+			compareModes(t, buf.Bytes())
+		})
+	}
+}
+
+// fastCases are small inputs that take the fast path's rarer branches and
+// its hand-offs to the strict decoder.
+var fastCases = []string{
+	// nulls, empty lists and objects, unknown fields, escapes
+	`{"id":"r","type":"worker","owner":"o","state":"active","name":null,"running":null,"size_bytes":null,"created_at":null,"depends_on":null,"cleanup":null,"created_by":null,"metadata":null}`,
+	`{"id":"r","type":"worker","owner":"o","state":"active","depends_on":[],"created_by":[null,"a",null],"cleanup":{},"metadata":{}}`,
+	`{"id":"r\u0031","type":"x\"y","owner":"","state":"releasing","cleanup":{"strategy":null,"timeout_ms":null,"other":[1,{"a":-1.5e3}]},"zzz":null,"y":[true,false]}`,
+	`{"i\u0064":"r","type":"timer","owner":"o","state":"released","running":false}`,
+	` { "id" : "r" , "type" : "socket" , "owner" : "o" , "state" : "active" , "size_bytes" : 0 } `,
+	// what the strict decoder reports
+	`{"id":"r","type":"worker","owner":"o","state":"active","id":"s"}`,
+	`{"id":"","type":"worker","owner":"o","state":"active"}`,
+	`{"id":"r","type":"","owner":"o","state":"active"}`,
+	`{"id":"r","type":"worker","owner":null,"state":"active"}`,
+	`{"id":"r","type":"worker","owner":"o","state":"gone"}`,
+	`{"id":"r","type":"worker","owner":"o","state":"active","size_bytes":-1}`,
+	`{"id":"r","type":"worker","owner":"o","state":"active","size_bytes":-0}`,
+	`{"id":"r","type":"worker","owner":"o","state":"active","size_bytes":1.0}`,
+	`{"id":"r","type":"worker","owner":"o","state":"active","size_bytes":1e3}`,
+	`{"id":"r","type":"worker","owner":"o","state":"active","size_bytes":01}`,
+	`{"id":"r","type":"worker","owner":"o","state":"active","size_bytes":99999999999999999999}`,
+	`{"id":"r","type":"worker","owner":"o","state":"active","size_bytes":123456789012345678}`,
+	`{"id":"r","type":"worker","owner":"o","state":"active","created_at":"2026-02-30T00:00:00Z"}`,
+	`{"id":"r","type":"worker","owner":"o","state":"active","created_at":"2026-11-27T12:00:05+01:00"}`,
+	`{"id":"r","type":"worker","owner":"o","state":"active","depends_on":"a"}`,
+	`{"id":"r","type":"worker","owner":"o","state":"active","depends_on":[1]}`,
+	`{"id":"r","type":"worker","owner":"o","state":"active","running":"yes"}`,
+	`{"id":"r","type":"worker","owner":"o","state":"active","metadata":{"a":[1,2,}`,
+	`{"id":"r","type":"worker","owner":"o","state":"active","metadata":01}`,
+	`{"id":"r","type":"worker","owner":"o","state":"active","name":"a\x01b"}`,
+	`{"id":"r","type":"worker","owner":"o","state":"active","name":"a\qb"}`,
+	`{"id":"r","type":"worker","owner":"o","state":"active",}`,
+	`{"id":"r","type":"worker","owner":"o"}`,
+	`["not","an","object"]`,
+	`{"id":"r","type":"worker","owner":"o","state":"active"} {`,
+}
+
+func TestFast_AgreesWithStrictOnEdgeCases(t *testing.T) {
+	smallChunks(t)
+	comp := `{"id":"c","state":"alive","labels":{"a":"b","n":null},"parent":null,"type":null,"created_at":null,"destroyed_at":null,"x":1}`
+	cleanup := `{"id":null,"component":"c","priority":-3,"timeout_ms":null,"extra":{}}`
+	for i, res := range fastCases {
+		t.Run(fmt.Sprint(i), func(t *testing.T) {
+			for _, n := range []int{1, 3, minParallel + 5} {
+				var b strings.Builder
+				b.WriteString(`{"format":"rescoord/v1","taken_at":"2026-11-27T12:00:05Z","components":[` + comp + `],"resources":[`)
+				for k := range n {
+					if k > 0 {
+						b.WriteString(",\n")
+					}
+					if k == n/2 {
+						b.WriteString(res)
+					} else {
+						fmt.Fprintf(&b, `{"id":"r-%d","type":"file","owner":"c","state":"active"}`, k)
+					}
+				}
+				b.WriteString(`],"cleanups":[` + cleanup + `]}`)
+				compareModes(t, []byte(b.String()))
+			}
+		})
+	}
+}
+
+func TestFast_DuplicateIDsFallBackToStrictErrors(t *testing.T) {
+	smallChunks(t)
+	var b strings.Builder
+	b.WriteString(`{"format":"rescoord/v1","taken_at":"2026-11-27T12:00:05Z","components":[{"id":"c","state":"alive"},{"id":"c","state":"alive"}],"resources":[`)
+	n := minParallel * 3
+	for k := range n {
+		if k > 0 {
+			b.WriteByte(',')
+		}
+		id := k
+		if k == n-1 || k == n/2 {
+			id = 7 // duplicates in two different chunks
+		}
+		fmt.Fprintf(&b, `{"id":"r-%d","type":"file","owner":"c","state":"active"}`, id)
+	}
+	b.WriteString(`]}`)
+	compareModes(t, []byte(b.String()))
+	_, err := Parse([]byte(b.String()), "in")
+	if got := errText(err); strings.Count(got, "duplicate") != 3 {
+		t.Errorf("want 3 duplicate errors, got\n%s", got)
+	}
+}
+
+// FuzzFastAgreesWithStrict decodes each input both ways.
+func FuzzFastAgreesWithStrict(f *testing.F) {
+	for _, dir := range []string{"snapshots", "broken"} {
+		paths, _ := filepath.Glob(filepath.Join(testdata, dir, "*.json"))
+		for _, p := range paths {
+			if data, err := os.ReadFile(p); err == nil {
+				f.Add(data)
+			}
+		}
+	}
+	for _, res := range fastCases {
+		f.Add([]byte(`{"format":"rescoord/v1","taken_at":"2026-11-27T12:00:05Z","components":[{"id":"c","state":"alive"}],"resources":[` + res + `],"cleanups":[{"component":"c","priority":1}]}`))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		compareModes(t, data)
+	})
+}
+
+// TestLoad_LargeFilesAgreeWithParse loads files by windows (with tiny
+// windows, so elements straddle them) and compares with Parse.
+func TestLoad_LargeFilesAgreeWithParse(t *testing.T) {
+	smallChunks(t)
+	defer func(l int64, w int) { largeFile, windowSize = l, w }(largeFile, windowSize)
+	largeFile, windowSize = 0, 64<<10
+
+	gen := func(cfg gensnap.Config) []byte {
+		var buf bytes.Buffer
+		if err := gensnap.Generate(cfg, &buf); err != nil {
+			t.Fatal(err)
+		}
+		return buf.Bytes()
+	}
+	big := gen(gensnap.Config{Components: 800, Resources: 8_000, Cleanups: 500, Seed: 9})
+	// The same with resources before components, and nested arrays of
+	// objects that look like array elements around the middle.
+	var reordered bytes.Buffer
+	{
+		s, err := Parse(append([]byte(nil), big...), "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		reordered.WriteString(`{"resources":[`)
+		for i := range s.Resources {
+			if i > 0 {
+				reordered.WriteString(",\n")
+			}
+			r := s.Resources[i]
+			if i%97 == 0 {
+				r.Metadata = []byte(`[{"a":1},{"b":[{"c":"},{\""}]},  {"d":2}]`)
+			}
+			b, _ := r.MarshalJSON()
+			reordered.Write(b)
+		}
+		reordered.WriteString(`],"taken_at":"2026-11-27T12:00:05Z","components":`)
+		b, _ := json.Marshal(s.Components)
+		reordered.Write(b)
+		reordered.WriteString(`,"format":"rescoord/v1"}`)
+	}
+	broken := bytes.Replace(big, []byte(`"state":"active"`), []byte(`"state":"bogus"`), 1)
+	dup := bytes.Replace(big, []byte(`"id":"r-7000"`), []byte(`"id":"r-3"`), 1)
+	huge := gen(gensnap.Config{Components: 10, Resources: 3000, Seed: 2})
+	huge = bytes.Replace(huge, []byte(`"metadata":{`), []byte(`"metadata":{"blob":"`+strings.Repeat("x", 200<<10)+`",`), 1)
+
+	for name, data := range map[string][]byte{
+		"generated": big, "reordered": reordered.Bytes(), "broken": broken,
+		"duplicate": dup, "huge-element": huge, "empty": []byte(`{}`),
+		"trailing": append(append([]byte(nil), big...), `{}`...),
+	} {
+		t.Run(name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "snap.json")
+			if err := os.WriteFile(path, data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			want, werr := Parse(append([]byte(nil), data...), path)
+			got, gerr := Load(path)
+			if errText(werr) != errText(gerr) {
+				t.Fatalf("errors differ\nParse: %s\nLoad:  %s", errText(werr), errText(gerr))
+			}
+			if werr == nil && !sameSnapshot(want, got) {
+				t.Fatal("Load and Parse disagree")
+			}
+			if werr == nil {
+				if _, err := NewIndex(got); err != nil {
+					t.Fatal(err)
+				}
+			}
+			// Valid input must not have needed the fallback.
+			f, err := os.Open(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			if _, ok := loadLarge(context.Background(), f, int64(len(data)), path); ok != (werr == nil) {
+				t.Errorf("loadLarge ok = %v, want %v", ok, werr == nil)
+			}
+		})
+	}
+}
+
+// TestDecoders_DuplicateKeysAreErrors: a key given twice in any object is
+// an input error at the second, in both decoders, in an array small or
+// large enough to be split between cores, and by the large-file loader.
+func TestDecoders_DuplicateKeysAreErrors(t *testing.T) {
+	smallChunks(t)
+	defer func(l int64, w int) { largeFile, windowSize = l, w }(largeFile, windowSize)
+	largeFile, windowSize = 0, 4<<10
+	const res = `{"id":"r-%d","type":"file","owner":"c","state":"active"}`
+	for _, tc := range []struct{ comp, res, cleanup, key string }{
+		{res: `{"id":"x","type":"file","owner":"c","state":"active","state":"released"}`, key: "state"},
+		{res: `{"id":"x","type":"file","owner":"c","state":"active","size_bytes":1,"size_bytes":2}`, key: "size_bytes"},
+		{res: `{"id":"x","type":"file","owner":"c","state":"active","x-a":1,"x-b":2,"x-a":3}`, key: "x-a"},
+		{res: `{"id":"x","type":"file","owner":"c","state":"active","metadata":{"a":{"b":1,"c":2,"b":3}}}`, key: "b"},
+		{res: `{"id":"x","type":"file","owner":"c","state":"active","metadata":{"k1":1,"k2":1,"k3":1,"k4":1,"k5":1,"k6":1,"k7":1,"k8":1,"k9":1,"k10":1,"k3":2}}`, key: "k3"},
+		{res: `{"id":"x","type":"file","owner":"c","state":"active","metadata":{"a":1,"\u0061":2}}`, key: "a"},
+		{res: `{"id":"x","type":"file","owner":"c","state":"active","cleanup":{"strategy":"callback","strategy":"none"}}`, key: "strategy"},
+		{res: `{"id":"x","type":"file","owner":"c","state":"active","cleanup":{"y":1,"y":2}}`, key: "y"},
+		{comp: `{"id":"d","state":"alive","labels":{"a":null,"a":"b"}}`, key: "a"},
+		{comp: `{"id":"d","state":"alive","parent":"c","parent":null}`, key: "parent"},
+		{cleanup: `{"component":"c","priority":1,"name":"a","name":"b"}`, key: "name"},
+		{cleanup: `{"component":"c","priority":1,"q":[],"q":{}}`, key: "q"},
+	} {
+		comps := `{"id":"c","state":"alive"}`
+		if tc.comp != "" {
+			comps += "," + tc.comp
+		}
+		for _, n := range []int{1, minParallel + 5} {
+			var b strings.Builder
+			b.WriteString(`{"format":"rescoord/v1","taken_at":"2026-11-27T12:00:05Z","components":[` + comps + `],"resources":[`)
+			for k := range n {
+				if k > 0 {
+					b.WriteString(",\n")
+				}
+				if k == n/2 && tc.res != "" {
+					b.WriteString(tc.res)
+				} else {
+					fmt.Fprintf(&b, res, k)
+				}
+			}
+			b.WriteString(`],"cleanups":[{"component":"c","priority":0}`)
+			if tc.cleanup != "" {
+				b.WriteString("," + tc.cleanup)
+			}
+			b.WriteString(`]}`)
+			data := []byte(b.String())
+			compareModes(t, data)
+			_, err := Parse(append([]byte(nil), data...), "in")
+			want := regexp.MustCompile(`^in:\d+:\d+: [^ ]*` + regexp.QuoteMeta(tc.key) + `: duplicate key "` + regexp.QuoteMeta(tc.key) + `"\n\(\+0\)$`)
+			if got := errText(err); !want.MatchString(got) {
+				t.Errorf("%d elements, %s: error %q, want one duplicate key %q", n, tc.res+tc.comp+tc.cleanup, got, tc.key)
+			}
+			path := filepath.Join(t.TempDir(), "snap.json")
+			if err := os.WriteFile(path, data, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			_, lerr := Load(path)
+			if errText(lerr) != strings.ReplaceAll(errText(err), "in:", path+":") {
+				t.Errorf("Load: %s, Parse: %s", errText(lerr), errText(err))
+			}
+		}
+	}
+}
+
+// TestDecoders_TimeoutAboveTheMaximum: timeout_ms up to MaxTimeoutMS is
+// read, one more is an error at the value, in both decoders.
+func TestDecoders_TimeoutAboveTheMaximum(t *testing.T) {
+	smallChunks(t)
+	for _, ms := range []int64{MaxTimeoutMS, MaxTimeoutMS + 1, 9223372036855} {
+		for _, n := range []int{1, minParallel + 5} {
+			var b strings.Builder
+			b.WriteString(`{"format":"rescoord/v1","taken_at":"2026-11-27T12:00:05Z","components":[{"id":"c","state":"alive"}],"resources":[`)
+			for k := range n {
+				if k > 0 {
+					b.WriteString(",\n")
+				}
+				fmt.Fprintf(&b, `{"id":"r-%d","type":"custom","owner":"c","state":"active"`, k)
+				if k == n-1 {
+					fmt.Fprintf(&b, `,"cleanup":{"timeout_ms":%d}`, ms)
+				}
+				b.WriteString("}")
+			}
+			fmt.Fprintf(&b, `],"cleanups":[{"component":"c","priority":0,"timeout_ms":%d}]}`, ms)
+			data := []byte(b.String())
+			compareModes(t, data)
+			s, err := Parse(data, "in")
+			if ms <= MaxTimeoutMS {
+				if err != nil || *s.Cleanups[0].TimeoutMS != ms || *s.Resources[n-1].Cleanup.TimeoutMS != ms {
+					t.Errorf("timeout_ms %d: %v", ms, err)
+				}
+				continue
+			}
+			got := errText(err)
+			want := fmt.Sprintf(`resources[%d].cleanup.timeout_ms: timeout_ms %d is more than the maximum`, n-1, ms)
+			if !strings.Contains(got, want) || !strings.Contains(got, "cleanups[0].timeout_ms: timeout_ms") {
+				t.Errorf("timeout_ms %d: errors\n%s", ms, got)
+			}
+		}
+	}
+}

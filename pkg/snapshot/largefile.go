@@ -1,0 +1,585 @@
+package snapshot
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"os"
+	"runtime"
+	"sync"
+
+	"github.com/rescoord/rescoord/internal/hugemem"
+)
+
+// Loading a large file without holding it in memory.
+//
+// Parse keeps the whole input: the snapshot's strings point into it. For a
+// 300 MB file that buffer is half of the peak memory, and touching it
+// costs as much as reading it. loadLarge instead reads a regular file twice
+// through a small window:
+//
+//  1. outline: a structural scan finds the top-level components, resources
+//     and cleanups arrays, counts their elements and notes where every
+//     markEvery-th one starts;
+//  2. the rest of the document — the skeleton, with each of those arrays
+//     replaced by [] — is small and goes through the strict decoder;
+//  3. each array is allocated at its exact length and read window by
+//     window, each window decoded by the fast path on all cores in copy
+//     mode: strings are copied into compact arenas (names, types and
+//     creation frames interned, owners pointing at their component's id).
+//
+// Anything unusual (an error, a field given twice, a file that changes
+// under us) gives up, and Load reads the file whole and runs Parse, which
+// reports errors with their places as usual.
+
+// largeFile is the size from which Load streams a file, and windowSize
+// how much of the file one window holds (variables for the tests).
+var (
+	largeFile  int64 = 32 << 20
+	windowSize       = 8 << 20
+)
+
+// outline is what the structural scan of a whole document finds.
+type outline struct {
+	// components, resources, cleanups (start 0 if absent)
+	arrays [3]arrayShape
+	seen   [3]bool
+}
+
+var trackedKeys = [3]string{"components", "resources", "cleanups"}
+
+// outliner is the state of the structural scan between windows.
+type outliner struct {
+	out      outline
+	depth    int
+	inStr    bool
+	esc      bool
+	keyStart bool   // the string being read is at depth 1, perhaps a key
+	key      []byte // its bytes (up to 16)
+	lastStr  string // the last string at depth 1
+	valueOf  int    // tracked key whose value comes next, or -1
+	cur      int    // tracked array being read, or -1
+	want     bool   // the next value byte in cur starts an element
+	done     bool   // the document object has closed
+	bad      bool
+	// skim: inside an element of a tracked array, jump to the first '}'
+	// that is followed by ",{" or "]" instead of reading the element
+	// (see skimElement).
+	skim bool
+	// ctx is checked between windows.
+	ctx context.Context
+}
+
+// feed scans buf, the bytes of the file from offset base on.
+func (o *outliner) feed(buf []byte, base int) {
+	for i := 0; i < len(buf) && !o.bad; i++ {
+		if !o.inStr && o.depth >= 3 {
+			// Inside an element: on to the bracket that closes it.
+			if i = o.interior(buf, i); i >= len(buf) {
+				return
+			}
+		}
+		if o.inStr {
+			if o.esc {
+				o.esc = false
+				continue
+			}
+			j := nextQuoteOrBackslash(buf, i)
+			if o.keyStart && len(o.key) < 16 {
+				o.key = append(o.key, buf[i:min(j, i+16-len(o.key))]...)
+			}
+			if j >= len(buf) {
+				return
+			}
+			i = j
+			if buf[i] == '\\' {
+				o.esc = true
+				o.keyStart = false // escaped keys are left to Parse
+				continue
+			}
+			o.inStr = false
+			if o.keyStart {
+				o.lastStr = string(o.key)
+			}
+			continue
+		}
+		c := buf[i]
+		if c <= ' ' && (c == ' ' || c == '\n' || c == '\t' || c == '\r') {
+			continue
+		}
+		if o.done {
+			o.bad = true // data after the document
+			return
+		}
+		if o.cur >= 0 && o.want && o.depth == 2 {
+			sh := &o.out.arrays[o.cur]
+			if c == ']' && sh.n > 0 || c == ',' {
+				o.bad = true
+				return
+			}
+			if c != ']' {
+				if sh.n%markEvery == 0 {
+					sh.marks = append(sh.marks, base+i)
+				}
+				sh.n++
+			}
+			o.want = false
+		}
+		switch c {
+		case '"':
+			o.inStr = true
+			o.keyStart = o.depth == 1
+			o.key = o.key[:0]
+			o.lastStr = ""
+		case ':':
+			o.valueOf = -1
+			if o.depth == 1 {
+				for k, name := range trackedKeys {
+					if o.lastStr == name {
+						if o.out.seen[k] {
+							o.bad = true // given twice: Parse decides
+						}
+						o.out.seen[k] = true
+						o.valueOf = k
+					}
+				}
+			}
+		case '{', '[':
+			if o.depth == 1 && o.valueOf >= 0 && c == '[' {
+				o.cur = o.valueOf
+				o.out.arrays[o.cur].start = base + i
+				o.want = true
+			}
+			o.valueOf = -1
+			o.depth++
+		case '}', ']':
+			o.depth--
+			if o.depth == 1 && o.cur >= 0 {
+				o.out.arrays[o.cur].end = base + i + 1
+				o.cur = -1
+			}
+			if o.depth == 0 {
+				o.done = true
+			}
+			if o.depth < 0 {
+				o.bad = true
+			}
+		case ',':
+			o.valueOf = -1
+			if o.depth == 2 && o.cur >= 0 {
+				o.want = true
+			}
+		default: // a number, a literal: on to the next byte that matters
+			o.valueOf = -1
+			for i+1 < len(buf) && !structural[buf[i+1]] {
+				i++
+			}
+		}
+	}
+}
+
+// interior skips what lies inside an element of an array (depth 3 and
+// more), where only strings and brackets matter — most of the file — and
+// returns the offset of the bracket that closes the element's value (for
+// feed to take), or len(buf) when buf ends first. It changes the state as
+// feed would: in particular a string cut by the end of buf is left open.
+func (o *outliner) interior(buf []byte, i int) int {
+	if o.skim && o.depth == 3 && o.cur >= 0 {
+		if end := skimElement(buf, i); end >= 0 {
+			return end
+		}
+	}
+	depth := o.depth
+	defer func() { o.depth = depth }()
+	for ; i < len(buf); i++ {
+		switch buf[i] {
+		case '"':
+			if o.lastStr != "" || o.keyStart || len(o.key) > 0 {
+				o.lastStr, o.keyStart, o.key = "", false, o.key[:0]
+			}
+			j := i + 1
+			for {
+				j = nextQuoteOrBackslash(buf, j)
+				if j >= len(buf) {
+					o.inStr = true
+					return len(buf)
+				}
+				if buf[j] == '"' {
+					break
+				}
+				if j+1 >= len(buf) { // a backslash ends buf
+					o.inStr, o.esc = true, true
+					return len(buf)
+				}
+				j += 2
+			}
+			i = j
+		case '{', '[':
+			depth++
+		case '}', ']':
+			if depth == 3 {
+				return i
+			}
+			depth--
+		}
+	}
+	return len(buf)
+}
+
+// skimElement returns the offset of the first '}' at or after i that is
+// followed (white space aside) by ",{" or by "]" — in the arrays of a
+// snapshot, almost always the end of the element being read — or -1 when
+// buf ends first. It finds it with bytes.IndexByte, many times faster
+// than reading the element's strings one by one. A '}' like that inside
+// an element (an array of objects in metadata, a string holding "},{")
+// makes the outline wrong; the decoder then finds that an element does
+// not end where the outline says, and Load reads the file again with the
+// exact outline. Whatever the outline, what the decoder accepts is exact:
+// each worker reads the true elements from a true element start, the
+// first one the array's, the others where the worker before it ended.
+func skimElement(buf []byte, i int) int {
+	for i < len(buf) {
+		k := bytes.IndexByte(buf[i:], '}')
+		if k < 0 {
+			return -1
+		}
+		k += i
+		m := skipSpace(buf, k+1)
+		if m >= len(buf) {
+			return -1
+		}
+		switch buf[m] {
+		case ']':
+			return k
+		case ',':
+			if m = skipSpace(buf, m+1); m >= len(buf) {
+				return -1
+			}
+			if buf[m] == '{' {
+				return k
+			}
+		}
+		i = k + 1
+	}
+	return -1
+}
+
+// skipSpace returns the offset of the first byte at or after i that is
+// not JSON white space, or len(buf).
+func skipSpace(buf []byte, i int) int {
+	for i < len(buf) && (buf[i] == ' ' || buf[i] == '\n' || buf[i] == '\t' || buf[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// structural marks the bytes the outline looks at outside strings.
+var structural = func() (t [256]bool) {
+	for _, c := range []byte("{}[],:\" \t\r\n") {
+		t[c] = true
+	}
+	return t
+}()
+
+// outlineFile scans the whole file, window by window.
+func outlineFile(ctx context.Context, f *os.File, size int, buf []byte, skim bool) (outline, bool) {
+	o := &outliner{valueOf: -1, cur: -1, skim: skim, ctx: ctx}
+	return o.finish(f, 0, size, buf)
+}
+
+// finish scans the file from offset from to the end, and checks that the
+// document ended there.
+func (o *outliner) finish(f *os.File, from, size int, buf []byte) (outline, bool) {
+	o.scan(f, from, size, buf)
+	if o.bad || !o.done || o.inStr {
+		return outline{}, false
+	}
+	return o.out, true
+}
+
+// scan feeds the file's bytes [from, to) window by window, read into buf.
+func (o *outliner) scan(f *os.File, from, to int, buf []byte) {
+	for base := from; base < to && !o.bad; {
+		if o.ctx.Err() != nil {
+			o.bad = true
+			return
+		}
+		n, err := f.ReadAt(buf[:min(len(buf), to-base)], int64(base))
+		o.feed(buf[:n], base)
+		base += n
+		if err != nil || n == 0 {
+			o.bad = o.bad || base < to
+			return
+		}
+	}
+}
+
+// loadLarge loads a large regular file by windows; ok is false when it
+// leaves the file to Parse. It first skims the elements of the arrays
+// (skimElement), and reads the file again with the exact outline if the
+// decoder finds that skimming went wrong.
+func loadLarge(ctx context.Context, f *os.File, size int64, name string) (*Snapshot, bool) {
+	s, _, ok := loadLargeTables(ctx, f, size, name, true)
+	return s, ok
+}
+
+// loadLargeTables is loadLarge that also returns the decoder's id tables
+// for the index. collect allows the collections that keep the peak low
+// (Options.NoCollect).
+func loadLargeTables(ctx context.Context, f *os.File, size int64, name string, collect bool) (*Snapshot, *tables, bool) {
+	// Two window buffers: one for the structural scan, then both for
+	// reading one window while the one before is decoded.
+	bufs := [2][]byte{hugemem.Make[byte](windowSize), hugemem.Make[byte](windowSize)}
+	if s, t, ok := loadWindows(ctx, f, size, name, bufs, true, collect); ok {
+		return s, t, true
+	}
+	if ctx.Err() != nil {
+		return nil, nil, false
+	}
+	// What the first attempt allocated is garbage now: collect it, so that
+	// the second reuses its memory instead of doubling the peak (a waste
+	// of time for a small file, as in the tests).
+	if collect && size >= 1<<20 {
+		runtime.GC()
+	}
+	return loadWindows(ctx, f, size, name, bufs, false, collect)
+}
+
+// loadWindows is loadLarge with a skimmed or an exact outline.
+func loadWindows(ctx context.Context, f *os.File, size int64, name string, bufs [2][]byte, skim, collect bool) (*Snapshot, *tables, bool) {
+	ol, ok := outlineFile(ctx, f, int(size), bufs[0], skim)
+	if !ok {
+		return nil, nil, false
+	}
+
+	// The skeleton: the file without the tracked arrays' elements.
+	var skel bytes.Buffer
+	at := 0
+	for _, k := range arrayOrder(ol) {
+		sh := ol.arrays[k]
+		if !readRange(f, &skel, at, sh.start) {
+			return nil, nil, false
+		}
+		skel.WriteString("[]")
+		at = sh.end
+	}
+	if !readRange(f, &skel, at, int(size)) {
+		return nil, nil, false
+	}
+	s, err := parse(ctx, skel.Bytes(), name, false)
+	if err != nil || len(s.Components)+len(s.Resources)+len(s.Cleanups) > 0 {
+		return nil, nil, false
+	}
+
+	if ol.arrays[0].end == 0 {
+		return nil, nil, false // no components array: Parse says what is wrong
+	}
+	// The large slices first: the collection their size starts then has
+	// little else to scan, instead of running through the decoding.
+	comps := newSlice[Component](ol.arrays[0].n)
+	res := newSlice[Resource](ol.arrays[1].n)
+	cl := newSlice[Cleanup](ol.arrays[2].n)
+	compIDs := newIDTable(len(comps), func(p int32) string { return comps[p].ID })
+	resIDs := newIDTable(len(res), func(p int32) string { return res[p].ID })
+	clIDs := newIDTable(len(cl), func(p int32) string { return cl[p].ID })
+	// Those allocations took the heap far past the collector's goal, so
+	// a collection has started. Left to run while the workers decode, it
+	// makes every allocation of theirs help it mark (assists) and every
+	// pointer they store pass a write barrier: on a 1M-resource snapshot
+	// that cost more CPU than the decoding itself. Finishing it now, while
+	// the new slices still hold only zeros, takes a few tens of
+	// milliseconds, and the next goal is then twice the loaded snapshot.
+	if collect && len(res) >= minParallel {
+		runtime.GC()
+	}
+	var owners *idTable  // the components, once decoded
+	var ownerPos []int32 // then the owners' positions, for NewIndex
+	for _, k := range arrayOrder(ol) {
+		sh := ol.arrays[k]
+		ok := false
+		switch k {
+		case 0:
+			hashes := hugemem.Make[uint64](len(comps))
+			ok = streamArray(ctx, f, bufs, sh, comps, nil, func(fc *fast, c *Component, i int) bool {
+				_, _, ok := fc.component(c)
+				hashes[i] = compIDs.hash(c.ID)
+				return ok
+			}) && compIDs.fill(hashes)
+			owners = compIDs
+		case 1:
+			hashes := hugemem.Make[uint64](len(res))
+			if owners != nil {
+				ownerPos = hugemem.Make[int32](len(res))
+			}
+			ok = streamArray(ctx, f, bufs, sh, res, owners, func(fc *fast, r *Resource, i int) bool {
+				_, ok := fc.resource(r)
+				hashes[i] = resIDs.hash(r.ID)
+				if ownerPos != nil {
+					ownerPos[i] = fc.ownerPos
+				}
+				return ok
+			}) && resIDs.fill(hashes)
+		case 2:
+			ok = streamArray(ctx, f, bufs, sh, cl, nil, func(fc *fast, c *Cleanup, i int) bool {
+				_, ok := fc.cleanup(c)
+				return ok && (c.ID == "" || clIDs.insert(c.ID, i))
+			})
+		}
+		if !ok {
+			return nil, nil, false
+		}
+	}
+	s.Components, s.Resources, s.Cleanups = comps, res, cl
+	parent := hugemem.Make[int32](len(s.Components))
+	for i := range s.Components {
+		parent[i] = -1
+		if p := s.Components[i].Parent; p != "" {
+			if pi, ok := compIDs.find(p); ok {
+				parent[i] = pi
+			}
+		}
+	}
+	if len(parentCycles(parent)) > 0 {
+		return nil, nil, false
+	}
+	return s, &tables{comps: compIDs, res: resIDs, owners: ownerPos}, true
+}
+
+// arrayOrder lists the tracked arrays present, in file order.
+func arrayOrder(ol outline) []int {
+	var ks []int
+	for k := range trackedKeys {
+		if ol.arrays[k].end > 0 {
+			ks = append(ks, k)
+		}
+	}
+	for i := 1; i < len(ks); i++ {
+		for j := i; j > 0 && ol.arrays[ks[j]].start < ol.arrays[ks[j-1]].start; j-- {
+			ks[j], ks[j-1] = ks[j-1], ks[j]
+		}
+	}
+	return ks
+}
+
+// readRange appends the file's bytes [from, to) to b.
+func readRange(f *os.File, b *bytes.Buffer, from, to int) bool {
+	if to < from {
+		return false
+	}
+	b.Grow(to - from)
+	n, err := f.ReadAt(b.AvailableBuffer()[:to-from], int64(from))
+	if n != to-from || err != nil && err != io.EOF {
+		return false
+	}
+	b.Write(b.AvailableBuffer()[:n])
+	return true
+}
+
+// streamArray decodes the array sh describes into out, a window of whole
+// groups of markEvery elements at a time, each window split between the
+// available cores. Each worker keeps its cursor (and arenas) across
+// windows. comps, when set, resolves owners.
+func streamArray[T any](ctx context.Context, f *os.File, bufs [2][]byte, sh arrayShape, out []T, comps *idTable, elem elemFunc[T]) bool {
+	if sh.n == 0 {
+		return true
+	}
+	workers := max(1, min(parallelism(sh.n), len(sh.marks)))
+	cursors := make([]*fast, workers)
+	for w := range cursors {
+		// What a worker keeps is mostly metadata and ids: a quarter of its
+		// share of the array is plenty for common snapshots.
+		hint := (sh.end - sh.start) / workers / 4
+		cursors[w] = &fast{copy: true, comps: comps, depth: 2, bytesHint: hint, ctx: ctx}
+	}
+	groupEnd := func(g int) int { // file offset where group g ends
+		if g+1 < len(sh.marks) {
+			return sh.marks[g+1]
+		}
+		return sh.end
+	}
+	type window struct {
+		first, last int // groups
+		base        int // file offset of data[0]
+		data        []byte
+		ok          bool
+	}
+	// read fills buf (or a larger buffer) with as many whole groups from
+	// group g on as fit (at least one).
+	read := func(g int, buf []byte) window {
+		w := window{first: g, last: g, base: sh.marks[g]}
+		for w.last+1 < len(sh.marks) && groupEnd(w.last+1)-w.base <= len(buf) {
+			w.last++
+		}
+		if need := groupEnd(w.last) - w.base; need > len(buf) {
+			buf = make([]byte, need)
+		}
+		w.data = buf[:groupEnd(w.last)-w.base]
+		n, err := f.ReadAt(w.data, int64(w.base))
+		w.ok = n == len(w.data) && (err == nil || err == io.EOF)
+		return w
+	}
+	// Two buffers: the next window is read while this one is decoded.
+	cur := read(0, bufs[0])
+	for k := 1; ; k++ {
+		if !cur.ok || ctx.Err() != nil {
+			return false
+		}
+		var next chan window
+		if cur.last+1 < len(sh.marks) {
+			next = make(chan window, 1)
+			go func(g int, buf []byte) { next <- read(g, buf) }(cur.last+1, bufs[k%2])
+		}
+		// Split the window's groups between the workers.
+		groups := cur.last - cur.first + 1
+		parts := min(workers, groups)
+		var wg sync.WaitGroup
+		failed := make([]bool, parts)
+		for w := range parts {
+			from := (cur.first + groups*w/parts) * markEvery
+			to := min((cur.first+groups*(w+1)/parts)*markEvery, sh.n)
+			wg.Go(func() {
+				fc := cursors[w]
+				fc.data, fc.pos = cur.data, sh.marks[from/markEvery]-cur.base
+				failed[w] = !decodeWindow(fc, sh, cur.base, out, from, to, elem)
+			})
+		}
+		wg.Wait()
+		bad := false
+		for _, b := range failed {
+			bad = bad || b
+		}
+		if next == nil {
+			return !bad
+		}
+		cur = <-next // wait for the read even when giving up: it uses a buffer
+		if bad {
+			return false
+		}
+	}
+}
+
+// decodeWindow decodes elements [from, to) of the array with the cursor
+// at the first one; the window holds the file from offset base on.
+func decodeWindow[T any](f *fast, sh arrayShape, base int, out []T, from, to int, elem elemFunc[T]) bool {
+	for i := from; i < to; i++ {
+		if (i-from)%checkEvery == checkEvery-1 && f.ctx != nil && f.ctx.Err() != nil {
+			return false
+		}
+		if !elem(f, &out[i], i) {
+			return false
+		}
+		switch f.peek() {
+		case ',':
+			if i == sh.n-1 {
+				return false
+			}
+			f.pos++
+			f.ws()
+		case ']':
+			return i == sh.n-1 && base+f.pos+1 == sh.end
+		default:
+			return false
+		}
+	}
+	return to == sh.n || base+f.pos == sh.marks[to/markEvery]
+}
