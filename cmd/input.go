@@ -34,11 +34,14 @@ type AttachOptions struct {
 	// MaxBytes bounds the size of a snapshot read (--max-input): a file,
 	// standard input, the decompressed bytes of gzip, an attach body.
 	MaxBytes int64
+	// Label groups the goroutines of a pprof: target by this pprof label
+	// (docs/importers.md).
+	Label string
 }
 
 func (o *InputOptions) addFlags(c *cobra.Command) {
 	c.Flags().BoolVar(&o.Demo, "demo", false, "read the sample snapshot built into rescoord (a media app with a few real leaks)")
-	c.Flags().StringVar(&o.Attach, "attach", "", "read the snapshot a live process serves (unix:///path.sock, http://127.0.0.1:6060, pid:1234 or a process name from 'rescoord ps')")
+	c.Flags().StringVar(&o.Attach, "attach", "", "read the snapshot a live process serves (unix:///path.sock, http://127.0.0.1:6060, pid:1234, a process name from 'rescoord ps', or without instrumentation proc:PID and pprof:http://HOST:PORT/debug/pprof/)")
 	o.MaxBytes = snapshot.DefaultMaxBytes
 	c.Flags().Var((*sizeFlag)(&o.MaxBytes), "max-input", "refuse a snapshot larger than this once decompressed, such as 512MB or 4GiB")
 	o.AttachOptions.addFlags(c)
@@ -65,11 +68,38 @@ func (s *sizeFlag) Set(v string) error {
 func (o *AttachOptions) addFlags(c *cobra.Command) {
 	c.Flags().DurationVar(&o.Timeout, "timeout", 5*time.Second, "with --attach, how long to wait for the process to answer")
 	c.Flags().StringVar(&o.Token, "token", "", "with --attach, the bearer token the process requires (default $RESCOORD_TOKEN)")
+	c.Flags().StringVar(&o.Label, "label", "", "with --attach pprof:URL, group goroutines by this pprof label (default: the first label key in sorted order)")
 	c.Flags().StringVar(&o.AllowUID, "allow-uid", "", "with --attach, also trust a unix socket served by this uid (comma-separated; by default only your own)")
 }
 
-// client connects to an attach target.
+// attachSource is what record and watch ask of an attach target: a
+// registry's endpoint (attach.Client), or a process read without
+// instrumentation (proc:PID, pprof:URL: docs/importers.md), which serves
+// snapshots only.
+type attachSource interface {
+	Snapshot(ctx context.Context) (*snapshot.Snapshot, error)
+	Cleanups(ctx context.Context) (*attach.CleanupState, error)
+}
+
+// source connects to an attach target for its snapshots: any target,
+// those without instrumentation included.
+func (o *AttachOptions) source(f *Factory, target string) (attachSource, error) {
+	if src, ok, err := o.importer(target); ok || err != nil {
+		return src, err
+	}
+	return o.client(f, target)
+}
+
+// client connects to the registry an attach target serves. A target
+// read without instrumentation has none: a live cleanup and attach-check
+// refuse it.
 func (o *AttachOptions) client(f *Factory, target string) (*attach.Client, error) {
+	if _, ok, err := o.importer(target); ok || err != nil {
+		if err != nil {
+			return nil, err
+		}
+		return nil, usageError("%s has no registry: this needs a process that embeds pkg/registry (docs/importers.md)", attach.Redact(target))
+	}
 	allow, err := attach.ParseUIDs(o.AllowUID)
 	if err != nil {
 		return nil, usageError("--allow-uid: %v", err)
@@ -89,7 +119,7 @@ func (o *AttachOptions) client(f *Factory, target string) (*attach.Client, error
 
 // fetch reads the snapshot a live process serves.
 func (o *AttachOptions) fetch(ctx context.Context, f *Factory, target string) (*snapshot.Snapshot, error) {
-	c, err := o.client(f, target)
+	c, err := o.source(f, target)
 	if err != nil {
 		return nil, err
 	}

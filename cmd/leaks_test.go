@@ -227,7 +227,7 @@ func TestLeaks_JUnitParsesBack(t *testing.T) {
 	for _, tc := range []struct {
 		failOn          string
 		tests, failures int
-	}{{"error", 12, 6}, {"critical", 12, 2}, {"warning", 12, 9}, {"none", 12, 0}} {
+	}{{"error", 13, 6}, {"critical", 13, 2}, {"warning", 13, 9}, {"none", 13, 0}} {
 		res := runCLI(t, "leaks", "--demo", "-o", "junit", "--fail-on", tc.failOn)
 		var doc report.JUnitSuites
 		if err := xml.Unmarshal([]byte(res.Stdout), &doc); err != nil {

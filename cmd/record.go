@@ -73,7 +73,7 @@ func runRecord(c *cobra.Command, f *Factory, opts *RecordOptions) error {
 	if opts.Every <= 0 {
 		return usageError("invalid --every %s: want a positive duration", opts.Every)
 	}
-	client, err := opts.client(f, opts.Attach)
+	client, err := opts.source(f, opts.Attach)
 	if err != nil {
 		return err
 	}

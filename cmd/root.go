@@ -158,6 +158,7 @@ transparently), - for standard input, --demo for the built-in sample, or
 		NewCmdCleanup(f, nil),
 		NewCmdGraph(f, nil),
 		NewCmdAttachCheck(f, nil),
+		NewCmdImport(f, nil),
 	)
 	return root
 }

@@ -77,7 +77,7 @@ func runWatch(c *cobra.Command, f *Factory, opts *WatchOptions) error {
 	if opts.Top < 1 || opts.Count < 0 {
 		return usageError("--top wants 1 or more and --count 0 or more")
 	}
-	client, err := opts.client(f, opts.Attach)
+	client, err := opts.source(f, opts.Attach)
 	if err != nil {
 		return err
 	}

@@ -172,7 +172,8 @@ func findLeaks(ix *snapshot.Index, opts LeakOptions, tune tuning) []Finding {
 		})
 	}
 	wg.Wait()
-	return slices.Insert(out, cyclesAt, f.byRule[slotCleanupCycle]...)
+	out = slices.Insert(out, cyclesAt, f.byRule[slotCleanupCycle]...)
+	return append(out, leakedGoroutines(ix)...) // after stale-resource, as in Rules (rules.go)
 }
 
 // pendingRes notes a resource finding to build: the resource and its

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/rescoord/rescoord/internal/human"
+	"github.com/rescoord/rescoord/pkg/snapshot"
 )
 
 // Severity ranks findings. The zero value is no severity: as a fail-on
@@ -79,6 +80,9 @@ const (
 	RuleDanglingDependency Rule = "dangling-dependency"
 	RuleStaleResource      Rule = "stale-resource"
 	RuleGrowth             Rule = "growth"
+	// RuleLeakedGoroutine reports the goroutines the Go runtime found
+	// leaked (docs/importers.md, --attach pprof:URL).
+	RuleLeakedGoroutine Rule = "leaked-goroutine"
 	// RuleExpiredSuppression reports a suppression entry past its expires
 	// date: it no longer suppresses anything.
 	RuleExpiredSuppression Rule = "expired-suppression"
@@ -137,6 +141,10 @@ var rules = []RuleInfo{
 		"A live resource is older than --max-age.",
 		"A live resource created longer than --max-age before the snapshot was taken (only with --max-age; resources without created_at are not checked).",
 		"Check that the resource is meant to live that long; release it when its work is done."},
+	{RuleLeakedGoroutine, SeverityCritical,
+		"A goroutine the Go runtime found leaked: blocked forever.",
+		"A live resource marked \"leaked\": true, as the pprof importer marks the goroutines the goroutineleak profile lists (a Go program built with GOEXPERIMENT=goroutineleakprofile): each is blocked on a channel or lock that no running goroutine can reach, so it will never run again and holds all it references.",
+		"Give the goroutine a way out: a context it selects on, a buffered channel or a close by the sender, a done channel closed when its owner stops. The creation stack shows the go statement."},
 	{RuleGrowth, SeverityWarning,
 		"The live resources of one component and type grew past the thresholds.",
 		"With --baseline, or three or more snapshots: the live count or bytes of one (component, resource type) grew by at least the growth thresholds, and across three or more snapshots grew at every step.",
@@ -149,6 +157,45 @@ var rules = []RuleInfo{
 		"A suppression entry matched no finding.",
 		"An entry of the suppressions file matched no finding in this snapshot.",
 		"Delete the entry if the leak is fixed, or correct its patterns."},
+}
+
+// leakedField is the resource field that marks a goroutine the runtime
+// found leaked (docs/importers.md).
+const leakedField = "leaked"
+
+// leakedGoroutines applies leaked-goroutine: one finding per live
+// resource marked leaked, in snapshot order.
+func leakedGoroutines(ix *snapshot.Index) []Finding {
+	var out []Finding
+	var h sigHasher
+	s := ix.Snap
+	for ri := range s.Resources {
+		r := &s.Resources[ri]
+		if !r.Live() || strings.TrimSpace(string(r.Extra[leakedField])) != "true" {
+			continue
+		}
+		fd := Finding{Rule: RuleLeakedGoroutine, Severity: SeverityCritical, Resource: ri, Component: ix.Owner(ri),
+			ResourceID: r.ID, ComponentID: r.Owner}
+		var cname, ctype string
+		if o := fd.Component; o >= 0 {
+			c := &s.Components[o]
+			cname, ctype = c.DisplayName(), c.Type
+			for _, p := range ix.PathTo(o) {
+				fd.Path = append(fd.Path, s.Components[p].ID)
+			}
+		} else {
+			fd.Path = []string{r.Owner}
+		}
+		fd.Path = append(fd.Path, r.ID)
+		frame := ""
+		if len(r.CreatedBy) > 0 {
+			frame = r.CreatedBy[0]
+		}
+		fd.Signature = h.sum(string(RuleLeakedGoroutine), cname, ctype, r.Type, r.Name, frame)
+		fd.Message = string(appendResource(nil, r)) + " is a goroutine the Go runtime found leaked: blocked forever on a channel or lock no running goroutine can reach"
+		out = append(out, fd)
+	}
+	return out
 }
 
 // RuleByID returns the description of a rule.
