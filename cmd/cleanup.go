@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/rescoord/rescoord/internal/jsonw"
+	"github.com/rescoord/rescoord/internal/output"
 	"github.com/rescoord/rescoord/internal/render"
 	"github.com/rescoord/rescoord/pkg/planner"
 	"github.com/rescoord/rescoord/pkg/snapshot"
@@ -25,7 +26,7 @@ type CleanupOptions struct {
 
 	DryRun        bool
 	Component     string
-	Output        string
+	Outputs       []string
 	CriticalChain bool
 	// Yes skips the confirmation of a live cleanup.
 	Yes bool
@@ -33,9 +34,17 @@ type CleanupOptions struct {
 	Deadline DeadlineOptions
 	// maxRegression is --max-regression as given ("20%").
 	maxRegression string
+	// targets are the -o values, checked.
+	targets []output.Target
 }
 
-var cleanupFormats = []string{"text", "json", "markdown", "junit"}
+// cleanupFormats are the formats of `rescoord cleanup`.
+var cleanupFormats = output.Formats{
+	{Name: "text", Help: "the plan as a table, its figures and the verdict"},
+	{Name: "json", Help: `{"steps", "summary", …}`},
+	{Name: "markdown", Help: "the plan for a pull request"},
+	{Name: "junit", Help: "the deadline verdict as a test case"},
+}
 
 // NewCmdCleanup builds `rescoord cleanup`. A non-nil runF replaces the run, for tests.
 func NewCmdCleanup(f *Factory, runF func(*CleanupOptions) error) *cobra.Command {
@@ -87,23 +96,27 @@ input or the demo, --dry-run is required.`,
 	fl := c.Flags()
 	fl.BoolVar(&opts.DryRun, "dry-run", false, "print the plan without cleaning anything (required unless --attach)")
 	fl.StringVar(&opts.Component, "component", "", "plan only this component's subtree (default: the whole registry)")
-	fl.StringVarP(&opts.Output, "output", "o", "text", "output format: text, json, markdown or junit")
+	cleanupFormats.AddFlag(c, &opts.Outputs)
 	fl.BoolVarP(&opts.Yes, "yes", "y", false, "with --attach, clean without asking for confirmation")
 	fl.BoolVar(&opts.CriticalChain, "critical-chain", false, "print only the heaviest chain of steps, with when each starts and how long it may take")
 	fl.DurationVar(&opts.Deadline.Deadline, "deadline", 0, "with --dry-run, exit 1 when the cleanup may take longer than this (systemd stops a unit after 90s, Kubernetes a pod after 30s)")
 	fl.BoolVar(&opts.Deadline.Serial, "serial", false, "with --deadline, hold the worst case (every step one after another) to the deadline instead of the critical path")
 	fl.StringVar(&opts.Deadline.Baseline, "baseline", "", "with --dry-run, compare the critical path and worst case with those of this older snapshot")
 	fl.StringVar(&opts.maxRegression, "max-regression", "20%", "with --baseline, the growth of the critical path or worst case that fails")
-	_ = c.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(cleanupFormats, cobra.ShellCompDirectiveNoFileComp))
 	return c
 }
 
 func runCleanup(ctx context.Context, f *Factory, opts *CleanupOptions) error {
-	if err := oneOf("--output", opts.Output, cleanupFormats...); err != nil {
+	var err error
+	if opts.targets, err = parseTargets(cleanupFormats, opts.Outputs); err != nil {
 		return err
 	}
-	if opts.CriticalChain && opts.Output != "text" {
-		return usageError("--critical-chain prints text: drop -o %s", opts.Output)
+	onlyJSON := true
+	for _, t := range opts.targets {
+		if opts.CriticalChain && t.Format != "text" {
+			return usageError("--critical-chain prints text: drop -o %s", t.Format)
+		}
+		onlyJSON = onlyJSON && t.Format == "json"
 	}
 	if err := opts.checkDeadlineFlags(); err != nil {
 		return err
@@ -124,7 +137,7 @@ func runCleanup(ctx context.Context, f *Factory, opts *CleanupOptions) error {
 	}
 	// JSON only writes the steps out: a lazy plan makes them block by
 	// block as they are written (see planJSONPrinter).
-	plan, err := newPlan(ix, opts.Component, opts.Output == "json" && !opts.CriticalChain)
+	plan, err := newPlan(ix, opts.Component, onlyJSON && !opts.CriticalChain)
 	if err != nil {
 		return err
 	}
@@ -139,25 +152,29 @@ func runCleanup(ctx context.Context, f *Factory, opts *CleanupOptions) error {
 		}
 		return verdictExit(vd)
 	}
-	var pr planPrinter
-	out := f.HumanOut()
-	switch opts.Output {
-	case "json":
-		pr, out = planJSONPrinter{}, f.IO.Out
-	case "markdown":
-		pr = planMarkdownPrinter{}
-	case "junit":
-		pr, out = planJUnitPrinter{input: in.Name, verdict: vd}, f.IO.Out
-	default:
-		pr = planTextPrinter{styles: f.Styles()}
-		if len(plan.Warnings) > 0 {
+	if len(plan.Warnings) > 0 {
+		if t, ok := output.Stdout(opts.targets); ok && t.Format == "text" {
 			es := f.ErrStyles()
 			for _, w := range plan.Warnings {
 				fmt.Fprintf(f.HumanErr(), "%s %s\n", es.Warning.Render("warning:"), render.Escape(w))
 			}
 		}
 	}
-	if err := pr.Print(out, view); err != nil {
+	err = printTo(f, opts.targets, func(w io.Writer, st *render.Styles, format string) error {
+		var pr planPrinter
+		switch format {
+		case "json":
+			pr = planJSONPrinter{}
+		case "markdown":
+			pr, w = planMarkdownPrinter{}, render.SafeWriter(w)
+		case "junit":
+			pr = planJUnitPrinter{input: in.Name, verdict: vd}
+		default:
+			pr, w = planTextPrinter{styles: st}, render.SafeWriter(w)
+		}
+		return pr.Print(w, view)
+	})
+	if err != nil {
 		return err
 	}
 	return verdictExit(vd)

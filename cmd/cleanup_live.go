@@ -30,8 +30,12 @@ func runLiveCleanup(ctx context.Context, f *Factory, opts *CleanupOptions) error
 	if opts.CriticalChain {
 		return usageError("--critical-chain goes with --dry-run")
 	}
-	if opts.Output == "markdown" {
-		return usageError("a live cleanup prints text or json")
+	format := "text"
+	for _, t := range opts.targets {
+		if t.Path != "" || (t.Format != "text" && t.Format != "json") {
+			return usageError("a live cleanup prints text or json to standard output")
+		}
+		format = t.Format
 	}
 	client, err := opts.Input.client(f, opts.Input.Attach)
 	if err != nil {
@@ -50,7 +54,7 @@ func runLiveCleanup(ctx context.Context, f *Factory, opts *CleanupOptions) error
 		return err
 	}
 	st := f.Styles()
-	text := opts.Output == "text"
+	text := format == "text"
 	// Server-sent text (ids, kinds, error bodies) is escaped where it is
 	// formatted, and the text output goes through render.SafeWriter.
 	out, errOut := f.HumanOut(), f.HumanErr()

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -168,8 +169,8 @@ func TestCleanup_FlagsReachOptions(t *testing.T) {
 	if err := c.Execute(); err != nil {
 		t.Fatal(err)
 	}
-	want := CleanupOptions{Args: []string{"snap.json"}, DryRun: true, Component: "tab", Output: "markdown", CriticalChain: true}
-	if got == nil || got.DryRun != want.DryRun || got.Component != want.Component || got.Output != want.Output ||
+	want := CleanupOptions{Args: []string{"snap.json"}, DryRun: true, Component: "tab", Outputs: []string{"markdown"}, CriticalChain: true}
+	if got == nil || got.DryRun != want.DryRun || got.Component != want.Component || !slices.Equal(got.Outputs, want.Outputs) ||
 		got.CriticalChain != want.CriticalChain || len(got.Args) != 1 || got.Args[0] != "snap.json" {
 		t.Errorf("options = %+v, want %+v", got, want)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/rescoord/rescoord/internal/atomicfile"
+	"github.com/rescoord/rescoord/internal/output"
 	"github.com/rescoord/rescoord/internal/render"
 	"github.com/rescoord/rescoord/internal/report"
 	"github.com/rescoord/rescoord/pkg/leaks"
@@ -85,7 +86,7 @@ in the working directory when present. See docs/leaks.md.`,
 	}
 	opts.Input.addFlags(c)
 	fl := c.Flags()
-	fl.StringArrayVarP(&opts.Outputs, "output", "o", []string{"text"}, "report format, repeatable: text, json, sarif, junit, github or markdown; FORMAT=PATH writes to a file")
+	leaksFormats.AddFlag(c, &opts.Outputs)
 	fl.StringVar(&opts.FailOn, "fail-on", "error", "exit 1 when a finding is at or above this severity: critical, error, warning, info or none")
 	fl.StringVar(&opts.Severity, "severity", "info", "show findings at or above this severity: critical, error, warning or info (the exit code still counts all)")
 	fl.DurationVar(&opts.Grace, "grace", 0, "report a resource whose owner was destroyed less than this before the snapshot as info, not as a leak (e.g. 5s)")
@@ -96,42 +97,23 @@ in the working directory when present. See docs/leaks.md.`,
 	fl.StringVar(&opts.GrowthBytes, "growth-bytes", "16MiB", "growth: least increase in the live bytes of a (component, type); 0 turns the bytes criterion off")
 	fl.Float64Var(&opts.GrowthPercent, "growth-percent", leaks.DefaultGrowth.Percent, "growth: least increase relative to the old value, in percent")
 	fl.BoolVar(&opts.NoStepSummary, "no-step-summary", false, "with -o github, do not append the Markdown report to $GITHUB_STEP_SUMMARY")
-	_ = c.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(report.Formats, cobra.ShellCompDirectiveNoFileComp))
 	_ = c.RegisterFlagCompletionFunc("fail-on", cobra.FixedCompletions([]string{"critical", "error", "warning", "info", "none"}, cobra.ShellCompDirectiveNoFileComp))
 	_ = c.RegisterFlagCompletionFunc("severity", cobra.FixedCompletions([]string{"critical", "error", "warning", "info"}, cobra.ShellCompDirectiveNoFileComp))
 	return c
 }
 
-// leakOutput is one -o value: a format and where it goes ("" for stdout).
-type leakOutput struct {
-	format, path string
-}
-
-// parseOutputs reads the -o values; at most one may go to stdout.
-func parseOutputs(values []string) ([]leakOutput, error) {
-	var outs []leakOutput
-	stdout := 0
-	for _, v := range values {
-		format, path, hasPath := strings.Cut(v, "=")
-		if err := oneOf("--output", format, report.Formats...); err != nil {
-			return nil, err
-		}
-		if hasPath && path == "" {
-			return nil, usageError("invalid --output %q: give a path after =, or just %s for standard output", v, format)
-		}
-		if !hasPath {
-			stdout++
-		}
-		outs = append(outs, leakOutput{format, path})
-	}
-	if stdout > 1 {
-		return nil, usageError("at most one --output can go to standard output; write the others to files with FORMAT=PATH")
-	}
-	return outs, nil
+// leaksFormats are the formats of `rescoord leaks` (internal/report).
+var leaksFormats = output.Formats{
+	{Name: "text", Help: "the report with leak traces"},
+	{Name: "json", Help: "every finding, grouped"},
+	{Name: "sarif", Help: "SARIF 2.1.0 for code scanning"},
+	{Name: "junit", Help: "JUnit XML for a CI test tab"},
+	{Name: "github", Help: "GitHub Actions annotations"},
+	{Name: "markdown", Help: "a pull-request comment"},
 }
 
 func runLeaks(ctx context.Context, f *Factory, opts *LeaksOptions) error {
-	outs, err := parseOutputs(opts.Outputs)
+	outs, err := parseTargets(leaksFormats, opts.Outputs)
 	if err != nil {
 		return err
 	}
@@ -225,8 +207,8 @@ func runLeaks(ctx context.Context, f *Factory, opts *LeaksOptions) error {
 		popts.StepSummary = f.Getenv("GITHUB_STEP_SUMMARY")
 	}
 	for _, o := range outs {
-		if o.format == "json" && o.path != "" {
-			popts.FullReport = o.path
+		if o.Format == "json" && o.Path != "" {
+			popts.FullReport = o.Path
 			break
 		}
 	}
@@ -411,25 +393,25 @@ func fileKind(m fs.FileMode) string {
 }
 
 // writeReport prints r in one format to stdout or to a file.
-func writeReport(f *Factory, o leakOutput, popts report.Options, r *leaks.Report) error {
-	if o.path == "" {
+func writeReport(f *Factory, o output.Target, popts report.Options, r *leaks.Report) error {
+	if o.Path == "" {
 		popts.Styles = f.Styles()
-		p, err := report.New(o.format, popts)
+		p, err := report.New(o.Format, popts)
 		if err != nil {
 			return usageError("%v", err)
 		}
 		if err := p.Print(f.IO.Out, r); err != nil {
-			return &exitError{code: ExitError, err: fmt.Errorf("writing the %s report: %w", o.format, err)}
+			return &exitError{code: ExitError, err: fmt.Errorf("writing the %s report: %w", o.Format, err)}
 		}
 		return nil
 	}
 	popts.Styles = render.NewStyles(io.Discard, false)
-	p, err := report.New(o.format, popts)
+	p, err := report.New(o.Format, popts)
 	if err != nil {
 		return usageError("%v", err)
 	}
-	if err := writeFile(o.path, 0o644, func(w io.Writer) error { return p.Print(w, r) }); err != nil {
-		return &exitError{code: ExitError, err: fmt.Errorf("writing the %s report to %s: %w", o.format, render.Escape(o.path), err)}
+	if err := writeFile(o.Path, 0o644, func(w io.Writer) error { return p.Print(w, r) }); err != nil {
+		return &exitError{code: ExitError, err: fmt.Errorf("writing the %s report to %s: %w", o.Format, render.Escape(o.Path), err)}
 	}
 	return nil
 }

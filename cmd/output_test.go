@@ -1,0 +1,85 @@
+package cmd
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/rescoord/rescoord/internal/report"
+)
+
+// TestOutput_EveryCommandWritesEveryFormatToAFile: for every command and
+// every format of its table, -o FORMAT=PATH writes what -o FORMAT prints
+// (piped: plain), and both can be given at once.
+func TestOutput_EveryCommandWritesEveryFormatToAFile(t *testing.T) {
+	t.Parallel()
+	commands := []struct {
+		args    []string
+		formats []string
+	}{
+		{[]string{"list", "--demo"}, listFormats.Names()},
+		{[]string{"stats", "--demo"}, statsFormats.Names()},
+		{[]string{"validate", "--demo"}, validateFormats.Names()},
+		{[]string{"cleanup", "--dry-run", "--demo"}, cleanupFormats.Names()},
+		{[]string{"graph", "--demo"}, graphFormats.Names()},
+		{[]string{"leaks", "--demo"}, leaksFormats.Names()},
+	}
+	for _, c := range commands {
+		for _, format := range c.formats {
+			name := c.args[0] + "/" + format
+			t.Run(name, func(t *testing.T) {
+				t.Parallel()
+				cli := newCLI(t)
+				cli.env = map[string]string{}
+				want := cli.run(append(slices.Clone(c.args), "-o", format)...)
+				if want.Code > 1 {
+					t.Fatalf("exit %d: %s", want.Code, want.Stderr)
+				}
+				path := filepath.Join(t.TempDir(), "out")
+				got := cli.run(append(slices.Clone(c.args), "-o", format+"="+path, "-o", format)...)
+				if got.Code != want.Code || got.Stdout != want.Stdout {
+					t.Fatalf("with a file too: exit %d, stdout differs", got.Code)
+				}
+				b, err := os.ReadFile(path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if string(b) != want.Stdout {
+					t.Errorf("the file differs from standard output:\n%s\n---\n%s", b, want.Stdout)
+				}
+				if fi, _ := os.Stat(path); fi.Mode().Perm()&0o022 != 0 {
+					t.Errorf("mode %v", fi.Mode())
+				}
+			})
+		}
+	}
+}
+
+// The flag's table and the report package name the same formats, in the
+// same order, so validation, help, completion and printing agree.
+func TestOutput_LeaksTableIsTheReportFormats(t *testing.T) {
+	if !slices.Equal(leaksFormats.Names(), report.Formats) {
+		t.Errorf("leaks -o takes %v, internal/report prints %v", leaksFormats.Names(), report.Formats)
+	}
+}
+
+// Refusals name the flag and what it takes, for every command.
+func TestOutput_Refusals(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		args   []string
+		stderr string
+	}{
+		{[]string{"stats", "--demo", "-o", "yaml"}, `invalid --output "yaml": want text or json`},
+		{[]string{"list", "--demo", "-o", "json", "-o", "csv"}, "at most one --output can go to standard output"},
+		{[]string{"graph", "--demo", "-o", "dot="}, `give a path after =`},
+		{[]string{"cleanup", "--dry-run", "--demo", "-o", "svg"}, `want text, json, markdown or junit`},
+	} {
+		r := runCLI(t, tt.args...)
+		if r.Code != ExitError || !strings.Contains(r.Stderr, tt.stderr) || strings.Count(r.Stderr, "\n") != 1 {
+			t.Errorf("%v: exit %d, stderr %q; want exit 2 and one line with %q", tt.args, r.Code, r.Stderr, tt.stderr)
+		}
+	}
+}
