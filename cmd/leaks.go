@@ -1,7 +1,6 @@
 package cmd
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -16,7 +15,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/rescoord/rescoord/internal/atomicfile"
 	"github.com/rescoord/rescoord/internal/output"
 	"github.com/rescoord/rescoord/internal/render"
 	"github.com/rescoord/rescoord/internal/report"
@@ -414,64 +412,4 @@ func writeReport(f *Factory, o output.Target, popts report.Options, r *leaks.Rep
 		return &exitError{code: ExitError, err: fmt.Errorf("writing the %s report to %s: %w", o.Format, render.Escape(o.Path), err)}
 	}
 	return nil
-}
-
-// writeFile writes a report file: atomically (internal/atomicfile), a new
-// file with mode perm less the umask, refusing a symbolic link; or, for a
-// stream, straight to it, appending, since a stream cannot be replaced. A
-// stream is a FIFO or character device named as such, or a link under /dev/
-// or /proc/ — system-made, such as /dev/stdout or a shell's process
-// substitution /dev/fd/63 — to anything but a directory. A FIFO with no
-// reader is an error, not a wait. Errors about path do not repeat it.
-func writeFile(path string, perm fs.FileMode, print func(io.Writer) error) error {
-	stream := false
-	if lfi, err := os.Lstat(path); err == nil {
-		switch m := lfi.Mode(); {
-		case m&(fs.ModeNamedPipe|fs.ModeCharDevice) != 0:
-			stream = true
-		case m&fs.ModeSymlink != 0 && systemPath(path):
-			fi, err := os.Stat(path)
-			stream = err == nil && !fi.IsDir()
-		}
-	}
-	if !stream {
-		return unwrapPath(atomicfile.Write(path, perm, print), path)
-	}
-	flag := os.O_WRONLY | os.O_APPEND
-	if fi, err := os.Stat(path); err == nil && fi.Mode()&fs.ModeNamedPipe != 0 {
-		flag |= syscall.O_NONBLOCK // fail with ENXIO when nobody reads
-	}
-	file, err := os.OpenFile(path, flag, 0)
-	if errors.Is(err, syscall.ENXIO) {
-		return errors.New("a FIFO that nobody reads")
-	}
-	if err != nil {
-		return unwrapPath(err, path)
-	}
-	w := bufio.NewWriterSize(file, 64<<10)
-	err = print(w)
-	if err == nil {
-		err = w.Flush()
-	}
-	if cerr := file.Close(); err == nil {
-		err = cerr
-	}
-	return unwrapPath(err, path)
-}
-
-// systemPath reports whether path is under /dev/ or /proc/, whose links
-// the system makes (no other user can plant one there).
-func systemPath(path string) bool {
-	abs, err := filepath.Abs(path)
-	return err == nil && (strings.HasPrefix(abs, "/dev/") || strings.HasPrefix(abs, "/proc/"))
-}
-
-// unwrapPath drops the *fs.PathError around err when it names path, which
-// the caller's message already names.
-func unwrapPath(err error, path string) error {
-	var pe *fs.PathError
-	if errors.As(err, &pe) && pe.Path == path {
-		return pe.Err
-	}
-	return err
 }
