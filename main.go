@@ -6,7 +6,7 @@ import (
 	_ "embed"
 	"os"
 
-	"github.com/rescoord/rescoord/cmd"
+	"github.com/rescoord/rescoord/internal/cmd"
 )
 
 // demo is the sample snapshot that --demo reads.

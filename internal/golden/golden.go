@@ -12,7 +12,7 @@ import (
 )
 
 // Check compares got with the file at path, or rewrites the file when
-// update is set. how says how to accept a change ("go test ./cmd -update").
+// update is set. how says how to accept a change ("go test ./internal/cmd -update").
 func Check(t testing.TB, path, got string, update bool, how string) {
 	t.Helper()
 	if update {

@@ -157,15 +157,15 @@ func TestList_ColorOnlyOnTerminal(t *testing.T) {
 
 func TestValidate(t *testing.T) {
 	r := runCLI(t, "validate", snapshotPath("media-app.json"))
-	if r.Code != 0 || !strings.HasPrefix(r.Stdout, "valid ../testdata/snapshots/media-app.json: 16 components, 28 resources (25 live), 7 cleanups") {
+	if r.Code != 0 || !strings.HasPrefix(r.Stdout, "valid ../../testdata/snapshots/media-app.json: 16 components, 28 resources (25 live), 7 cleanups") {
 		t.Errorf("exit %d, stdout %q", r.Code, r.Stdout)
 	}
-	r = runCLI(t, "validate", "../testdata/broken/wrong-types.json")
+	r = runCLI(t, "validate", "../../testdata/broken/wrong-types.json")
 	if r.Code != 2 {
 		t.Errorf("exit %d, want 2", r.Code)
 	}
 	golden(t, "validate/wrong-types.txt", r.Stdout+"--- stderr\n"+r.Stderr)
-	r = runCLI(t, "validate", "../testdata/broken/duplicate-ids.json", "-o", "json")
+	r = runCLI(t, "validate", "../../testdata/broken/duplicate-ids.json", "-o", "json")
 	if r.Code != 2 {
 		t.Errorf("exit %d, want 2", r.Code)
 	}
@@ -185,7 +185,7 @@ func TestStats_Golden(t *testing.T) {
 // TestInput_ErrorsNameThePlace runs a command on each broken snapshot: exit
 // 2, a rescoord: message with line:column, never a panic.
 func TestInput_ErrorsNameThePlace(t *testing.T) {
-	r := runCLI(t, "list", "../testdata/broken/missing-required.json")
+	r := runCLI(t, "list", "../../testdata/broken/missing-required.json")
 	if r.Code != 2 {
 		t.Fatalf("exit %d", r.Code)
 	}

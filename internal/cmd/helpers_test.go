@@ -17,7 +17,7 @@ var update = flag.Bool("update", false, "rewrite golden files under testdata/gol
 
 // repoRoot is where testdata lives, relative to the package directory:
 // paths built on it appear in outputs, so goldens stay machine-independent.
-const repoRoot = ".."
+const repoRoot = "../.."
 
 // absRoot is repoRoot made absolute before any test changes directory:
 // the harness reads the demo and golden files through it.
@@ -94,7 +94,7 @@ func runCLI(t testing.TB, args ...string) result {
 // golden compares got with testdata/golden/name, or rewrites it with -update.
 func golden(t testing.TB, name string, got string) {
 	t.Helper()
-	goldenfile.Check(t, filepath.Join(absRoot, "testdata", "golden", name), got, *update, "go test ./cmd -update")
+	goldenfile.Check(t, filepath.Join(absRoot, "testdata", "golden", name), got, *update, "go test ./internal/cmd -update")
 }
 
 // snapshotPath is the path of a snapshot in testdata/snapshots.

@@ -12,7 +12,7 @@ import (
 	"github.com/rescoord/rescoord/pkg/snapshot"
 )
 
-const waitsDump = "../internal/goroutines/testdata/waits.txt"
+const waitsDump = "../../internal/goroutines/testdata/waits.txt"
 
 func TestImport_GoroutinesToFile(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "g.json")
@@ -72,7 +72,7 @@ func TestImport_Refusals(t *testing.T) {
 	oneLine(t, runCLI(t, "import", "goroutines", waitsDump, "--max-input", "100"), "input larger than the limit of 100 B")
 	oneLine(t, runCLI(t, "import", "heap", waitsDump), `unknown import kind "heap": want goroutines`)
 	oneLine(t, runCLI(t, "import", "goroutines", "/nonexistent/dump.txt"), "cannot read /nonexistent/dump.txt")
-	oneLine(t, runCLI(t, "import", "goroutines", "../go.mod"), "../go.mod: no goroutine found")
+	oneLine(t, runCLI(t, "import", "goroutines", "../../go.mod"), "../../go.mod: no goroutine found")
 	c.stdin = "goroutine 1 [a]:\n\ngoroutine 1 [b]:\n"
 	oneLine(t, c.run("import", "goroutines", "-"), "rescoord: -: line 3: goroutine 1 appears twice")
 	// A profile is gzip: its decompressed size is bounded too.
@@ -86,7 +86,7 @@ func TestImport_Refusals(t *testing.T) {
 	oneLine(t, c.run("import", "goroutines", "-"), "rescoord: -: gzip: unexpected EOF")
 	// Nothing is left behind by a failed import.
 	dir := t.TempDir()
-	oneLine(t, runCLI(t, "import", "goroutines", "../go.mod", "-o", filepath.Join(dir, "x.json")), "no goroutine found")
+	oneLine(t, runCLI(t, "import", "goroutines", "../../go.mod", "-o", filepath.Join(dir, "x.json")), "no goroutine found")
 	if names, _ := os.ReadDir(dir); len(names) != 0 {
 		t.Errorf("a failed import left %v", names)
 	}
