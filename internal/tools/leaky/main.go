@@ -86,19 +86,24 @@ func run(dir string, fds, threads int, weird bool) error {
 	if err != nil {
 		return err
 	}
+	// The server side of each connection is kept by the main goroutine,
+	// which waits for it: "leaked N" is printed only once the process holds
+	// both ends of every connection it made.
+	accepted := make(chan net.Conn)
 	go func() {
 		for {
 			c, err := ln.Accept()
 			if err != nil {
 				return
 			}
-			keep = append(keep, c)
+			accepted <- c
 		}
 	}()
 	conn, err := net.Dial("tcp", ln.Addr().String())
 	if err != nil {
 		return err
 	}
+	keep = append(keep, <-accepted)
 	udp, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
 		return err
@@ -168,7 +173,7 @@ func run(dir string, fds, threads int, weird bool) error {
 			if err != nil {
 				return err
 			}
-			keep = append(keep, f, c)
+			keep = append(keep, f, c, <-accepted)
 		}
 		for i := range 3 {
 			thread(fmt.Sprintf("leak-%d", 3*(leaks-1)+i+1))
