@@ -1,7 +1,6 @@
 package cmd
 
 import (
-	"context"
 	"fmt"
 	"testing"
 
@@ -26,14 +25,7 @@ func BenchmarkLeaksAttach(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	srv, err := reg.Listen(registry.WithAddress("unix://"+shortTempDir(b)+"/app.sock"), registry.WithoutDiscovery())
-	if err != nil {
-		b.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx) }()
-	defer func() { cancel(); <-done }()
+	srv := serveReg(b, reg, registry.WithAddress("unix://"+shortTempDir(b)+"/app.sock"), registry.WithoutDiscovery())
 	c := newCLI(b)
 	for b.Loop() {
 		if r := c.run("leaks", "--attach", srv.Address(), "-o", "json"); r.Code > 1 {

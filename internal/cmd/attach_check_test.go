@@ -40,15 +40,7 @@ func checkApp(t *testing.T) *registry.Registry {
 // listen serves reg as a program does (Listen, then Serve) until the test ends.
 func listen(t *testing.T, reg *registry.Registry, opts ...registry.ServeOption) *registry.Server {
 	t.Helper()
-	srv, err := reg.Listen(append(opts, registry.WithMetrics(metrics.Handler(reg)))...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
-	return srv
+	return serveReg(t, reg, append(opts, registry.WithMetrics(metrics.Handler(reg)))...)
 }
 
 // serveChecked serves h as a registry would: a unix socket of mode 0600,

@@ -84,13 +84,7 @@ input or the demo, --dry-run is required.`,
   rescoord cleanup --dry-run snapshot.json --deadline 30s -o junit
   rescoord cleanup --dry-run new.json --baseline main.json --max-regression 20%`,
 		Args: cobra.MaximumNArgs(1),
-		RunE: func(c *cobra.Command, args []string) error {
-			opts.Args = args
-			if runF != nil {
-				return runF(opts)
-			}
-			return runCleanup(c.Context(), f, opts)
-		},
+		RunE: runner(f, opts, &opts.Args, runF, runCleanup),
 	}
 	opts.Input.addFlags(c)
 	fl := c.Flags()

@@ -46,14 +46,7 @@ func liveApp(t *testing.T, stubborn bool, opts ...registry.ServeOption) (target 
 			t.Fatal(err)
 		}
 	}
-	srv, err := reg.Listen(append([]registry.ServeOption{registry.WithAddress("unix://" + shortTempDir(t) + "/app.sock"), registry.WithoutDiscovery(), registry.WithCleanupEndpoint()}, opts...)...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
+	srv := serveReg(t, reg, append([]registry.ServeOption{registry.WithAddress("unix://" + shortTempDir(t) + "/app.sock"), registry.WithoutDiscovery(), registry.WithCleanupEndpoint()}, opts...)...)
 	return srv.Address(), reg
 }
 

@@ -28,15 +28,8 @@ func TestCleanupLive_SaysWhatBlocksExit(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	srv, err := reg.Listen(registry.WithAddress("unix://"+shortTempDir(t)+"/app.sock"), registry.WithoutDiscovery(),
+	srv := serveReg(t, reg, registry.WithAddress("unix://"+shortTempDir(t)+"/app.sock"), registry.WithoutDiscovery(),
 		registry.WithCleanupEndpoint(), registry.WithProgressInterval(20*time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
 
 	r := attachCLI(t).run("cleanup", "--attach", srv.Address(), "--component", "media_tab", "--yes")
 	if r.Code != 1 {

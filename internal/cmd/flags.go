@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/rescoord/rescoord/internal/output"
 )
 
 // parseSize reads a byte size: 4096, 512KiB, 10MB, 1.5GiB (KB=1000, KiB=1024).
@@ -38,12 +40,5 @@ func oneOf(flag, value string, allowed ...string) error {
 	return usageError("invalid %s %q: want %s", flag, value, orList(allowed))
 }
 
-func orList(items []string) string {
-	switch len(items) {
-	case 0:
-		return ""
-	case 1:
-		return items[0]
-	}
-	return strings.Join(items[:len(items)-1], ", ") + " or " + items[len(items)-1]
-}
+// orList joins items as "a, b or c".
+func orList(items []string) string { return output.OrList(items) }

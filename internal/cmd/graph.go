@@ -56,13 +56,7 @@ callbacks' steps).`,
   rescoord graph --demo -o dot=registry.dot -o mermaid=registry.mmd
   rescoord graph snapshot.json --component copy_verify_tab --all`,
 		Args: cobra.MaximumNArgs(1),
-		RunE: func(c *cobra.Command, args []string) error {
-			opts.Args = args
-			if runF != nil {
-				return runF(opts)
-			}
-			return runGraph(c.Context(), f, opts)
-		},
+		RunE: runner(f, opts, &opts.Args, runF, runGraph),
 	}
 	opts.Input.addFlags(c)
 	fl := c.Flags()

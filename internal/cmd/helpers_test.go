@@ -11,6 +11,7 @@ import (
 	"time"
 
 	goldenfile "github.com/rescoord/rescoord/internal/golden"
+	"github.com/rescoord/rescoord/pkg/registry"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files under testdata/golden")
@@ -100,4 +101,19 @@ func golden(t testing.TB, name string, got string) {
 // snapshotPath is the path of a snapshot in testdata/snapshots.
 func snapshotPath(name string) string {
 	return filepath.Join(repoRoot, "testdata", "snapshots", name)
+}
+
+// serveReg serves reg as a program does (Listen, then Serve) until the test
+// ends.
+func serveReg(t testing.TB, reg *registry.Registry, opts ...registry.ServeOption) *registry.Server {
+	t.Helper()
+	srv, err := reg.Listen(opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return srv
 }

@@ -74,13 +74,7 @@ in the working directory when present. See docs/leaks.md.`,
   rescoord leaks snapshot.json -o text -o sarif=leaks.sarif -o junit=leaks.xml
   rescoord leaks new.json --baseline main.json -o markdown=comment.md
   rescoord leaks s1.json s2.json s3.json`,
-		RunE: func(c *cobra.Command, args []string) error {
-			opts.Args = args
-			if runF != nil {
-				return runF(opts)
-			}
-			return runLeaks(c.Context(), f, opts)
-		},
+		RunE: runner(f, opts, &opts.Args, runF, runLeaks),
 	}
 	opts.Input.addFlags(c)
 	fl := c.Flags()

@@ -55,13 +55,7 @@ func NewCmdList(f *Factory, runF func(*ListOptions) error) *cobra.Command {
   rescoord list --demo --tree
   rescoord list snapshot.json -o json`,
 		Args: cobra.MaximumNArgs(1),
-		RunE: func(c *cobra.Command, args []string) error {
-			opts.Args = args
-			if runF != nil {
-				return runF(opts)
-			}
-			return runList(c.Context(), f, opts)
-		},
+		RunE: runner(f, opts, &opts.Args, runF, runList),
 	}
 	opts.Input.addFlags(c)
 	fl := c.Flags()

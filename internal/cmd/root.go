@@ -231,3 +231,16 @@ func plural(n int, one, many string) string {
 	}
 	return many
 }
+
+// runner is the RunE of a command that takes snapshot arguments: it keeps
+// them in *args, then runs run with the command's context (Ctrl-C), or,
+// in tests, runF with the options the flags filled.
+func runner[O any](f *Factory, opts *O, args *[]string, runF func(*O) error, run func(context.Context, *Factory, *O) error) func(*cobra.Command, []string) error {
+	return func(c *cobra.Command, a []string) error {
+		*args = a
+		if runF != nil {
+			return runF(opts)
+		}
+		return run(c.Context(), f, opts)
+	}
+}

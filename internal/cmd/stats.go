@@ -37,13 +37,7 @@ func NewCmdStats(f *Factory, runF func(*StatsOptions) error) *cobra.Command {
 		Example: `  rescoord stats --demo
   rescoord stats snapshot.json --top 20 -o json`,
 		Args: cobra.MaximumNArgs(1),
-		RunE: func(c *cobra.Command, args []string) error {
-			opts.Args = args
-			if runF != nil {
-				return runF(opts)
-			}
-			return runStats(c.Context(), f, opts)
-		},
+		RunE: runner(f, opts, &opts.Args, runF, runStats),
 	}
 	opts.Input.addFlags(c)
 	c.Flags().IntVar(&opts.Top, "top", 5, "how many components and oldest resources to show")

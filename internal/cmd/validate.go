@@ -45,13 +45,7 @@ not in the snapshot, a component whose parent is gone — are valid input:
   rescoord validate - < snapshot.json
   rescoord validate snapshot.json -o json`,
 		Args: cobra.MaximumNArgs(1),
-		RunE: func(c *cobra.Command, args []string) error {
-			opts.Args = args
-			if runF != nil {
-				return runF(opts)
-			}
-			return runValidate(c.Context(), f, opts)
-		},
+		RunE: runner(f, opts, &opts.Args, runF, runValidate),
 	}
 	opts.Input.addFlags(c)
 	validateFormats.AddFlag(c, &opts.Outputs)

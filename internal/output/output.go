@@ -92,7 +92,7 @@ func (fs Formats) Parse(values []string) ([]Target, error) {
 	for _, v := range values {
 		format, path, hasPath := strings.Cut(v, "=")
 		if !fs.has(format) {
-			return nil, &UsageError{fmt.Sprintf("invalid --output %q: want %s", format, orList(fs.Names()))}
+			return nil, &UsageError{fmt.Sprintf("invalid --output %q: want %s", format, OrList(fs.Names()))}
 		}
 		if hasPath && path == "" {
 			return nil, &UsageError{fmt.Sprintf("invalid --output %q: give a path after =, or just %s for standard output", v, format)}
@@ -118,7 +118,8 @@ func Stdout(targets []Target) (Target, bool) {
 	return Target{}, false
 }
 
-func orList(items []string) string {
+// OrList joins items as "a, b or c", for messages that list choices.
+func OrList(items []string) string {
 	switch len(items) {
 	case 0:
 		return ""
