@@ -16,9 +16,11 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/rescoord/rescoord/internal/output"
+	"github.com/rescoord/rescoord/internal/procsnap"
 	"github.com/rescoord/rescoord/internal/render"
 	"github.com/rescoord/rescoord/internal/report"
 	"github.com/rescoord/rescoord/pkg/leaks"
+	"github.com/rescoord/rescoord/pkg/snapshot"
 )
 
 // LeaksOptions are the flags of `rescoord leaks`.
@@ -40,6 +42,9 @@ type LeaksOptions struct {
 	// NoStepSummary keeps -o github from appending the Markdown report to
 	// $GITHUB_STEP_SUMMARY.
 	NoStepSummary bool
+	// Reconcile compares the attached process's registry with what /proc
+	// shows of it (untracked-resource).
+	Reconcile bool
 }
 
 // NewCmdLeaks builds `rescoord leaks`. A non-nil runF replaces the run, for tests.
@@ -89,6 +94,7 @@ in the working directory when present. See docs/leaks.md.`,
 	fl.StringVar(&opts.GrowthBytes, "growth-bytes", "16MiB", "growth: least increase in the live bytes of a (component, type); 0 turns the bytes criterion off")
 	fl.Float64Var(&opts.GrowthPercent, "growth-percent", leaks.DefaultGrowth.Percent, "growth: least increase relative to the old value, in percent")
 	fl.BoolVar(&opts.NoStepSummary, "no-step-summary", false, "with -o github, do not append the Markdown report to $GITHUB_STEP_SUMMARY")
+	fl.BoolVar(&opts.Reconcile, "reconcile", false, "with --attach, also report the threads, files, sockets and child processes /proc shows in the process that its registry does not track (Linux)")
 	_ = c.RegisterFlagCompletionFunc("fail-on", cobra.FixedCompletions([]string{"critical", "error", "warning", "info", "none"}, cobra.ShellCompDirectiveNoFileComp))
 	_ = c.RegisterFlagCompletionFunc("severity", cobra.FixedCompletions([]string{"critical", "error", "warning", "info"}, cobra.ShellCompDirectiveNoFileComp))
 	return c
@@ -181,6 +187,11 @@ func runLeaks(ctx context.Context, f *Factory, opts *LeaksOptions) error {
 	}
 	if ro.Suppressions, err = loadSuppressions(f, opts.Suppressions); err != nil {
 		return err
+	}
+	if opts.Reconcile {
+		if ro.Reconcile, ro.Serving, err = reconcileIndex(ctx, f, opts, ix.Snap); err != nil {
+			return err
+		}
 	}
 
 	r := leaks.Analyze(ix, ro)
@@ -406,4 +417,33 @@ func writeReport(f *Factory, o output.Target, popts report.Options, r *leaks.Rep
 		return &exitError{code: ExitError, err: fmt.Errorf("writing the %s report to %s: %w", o.Format, render.Escape(o.Path), err)}
 	}
 	return nil
+}
+
+// reconcileIndex reads /proc of the process the attached registry's
+// snapshot comes from, for --reconcile (docs/importers.md, "Reconciling").
+// It returns the index of that /proc snapshot and the addresses the
+// registry is served on, whose sockets are its server's own.
+func reconcileIndex(ctx context.Context, f *Factory, opts *LeaksOptions, s *snapshot.Snapshot) (*snapshot.Index, []string, error) {
+	if opts.Input.Attach == "" {
+		return nil, nil, usageError("--reconcile compares a live process with what /proc shows of it: use it with --attach TARGET")
+	}
+	c, err := opts.Input.client(f, opts.Input.Attach)
+	if err != nil {
+		return nil, nil, err // proc: and pprof: targets have no registry
+	}
+	if s.Source.PID <= 0 {
+		return nil, nil, &exitError{code: ExitError, err: errors.New("--reconcile: the attached process's snapshot names no pid (source.pid)")}
+	}
+	if host, err := os.Hostname(); err == nil && s.Source.Host != "" && s.Source.Host != host {
+		return nil, nil, &exitError{code: ExitError, err: fmt.Errorf("--reconcile: the attached process runs on %s, not on this machine (%s)", render.Escape(s.Source.Host), render.Escape(host))}
+	}
+	ps, err := procsnap.Take(ctx, int(s.Source.PID), procsnap.Options{})
+	if err != nil {
+		return nil, nil, &exitError{code: ExitError, err: fmt.Errorf("--reconcile: %w", err)}
+	}
+	ix, err := snapshot.NewIndex(ps)
+	if err != nil {
+		return nil, nil, &exitError{code: ExitError, err: fmt.Errorf("--reconcile: %w", err)}
+	}
+	return ix, []string{c.Target().Addr}, nil
 }

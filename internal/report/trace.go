@@ -63,6 +63,10 @@ func (t *tracer) trace(f *leaks.Finding) trace {
 	s := ix.Snap
 	var tr trace
 	switch {
+	case f.Untracked != nil:
+		u := f.Untracked
+		tr.notes = append(tr.notes, "the OS shows: "+render.Escape(u.Type)+" "+render.Escape(u.Name)+" ("+render.Escape(u.Detail)+")",
+			"no live resource of the registry names it in its metadata (docs/importers.md, \"Reconciling\")")
 	case f.Entry != nil:
 		e := f.Entry
 		tr.notes = append(tr.notes, "entry "+render.Escape(e.Where())+": "+render.Escape(e.Patterns()), "reason: "+render.Escape(e.Reason))
@@ -594,6 +598,8 @@ func (t *tracer) rawSubject(f *leaks.Finding) string {
 			owner = s.Components[f.Component].DisplayName()
 		}
 		return name + " of " + owner
+	case f.Untracked != nil:
+		return f.Untracked.Type + " " + strconv.Quote(f.Untracked.Name) + " of the process, not in the registry"
 	case f.Rule == leaks.RuleCleanupCycle:
 		names := make([]string, 0, len(f.Path))
 		for _, id := range f.Path {

@@ -66,6 +66,9 @@ type Finding struct {
 	Dangling []string
 	// Growth holds the figures of a growth finding.
 	Growth *Growth
+	// Untracked is the OS object of an untracked-resource finding (the
+	// finding's ResourceID is its id in the OS snapshot).
+	Untracked *Untracked
 	// SuppressedBy is the entry with action "report" that matched the
 	// finding: it is shown but never fails the build.
 	SuppressedBy *Suppression

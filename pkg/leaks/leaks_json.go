@@ -47,6 +47,17 @@ func (f *Finding) AppendJSON(dst []byte, prefix, indent string) []byte {
 		w.key("path_elided")
 		w.dst = strconv.AppendInt(w.dst, int64(f.PathElided), 10)
 	}
+	if u := f.Untracked; u != nil {
+		w.key("untracked")
+		w.open('{')
+		w.key("type")
+		w.str(u.Type)
+		w.key("name")
+		w.str(u.Name)
+		w.key("detail")
+		w.str(u.Detail)
+		w.close('}')
+	}
 	if s := f.SuppressedBy; s != nil {
 		w.key("suppressed_by")
 		w.open('{')

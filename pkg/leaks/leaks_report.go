@@ -36,6 +36,13 @@ type ReportOptions struct {
 	Series []*snapshot.Index
 	// Growth are the growth thresholds (DefaultGrowth when zero).
 	Growth GrowthOptions
+	// Reconcile, when not nil, is what the operating system shows of the
+	// process the snapshot comes from (a proc: snapshot of its pid): the
+	// objects the registry does not track are untracked-resource findings
+	// (Reconcile), but for the sockets of the addresses in Serving, the
+	// registry's own server.
+	Reconcile *snapshot.Index
+	Serving   []string
 }
 
 // LeakSummary counts the findings of a report by severity (docs/leaks.md): every
@@ -149,6 +156,9 @@ func Analyze(ix *snapshot.Index, opts ReportOptions) *Report {
 		r.Snapshots = len(series)
 		all = append(all, FindGrowth(series, growth)...)
 	}
+	if opts.Reconcile != nil {
+		all = append(all, Reconcile(ix, opts.Reconcile, opts.Serving...)...)
+	}
 	for _, ri := range rules {
 		switch ri.ID {
 		case RuleStaleResource:
@@ -157,6 +167,10 @@ func Analyze(ix *snapshot.Index, opts ReportOptions) *Report {
 			}
 		case RuleGrowth:
 			if len(series) < 2 {
+				continue
+			}
+		case RuleUntrackedResource:
+			if opts.Reconcile == nil {
 				continue
 			}
 		case RuleExpiredSuppression, RuleUnusedSuppression:

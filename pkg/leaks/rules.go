@@ -83,6 +83,9 @@ const (
 	// RuleLeakedGoroutine reports the goroutines the Go runtime found
 	// leaked (docs/importers.md, --attach pprof:URL).
 	RuleLeakedGoroutine Rule = "leaked-goroutine"
+	// RuleUntrackedResource reports what the operating system shows in the
+	// process and its registry does not track (leaks --reconcile).
+	RuleUntrackedResource Rule = "untracked-resource"
 	// RuleExpiredSuppression reports a suppression entry past its expires
 	// date: it no longer suppresses anything.
 	RuleExpiredSuppression Rule = "expired-suppression"
@@ -145,6 +148,10 @@ var rules = []RuleInfo{
 		"A goroutine the Go runtime found leaked: blocked forever.",
 		"A live resource marked \"leaked\": true, as the pprof importer marks the goroutines the goroutineleak profile lists (a Go program built with GOEXPERIMENT=goroutineleakprofile): each is blocked on a channel or lock that no running goroutine can reach, so it will never run again and holds all it references.",
 		"Give the goroutine a way out: a context it selects on, a buffered channel or a close by the sender, a done channel closed when its owner stops. The creation stack shows the go statement."},
+	{RuleUntrackedResource, SeverityWarning,
+		"The process holds a thread, file, socket or child process its registry does not track.",
+		"Only with --reconcile: a thread, regular file, socket or child process that /proc shows in the process whose registry was read, and that no live registry resource names through its metadata (fd, tid, pid, path, or local and remote addresses). Libraries that open files, connections or threads behind the application's back show up here.",
+		"Track the object in the registry, under the component that owns it, with metadata naming it (pkg/registry does so for *os.File, net.Conn, net.Listener and *os.Process values); or suppress it when a library owns it for the life of the process."},
 	{RuleGrowth, SeverityWarning,
 		"The live resources of one component and type grew past the thresholds.",
 		"With --baseline, or three or more snapshots: the live count or bytes of one (component, resource type) grew by at least the growth thresholds, and across three or more snapshots grew at every step.",

@@ -73,7 +73,10 @@ func WithTimeout(d time.Duration) TrackOption {
 }
 
 // WithMetadata attaches v, encoded as JSON, to the resource's snapshot
-// entry. Default: none.
+// entry. Default: for an *os.File, net.Conn, net.Listener, net.PacketConn,
+// *os.Process or *exec.Cmd value, what names its OS object (fd and path,
+// fd and local/remote addresses, pid) for `rescoord leaks --reconcile`
+// (docs/importers.md, "Reconciling"); for other values none.
 func WithMetadata(v any) TrackOption {
 	return trackOptionFunc(func(c *trackConfig) { c.meta = v })
 }
@@ -180,8 +183,14 @@ func (r *Registry) track(owner string, value any, cfg *trackConfig) (*Handle, er
 			h.spec.TimeoutMS = &ms
 		}
 	}
-	if cfg.meta != nil {
-		b, err := json.Marshal(cfg.meta)
+	meta := cfg.meta
+	if meta == nil {
+		if md := osMetadata(value); md != nil {
+			meta = md
+		}
+	}
+	if meta != nil {
+		b, err := json.Marshal(meta)
 		if err != nil {
 			return nil, fmt.Errorf("tracking resource of %q: metadata: %w", owner, err)
 		}
