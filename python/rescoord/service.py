@@ -1458,7 +1458,7 @@ class ResourceManagementService:
             status, err, waiting = "done", None, None
             timeout_ms, budget = st["timeout_ms"], False
             if deadline is not None and blocking and kind == "resource":
-                left = max(int((deadline - t0) * 1000), 1)
+                left = int((deadline - t0) * 1000) + 1  # rounded up: the budget is gone after it
                 if not timeout_ms or left < timeout_ms:
                     timeout_ms, budget = left, True
             try:
