@@ -685,8 +685,12 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 ev = events.get(timeout=max(tick - time.monotonic(), 0))
             except queue.Empty:
                 # Where the cleanup stands, every interval while it runs
-                # (once it has started: runs holds it).
+                # (once it has started: runs holds it); a tick missed while
+                # writing is dropped, as a Go ticker drops it.
                 tick += every
+                now = time.monotonic()
+                if tick <= now:
+                    tick = now + every
                 if runs:
                     alive = alive and self._chunk({"progress": svc._progress_of(runs[0])})
                 continue

@@ -292,7 +292,7 @@ def test_time_lost_to_steps_that_reached_their_timeout(svc):
     r_stuck = svc.track_resource(tab, ResourceType.THREAD, stuck, cleanup={"timeout_ms": 60000})
     r_slow = svc.track_resource(tab, ResourceType.THREAD, slow, cleanup={"timeout_ms": 30})
     # slow (newer) runs first to its own 30ms timeout, then stuck runs out the budget
-    rep = svc.cleanup_component(win, force=True, timeout_s=0.3)
+    rep = svc.cleanup_component(win, force=True, timeout_s=0.5)
     slow.release.set()
     stuck.release.set()
     got = [(u["id"], u["status"]) for u in rep.unfinished]
