@@ -96,7 +96,7 @@ def test_after_lists_the_direct_hard_predecessors(rc):
 def test_waiting_on_follows_the_hard_constraints_transitively():
     steps = P.plan(small_registry())
     ids = lambda ss: [s["id"] for s in ss]  # noqa: E731
-    w, n = P.waiting_on(steps, 2)  # r-1: r-2 uses... r-2 waits, then tab, then win
+    w, n = P.waiting_on(steps, 2)  # r-1: the buffer r-2 it uses, then tab, then win
     assert ids(w) == ["r-2", "tab", "win"] and n == 3
     w, n = P.waiting_on(steps, 0)  # leaf: tab, then win; not r-3
     assert ids(w) == ["tab", "win"] and n == 2
