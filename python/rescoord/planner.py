@@ -85,8 +85,13 @@ def strategy_of(res):
 
 def plan(snap, component=None):
     """Return the steps, in order: dicts with order, kind, id, component,
-    type (resource steps only), actions, timeout_ms, and index (the
-    position of the cleanup, resource or component in the snapshot)."""
+    name, type (resource steps only), actions, timeout_ms, index (the
+    position of the cleanup, resource or component in the snapshot) and
+    after: the orders, ascending, of the step's direct predecessors by the
+    hard constraints (the Go planner's Step.After): for a resource, its
+    component's callbacks and the resources that depend on it; for a
+    component step, its callbacks, its resources and the component steps
+    of its nearest alive descendants; none for a callback."""
     comps = {c["id"]: c for c in snap.get("components") or []}
     kids = {}
     for c in comps.values():
@@ -150,7 +155,8 @@ def plan(snap, component=None):
         if cid not in scope or not alive(cid):
             continue
         t = cb.get("timeout_ms")
-        n = add({"kind": "callback", "id": cb.get("id") or "%s#%d" % (cid, i),
+        cbid = cb.get("id") or "%s#%d" % (cid, i)
+        n = add({"kind": "callback", "id": cbid, "name": cb.get("name") or cbid,
                  "component": cid, "actions": ["call"],
                  "timeout_ms": DEFAULT_CALLBACK_TIMEOUT_MS if t is None else t,
                  "index": i},
@@ -165,7 +171,7 @@ def plan(snap, component=None):
         if component is not None and owner not in scope:
             continue
         actions, timeout = strategy_of(r)
-        n = add({"kind": "resource", "id": r["id"], "component": owner,
+        n = add({"kind": "resource", "id": r["id"], "name": r.get("name") or r["id"], "component": owner,
                  "type": r["type"], "actions": list(actions),
                  "timeout_ms": timeout, "index": i},
                 ckey(owner) + (1, _TYPE_CLASS.get(r["type"], 4), _created_sort(r), r["id"]))
@@ -175,7 +181,8 @@ def plan(snap, component=None):
     for i, c in enumerate(snap.get("components") or []):
         cid = c["id"]
         if cid in scope and c["state"] == "alive":
-            comp_step[cid] = add({"kind": "component", "id": cid, "component": cid,
+            comp_step[cid] = add({"kind": "component", "id": cid, "name": c.get("name") or cid,
+                                  "component": cid,
                                   "actions": ["mark destroyed"], "timeout_ms": 0,
                                   "index": i},
                                  ckey(cid) + (2,))
@@ -227,10 +234,36 @@ def plan(snap, component=None):
         stuck = [steps[i] for i in range(len(steps)) if indeg[i] > 0]
         raise CycleError(["%s %s" % (s["kind"], s["id"]) for s in stuck])
 
+    order_of = [0] * len(steps)
+    for order, i in enumerate(out, 1):
+        order_of[i] = order
+    preds = [[] for _ in steps]
+    for a, s in enumerate(succ):
+        for b in s:
+            preds[b].append(order_of[a])
     result = []
     for order, i in enumerate(out, 1):
         st = dict(steps[i])
         del st["_n"]
         st["order"] = order
+        st["after"] = sorted(preds[i])
         result.append(st)
     return result
+
+
+MAX_WAITING = 10
+
+
+def waiting_on(steps, i, limit=MAX_WAITING):
+    """The first limit steps after steps[i] (in plan order) that follow it,
+    directly or through others, by the hard constraints (their "after"),
+    and how many there are: the steps that wait for steps[i]."""
+    reached = {steps[i]["order"]}
+    first, total = [], 0
+    for st in steps[i + 1:]:
+        if any(o in reached for o in st.get("after") or ()):
+            reached.add(st["order"])
+            total += 1
+            if len(first) < limit:
+                first.append(st)
+    return first, total

@@ -34,6 +34,7 @@ DEFAULT_READ_TIMEOUT = 10.0
 DEFAULT_WRITE_TIMEOUT = 30.0
 DEFAULT_IDLE_TIMEOUT = 30.0
 DEFAULT_MAX_CONNECTIONS = 16
+DEFAULT_PROGRESS_INTERVAL = 1.0
 CLIENT_HEADER = "X-Rescoord-Client"
 _CHUNK = 256 << 10
 _MAX_BODY = 1 << 20
@@ -282,7 +283,8 @@ class ServeHandle:
 def serve(service, *, address=None, token=None, cleanup_endpoint=False, public=False,
           process_name=None, runtime_dir=None, discovery=True, gui_thread=True,
           read_timeout=DEFAULT_READ_TIMEOUT, write_timeout=DEFAULT_WRITE_TIMEOUT,
-          idle_timeout=DEFAULT_IDLE_TIMEOUT, max_connections=DEFAULT_MAX_CONNECTIONS):
+          idle_timeout=DEFAULT_IDLE_TIMEOUT, max_connections=DEFAULT_MAX_CONNECTIONS,
+          progress_interval=DEFAULT_PROGRESS_INTERVAL):
     """Serve service's registry; returns a ServeHandle at once.
 
     address: "unix:///path.sock", or a TCP "host:port" that must be loopback
@@ -292,13 +294,19 @@ def serve(service, *, address=None, token=None, cleanup_endpoint=False, public=F
     token).  When a Qt application exists, snapshots and cleanups run on
     its GUI thread (its event loop must be running to answer); gui_thread=
     False takes them on the server's threads instead (the registry is
-    thread-safe; Qt events are then not flushed first)."""
+    thread-safe; Qt events are then not flushed first).  progress_interval:
+    how often, in seconds, POST /cleanup reports where the cleanup stands
+    while it runs (at most, and by default, 1 s, as pkg/registry's
+    WithProgressInterval; a shorter one is for tests)."""
+    if not progress_interval or progress_interval <= 0 or progress_interval > DEFAULT_PROGRESS_INTERVAL:
+        progress_interval = DEFAULT_PROGRESS_INTERVAL
     srv = _Server(service, address=address, token=token, cleanup=cleanup_endpoint, public=public,
                   process=process_name or service._process,
                   runtime_dir=runtime_dir or globals()["runtime_dir"](),
                   discovery=discovery, gui_thread=gui_thread, read_timeout=read_timeout,
                   write_timeout=write_timeout,
                   idle_timeout=idle_timeout, max_connections=max_connections)
+    srv.progress_interval = progress_interval
     srv.start()
     return ServeHandle(srv)
 
@@ -652,20 +660,15 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.flush()  # the client knows the cleanup started
         events = queue.Queue()
-        summary = {"steps": 0, "done": 0, "failed": 0, "timed_out": 0, "elapsed_ms": 0}
+        summary = {"steps": 0, "done": 0, "failed": 0, "timed_out": 0, "skipped": 0, "elapsed_ms": 0}
         start = time.monotonic()
-
-        def on_step(st, status, err, elapsed):
-            ev = {"order": st["order"], "kind": st["kind"], "id": st["id"], "component": st["component"],
-                  "status": status}
-            if err:
-                ev["error"] = err
-            ev["elapsed_ms"] = elapsed
-            events.put({"step": ev})
+        runs = []
 
         def run():
             try:
-                svc.cleanup_component(cid, force=True, on_step=on_step, timeout_s=timeout)
+                svc.cleanup_component(cid, force=True, timeout_s=timeout,
+                                      on_result=lambda res: events.put({"step": res}),
+                                      on_run=runs.append)
             except Exception as e:  # noqa: BLE001 - reported in the summary
                 summary["error"] = "%s: %s" % (type(e).__name__, e)
             finally:
@@ -675,20 +678,43 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         threading.Thread(target=srv.invoker.call, args=(run, None), name="rescoord-cleanup",
                          daemon=True).start()
         alive = True
+        every = srv.progress_interval
+        tick = time.monotonic() + every
         while True:
-            ev = events.get()
+            try:
+                ev = events.get(timeout=max(tick - time.monotonic(), 0))
+            except queue.Empty:
+                # Where the cleanup stands, every interval while it runs
+                # (once it has started: runs holds it); a tick missed while
+                # writing is dropped, as a Go ticker drops it.
+                tick += every
+                now = time.monotonic()
+                if tick <= now:
+                    tick = now + every
+                if runs:
+                    alive = alive and self._chunk({"progress": svc._progress_of(runs[0])})
+                continue
             if ev is None:
                 break
-            st = ev["step"]["status"]
+            res = ev["step"]
+            st = res["status"]
             summary["steps"] += 1
             if st == "done":
                 summary["done"] += 1
             elif st == "timed_out":
                 summary["timed_out"] += 1
+            elif st == "skipped":
+                summary["skipped"] += 1
+                if "skipped_because" not in summary:
+                    summary["skipped_because"] = res.get("error", "")
             else:
                 summary["failed"] += 1
             alive = alive and self._chunk(ev)
         summary["elapsed_ms"] = int((time.monotonic() - start) * 1000)
+        if "error" in summary and summary["failed"] + summary["timed_out"] + summary["skipped"] > 0:
+            del summary["error"]  # as pkg/registry: only a failure outside any step
+        if "skipped_because" in summary:
+            summary["skipped_because"] = summary.pop("skipped_because")  # after error, as Go orders them
         if alive and self._chunk({"summary": summary}):
             try:
                 self._write(b"0\r\n\r\n")

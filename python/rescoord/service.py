@@ -218,16 +218,163 @@ class _Cleanup:
 
 
 class EmergencyReport:
-    """What an emergency (or full) cleanup did: the snapshot it planned from,
-    the plan, and the steps in the order they ran, with failures."""
+    """What a cleanup (emergency, full or of a subtree) did and what it did
+    not finish, and why (docs/python.md, "What a cleanup did not finish").
 
-    def __init__(self, snapshot, steps):
+    snapshot, plan: the snapshot it planned from and the plan's steps;
+    executed: (kind, id) of each step in the order they ran (skipped ones
+    included); errors: (kind, id, message); still_running: resource ids
+    that could not be stopped; results: (step, status, error, elapsed_ms).
+
+    The report, as GET /stats serves it as last_cleanup: component (the
+    root of the subtree, None for the whole registry), steps (the plan's
+    length), done (steps that succeeded), elapsed_ms, unfinished (a step
+    result dict for each step that failed, timed out or was skipped, in
+    plan order: order, kind, id, component, status, error, elapsed_ms, and
+    waiting / waiting_total for a step given up on while still running),
+    skipped (how many), skipped_because (why, as the Go server words it;
+    None when nothing was skipped), and finished (nothing unfinished)."""
+
+    def __init__(self, snapshot, steps, component=None):
         self.snapshot = snapshot
         self.plan = steps
         self.executed = []  # (kind, id)
         self.errors = []  # (kind, id, message)
         self.still_running = []  # resource ids that could not be stopped
         self.results = []  # (step, status, error, elapsed_ms)
+        self.component = component
+        self.steps = len(steps)
+        self.done = 0
+        self.elapsed_ms = 0
+        self.unfinished = []
+        self.skipped = 0
+        self.skipped_because = None
+
+    @property
+    def finished(self):
+        return not self.unfinished
+
+    def to_json(self, limit=50):
+        """The last_cleanup object of GET /stats: at most limit unfinished
+        steps, and unfinished_total."""
+        out = {}
+        if self.component is not None:
+            out["component"] = self.component
+        out.update({"steps": self.steps, "done": self.done, "elapsed_ms": self.elapsed_ms,
+                    "unfinished": [dict(u) for u in self.unfinished[:limit]],
+                    "unfinished_total": len(self.unfinished)})
+        return out
+
+    def __repr__(self):
+        return "<EmergencyReport %s: %d of %d steps done, %d unfinished>" % (
+            self.component or "whole registry", self.done, self.steps, len(self.unfinished))
+
+
+def step_ref(st):
+    """The wire form of a plan step's reference: order, kind, id, component."""
+    return {"order": st["order"], "kind": st["kind"], "id": st["id"], "component": st["component"]}
+
+
+def go_millis(ms):
+    """A duration of ms milliseconds as Go's time.Duration prints it
+    ("0s", "750ms", "1.5s", "2m0.25s", "1h0m0s")."""
+    ms = int(ms)
+    if ms == 0:
+        return "0s"
+    neg, ms = ms < 0, abs(ms)
+    if ms < 1000:
+        out = "%dms" % ms
+    else:
+        h, rest = divmod(ms, 3600000)
+        m, rest = divmod(rest, 60000)
+        sec, frac = divmod(rest, 1000)
+        out = "%d" % sec
+        if frac:
+            out += ("." + "%03d" % frac).rstrip("0")
+        out += "s"
+        if h or m:
+            out = "%dm" % m + out
+        if h:
+            out = "%dh" % h + out
+    return "-" + out if neg else out
+
+
+def describe_step(st):
+    """What a step acts on, as the Go server's errors name it:
+    'resource r-3 (worker "analysis" of tab)', 'callback c-1 (of tab)'."""
+    out = "%s %s" % (st["kind"], st["id"])
+    name = st.get("name")
+    if name == st["id"]:
+        name = None
+    if st["kind"] == "resource":
+        out += " (" + (st.get("type") or "")
+        if name:
+            out += " " + json.dumps(name, ensure_ascii=False)
+        out += " of %s)" % st["component"]
+    elif st["kind"] == "callback":
+        out += " (" + (json.dumps(name, ensure_ascii=False) + " " if name else "") + "of %s)" % st["component"]
+    return out
+
+
+def skipped_because(not_run, cause, during, overran):
+    """Why steps were skipped, worded as pkg/registry's SkippedError:
+    not_run the steps not run, cause why the budget ran out, during the
+    (step, elapsed_ms) the budget ran out during (or None), overran the
+    (step, elapsed_ms) that ran until their own timeout or longer."""
+    out = "cleanup budget ran out (%s)" % cause
+    if during is not None:
+        out += " during step %d, %s, after %s" % (during[0]["order"], describe_step(during[0]),
+                                                 go_millis(during[1]))
+    out += ": %d step%s not run: " % (len(not_run), "" if len(not_run) == 1 else "s")
+    show = 5
+    parts = []
+    for i, st in enumerate(not_run):
+        if i == show:
+            parts.append("… and %d more" % (len(not_run) - show))
+            break
+        parts.append("%s %s" % (st["kind"], st["id"]))
+    out += ", ".join(parts)
+    n = 0
+    for st, el in overran:
+        if during is not None and st["order"] == during[0]["order"]:
+            continue
+        if n == show:
+            out += ", …"
+            break
+        out += "; time lost to steps that reached their timeout: " if n == 0 else ", "
+        n += 1
+        out += "step %d, %s, %s (timeout %s)" % (st["order"], describe_step(st), go_millis(el),
+                                                 go_millis(st["timeout_ms"]))
+    return out
+
+
+class _Run:
+    """A cleanup in progress (guarded by the service's _prog_lock)."""
+
+    __slots__ = ("component", "started", "steps", "cur", "cur_start", "done")
+
+    def __init__(self, component, steps):
+        self.component = component
+        self.started = time.monotonic()
+        self.steps = steps
+        self.cur = -1
+        self.cur_start = 0.0
+        self.done = 0
+
+    def progress(self, now):
+        """Where the run stands at now, in the wire form of a progress object."""
+        out = {}
+        if self.component is not None:
+            out["component"] = self.component
+        out.update({"steps": len(self.steps), "done": self.done,
+                    "elapsed_ms": int((now - self.started) * 1000)})
+        if self.cur >= 0:
+            st = self.steps[self.cur]
+            waiting, total = _plan.waiting_on(self.steps, self.cur)
+            out["running"] = dict(step_ref(st), elapsed_ms=int((now - self.cur_start) * 1000),
+                                  timeout_ms=st["timeout_ms"], waiting=[step_ref(w) for w in waiting],
+                                  waiting_total=total)
+        return out
 
 
 # --- the service --------------------------------------------------------------
@@ -381,6 +528,9 @@ class ResourceManagementService:
         self._closed = False
         self._default_parent = None  # see set_default_parent
         self.last_emergency = None
+        self._prog_lock = threading.Lock()  # guards _runs and _last_cleanup only
+        self._runs = []  # cleanups in progress (_Run), in the order they started
+        self._last_cleanup = None  # the EmergencyReport of the cleanup that ended last
         if emergency_cleanup_at_exit:
             wself = weakref.ref(self)
 
@@ -955,13 +1105,43 @@ class ResourceManagementService:
                     d["limit_bytes"] = self._limits[cid]
                 by_comp[cid] = d
             alive = sum(1 for c in self._comps.values() if c.state is not ComponentState.DESTROYED)
-            return {"taken_at": format_time(self._now()), "alive_components": alive,
+            out = {"taken_at": format_time(self._now()), "alive_components": alive,
                     "destroyed_components": len(self._comps) - alive,
                     "live_resources": len(self._res),
                     "releasing_resources": sum(1 for r in self._res.values() if r.state == "releasing"),
                     "live_bytes": sum(r.size or 0 for r in self._res.values()),
                     "global_limit_bytes": self._global_limit, "cleanups": len(self._cleanups),
                     "by_type": by_type, "by_component": by_comp}
+            out.update(self._cleanup_state())
+            return out
+
+    def _cleanup_state(self):
+        out = {}
+        prog = self.cleanups_in_progress()
+        if prog:
+            out["cleanups_in_progress"] = prog
+        last = self.last_cleanup()
+        if last is not None:
+            out["last_cleanup"] = last.to_json()
+        return out
+
+    def cleanups_in_progress(self):
+        """Where each cleanup running now stands (the progress objects of
+        docs/attach-protocol.md), in the order they started.  Safe from any
+        thread at any time: it does not wait for the running step."""
+        now = time.monotonic()
+        with self._prog_lock:
+            return [r.progress(now) for r in self._runs]
+
+    def last_cleanup(self):
+        """The EmergencyReport of the cleanup that ended last, or None."""
+        with self._prog_lock:
+            return self._last_cleanup
+
+    def _progress_of(self, run):
+        now = time.monotonic()
+        with self._prog_lock:
+            return run.progress(now)
 
     def serve(self, **options):
         """Serve the registry over the attach protocol (docs/attach-protocol.md)
@@ -1154,7 +1334,8 @@ class ResourceManagementService:
 
     # -- cleanup
 
-    def cleanup_component(self, component, force=False, *, destroy=True, on_step=None, timeout_s=None):
+    def cleanup_component(self, component, force=False, *, destroy=True, on_step=None, timeout_s=None,
+                          on_result=None, on_run=None):
         """Clean up a component's subtree in the planned order: callbacks,
         resources (children first, workers before what they use), then mark
         each component destroyed.  Without force, workers are asked to stop
@@ -1162,8 +1343,11 @@ class ResourceManagementService:
         thread never waits; with force, each is waited for within its
         timeout and terminated.  destroy=False leaves the components alive
         (a coordinator's cleanup_all).  on_step(step, status, error,
-        elapsed_ms) sees each step's outcome; past timeout_s the remaining
-        steps are skipped.  Returns an EmergencyReport."""
+        elapsed_ms) sees each step's outcome, on_result(result) its wire
+        form (the step object of POST /cleanup); timeout_s is the cleanup's
+        budget: a step runs at most until it ends, and once it is gone the
+        remaining steps are skipped.  on_run(run) gets the run as it starts
+        (the server reports its progress).  Returns an EmergencyReport."""
         deadline = None if timeout_s is None else time.monotonic() + timeout_s
         with self._locked():
             rec = self._comp_of(component)
@@ -1174,7 +1358,8 @@ class ResourceManagementService:
         steps = _plan.plan(snap, rec.id)
         if not destroy:
             steps = [s for s in steps if s["kind"] != "component"]
-        return self._execute(snap, steps, blocking=force, on_step=on_step, deadline=deadline)
+        return self._execute(snap, steps, blocking=force, on_step=on_step, deadline=deadline,
+                             component=rec.id, on_result=on_result, on_run=on_run)
 
     def cleanup_all(self, force=True):
         """Clean up the whole registry in the planned order."""
@@ -1186,7 +1371,9 @@ class ResourceManagementService:
         """What runs at exit: the whole registry in rescoord's planned order,
         each step within its timeout, without busy-waiting; it returns when
         every worker has stopped or was terminated (threading.Thread cannot
-        be terminated: one that ignores cancel is listed in still_running)."""
+        be terminated: one that ignores cancel is listed in still_running).
+        The EmergencyReport it returns (also last_emergency, and /stats's
+        last_cleanup) says what it did not finish and why."""
         self._closed = True
         try:
             with self._locked():
@@ -1206,23 +1393,74 @@ class ResourceManagementService:
             self._emit(name, *args)
         self._emit_pending()
 
-    def _execute(self, snap, steps, blocking, on_step=None, deadline=None):
+    def _execute(self, snap, steps, blocking, on_step=None, deadline=None, component=None,
+                 on_result=None, on_run=None):
         """Run the steps in order.  Each gets a status: done, failed,
         timed_out (a worker still running after its timeout, a callback
-        over its timeout) or skipped (past deadline, a time.monotonic()
-        value); on_step(step, status, error, elapsed_ms) sees each."""
-        rep = EmergencyReport(snap, steps)
-        for st in steps:
+        over its timeout) or skipped (the budget, a time.monotonic()
+        deadline, ran out before its turn); on_step(step, status, error,
+        elapsed_ms) and on_result(result) see each.  The run is listed by
+        cleanups_in_progress() while it runs; its report becomes
+        last_cleanup()."""
+        rep = EmergencyReport(snap, steps, component)
+        run = _Run(component, steps)
+        with self._prog_lock:
+            self._runs.append(run)
+        if on_run is not None:
+            on_run(run)
+        try:
+            self._run_steps(rep, run, steps, blocking, on_step, deadline, on_result)
+        finally:
+            with self._prog_lock:
+                rep.elapsed_ms = int((time.monotonic() - run.started) * 1000)
+                run.cur = -1
+                self._runs.remove(run)
+                self._last_cleanup = rep
+        return rep
+
+    def _run_steps(self, rep, run, steps, blocking, on_step, deadline, on_result):
+        cut_short = None  # (step, elapsed_ms) the budget ran out during
+        overran = []  # (step, elapsed_ms) that reached their own timeout
+
+        def report(st, status, err, elapsed, waiting=None):
+            res = dict(step_ref(st), status=status)
+            if err:
+                res["error"] = err
+            res["elapsed_ms"] = elapsed
+            if waiting is not None and waiting[1] > 0:
+                res["waiting"] = [step_ref(w) for w in waiting[0]]
+                res["waiting_total"] = waiting[1]
+            rep.executed.append((st["kind"], st["id"]))
+            rep.results.append((st, status, err, elapsed))
+            with self._prog_lock:
+                if status == "done":
+                    rep.done += 1
+                else:
+                    rep.unfinished.append(res)
+                    if status == "skipped":
+                        rep.skipped += 1
+            if on_step is not None:
+                on_step(st, status, err, elapsed)
+            if on_result is not None:
+                on_result(res)
+
+        for i, st in enumerate(steps):
             kind, sid = st["kind"], st["id"]
             t0 = time.monotonic()
-            status, err = "done", None
-            if deadline is not None and t0 > deadline:
-                status, err = "skipped", "the cleanup's timeout was exceeded"
-                rep.executed.append((kind, sid))
-                rep.results.append((st, status, err, 0))
-                if on_step is not None:
-                    on_step(st, status, err, 0)
-                continue
+            if deadline is not None and t0 >= deadline:
+                why = skipped_because(steps[i:], "context deadline exceeded", cut_short, overran)
+                rep.skipped_because = why
+                for s in steps[i:]:
+                    report(s, "skipped", why, 0)
+                break
+            with self._prog_lock:
+                run.cur, run.cur_start = i, t0
+            status, err, waiting = "done", None, None
+            timeout_ms, budget = st["timeout_ms"], False
+            if deadline is not None and blocking and kind == "resource":
+                left = int((deadline - t0) * 1000) + 1  # rounded up: the budget is gone after it
+                if not timeout_ms or left < timeout_ms:
+                    timeout_ms, budget = left, True
             try:
                 if kind == "callback":
                     with self._locked():
@@ -1239,11 +1477,16 @@ class ResourceManagementService:
                     with self._locked():
                         rec = self._res.get(sid)
                     if rec is not None:
-                        still = _run_strategy(rec, blocking, st["actions"], st["timeout_ms"])
+                        still = _run_strategy(rec, blocking, st["actions"], timeout_ms)
                         with self._locked():
                             if still and blocking:
                                 rep.still_running.append(sid)
-                                status, err = "timed_out", "still running after %d ms" % st["timeout_ms"]
+                                status = "timed_out"
+                                if budget:
+                                    err = "still running when the cleanup budget ran out"
+                                else:
+                                    err = "still running after %d ms" % st["timeout_ms"]
+                                waiting = _plan.waiting_on(steps, i)
                             if rec.type in _RUNNABLE or st["actions"][0] == "cancel":
                                 if blocking and not still:
                                     self._release(rec)
@@ -1260,12 +1503,16 @@ class ResourceManagementService:
                 log.exception("rescoord: cleanup step %s %s failed", kind, sid)
                 status, err = "failed", "%s: %s" % (type(e).__name__, e)
                 rep.errors.append((kind, sid, err))
-            elapsed = int((time.monotonic() - t0) * 1000)
-            rep.executed.append((kind, sid))
-            rep.results.append((st, status, err, elapsed))
-            if on_step is not None:
-                on_step(st, status, err, elapsed)
-        return rep
+            end = time.monotonic()
+            elapsed = int((end - t0) * 1000)
+            if st["timeout_ms"] > 0 and elapsed >= st["timeout_ms"]:
+                overran.append((st, elapsed))
+            if deadline is not None and end >= deadline:
+                cut_short = (st, elapsed)
+            with self._prog_lock:
+                run.cur = -1
+                run.done += 1
+            report(st, status, err, elapsed, waiting)
 
 
 # --- strategies ---------------------------------------------------------------

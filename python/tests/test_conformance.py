@@ -161,3 +161,45 @@ def test_python_matrix_alone(py_server):
                        "rebound host, no token", "cleanup without client header"}
     assert got["no token"]["www-authenticate"] == 'Bearer realm="rescoord"'
     assert got["snapshot gzip"]["encoding"] == "gzip" and got["snapshot"]["vary"] == "Accept-Encoding"
+
+
+def run_cleanup(address, component):
+    """POST /cleanup over TCP: the events' shapes, then GET /stats's."""
+    hostport = address[len("http://"):]
+    h, port = hostport.rsplit(":", 1)
+    c = http.client.HTTPConnection(h, int(port), timeout=60)
+    c.request("POST", "/cleanup?component=" + component, headers=dict(AUTH, **CLIENT))
+    r = c.getresponse()
+    assert r.status == 200, r.read()
+    events = [json.loads(line) for line in r.read().splitlines() if line.strip()]
+    c.close()
+    c = http.client.HTTPConnection(h, int(port), timeout=60)
+    c.request("GET", "/stats", headers=AUTH)
+    stats = json.loads(c.getresponse().read())
+    c.close()
+    return events, stats
+
+
+def cleanup_shapes(events, stats):
+    base = lambda d: sorted(k for k in d if k != "error")  # noqa: E731 - error: present when a step failed
+    kinds = sorted({next(iter(e)) for e in events})
+    return {"kinds": kinds, "last kind": next(iter(events[-1])),
+            "step": sorted({tuple(base(e["step"])) for e in events if "step" in e}),
+            "summary": base(events[-1]["summary"]),
+            "stats": sorted(stats),
+            "last_cleanup": sorted(stats["last_cleanup"]),
+            "unfinished": sorted({tuple(base(u)) for u in stats["last_cleanup"]["unfinished"]})}
+
+
+def test_cleanup_stream_and_stats_shapes_as_the_go_server(go_server, py_server):
+    # Last in this file: it destroys main_window in the Go server, which the
+    # module's other tests use.
+    want = cleanup_shapes(*run_cleanup(*go_server))
+    got = cleanup_shapes(*run_cleanup(*py_server))
+    assert want["kinds"] == ["step", "summary"] and want["last kind"] == "summary"
+    assert want["summary"] == ["done", "elapsed_ms", "failed", "skipped", "steps", "timed_out"]
+    assert want["last_cleanup"] == ["component", "done", "elapsed_ms", "steps", "unfinished", "unfinished_total"]
+    # The Go registry may leave steps unfinished where this one has none.
+    want.pop("unfinished")
+    assert got.pop("unfinished") in ([], [("component", "elapsed_ms", "id", "kind", "order", "status")])
+    assert got == want
