@@ -41,6 +41,7 @@ type config struct {
 	addr      string
 	token     string
 	debug     bool
+	logFile   string
 }
 
 func main() {
@@ -51,12 +52,28 @@ func main() {
 	flag.IntVar(&cfg.resources, "resources", 0, "also track this many small buffers (to try rescoord on a large registry)")
 	flag.StringVar(&cfg.addr, "addr", "", "serve on this address (unix:///path.sock or 127.0.0.1:PORT; default: a unix socket in the runtime directory)")
 	flag.StringVar(&cfg.token, "token", "", "require this bearer token (over TCP, needed for cleanup through the endpoint)")
-	flag.BoolVar(&cfg.debug, "debug", false, "log every lifecycle event")
+	flag.BoolVar(&cfg.debug, "debug", false, "log every lifecycle event (to -log, or standard error)")
+	flag.StringVar(&cfg.logFile, "log", "", "write what the app does (tabs opened, closed, dropped) to this file; default: only say where it serves")
 	flag.Parse()
 
+	// Quiet by default, so that it does not scribble over `rescoord watch`
+	// run in the same terminal.
+	var events io.Writer = io.Discard
+	switch {
+	case cfg.logFile != "":
+		f, err := os.OpenFile(cfg.logFile, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "mediaapp:", err)
+			os.Exit(2)
+		}
+		defer f.Close()
+		events = f
+	case cfg.debug:
+		events = os.Stderr
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, cfg, os.Stderr); err != nil {
+	if err := run(ctx, cfg, os.Stderr, events); err != nil {
 		fmt.Fprintln(os.Stderr, "mediaapp:", err)
 		os.Exit(1)
 	}
@@ -199,8 +216,11 @@ func (a *app) tick(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-func run(ctx context.Context, cfg config, log io.Writer) error {
-	a, err := newApp(cfg, log)
+// run serves the app's registry and runs it until ctx ends: where it
+// serves goes to stderr, what it does to events.
+func run(ctx context.Context, cfg config, stderr, events io.Writer) error {
+	log := stderr
+	a, err := newApp(cfg, events)
 	if err != nil {
 		return err
 	}

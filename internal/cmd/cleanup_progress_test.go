@@ -91,3 +91,41 @@ func TestWatch_ShowsTheCleanupInProgressAndWhatTheLastLeft(t *testing.T) {
 		t.Errorf("watch after the cleanup:\n%s", r.Stdout)
 	}
 }
+
+// TestWatch_FlagsGrowthAsItHappens: a group that grows at every refresh
+// is flagged "growing" and shown first; ids sort as people read them.
+func TestWatch_FlagsGrowthAsItHappens(t *testing.T) {
+	reg := registry.New(registry.WithSource(registryTestSource), registry.WithStackCapture(false))
+	for _, id := range []string{"media_tab_10", "media_tab_2"} {
+		if err := reg.RegisterComponent(id, registry.WithType("tab")); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := reg.Track(id, nil, registry.WithType("file"), registry.WithSize(1)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	srv := serveReg(t, reg, registry.WithAddress("unix://"+shortTempDir(t)+"/app.sock"), registry.WithoutDiscovery())
+	c := attachCLI(t)
+	// Between refreshes media_tab_10 leaks one more timer.
+	c.sleep = func(context.Context, time.Duration) error {
+		_, err := reg.Track("media_tab_10", nil, registry.WithType("timer"))
+		return err
+	}
+	r := c.run("watch", "--attach", srv.Address(), "--count", "4")
+	if r.Code != 0 {
+		t.Fatalf("exit %d: %s", r.Code, r.Stderr)
+	}
+	frames := strings.Split(r.Stdout, "rescoord watch")
+	last := frames[len(frames)-1]
+	for _, want := range []string{"LAST 4 REFRESHES", "media_tab_10  timer  3     ↑↑↑ +3 growing"} {
+		if !strings.Contains(last, want) {
+			t.Errorf("the last frame lacks %q:\n%s", want, last)
+		}
+	}
+	if strings.Contains(frames[2], "growing") {
+		t.Errorf("growth flagged after two refreshes:\n%s", frames[2])
+	}
+	if i, j := strings.Index(last, "media_tab_2 "), strings.Index(last, "media_tab_10  file"); i < 0 || j < 0 || i > j {
+		t.Errorf("media_tab_2 does not come before media_tab_10 among equals:\n%s", last)
+	}
+}

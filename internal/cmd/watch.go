@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"slices"
@@ -11,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/rescoord/rescoord/internal/attach"
+	"github.com/rescoord/rescoord/internal/human"
 	"github.com/rescoord/rescoord/internal/render"
 	"github.com/rescoord/rescoord/pkg/leaks"
 	"github.com/rescoord/rescoord/pkg/snapshot"
@@ -65,6 +67,33 @@ type watchFrame struct {
 	// cleanups is what the process's /stats says of its cleanups (nil
 	// when it does not say).
 	cleanups *attach.CleanupState
+	// groups are the live counts by (component, resource type).
+	groups map[groupKey]int
+}
+
+// groupKey is a (component, resource type) group of live resources, the
+// component by its name, as growth groups them (docs/leaks.md, "growth").
+type groupKey struct{ comp, typ string }
+
+// trendRefreshes is how many refreshes a trend looks back over.
+const trendRefreshes = 5
+
+// liveGroups counts the live resources by (component, resource type).
+func liveGroups(ix *snapshot.Index) map[groupKey]int {
+	s := ix.Snap
+	out := map[groupKey]int{}
+	for ri := range s.Resources {
+		r := &s.Resources[ri]
+		if !r.Live() {
+			continue
+		}
+		k := groupKey{comp: r.Owner, typ: r.Type}
+		if o := ix.Owner(ri); o >= 0 {
+			k.comp = s.Components[o].DisplayName()
+		}
+		out[k]++
+	}
+	return out
 }
 
 func runWatch(c *cobra.Command, f *Factory, opts *WatchOptions) error {
@@ -106,6 +135,7 @@ func runWatch(c *cobra.Command, f *Factory, opts *WatchOptions) error {
 				fr.err = err
 			} else {
 				fr.snap, fr.stats = s, snapshot.ComputeStats(ix, opts.Top)
+				fr.groups = liveGroups(ix)
 				fr.leaks, fr.bySev = map[leaks.Rule]int{}, map[leaks.Severity]int{}
 				for _, fd := range leaks.FindLeaks(ix, leaks.LeakOptions{}) {
 					fr.leaks[fd.Rule]++
@@ -168,6 +198,7 @@ func writeFrame(w io.Writer, st *render.Styles, fr *watchFrame, opts *WatchOptio
 		fmt.Fprintf(w, "leaks: %s  %s\n", strings.Join(sev, " · "), st.Dim.Render("("+strings.Join(rules, ", ")+")"))
 	}
 	writeCleanups(w, st, fr.cleanups)
+	writeTrends(w, st, fr, opts.Top)
 	fmt.Fprintln(w)
 	rows := make([][]string, 0, len(sum.TopComponents))
 	for _, c := range sum.TopComponents {
@@ -188,6 +219,79 @@ func writeFrame(w io.Writer, st *render.Styles, fr *watchFrame, opts *WatchOptio
 		rows = append(rows, []string{render.Escape(t.Type), strconv.Itoa(t.Active + t.Releasing), strconv.Itoa(t.Running), bytesOrDash(t.LiveBytes)})
 	}
 	_ = render.Table(w, st, []string{"TYPE", "LIVE", "RUNNING", "LIVE BYTES"}, rows)
+}
+
+// writeTrends shows the largest (component, type) groups with their live
+// count over the last refreshes, an arrow a refresh, and flags the groups
+// that grew at every refresh of the last trendRefreshes (at least three
+// refreshes, and more than one resource in all) as they grow.
+func writeTrends(w io.Writer, st *render.Styles, fr *watchFrame, top int) {
+	var hist []map[groupKey]int // oldest first, ending with this frame
+	for p := fr; p != nil && len(hist) < trendRefreshes; p = p.prevOK {
+		if p.groups != nil {
+			hist = append([]map[groupKey]int{p.groups}, hist...)
+		}
+	}
+	if len(hist) < 2 {
+		return
+	}
+	keys := make([]groupKey, 0, len(fr.groups))
+	for k := range fr.groups {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b groupKey) int {
+		return cmp.Or(cmp.Compare(fr.groups[b], fr.groups[a]), human.Compare(a.comp, b.comp), strings.Compare(a.typ, b.typ))
+	})
+	type row struct {
+		k       groupKey
+		growing bool
+		changed bool
+	}
+	var rows []row
+	for _, k := range keys {
+		growing := len(hist) >= 3
+		for i := 1; i < len(hist); i++ {
+			if hist[i][k] <= hist[i-1][k] {
+				growing = false
+			}
+		}
+		rows = append(rows, row{k, growing, hist[0][k] != hist[len(hist)-1][k]})
+	}
+	// Growing groups first, then those that changed, then the largest; at
+	// most top rows.
+	rank := func(r row) int {
+		switch {
+		case r.growing:
+			return 0
+		case r.changed:
+			return 1
+		}
+		return 2
+	}
+	slices.SortStableFunc(rows, func(a, b row) int { return cmp.Compare(rank(a), rank(b)) })
+	rows = rows[:min(top, len(rows))]
+	fmt.Fprintln(w)
+	table := make([][]string, 0, len(rows))
+	for _, r := range rows {
+		var arrows strings.Builder
+		for i := 1; i < len(hist); i++ {
+			switch a, b := hist[i-1][r.k], hist[i][r.k]; {
+			case b > a:
+				arrows.WriteString("↑")
+			case b < a:
+				arrows.WriteString("↓")
+			default:
+				arrows.WriteString("·")
+			}
+		}
+		d := hist[len(hist)-1][r.k] - hist[0][r.k]
+		trend := arrows.String() + " " + signed(int64(d))
+		if r.growing {
+			trend = st.Warning.Render(trend + " growing")
+		}
+		table = append(table, []string{render.Escape(r.k.comp), render.Escape(r.k.typ), strconv.Itoa(fr.groups[r.k]), trend})
+	}
+	_ = render.Table(w, st, []string{"COMPONENT", "TYPE", "LIVE", fmt.Sprintf("LAST %d REFRESHES", len(hist))}, table)
 }
 
 // writeCleanups shows the cleanups in progress — the step running, for

@@ -2,6 +2,7 @@ package human
 
 import (
 	"math"
+	"slices"
 	"testing"
 	"time"
 )
@@ -49,5 +50,20 @@ func TestMillis_NeverNegative(t *testing.T) {
 	}
 	if got := Bytes(math.MaxInt64); got != "8.0 EiB" {
 		t.Errorf("Bytes(MaxInt64) = %q", got)
+	}
+}
+
+func TestCompare_Natural(t *testing.T) {
+	want := []string{"", "a", "media_tab_1", "media_tab_02", "media_tab_2", "media_tab_10", "media_tab_10b", "media_tab_100", "tab", "tab2x", "tab10"}
+	got := slices.Clone(want)
+	slices.Reverse(got)
+	slices.SortFunc(got, Compare)
+	if !slices.Equal(got, want) {
+		t.Errorf("sorted %q, want %q", got, want)
+	}
+	for _, s := range want {
+		if Compare(s, s) != 0 {
+			t.Errorf("Compare(%q, %q) != 0", s, s)
+		}
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"cmp"
 	"slices"
 	"time"
+
+	"github.com/rescoord/rescoord/internal/human"
 )
 
 // Stats summarises a snapshot: totals by type and state, the heaviest
@@ -123,7 +125,7 @@ func ComputeStats(ix *Index, n int) *Stats {
 		})
 	}
 	slices.SortFunc(st.TopComponents, func(a, b CompStats) int {
-		return cmp.Or(cmp.Compare(b.LiveBytes, a.LiveBytes), cmp.Compare(b.LiveResources, a.LiveResources), cmp.Compare(a.ID, b.ID))
+		return cmp.Or(cmp.Compare(b.LiveBytes, a.LiveBytes), cmp.Compare(b.LiveResources, a.LiveResources), human.Compare(a.ID, b.ID))
 	})
 	st.TopComponents = st.TopComponents[:min(n, len(st.TopComponents))]
 
