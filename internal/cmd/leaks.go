@@ -45,6 +45,8 @@ type LeaksOptions struct {
 	// Reconcile compares the attached process's registry with what /proc
 	// shows of it (untracked-resource).
 	Reconcile bool
+	// baselineReport is set when --baseline named a leak report.
+	baselineReport bool
 }
 
 // NewCmdLeaks builds `rescoord leaks`. A non-nil runF replaces the run, for tests.
@@ -88,7 +90,7 @@ in the working directory when present. See docs/leaks.md.`,
 	fl.StringVar(&opts.Severity, "severity", "info", "show findings at or above this severity: critical, error, warning or info (the exit code still counts all)")
 	fl.DurationVar(&opts.Grace, "grace", 0, "report a resource whose owner was destroyed less than this before the snapshot as info, not as a leak (e.g. 5s)")
 	fl.DurationVar(&opts.MaxAge, "max-age", 0, "report live resources older than this as stale-resource (e.g. 10m); off by default")
-	fl.StringVar(&opts.Baseline, "baseline", "", "an older snapshot of the same scenario: show only new findings, and growth since it")
+	fl.StringVar(&opts.Baseline, "baseline", "", "an older snapshot of the same scenario (show only new findings, and growth since it), or an older `leaks -o json` report (only new findings)")
 	fl.StringVar(&opts.Suppressions, "suppressions", "", "suppressions file (default: "+leaks.DefaultSuppressionsFile+" in the working directory, when present)")
 	fl.IntVar(&opts.GrowthCount, "growth-count", leaks.DefaultGrowth.Count, "growth: least increase in the live count of a (component, type); 0 turns the count criterion off")
 	fl.StringVar(&opts.GrowthBytes, "growth-bytes", "16MiB", "growth: least increase in the live bytes of a (component, type); 0 turns the bytes criterion off")
@@ -172,6 +174,17 @@ func runLeaks(ctx context.Context, f *Factory, opts *LeaksOptions) error {
 		seriesNames = append(seriesNames, in.Name)
 	}
 	if opts.Baseline != "" {
+		// A previous `leaks -o json` report is a lighter baseline: its
+		// signatures, for "new findings only" (no growth without the
+		// snapshot).
+		if sigs, ok, err := reportBaseline(opts.Baseline, opts.Input.MaxBytes); err != nil {
+			return err
+		} else if ok {
+			ro.BaselineSignatures = sigs
+			opts.baselineReport = true
+		}
+	}
+	if opts.Baseline != "" && !opts.baselineReport {
 		base, err := opts.Input.loadPath(ctx, f, opts.Baseline)
 		if err != nil {
 			return err
@@ -446,4 +459,30 @@ func reconcileIndex(ctx context.Context, f *Factory, opts *LeaksOptions, s *snap
 		return nil, nil, &exitError{code: ExitError, err: fmt.Errorf("--reconcile: %w", err)}
 	}
 	return ix, []string{c.Target().Addr}, nil
+}
+
+// reportBaseline reads --baseline when it is a leak report (leaks -o json)
+// rather than a snapshot: ok is false for anything else, which is then
+// read as a snapshot. The file is bounded by --max-input.
+func reportBaseline(path string, maxBytes int64) (sigs []string, ok bool, err error) {
+	if maxBytes <= 0 {
+		maxBytes = snapshot.DefaultMaxBytes
+	}
+	fh, err := os.Open(path)
+	if err != nil {
+		return nil, false, nil // the snapshot reader says why, as for any input
+	}
+	defer fh.Close()
+	if st, err := fh.Stat(); err != nil || !st.Mode().IsRegular() {
+		return nil, false, nil
+	}
+	data, err := io.ReadAll(io.LimitReader(fh, maxBytes+1))
+	if err != nil || int64(len(data)) > maxBytes || !leaks.IsReport(data) {
+		return nil, false, nil
+	}
+	sigs, err = leaks.ReportSignatures(data)
+	if err != nil {
+		return nil, false, &exitError{code: ExitError, err: fmt.Errorf("--baseline %s: %w", render.Escape(path), err)}
+	}
+	return sigs, true, nil
 }

@@ -30,6 +30,11 @@ type ReportOptions struct {
 	// findings whose signature it also has are dropped, and growth since
 	// it is reported.
 	Baseline *snapshot.Index
+	// BaselineSignatures, when Baseline is nil, are the signatures of an
+	// older report's findings (ReportSignatures): findings that have one
+	// of them are dropped. There is no growth to report without the
+	// snapshot.
+	BaselineSignatures []string
 	// Series, when not empty, are older snapshots of the same scenario,
 	// oldest first (at least two): growth is reported where it is
 	// monotonic across them and the current one.
@@ -186,10 +191,15 @@ func Analyze(ix *snapshot.Index, opts ReportOptions) *Report {
 	r.Summary.Suppressed = sup.Ignored
 	kept := sup.Kept
 
-	if opts.Baseline != nil {
+	if opts.Baseline != nil || len(opts.BaselineSignatures) > 0 {
 		known := make(map[string]bool)
-		for _, f := range FindLeaks(opts.Baseline, opts.Leaks) {
-			known[f.Signature] = true
+		if opts.Baseline != nil {
+			for _, f := range FindLeaks(opts.Baseline, opts.Leaks) {
+				known[f.Signature] = true
+			}
+		}
+		for _, sig := range opts.BaselineSignatures {
+			known[sig] = true
 		}
 		n := 0
 		for _, f := range kept {

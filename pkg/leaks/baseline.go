@@ -1,0 +1,48 @@
+package leaks
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+)
+
+// IsReport reports whether data looks like a leak report written by
+// `rescoord leaks -o json` (an object with "findings" and no "format"),
+// rather than a snapshot: what --baseline takes either way.
+func IsReport(data []byte) bool {
+	var top map[string]json.RawMessage
+	d := json.NewDecoder(bytes.NewReader(data))
+	if err := d.Decode(&top); err != nil {
+		return false
+	}
+	_, findings := top["findings"]
+	_, format := top["format"]
+	return findings && !format
+}
+
+// ReportSignatures reads the signatures of the findings of a leak report
+// written by `rescoord leaks -o json` (docs/leaks.md, "JSON"): a lighter
+// baseline than the snapshot the report was made of, for "new findings
+// only" in CI. A finding without a signature is an error naming its place.
+func ReportSignatures(data []byte) ([]string, error) {
+	var rep struct {
+		Findings []struct {
+			Signature *string `json:"signature"`
+		} `json:"findings"`
+	}
+	if err := json.Unmarshal(data, &rep); err != nil {
+		return nil, fmt.Errorf("not a leak report (rescoord leaks -o json): %w", err)
+	}
+	if rep.Findings == nil {
+		return nil, errors.New(`not a leak report (rescoord leaks -o json): no "findings"`)
+	}
+	out := make([]string, 0, len(rep.Findings))
+	for i, f := range rep.Findings {
+		if f.Signature == nil || *f.Signature == "" {
+			return nil, fmt.Errorf("findings[%d]: no signature", i)
+		}
+		out = append(out, *f.Signature)
+	}
+	return out, nil
+}
