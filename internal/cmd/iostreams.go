@@ -36,6 +36,10 @@ type Factory struct {
 
 	// ColorMode is the --color flag: auto, always or never.
 	ColorMode string
+	// ConfigPath is the --config flag ("" for .rescoord.yaml in the
+	// working directory, when there is one); config the file as read.
+	ConfigPath string
+	config     *projectConfig
 }
 
 // NewFactory returns the factory for the real process: os streams and environment.

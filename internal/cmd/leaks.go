@@ -352,43 +352,57 @@ func warnf(f *Factory, format string, args ...any) {
 // a warning says so (docs/leaks.md#suppressions). A file named with
 // --suppressions is followed through links, and must then be regular too.
 func loadSuppressions(f *Factory, path string) (*leaks.Suppressions, error) {
-	def := path == ""
-	flag := os.O_RDONLY | syscall.O_NONBLOCK // opening a FIFO never waits for a writer
-	if def {
-		path = leaks.DefaultSuppressionsFile
-		flag |= syscall.O_NOFOLLOW
+	data, name, err := readProjectFile(f, path, leaks.DefaultSuppressionsFile, leaks.MaxSuppressionsBytes, "suppressions file", "no suppressions apply")
+	if err != nil || data == nil {
+		return nil, err
 	}
-	file, err := os.OpenFile(path, flag, 0)
-	switch {
-	case def && errors.Is(err, fs.ErrNotExist):
-		return nil, nil
-	case def && errors.Is(err, syscall.ELOOP):
-		warnf(f, "%s is a symbolic link: not read, no suppressions apply (commit the file itself)", path)
-		return nil, nil
-	case err != nil:
-		return nil, inputError(err)
-	}
-	defer file.Close()
-	fi, err := file.Stat()
-	if err != nil {
-		return nil, inputError(err)
-	}
-	if !fi.Mode().IsRegular() {
-		if def {
-			warnf(f, "%s is not a regular file (%s): not read, no suppressions apply", path, fileKind(fi.Mode()))
-			return nil, nil
-		}
-		return nil, usageError("invalid suppressions file: %s is not a regular file (%s)", render.Escape(path), fileKind(fi.Mode()))
-	}
-	data, err := io.ReadAll(io.LimitReader(file, leaks.MaxSuppressionsBytes+1))
-	if err != nil {
-		return nil, inputError(err)
-	}
-	s, err := leaks.ParseSuppressions(data, path)
+	s, err := leaks.ParseSuppressions(data, name)
 	if err != nil {
 		return nil, &exitError{code: ExitError, err: fmt.Errorf("invalid suppressions file: %w", err)}
 	}
 	return s, nil
+}
+
+// readProjectFile reads a project file — the suppressions, the config —
+// named by path, or when path is "" the default one, def, in the working
+// directory: that one only if it is a regular file and not a link (it may
+// come from a fork), else a warning says it was skipped (what then
+// happens: skipped). A FIFO never blocks the open. At most max bytes are
+// read (the parser refuses more). data is nil when there is nothing to read.
+func readProjectFile(f *Factory, path, def string, max int64, what, skipped string) (data []byte, name string, err error) {
+	isDef := path == ""
+	flag := os.O_RDONLY | syscall.O_NONBLOCK // opening a FIFO never waits for a writer
+	if isDef {
+		path = def
+		flag |= syscall.O_NOFOLLOW
+	}
+	file, err := os.OpenFile(path, flag, 0)
+	switch {
+	case isDef && errors.Is(err, fs.ErrNotExist):
+		return nil, path, nil
+	case isDef && errors.Is(err, syscall.ELOOP):
+		warnf(f, "%s is a symbolic link: not read, %s (commit the file itself)", path, skipped)
+		return nil, path, nil
+	case err != nil:
+		return nil, path, inputError(err)
+	}
+	defer file.Close()
+	fi, err := file.Stat()
+	if err != nil {
+		return nil, path, inputError(err)
+	}
+	if !fi.Mode().IsRegular() {
+		if isDef {
+			warnf(f, "%s is not a regular file (%s): not read, %s", path, fileKind(fi.Mode()), skipped)
+			return nil, path, nil
+		}
+		return nil, path, usageError("invalid %s: %s is not a regular file (%s)", what, render.Escape(path), fileKind(fi.Mode()))
+	}
+	data, err = io.ReadAll(io.LimitReader(file, max+1))
+	if err != nil {
+		return nil, path, inputError(err)
+	}
+	return data, path, nil
 }
 
 // fileKind names the type of a file that is not regular.

@@ -11,10 +11,31 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/spf13/cobra"
+
 	"github.com/rescoord/rescoord/internal/atomicfile"
 	"github.com/rescoord/rescoord/internal/output"
 	"github.com/rescoord/rescoord/internal/render"
 )
+
+// formatsOf is the table of formats of a command, nil for one without -o.
+func formatsOf(c *cobra.Command) output.Formats {
+	switch c.Name() {
+	case "list":
+		return listFormats
+	case "stats":
+		return statsFormats
+	case "validate":
+		return validateFormats
+	case "cleanup":
+		return cleanupFormats
+	case "graph":
+		return graphFormats
+	case "leaks":
+		return leaksFormats
+	}
+	return nil
+}
 
 // parseTargets checks a command's -o values against its table of formats.
 func parseTargets(formats output.Formats, values []string) ([]output.Target, error) {

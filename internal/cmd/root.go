@@ -139,7 +139,22 @@ transparently), - for standard input, --demo for the built-in sample, or
 		return &exitError{code: ExitError, err: fmt.Errorf("%w (see '%s --help')", err, c.CommandPath())}
 	})
 	root.PersistentFlags().StringVar(&f.ColorMode, "color", "auto", "colour output: auto, always or never (auto honours NO_COLOR and a non-terminal output)")
+	root.PersistentFlags().StringVar(&f.ConfigPath, "config", "", "the project config (default: "+DefaultConfigFile+" in the working directory, when there is one)")
 	root.PersistentPreRunE = func(c *cobra.Command, _ []string) error {
+		// The project config gives defaults to the flags the command line
+		// does not set (docs/ci.md, "Project config").
+		data, name, err := readProjectFile(f, f.ConfigPath, DefaultConfigFile, maxConfigBytes, "config file", "no config applies")
+		if err != nil {
+			return err
+		}
+		if data != nil {
+			if f.config, err = parseConfig(data, name, c.Root()); err != nil {
+				return usageError("invalid config: %v", err)
+			}
+			if err := f.config.apply(c); err != nil {
+				return err
+			}
+		}
 		switch f.ColorMode {
 		case "auto", "always", "never":
 			return nil
@@ -159,6 +174,7 @@ transparently), - for standard input, --demo for the built-in sample, or
 		NewCmdGraph(f, nil),
 		NewCmdAttachCheck(f, nil),
 		NewCmdImport(f, nil),
+		NewCmdConfig(f, nil),
 	)
 	return root
 }
