@@ -4,10 +4,12 @@
 package testsnap
 
 import (
+	"bytes"
 	"path/filepath"
 	"runtime"
 	"testing"
 
+	"github.com/rescoord/rescoord/internal/gensnap"
 	"github.com/rescoord/rescoord/pkg/snapshot"
 )
 
@@ -43,6 +45,25 @@ func Lists(t testing.TB, components, resources, cleanups string) *snapshot.Index
 	s, err := snapshot.Parse([]byte(doc), "test")
 	if err != nil {
 		t.Fatalf("bad test snapshot: %v", err)
+	}
+	ix, err := snapshot.NewIndex(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ix
+}
+
+// Generated generates the snapshot of cfg (internal/gensnap), decodes and
+// indexes it.
+func Generated(t testing.TB, cfg gensnap.Config) *snapshot.Index {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := gensnap.Generate(cfg, &buf); err != nil {
+		t.Fatal(err)
+	}
+	s, err := snapshot.Parse(buf.Bytes(), "generated.json")
+	if err != nil {
+		t.Fatal(err)
 	}
 	ix, err := snapshot.NewIndex(s)
 	if err != nil {

@@ -43,18 +43,7 @@ func TestFindLeaks_Demo(t *testing.T) {
 func TestFindLeaks_ParallelSameAsSerial(t *testing.T) {
 	cfg := gensnap.Tiny
 	cfg.Cycles = 5
-	var buf bytes.Buffer
-	if err := gensnap.Generate(cfg, &buf); err != nil {
-		t.Fatal(err)
-	}
-	s, err := snapshot.Parse(buf.Bytes(), "tiny.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ix, err := snapshot.NewIndex(s)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ix := testsnap.Generated(t, cfg)
 	for _, opts := range []LeakOptions{{}, {Grace: 3 * time.Minute, MaxAge: 30 * time.Minute}} {
 		serial := findLeaks(ix, opts, tuning{workers: 1, scanRange: 1 << 16, buildRange: 4096})
 		parallel := findLeaks(ix, opts, tuning{workers: 4, scanRange: 999, buildRange: 97})

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/rescoord/rescoord/internal/gensnap"
+	"github.com/rescoord/rescoord/internal/testsnap"
 	"github.com/rescoord/rescoord/pkg/snapshot"
 )
 
@@ -200,18 +201,7 @@ func TestFindLeaks_AgreesWithReference(t *testing.T) {
 		}
 		for _, seed := range []uint64{1, 2, 3, 4} {
 			cfg := gensnap.Config{Components: 200, Resources: 2000, Seed: seed, Cycles: int(seed % 3), Shape: shape}
-			var buf strings.Builder
-			if err := gensnap.Generate(cfg, &buf); err != nil {
-				t.Fatal(err)
-			}
-			s, err := snapshot.Parse([]byte(buf.String()), "gen.json")
-			if err != nil {
-				t.Fatal(err)
-			}
-			ix, err := snapshot.NewIndex(s)
-			if err != nil {
-				t.Fatal(err)
-			}
+			ix := testsnap.Generated(t, cfg)
 			maxAge := time.Duration(seed) * 5 * time.Minute
 			fs := FindLeaks(ix, LeakOptions{MaxAge: maxAge})
 			got, want := findingKeys(ix, fs), refFindLeaks(ix, maxAge)

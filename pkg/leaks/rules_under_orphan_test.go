@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/rescoord/rescoord/internal/gensnap"
+	"github.com/rescoord/rescoord/internal/testsnap"
 	"github.com/rescoord/rescoord/pkg/snapshot"
 )
 
@@ -248,18 +249,8 @@ func refResourceRule(ix *snapshot.Index, ri int, maxAge time.Duration) Rule {
 func TestRules_ResourceRulesAgreeWithReference(t *testing.T) {
 	for _, seed := range []uint64{1, 2, 3} {
 		cfg := gensnap.Config{Components: 300, Resources: 3000, Seed: seed}
-		var buf strings.Builder
-		if err := gensnap.Generate(cfg, &buf); err != nil {
-			t.Fatal(err)
-		}
-		s, err := snapshot.Parse([]byte(buf.String()), "gen.json")
-		if err != nil {
-			t.Fatal(err)
-		}
-		ix, err := snapshot.NewIndex(s)
-		if err != nil {
-			t.Fatal(err)
-		}
+		ix := testsnap.Generated(t, cfg)
+		s := ix.Snap
 		maxAge := 10 * time.Minute
 		got := map[int]Rule{}
 		for _, f := range FindLeaks(ix, LeakOptions{MaxAge: maxAge}) {
