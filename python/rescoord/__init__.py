@@ -16,6 +16,7 @@ from .service import (
     is_running,
     refine_type,
 )
+from .osobject import os_metadata
 from .snapshot import flush, snapshot, write_json_atomic, write_snapshot
 from .planner import CycleError, plan
 from .coordinators import (
@@ -34,6 +35,6 @@ __all__ = [
     "BaseResourceCoordinator", "ComponentState", "CycleError", "EmergencyReport",
     "ResourceControllerMixin", "ResourceManagementService", "ResourceType", "QT_API",
     "UIResourceCoordinator", "WorkerResourceCoordinator", "capture_stack", "flush",
-    "get_default_service", "is_running", "plan", "refine_type", "set_default_service",
+    "get_default_service", "is_running", "os_metadata", "plan", "refine_type", "set_default_service",
     "snapshot", "write_json_atomic", "write_snapshot",
 ]

@@ -26,6 +26,7 @@ import weakref
 
 from . import _qt
 from . import planner as _plan
+from .osobject import os_metadata
 
 log = logging.getLogger("rescoord")
 
@@ -1293,6 +1294,13 @@ class ResourceManagementService:
                 d["created_by"] = list(r.frames)
             if r.metadata is not None:
                 d["metadata"] = _jsonable(r.metadata)
+            else:
+                # Tracked without metadata: the OS object it names, read
+                # from the live object now (a socket connected or a thread
+                # started since it was tracked names them as it is).
+                md = os_metadata(r.obj())
+                if md:
+                    d["metadata"] = md
             out_r.append(d)
         out_cb = []
         for cb in self._cleanups.values():
