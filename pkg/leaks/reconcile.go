@@ -102,7 +102,7 @@ func Reconcile(reg, os *snapshot.Index, serving ...string) []Finding {
 		var detail string
 		switch r.Type {
 		case snapshot.TypeThread:
-			if !threadsTracked || o.TID == nil || *o.TID == mainTID || tids[*o.TID] {
+			if !threadsTracked || o.TID == nil || *o.TID == mainTID || tids[*o.TID] || strings.HasPrefix(r.Name, serverThreadPrefix) {
 				continue
 			}
 			detail = "tid " + strconv.Itoa(*o.TID)
@@ -159,6 +159,11 @@ func systemFile(path string) bool {
 	}
 	return false
 }
+
+// serverThreadPrefix starts the OS name of an attach server's own threads,
+// by convention (docs/importers.md, "Reconciling"): the Python server names
+// its threads rescoord-serve, rescoord-conn, rescoord-cleanup.
+const serverThreadPrefix = "rescoord-"
 
 // untrackedHint names the metadata field that would have matched.
 func untrackedHint(typ string) string {

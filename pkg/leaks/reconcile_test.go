@@ -15,6 +15,7 @@ func osView(t *testing.T) *snapshot.Index {
 		{"id":"thread/100","type":"thread","owner":"process","state":"active","running":true,"metadata":{"tid":100}},
 		{"id":"thread/101","type":"thread","owner":"process","state":"active","metadata":{"tid":101}},
 		{"id":"thread/102","type":"thread","owner":"process","state":"active","metadata":{"tid":102}},
+		{"id":"thread/103","type":"thread","name":"rescoord-conn","owner":"process","state":"active","metadata":{"tid":103}},
 		{"id":"file/dev/null","type":"file","name":"/dev/null","owner":"process","state":"active","metadata":{"fd":0,"path":"/dev/null"}},
 		{"id":"file/dev/pts/0","type":"file","name":"/dev/pts/0","owner":"process","state":"active","metadata":{"fd":5,"path":"/dev/pts/0"}},
 		{"id":"file/data/a.db","type":"file","name":"/data/a.db","owner":"process","state":"active","metadata":{"fd":7,"path":"/data/a.db"}},

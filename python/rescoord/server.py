@@ -17,6 +17,7 @@ import logging
 import os
 import queue
 import re
+import sys
 import selectors
 import socket
 import stat
@@ -46,6 +47,31 @@ class ServeError(Exception):
 
 # --- runtime directory and discovery (docs/attach.md, Discovery) --------------
 
+
+
+def _os_named(name, fn):
+    """fn, run in a thread that first gives its OS thread name (Linux,
+    15 bytes at most): the attach server's threads are named rescoord-…,
+    so that `rescoord leaks --reconcile` leaves them out (docs/importers.md,
+    "Reconciling") even before Python 3.14 names OS threads itself."""
+
+    def run(*args, **kwargs):
+        _set_os_thread_name(name)
+        return fn(*args, **kwargs)
+
+    return run
+
+
+def _set_os_thread_name(name):
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(15, ctypes.c_char_p(name.encode()[:15]), 0, 0, 0)  # PR_SET_NAME
+    except (OSError, AttributeError, ValueError):
+        pass
 
 def runtime_dir(environ=None):
     """$XDG_RUNTIME_DIR/rescoord, else rescoord-UID in the temporary directory."""
@@ -387,7 +413,7 @@ class _Server:
 
     def start(self):
         self._wake_r, self._wake_w = os.pipe()
-        t = threading.Thread(target=self._accept_loop, name="rescoord-serve", daemon=True)
+        t = threading.Thread(target=_os_named("rescoord-serve", self._accept_loop), name="rescoord-serve", daemon=True)
         t.start()
         self._thread = t
 
@@ -411,8 +437,8 @@ class _Server:
                     continue
                 with self._lock:
                     self._conns.add(conn)
-                threading.Thread(target=self._serve_conn, args=(conn, peer), name="rescoord-conn",
-                                 daemon=True).start()
+                threading.Thread(target=_os_named("rescoord-conn", self._serve_conn), args=(conn, peer),
+                                 name="rescoord-conn", daemon=True).start()
         finally:
             sel.close()
 
@@ -675,8 +701,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 events.put(None)
 
         # The cleanup runs to its end even if the client goes away.
-        threading.Thread(target=srv.invoker.call, args=(run, None), name="rescoord-cleanup",
-                         daemon=True).start()
+        threading.Thread(target=_os_named("rescoord-cleanup", srv.invoker.call), args=(run, None),
+                         name="rescoord-cleanup", daemon=True).start()
         alive = True
         every = srv.progress_interval
         tick = time.monotonic() + every
