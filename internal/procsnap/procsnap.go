@@ -521,7 +521,10 @@ func (r *reader) children(s *snapshot.Snapshot) error {
 	return nil
 }
 
-// memory adds VmRSS and RssAnon of status as memory resources.
+// memory adds the resident memory of status as memory resources, by kind:
+// RssAnon (anonymous: the heap, stacks), RssFile (mapped files) and
+// RssShmem (shared memory). They add up to VmRSS, so that the process's
+// live bytes count each page once.
 func (r *reader) memory(s *snapshot.Snapshot) error {
 	b, err := r.readFile(r.dir+"/status", maxSmallFile)
 	if err != nil {
@@ -529,7 +532,7 @@ func (r *reader) memory(s *snapshot.Snapshot) error {
 	}
 	for line := range strings.Lines(string(b)) {
 		key, v, ok := strings.Cut(line, ":")
-		if !ok || key != "VmRSS" && key != "RssAnon" {
+		if !ok || key != "RssAnon" && key != "RssFile" && key != "RssShmem" {
 			continue
 		}
 		f := strings.Fields(v)
