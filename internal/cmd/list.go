@@ -153,7 +153,12 @@ func runList(ctx context.Context, f *Factory, opts *ListOptions) error {
 		if len(sel) == 0 {
 			return nil
 		}
-		return render.Table(w, st, header, rows)
+		if format == "wide" {
+			return render.Table(w, st.Unfitted(), header, rows)
+		}
+		// On a terminal the table fits its width (README, "Tables on a
+		// terminal"); -o wide shows every cell whole.
+		return render.FitTable(w, st, header, rows, "NAME", "OWNER")
 	})
 	if err != nil {
 		return err

@@ -11,6 +11,10 @@ import (
 // renders its text unchanged, so piped output is plain and stable.
 type Styles struct {
 	Color bool
+	// Width is the number of cells a line of a table should fit (FitTable):
+	// the terminal's width, or 0 for output that is not fitted (a pipe, a
+	// file).
+	Width int
 
 	Header   lipgloss.Style
 	Title    lipgloss.Style
@@ -48,6 +52,13 @@ func NewStyles(w io.Writer, color bool) *Styles {
 		ID:       s().Foreground(lipgloss.Color("110")),
 		Dead:     s().Foreground(lipgloss.Color("245")).Strikethrough(true),
 	}
+}
+
+// Unfitted returns a copy of s whose tables are not fitted to a width.
+func (s *Styles) Unfitted() *Styles {
+	c := *s
+	c.Width = 0
+	return &c
 }
 
 // Paint renders text with style, or returns it as it is with colour off:
