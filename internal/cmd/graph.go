@@ -338,43 +338,74 @@ func dotLabel(lines []string) string {
 	return `"` + strings.Join(out, `\n`) + `"`
 }
 
+// dotAttrs is a DOT attribute list in the order the attributes were
+// first set; setting one again replaces its value, so that no attribute is
+// written twice (Graphviz keeps the last, other readers refuse it).
+type dotAttrs []struct{ key, value string }
+
+func (a *dotAttrs) set(key, value string) {
+	for i := range *a {
+		if (*a)[i].key == key {
+			(*a)[i].value = value
+			return
+		}
+	}
+	*a = append(*a, struct{ key, value string }{key, value})
+}
+
+func (a dotAttrs) String() string {
+	parts := make([]string, len(a))
+	for i, kv := range a {
+		parts[i] = kv.key + "=" + kv.value
+	}
+	return strings.Join(parts, ", ")
+}
+
 func writeDOT(w *bufio.Writer, g *graph) {
 	w.WriteString("digraph rescoord {\n")
 	w.WriteString("  rankdir=LR;\n")
 	w.WriteString("  node [fontname=\"Helvetica\", fontsize=10];\n")
 	w.WriteString("  edge [color=\"gray30\"];\n")
 	for _, n := range g.nodes {
-		attrs := []string{"label=" + dotLabel(n.lines)}
+		var attrs dotAttrs
+		attrs.set("label", dotLabel(n.lines))
 		switch n.shape {
 		case gnComponent:
-			attrs = append(attrs, "shape=ellipse")
+			attrs.set("shape", "ellipse")
 		case gnResource:
-			attrs = append(attrs, "shape=box")
+			attrs.set("shape", "box")
 		default:
-			attrs = append(attrs, "shape=ellipse", "style=dotted")
+			attrs.set("shape", "ellipse")
+			attrs.set("style", "dotted")
 		}
 		if n.dead && n.shape != gnMissing {
-			attrs = append(attrs, "style=dashed")
+			attrs.set("style", "dashed")
 		}
 		switch {
 		case n.cycle:
-			attrs = append(attrs, `color="red"`, `fontcolor="red"`, "penwidth=2")
+			attrs.set("color", `"red"`)
+			attrs.set("fontcolor", `"red"`)
+			attrs.set("penwidth", "2")
 		case n.dead:
-			attrs = append(attrs, `color="gray50"`, `fontcolor="gray50"`)
+			attrs.set("color", `"gray50"`)
+			attrs.set("fontcolor", `"gray50"`)
 		}
-		fmt.Fprintf(w, "  %s [%s];\n", n.id, strings.Join(attrs, ", "))
+		fmt.Fprintf(w, "  %s [%s];\n", n.id, attrs)
 	}
 	for _, e := range g.edges {
-		var attrs []string
+		var attrs dotAttrs
 		if e.dependsOn {
-			attrs = append(attrs, "style=dashed", `color="steelblue"`)
+			attrs.set("style", "dashed")
+			attrs.set("color", `"steelblue"`)
 		}
 		if e.cycle {
-			attrs = append(attrs, `color="red"`, "penwidth=2")
+			// The cycle's red replaces the colour of a depends_on edge.
+			attrs.set("color", `"red"`)
+			attrs.set("penwidth", "2")
 		}
 		fmt.Fprintf(w, "  %s -> %s", g.nodes[e.from].id, g.nodes[e.to].id)
 		if len(attrs) > 0 {
-			fmt.Fprintf(w, " [%s]", strings.Join(attrs, ", "))
+			fmt.Fprintf(w, " [%s]", attrs)
 		}
 		w.WriteString(";\n")
 	}
@@ -434,10 +465,12 @@ func writeMermaid(w *bufio.Writer, g *graph) {
 		arrow := "-->"
 		if e.dependsOn {
 			arrow = "-.->"
-			depLinks = append(depLinks, strconv.Itoa(k))
 		}
-		if e.cycle {
+		switch {
+		case e.cycle:
 			cycleLinks = append(cycleLinks, strconv.Itoa(k))
+		case e.dependsOn:
+			depLinks = append(depLinks, strconv.Itoa(k))
 		}
 		fmt.Fprintf(w, "  %s %s %s\n", g.nodes[e.from].id, arrow, g.nodes[e.to].id)
 	}

@@ -117,12 +117,57 @@ func TestGraph_CycleInRed(t *testing.T) {
 	if len(red) != 3 {
 		t.Errorf("%d red nodes, want the 3 members:\n%s", len(red), out)
 	}
-	if n := strings.Count(out, `style=dashed, color="steelblue", color="red", penwidth=2`); n != 3 {
+	if n := strings.Count(out, `style=dashed, color="red", penwidth=2`); n != 3 {
 		t.Errorf("%d red dependency edges, want 3", n)
 	}
 	mm := runCLI(t, "graph", snapshotPath("plan-cycle-three.json"), "--format", "mermaid").Stdout
 	if !strings.Contains(mm, "class r0,r1,r2 cycle") {
 		t.Errorf("mermaid does not class the members as cycle:\n%s", mm)
+	}
+	if strings.Contains(mm, "linkStyle 5,6,7 stroke:steelblue") {
+		t.Errorf("mermaid styles the cycle's links twice:\n%s", mm)
+	}
+}
+
+// dotAttrList is the attribute list of a DOT node or edge statement.
+var dotAttrList = regexp.MustCompile(`(?m)^  \S+(?: -> \S+)? \[(.*)\];$`)
+
+// dotKey is an attribute name at the start of the list or after ", ",
+// outside the quoted label (labels are quoted and come first).
+var dotKey = regexp.MustCompile(`(?:^|, )([a-z]+)=`)
+
+// TestGraph_NoDuplicateAttributes: no node or edge of any drawing carries
+// an attribute twice (a cycle edge once had color twice).
+func TestGraph_NoDuplicateAttributes(t *testing.T) {
+	for _, args := range [][]string{
+		{"graph", snapshotPath("plan-cycle-three.json")},
+		{"graph", snapshotPath("plan-cycle-two.json")},
+		{"graph", snapshotPath("plan-cycle-self.json"), "--all"},
+		{"graph", "--demo", "--all", "--plan"},
+		{"graph", hostileSnapshot(t), "--all"},
+	} {
+		out := runCLI(t, args...).Stdout
+		stmts := dotAttrList.FindAllStringSubmatch(out, -1)
+		if len(stmts) == 0 {
+			t.Fatalf("%v: no statements with attributes:\n%s", args, out)
+		}
+		for _, m := range stmts {
+			list := m[1]
+			if strings.HasPrefix(list, "label=") { // skip the quoted label
+				if end := strings.Index(list, `", `); end >= 0 {
+					list = list[end+1:]
+				} else {
+					continue
+				}
+			}
+			seen := map[string]bool{}
+			for _, k := range dotKey.FindAllStringSubmatch(list, -1) {
+				if seen[k[1]] {
+					t.Errorf("%v: %s twice in %q", args, k[1], m[0])
+				}
+				seen[k[1]] = true
+			}
+		}
 	}
 }
 

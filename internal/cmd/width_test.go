@@ -126,3 +126,26 @@ func maxWidth(s string) int {
 	}
 	return n
 }
+
+// TestHeadings_FoundInColouredOutput: `rescoord cleanup --dry-run --demo
+// --color always | grep "Cleanup plan"` finds the heading, as do the
+// headings of stats and the struck-through names of list --tree.
+func TestHeadings_FoundInColouredOutput(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		text string
+	}{
+		{[]string{"cleanup", "--dry-run", "--demo", "--color", "always"}, "Cleanup plan for the whole registry"},
+		{[]string{"cleanup", "--dry-run", "--demo", "--critical-chain", "--color", "always"}, "Critical chain of the cleanup plan"},
+		{[]string{"stats", "--demo", "--color", "always"}, "Top components by live bytes"},
+		{[]string{"list", "--demo", "--tree", "--color", "always"}, "MediaAnalysisTab"},
+	} {
+		out := runCLI(t, tt.args...).Stdout
+		if !strings.Contains(out, "\x1b[") {
+			t.Errorf("%v: not styled", tt.args)
+		}
+		if !strings.Contains(out, tt.text) {
+			t.Errorf("%v: %q is not in the coloured output", tt.args, tt.text)
+		}
+	}
+}
