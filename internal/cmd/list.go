@@ -113,6 +113,9 @@ func runList(ctx context.Context, f *Factory, opts *ListOptions) error {
 	if err != nil {
 		return err
 	}
+	if opts.Owner != "" && !knownOwner(ix, opts.Owner) {
+		return usageError("no component %q in the snapshot", opts.Owner)
+	}
 	if opts.Tree {
 		// The tree is rooted at --owner and always shows its whole subtree.
 		q.Sort = ""
@@ -167,6 +170,20 @@ func runList(ctx context.Context, f *Factory, opts *ListOptions) error {
 		fmt.Fprintf(f.IO.ErrOut, "(%d more not shown: --limit %d)\n", total-len(sel), opts.Limit)
 	}
 	return nil
+}
+
+// knownOwner reports whether id is a component of the snapshot or the
+// owner some resource names (a missing owner's orphans are listed too).
+func knownOwner(ix *snapshot.Index, id string) bool {
+	if _, ok := ix.ComponentIndex(id); ok {
+		return true
+	}
+	for i := range ix.Snap.Resources {
+		if ix.Snap.Resources[i].Owner == id {
+			return true
+		}
+	}
+	return false
 }
 
 // printListJSON writes {"resources": [...], "total": N} (docs/snapshot-format.md, "list -o json") as

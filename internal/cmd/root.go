@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -139,6 +140,7 @@ transparently), - for standard input, --demo for the built-in sample, or
 		return &exitError{code: ExitError, err: fmt.Errorf("%w (see '%s --help')", err, c.CommandPath())}
 	})
 	root.PersistentFlags().StringVar(&f.ColorMode, "color", "auto", "colour output: auto, always or never (auto honours NO_COLOR and a non-terminal output)")
+	_ = root.RegisterFlagCompletionFunc("color", cobra.FixedCompletions([]string{"auto", "always", "never"}, cobra.ShellCompDirectiveNoFileComp))
 	root.PersistentPreRunE = func(c *cobra.Command, _ []string) error {
 		switch f.ColorMode {
 		case "auto", "always", "never":
@@ -160,6 +162,20 @@ transparently), - for standard input, --demo for the built-in sample, or
 		NewCmdAttachCheck(f, nil),
 		NewCmdImport(f, nil),
 	)
+	// cobra's completion command prints its help for any argument, and
+	// exits 0: an unknown shell is a usage error instead.
+	root.InitDefaultCompletionCmd()
+	for _, c := range root.Commands() {
+		if c.Name() == "completion" {
+			c.Args = cobra.ArbitraryArgs
+			c.RunE = func(c *cobra.Command, args []string) error {
+				if len(args) > 0 {
+					return usageError("unknown shell %q for completion: want bash, zsh, fish or powershell", args[0])
+				}
+				return c.Help()
+			}
+		}
+	}
 	return root
 }
 
@@ -223,6 +239,11 @@ func printError(w io.Writer, err error) {
 		lines[i] = render.Escape(l)
 	}
 	fmt.Fprintf(w, "rescoord: %s\n", strings.Join(lines, "\n"))
+}
+
+// count is n and the noun that goes with it: "1 component", "2 components".
+func count(n int, one, many string) string {
+	return strconv.Itoa(n) + " " + plural(n, one, many)
 }
 
 func plural(n int, one, many string) string {
