@@ -98,6 +98,7 @@ input or the demo, --dry-run is required.`,
 	fl := c.Flags()
 	fl.BoolVar(&opts.DryRun, "dry-run", false, "print the plan without cleaning anything (required unless --attach)")
 	fl.StringVar(&opts.Component, "component", "", "plan only this component's subtree (default: the whole registry)")
+	_ = c.RegisterFlagCompletionFunc("component", completeIDs(f, &opts.Input, false))
 	cleanupFormats.AddFlag(c, &opts.Outputs)
 	fl.BoolVarP(&opts.Yes, "yes", "y", false, "with --attach, clean without asking for confirmation")
 	fl.BoolVar(&opts.CriticalChain, "critical-chain", false, "print only the heaviest chain of steps, with when each starts and how long it may take")

@@ -79,6 +79,7 @@ callbacks' steps).`,
 	fl.Var(&appendValue{to: &opts.Outputs}, "format", "the same as --output")
 	_ = fl.MarkHidden("format")
 	fl.StringVar(&opts.Component, "component", "", "draw only this component's subtree")
+	_ = c.RegisterFlagCompletionFunc("component", completeIDs(f, &opts.Input, false))
 	fl.BoolVar(&opts.Plan, "plan", false, "label each node with its step number in the cleanup plan")
 	fl.BoolVar(&opts.All, "all", false, "also draw released resources")
 	fl.BoolVar(&opts.Leaks, "leaks", false, "draw only the paths from the roots to what rescoord leaks finds")

@@ -67,6 +67,7 @@ func NewCmdList(f *Factory, runF func(*ListOptions) error) *cobra.Command {
 	fl := c.Flags()
 	fl.StringArrayVar(&opts.Types, "type", nil, "keep resources of this type (repeatable)")
 	fl.StringVar(&opts.Owner, "owner", "", "keep resources owned by this component id")
+	_ = c.RegisterFlagCompletionFunc("owner", completeIDs(f, &opts.Input, true))
 	fl.BoolVarP(&opts.Recursive, "recursive", "r", false, "with --owner, include the component's whole subtree")
 	fl.StringVar(&opts.State, "state", "live", "keep resources in this state: live, active, releasing, released or all")
 	fl.BoolVar(&opts.Running, "running", false, "keep only running resources")

@@ -162,6 +162,20 @@ transparently), - for standard input, --demo for the built-in sample, or
 		NewCmdAttachCheck(f, nil),
 		NewCmdImport(f, nil),
 	)
+	// --attach completes, on every command that takes it, what
+	// rescoord ps lists.
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		if c.Flags().Lookup("attach") != nil {
+			if _, ok := c.GetFlagCompletionFunc("attach"); !ok {
+				_ = c.RegisterFlagCompletionFunc("attach", completeAttach(f))
+			}
+		}
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(root)
 	// cobra's completion command prints its help for any argument, and
 	// exits 0: an unknown shell is a usage error instead.
 	root.InitDefaultCompletionCmd()
