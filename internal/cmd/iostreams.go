@@ -42,6 +42,9 @@ type Factory struct {
 
 	// ColorMode is the --color flag: auto, always or never.
 	ColorMode string
+	// ConfigPath is the --config flag: the settings file, "" for
+	// .rescoord.yaml in the working directory when present.
+	ConfigPath string
 }
 
 // NewFactory returns the factory for the real process: os streams and environment.

@@ -2,7 +2,6 @@ package cmd
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -10,7 +9,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -76,6 +74,10 @@ in the working directory when present. See docs/leaks.md.`,
   rescoord leaks s1.json s2.json s3.json`,
 		RunE: func(c *cobra.Command, args []string) error {
 			opts.Args = args
+			// Flags not given take the settings file's values (config.go).
+			if err := applyConfig(f, c); err != nil {
+				return err
+			}
 			if runF != nil {
 				return runF(opts)
 			}
@@ -335,36 +337,12 @@ func warnf(f *Factory, format string, args ...any) {
 // --suppressions is followed through links, and must then be regular too.
 func loadSuppressions(f *Factory, path string) (*leaks.Suppressions, error) {
 	def := path == ""
-	flag := os.O_RDONLY | syscall.O_NONBLOCK // opening a FIFO never waits for a writer
 	if def {
 		path = leaks.DefaultSuppressionsFile
-		flag |= syscall.O_NOFOLLOW
 	}
-	file, err := os.OpenFile(path, flag, 0)
-	switch {
-	case def && errors.Is(err, fs.ErrNotExist):
-		return nil, nil
-	case def && errors.Is(err, syscall.ELOOP):
-		warnf(f, "%s is a symbolic link: not read, no suppressions apply (commit the file itself)", path)
-		return nil, nil
-	case err != nil:
-		return nil, inputError(err)
-	}
-	defer file.Close()
-	fi, err := file.Stat()
-	if err != nil {
-		return nil, inputError(err)
-	}
-	if !fi.Mode().IsRegular() {
-		if def {
-			warnf(f, "%s is not a regular file (%s): not read, no suppressions apply", path, fileKind(fi.Mode()))
-			return nil, nil
-		}
-		return nil, usageError("invalid suppressions file: %s is not a regular file (%s)", render.Escape(path), fileKind(fi.Mode()))
-	}
-	data, err := io.ReadAll(io.LimitReader(file, leaks.MaxSuppressionsBytes+1))
-	if err != nil {
-		return nil, inputError(err)
+	data, err := readLimitedFile(f, path, def, "suppressions", leaks.MaxSuppressionsBytes)
+	if err != nil || data == nil {
+		return nil, err
 	}
 	s, err := leaks.ParseSuppressions(data, path)
 	if err != nil {

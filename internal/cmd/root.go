@@ -140,6 +140,7 @@ transparently), - for standard input, --demo for the built-in sample, or
 		return &exitError{code: ExitError, err: fmt.Errorf("%w (see '%s --help')", err, c.CommandPath())}
 	})
 	root.PersistentFlags().StringVar(&f.ColorMode, "color", "auto", "colour output: auto, always or never (auto honours NO_COLOR and a non-terminal output)")
+	root.PersistentFlags().StringVar(&f.ConfigPath, "config", "", "settings file: defaults for the flags of leaks (default: "+DefaultConfigFile+" in the working directory, when present)")
 	_ = root.RegisterFlagCompletionFunc("color", cobra.FixedCompletions([]string{"auto", "always", "never"}, cobra.ShellCompDirectiveNoFileComp))
 	root.PersistentPreRunE = func(c *cobra.Command, _ []string) error {
 		switch f.ColorMode {
@@ -161,6 +162,7 @@ transparently), - for standard input, --demo for the built-in sample, or
 		NewCmdGraph(f, nil),
 		NewCmdAttachCheck(f, nil),
 		NewCmdImport(f, nil),
+		NewCmdConfig(f),
 	)
 	// --attach completes, on every command that takes it, what
 	// rescoord ps lists.
