@@ -173,7 +173,14 @@ func runLeaks(ctx context.Context, f *Factory, opts *LeaksOptions) error {
 		ro.Series = append(ro.Series, six)
 		seriesNames = append(seriesNames, in.Name)
 	}
+	// --baseline is an older snapshot, or an older report (-o json).
+	var baseReport bool
 	if opts.Baseline != "" {
+		if ro.BaselineSignatures, baseReport, err = baselineReport(opts.Baseline, opts.Input.MaxBytes); err != nil {
+			return err
+		}
+	}
+	if opts.Baseline != "" && !baseReport {
 		base, err := opts.Input.loadPath(ctx, f, opts.Baseline)
 		if err != nil {
 			return err

@@ -30,6 +30,11 @@ type ReportOptions struct {
 	// findings whose signature it also has are dropped, and growth since
 	// it is reported.
 	Baseline *snapshot.Index
+	// BaselineSignatures, when not nil, are the signatures of an older
+	// report (rescoord leaks -o json): findings with one of them are
+	// dropped as with Baseline; there is no growth to measure against a
+	// report. Both may be given.
+	BaselineSignatures map[string]bool
 	// Series, when not empty, are older snapshots of the same scenario,
 	// oldest first (at least two): growth is reported where it is
 	// monotonic across them and the current one.
@@ -172,10 +177,15 @@ func Analyze(ix *snapshot.Index, opts ReportOptions) *Report {
 	r.Summary.Suppressed = sup.Ignored
 	kept := sup.Kept
 
-	if opts.Baseline != nil {
-		known := make(map[string]bool)
-		for _, f := range FindLeaks(opts.Baseline, opts.Leaks) {
-			known[f.Signature] = true
+	if opts.Baseline != nil || opts.BaselineSignatures != nil {
+		known := make(map[string]bool, len(opts.BaselineSignatures))
+		for sig := range opts.BaselineSignatures {
+			known[sig] = true
+		}
+		if opts.Baseline != nil {
+			for _, f := range FindLeaks(opts.Baseline, opts.Leaks) {
+				known[f.Signature] = true
+			}
 		}
 		n := 0
 		for _, f := range kept {
