@@ -587,7 +587,7 @@ func (k *checker) checkSnapshotBody(name string, a answer) {
 		k.report(name, false, want, "an invalid snapshot: "+msg)
 		return
 	}
-	got := fmt.Sprintf("200 application/json, a valid %s snapshot (%d components, %d resources)", s.Format, len(s.Components), len(s.Resources))
+	got := fmt.Sprintf("200 application/json, a valid %s snapshot (%s, %s)", s.Format, count(len(s.Components), "component", "components"), count(len(s.Resources), "resource", "resources"))
 	if a.header.Get("Content-Encoding") != "" {
 		got += ", " + a.header.Get("Content-Encoding")
 	}

@@ -138,7 +138,7 @@ func TestAttachCheck_GoServerConforms(t *testing.T) {
 				t.Errorf("line %q is not an ok line", l)
 			}
 		}
-		if !strings.Contains(r.Stdout, "ok   GET /snapshot: 200 application/json, a valid rescoord/v1 snapshot (2 components, 1 resources)\n") {
+		if !strings.Contains(r.Stdout, "ok   GET /snapshot: 200 application/json, a valid rescoord/v1 snapshot (2 components, 1 resource)\n") {
 			t.Errorf("the snapshot line does not describe the snapshot:\n%s", r.Stdout)
 		}
 		if len(reg.Snapshot().Resources) != 1 {

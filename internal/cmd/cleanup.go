@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -41,6 +42,7 @@ type CleanupOptions struct {
 // cleanupFormats are the formats of `rescoord cleanup`.
 var cleanupFormats = output.Formats{
 	{Name: "text", Help: "the plan as a table, its figures and the verdict"},
+	{Name: "wide", Help: "text with every column, nothing truncated on a terminal"},
 	{Name: "json", Help: `{"steps", "summary", …}`},
 	{Name: "markdown", Help: "the plan for a pull request"},
 	{Name: "junit", Help: "the deadline verdict as a test case"},
@@ -90,6 +92,7 @@ input or the demo, --dry-run is required.`,
 	fl := c.Flags()
 	fl.BoolVar(&opts.DryRun, "dry-run", false, "print the plan without cleaning anything (required unless --attach)")
 	fl.StringVar(&opts.Component, "component", "", "plan only this component's subtree (default: the whole registry)")
+	_ = c.RegisterFlagCompletionFunc("component", completeIDs(f, &opts.Input, false))
 	cleanupFormats.AddFlag(c, &opts.Outputs)
 	fl.BoolVarP(&opts.Yes, "yes", "y", false, "with --attach, clean without asking for confirmation")
 	fl.BoolVar(&opts.CriticalChain, "critical-chain", false, "print only the heaviest chain of steps, with when each starts and how long it may take")
@@ -107,7 +110,7 @@ func runCleanup(ctx context.Context, f *Factory, opts *CleanupOptions) error {
 	}
 	onlyJSON := true
 	for _, t := range opts.targets {
-		if opts.CriticalChain && t.Format != "text" {
+		if opts.CriticalChain && t.Format != "text" && t.Format != "wide" {
 			return usageError("--critical-chain prints text: drop -o %s", t.Format)
 		}
 		onlyJSON = onlyJSON && t.Format == "json"
@@ -147,7 +150,7 @@ func runCleanup(ctx context.Context, f *Factory, opts *CleanupOptions) error {
 		return verdictExit(vd)
 	}
 	if len(plan.Warnings) > 0 {
-		if t, ok := output.Stdout(opts.targets); ok && t.Format == "text" {
+		if t, ok := output.Stdout(opts.targets); ok && (t.Format == "text" || t.Format == "wide") {
 			es := f.ErrStyles()
 			for _, w := range plan.Warnings {
 				fmt.Fprintf(f.HumanErr(), "%s %s\n", es.Warning.Render("warning:"), render.Escape(w))
@@ -164,7 +167,7 @@ func runCleanup(ctx context.Context, f *Factory, opts *CleanupOptions) error {
 		case "junit":
 			pr = planJUnitPrinter{input: in.Name, verdict: vd}
 		default:
-			pr, w = planTextPrinter{styles: st}, render.SafeWriter(w)
+			pr, w = planTextPrinter{styles: st, wide: format == "wide"}, render.SafeWriter(w)
 		}
 		return pr.Print(w, view)
 	})
@@ -296,10 +299,21 @@ type planPrinter interface {
 	Print(w io.Writer, v *planView) error
 }
 
-type planTextPrinter struct{ styles *render.Styles }
+// planTextPrinter prints the plan as a table. On a terminal (styles.Width
+// set) and unless wide, the table fits the width: no OWNER column, and the
+// target, actions and reason truncated; a pipe or a file gets every column
+// whole (README, "Tables on a terminal").
+type planTextPrinter struct {
+	styles *render.Styles
+	wide   bool
+}
 
 func (p planTextPrinter) Print(w io.Writer, v *planView) error {
 	st := p.styles
+	narrow := st.Width > 0 && !p.wide
+	if p.wide {
+		st = st.Unfitted()
+	}
 	fmt.Fprintf(w, "%s\n", st.Title.Render("Cleanup plan for "+v.scopeLabel()))
 	if len(v.Plan.Steps) == 0 {
 		fmt.Fprintln(w, "nothing to clean up")
@@ -321,8 +335,15 @@ func (p planTextPrinter) Print(w io.Writer, v *planView) error {
 			}
 			rows[i] = []string{strconv.Itoa(s.Order), string(s.Kind), target, owner,
 				render.Escape(strings.Join(s.Actions, " → ")), timeoutCell(s.TimeoutMS), st.Dim.Render(render.Escape(s.Reason))}
+			if narrow {
+				rows[i] = slices.Delete(rows[i], 3, 4)
+			}
 		}
-		if err := render.Table(w, st, []string{"#", "KIND", "TARGET", "OWNER", "ACTIONS", "TIMEOUT", "REASON"}, rows); err != nil {
+		header := []string{"#", "KIND", "TARGET", "OWNER", "ACTIONS", "TIMEOUT", "REASON"}
+		if narrow {
+			header = slices.Delete(header, 3, 4)
+		}
+		if err := render.FitTable(w, st, header, rows, "TARGET", "OWNER", "ACTIONS", "REASON"); err != nil {
 			return err
 		}
 	}

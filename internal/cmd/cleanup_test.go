@@ -114,7 +114,7 @@ func TestCleanup_UsageErrors(t *testing.T) {
 		{"unknown component", []string{"cleanup", "--dry-run", "--demo", "--component", "nope"}, "",
 			"rescoord: no component \"nope\" in the snapshot\n"},
 		{"bad format", []string{"cleanup", "--dry-run", "--demo", "-o", "yaml"}, "",
-			"rescoord: invalid --output \"yaml\": want text, json, markdown or junit\n"},
+			"rescoord: invalid --output \"yaml\": want text, wide, json, markdown or junit\n"},
 		{"critical chain as json", []string{"cleanup", "--dry-run", "--demo", "--critical-chain", "-o", "json"}, "",
 			"rescoord: --critical-chain prints text: drop -o json\n"},
 		{"two inputs", []string{"cleanup", "--dry-run", "--demo", "x.json"}, "",

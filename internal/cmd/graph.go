@@ -12,6 +12,7 @@ import (
 
 	"github.com/rescoord/rescoord/internal/output"
 	"github.com/rescoord/rescoord/internal/render"
+	"github.com/rescoord/rescoord/pkg/leaks"
 	"github.com/rescoord/rescoord/pkg/planner"
 	"github.com/rescoord/rescoord/pkg/snapshot"
 )
@@ -25,6 +26,8 @@ type GraphOptions struct {
 	Component string
 	Plan      bool
 	All       bool
+	// Leaks draws only the paths from the roots to the leak findings.
+	Leaks bool
 }
 
 // graphFormats are the formats of `rescoord graph`.
@@ -48,13 +51,18 @@ edges are depends_on (the resource at the tail is cleaned up before the one
 at the head). Destroyed components and released resources are dashed and
 grey; owners and parents that are not in the snapshot are dotted and grey;
 resources whose depends_on form a cycle, and the edges of the cycle, are red.
+The leaks rescoord leaks finds are filled, with a legend: running orphans
+(running-orphan, running-under-orphan) light red, orphans (orphaned-resource,
+orphaned-component) orange, and the subtree of a component over its limit
+violet; --leaks draws only the paths from the roots to the findings.
 Only live resources are drawn unless --all is given. --plan numbers each
 node with its step in the cleanup plan (components also list their
 callbacks' steps).`,
 		Example: `  rescoord graph --demo | dot -Tsvg > registry.svg
   rescoord graph --demo -o mermaid --plan
   rescoord graph --demo -o dot=registry.dot -o mermaid=registry.mmd
-  rescoord graph snapshot.json --component copy_verify_tab --all`,
+  rescoord graph snapshot.json --component copy_verify_tab --all
+  rescoord graph --demo --leaks | dot -Tsvg > leaks.svg`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: runner(f, opts, &opts.Args, runF, runGraph),
 	}
@@ -65,8 +73,10 @@ callbacks' steps).`,
 	fl.Var(&appendValue{to: &opts.Outputs}, "format", "the same as --output")
 	_ = fl.MarkHidden("format")
 	fl.StringVar(&opts.Component, "component", "", "draw only this component's subtree")
+	_ = c.RegisterFlagCompletionFunc("component", completeIDs(f, &opts.Input, false))
 	fl.BoolVar(&opts.Plan, "plan", false, "label each node with its step number in the cleanup plan")
 	fl.BoolVar(&opts.All, "all", false, "also draw released resources")
+	fl.BoolVar(&opts.Leaks, "leaks", false, "draw only the paths from the roots to what rescoord leaks finds")
 	return c
 }
 
@@ -97,7 +107,8 @@ func runGraph(ctx context.Context, f *Factory, opts *GraphOptions) error {
 			return fmt.Errorf("%w (drop --plan to draw the graph with the cycle in red)", err)
 		}
 	}
-	g := buildGraph(ix, root, opts.All, plan)
+	findings := leaks.FindLeaks(ix, leaks.LeakOptions{})
+	g := buildGraph(ix, root, opts.All, plan, findings, opts.Leaks)
 	return printTo(f, targets, func(w io.Writer, _ *render.Styles, format string) error {
 		bw := bufio.NewWriter(render.SafeWriter(w))
 		if format == "mermaid" {
@@ -122,6 +133,82 @@ type graphNode struct {
 	lines []string // label lines, unescaped
 	dead  bool     // destroyed or released
 	cycle bool
+	leak  int // a leakKind: the strongest finding on the node
+}
+
+// Leak kinds, weakest first: a node drawn under two takes the stronger.
+const (
+	leakNone = iota
+	leakOverLimit
+	leakOrphan
+	leakRunningOrphan
+)
+
+// leakLooks are the leak kinds as drawn: their legend and colours, by kind.
+var leakLooks = [...]struct{ legend, class, fill string }{
+	leakOverLimit:     {"over its limit (subtree)", "overLimit", "#d9b3ff"},
+	leakOrphan:        {"orphan", "orphan", "#ffd27f"},
+	leakRunningOrphan: {"running orphan", "runningOrphan", "#ff9b9b"},
+}
+
+// leakMarks returns the leak kind of each component and resource from the
+// findings: running orphans and orphans on their resource or component,
+// a component over its limit on its whole subtree and the resources in it.
+func leakMarks(ix *snapshot.Index, findings []leaks.Finding) (comp, res []int) {
+	s := ix.Snap
+	comp, res = make([]int, len(s.Components)), make([]int, len(s.Resources))
+	mark := func(to []int, i, kind int) {
+		if i >= 0 && i < len(to) && to[i] < kind {
+			to[i] = kind
+		}
+	}
+	for _, f := range findings {
+		switch f.Rule {
+		case leaks.RuleRunningOrphan, leaks.RuleRunningUnderOrphan:
+			mark(res, f.Resource, leakRunningOrphan)
+		case leaks.RuleOrphanedResource:
+			mark(res, f.Resource, leakOrphan)
+		case leaks.RuleOrphanedComponent:
+			mark(comp, f.Component, leakOrphan)
+		case leaks.RuleOverComponentLimit:
+			if f.Component < 0 {
+				continue
+			}
+			for ci := range s.Components {
+				if ix.InSubtree(ci, f.Component) {
+					mark(comp, ci, leakOverLimit)
+				}
+			}
+			for ri := range s.Resources {
+				if o := ix.Owner(ri); o >= 0 && ix.InSubtree(o, f.Component) {
+					mark(res, ri, leakOverLimit)
+				}
+			}
+		}
+	}
+	return comp, res
+}
+
+// leakPaths returns which components and resources lie on the path from a
+// root to a finding's resource or component (graph --leaks).
+func leakPaths(ix *snapshot.Index, findings []leaks.Finding) (comp, res []bool) {
+	s := ix.Snap
+	comp, res = make([]bool, len(s.Components)), make([]bool, len(s.Resources))
+	up := func(ci int) {
+		for ; ci >= 0 && !comp[ci]; ci = ix.Parent(ci) {
+			comp[ci] = true
+		}
+	}
+	for _, f := range findings {
+		if f.Resource >= 0 && f.Resource < len(res) {
+			res[f.Resource] = true
+			up(ix.Owner(f.Resource))
+		}
+		if f.Component >= 0 && f.Component < len(comp) {
+			up(f.Component)
+		}
+	}
+	return comp, res
 }
 
 type graphEdge struct {
@@ -138,9 +225,15 @@ type graph struct {
 // buildGraph lays out what is drawn, in snapshot order: components, the
 // placeholders for missing owners and parents, resources; then ownership
 // edges and depends_on edges.
-func buildGraph(ix *snapshot.Index, root int, all bool, plan *planner.Plan) *graph {
+// With onlyLeaks, only the paths from the roots to the findings are drawn.
+func buildGraph(ix *snapshot.Index, root int, all bool, plan *planner.Plan, findings []leaks.Finding, onlyLeaks bool) *graph {
 	s := ix.Snap
 	g := &graph{}
+	compLeak, resLeak := leakMarks(ix, findings)
+	var compKeep, resKeep []bool
+	if onlyLeaks {
+		compKeep, resKeep = leakPaths(ix, findings)
+	}
 	compNode := make([]int, len(s.Components))
 	resNode := make([]int, len(s.Resources))
 	for i := range compNode {
@@ -177,11 +270,11 @@ func buildGraph(ix *snapshot.Index, root int, all bool, plan *planner.Plan) *gra
 	in := func(ci int) bool { return root < 0 || ix.InSubtree(ci, root) }
 
 	for ci := range s.Components {
-		if !in(ci) {
+		if !in(ci) || onlyLeaks && !compKeep[ci] {
 			continue
 		}
 		c := &s.Components[ci]
-		n := graphNode{id: "c" + strconv.Itoa(ci), shape: gnComponent, dead: !c.Alive()}
+		n := graphNode{id: "c" + strconv.Itoa(ci), shape: gnComponent, dead: !c.Alive(), leak: compLeak[ci]}
 		first := c.DisplayName()
 		if plan != nil {
 			first = stepPrefix(compStep[ci]) + first
@@ -229,7 +322,7 @@ func buildGraph(ix *snapshot.Index, root int, all bool, plan *planner.Plan) *gra
 	}
 	for ri := range s.Resources {
 		r := &s.Resources[ri]
-		if !r.Live() && !all {
+		if !r.Live() && !all || onlyLeaks && !resKeep[ri] {
 			continue
 		}
 		o := ix.Owner(ri)
@@ -242,7 +335,7 @@ func buildGraph(ix *snapshot.Index, root int, all bool, plan *planner.Plan) *gra
 		} else {
 			owner = placeholder(r.Owner)
 		}
-		n := graphNode{id: "r" + strconv.Itoa(ri), shape: gnResource, dead: !r.Live()}
+		n := graphNode{id: "r" + strconv.Itoa(ri), shape: gnResource, dead: !r.Live(), leak: resLeak[ri]}
 		first := r.DisplayName()
 		if plan != nil {
 			first = stepPrefix(resStep[ri]) + first
@@ -332,43 +425,106 @@ func dotLabel(lines []string) string {
 	return `"` + strings.Join(out, `\n`) + `"`
 }
 
+// dotAttrs is a DOT attribute list in the order the attributes were
+// first set; setting one again replaces its value, so that no attribute is
+// written twice (Graphviz keeps the last, other readers refuse it).
+type dotAttrs []struct{ key, value string }
+
+func (a *dotAttrs) set(key, value string) {
+	for i := range *a {
+		if (*a)[i].key == key {
+			(*a)[i].value = value
+			return
+		}
+	}
+	*a = append(*a, struct{ key, value string }{key, value})
+}
+
+func (a dotAttrs) String() string {
+	parts := make([]string, len(a))
+	for i, kv := range a {
+		parts[i] = kv.key + "=" + kv.value
+	}
+	return strings.Join(parts, ", ")
+}
+
+// leakKinds lists the leak kinds drawn, strongest first: the legend.
+func (g *graph) leakKinds() []int {
+	var seen [len(leakLooks)]bool
+	for _, n := range g.nodes {
+		seen[n.leak] = true
+	}
+	var out []int
+	for k := len(leakLooks) - 1; k > leakNone; k-- {
+		if seen[k] {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
 func writeDOT(w *bufio.Writer, g *graph) {
 	w.WriteString("digraph rescoord {\n")
 	w.WriteString("  rankdir=LR;\n")
 	w.WriteString("  node [fontname=\"Helvetica\", fontsize=10];\n")
 	w.WriteString("  edge [color=\"gray30\"];\n")
 	for _, n := range g.nodes {
-		attrs := []string{"label=" + dotLabel(n.lines)}
+		var attrs dotAttrs
+		attrs.set("label", dotLabel(n.lines))
 		switch n.shape {
 		case gnComponent:
-			attrs = append(attrs, "shape=ellipse")
+			attrs.set("shape", "ellipse")
 		case gnResource:
-			attrs = append(attrs, "shape=box")
+			attrs.set("shape", "box")
 		default:
-			attrs = append(attrs, "shape=ellipse", "style=dotted")
+			attrs.set("shape", "ellipse")
+			attrs.set("style", "dotted")
 		}
 		if n.dead && n.shape != gnMissing {
-			attrs = append(attrs, "style=dashed")
+			attrs.set("style", "dashed")
 		}
 		switch {
 		case n.cycle:
-			attrs = append(attrs, `color="red"`, `fontcolor="red"`, "penwidth=2")
+			attrs.set("color", `"red"`)
+			attrs.set("fontcolor", `"red"`)
+			attrs.set("penwidth", "2")
 		case n.dead:
-			attrs = append(attrs, `color="gray50"`, `fontcolor="gray50"`)
+			attrs.set("color", `"gray50"`)
+			attrs.set("fontcolor", `"gray50"`)
 		}
-		fmt.Fprintf(w, "  %s [%s];\n", n.id, strings.Join(attrs, ", "))
+		if n.leak != leakNone {
+			style := "filled"
+			if n.shape == gnMissing {
+				style = "dotted,filled"
+			} else if n.dead {
+				style = "dashed,filled"
+			}
+			attrs.set("style", `"`+style+`"`)
+			attrs.set("fillcolor", `"`+leakLooks[n.leak].fill+`"`)
+		}
+		fmt.Fprintf(w, "  %s [%s];\n", n.id, attrs)
+	}
+	if kinds := g.leakKinds(); len(kinds) > 0 {
+		w.WriteString("  subgraph cluster_legend {\n    label=\"leaks\";\n    fontname=\"Helvetica\";\n    fontsize=10;\n")
+		for _, k := range kinds {
+			fmt.Fprintf(w, "    legend%d [label=%q, shape=box, style=\"filled\", fillcolor=%q];\n", k, leakLooks[k].legend, leakLooks[k].fill)
+		}
+		w.WriteString("  }\n")
 	}
 	for _, e := range g.edges {
-		var attrs []string
+		var attrs dotAttrs
 		if e.dependsOn {
-			attrs = append(attrs, "style=dashed", `color="steelblue"`)
+			attrs.set("style", "dashed")
+			attrs.set("color", `"steelblue"`)
 		}
 		if e.cycle {
-			attrs = append(attrs, `color="red"`, "penwidth=2")
+			// The cycle's red replaces the colour of a depends_on edge.
+			attrs.set("color", `"red"`)
+			attrs.set("penwidth", "2")
 		}
 		fmt.Fprintf(w, "  %s -> %s", g.nodes[e.from].id, g.nodes[e.to].id)
 		if len(attrs) > 0 {
-			fmt.Fprintf(w, " [%s]", strings.Join(attrs, ", "))
+			fmt.Fprintf(w, " [%s]", attrs)
 		}
 		w.WriteString(";\n")
 	}
@@ -398,7 +554,11 @@ func mermaidEscape(s string) string {
 func writeMermaid(w *bufio.Writer, g *graph) {
 	w.WriteString("flowchart LR\n")
 	var dead, missing, cycle []string
+	var leaky [len(leakLooks)][]string
 	for _, n := range g.nodes {
+		if n.leak != leakNone {
+			leaky[n.leak] = append(leaky[n.leak], n.id)
+		}
 		lines := make([]string, 0, len(n.lines))
 		for _, l := range n.lines {
 			if l != "" {
@@ -428,10 +588,12 @@ func writeMermaid(w *bufio.Writer, g *graph) {
 		arrow := "-->"
 		if e.dependsOn {
 			arrow = "-.->"
-			depLinks = append(depLinks, strconv.Itoa(k))
 		}
-		if e.cycle {
+		switch {
+		case e.cycle:
 			cycleLinks = append(cycleLinks, strconv.Itoa(k))
+		case e.dependsOn:
+			depLinks = append(depLinks, strconv.Itoa(k))
 		}
 		fmt.Fprintf(w, "  %s %s %s\n", g.nodes[e.from].id, arrow, g.nodes[e.to].id)
 	}
@@ -444,6 +606,17 @@ func writeMermaid(w *bufio.Writer, g *graph) {
 	}{{"dead", dead}, {"missing", missing}, {"cycle", cycle}} {
 		if len(c.ids) > 0 {
 			fmt.Fprintf(w, "  class %s %s\n", strings.Join(c.ids, ","), c.name)
+		}
+	}
+	if kinds := g.leakKinds(); len(kinds) > 0 {
+		w.WriteString("  subgraph legend[\"leaks\"]\n")
+		for _, k := range kinds {
+			fmt.Fprintf(w, "    legend%d[\"%s\"]\n", k, leakLooks[k].legend)
+		}
+		w.WriteString("  end\n")
+		for _, k := range kinds {
+			fmt.Fprintf(w, "  classDef %s fill:%s\n", leakLooks[k].class, leakLooks[k].fill)
+			fmt.Fprintf(w, "  class %s %s\n", strings.Join(append(leaky[k], "legend"+strconv.Itoa(k)), ","), leakLooks[k].class)
 		}
 	}
 	if len(depLinks) > 0 {

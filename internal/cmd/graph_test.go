@@ -24,6 +24,9 @@ var graphGoldens = []struct {
 	{"graph/cycle.mmd", []string{"graph", snapshotPath("plan-cycle-three.json"), "--format", "mermaid"}},
 	{"graph/escaping.dot", []string{"graph", snapshotPath("plan-graph-escaping.json"), "--all", "--plan"}},
 	{"graph/escaping.mmd", []string{"graph", snapshotPath("plan-graph-escaping.json"), "--all", "--plan", "--format", "mermaid"}},
+	{"graph/demo-leaks.dot", []string{"graph", "--demo", "--leaks"}},
+	{"graph/demo-leaks.mmd", []string{"graph", "--demo", "--leaks", "-o", "mermaid"}},
+	{"graph/demo-leaks-plan.dot", []string{"graph", "--demo", "--leaks", "--plan"}},
 }
 
 func TestGraph_Golden(t *testing.T) {
@@ -117,12 +120,57 @@ func TestGraph_CycleInRed(t *testing.T) {
 	if len(red) != 3 {
 		t.Errorf("%d red nodes, want the 3 members:\n%s", len(red), out)
 	}
-	if n := strings.Count(out, `style=dashed, color="steelblue", color="red", penwidth=2`); n != 3 {
+	if n := strings.Count(out, `style=dashed, color="red", penwidth=2`); n != 3 {
 		t.Errorf("%d red dependency edges, want 3", n)
 	}
 	mm := runCLI(t, "graph", snapshotPath("plan-cycle-three.json"), "--format", "mermaid").Stdout
 	if !strings.Contains(mm, "class r0,r1,r2 cycle") {
 		t.Errorf("mermaid does not class the members as cycle:\n%s", mm)
+	}
+	if strings.Contains(mm, "linkStyle 5,6,7 stroke:steelblue") {
+		t.Errorf("mermaid styles the cycle's links twice:\n%s", mm)
+	}
+}
+
+// dotAttrList is the attribute list of a DOT node or edge statement.
+var dotAttrList = regexp.MustCompile(`(?m)^  \S+(?: -> \S+)? \[(.*)\];$`)
+
+// dotKey is an attribute name at the start of the list or after ", ",
+// outside the quoted label (labels are quoted and come first).
+var dotKey = regexp.MustCompile(`(?:^|, )([a-z]+)=`)
+
+// TestGraph_NoDuplicateAttributes: no node or edge of any drawing carries
+// an attribute twice (a cycle edge once had color twice).
+func TestGraph_NoDuplicateAttributes(t *testing.T) {
+	for _, args := range [][]string{
+		{"graph", snapshotPath("plan-cycle-three.json")},
+		{"graph", snapshotPath("plan-cycle-two.json")},
+		{"graph", snapshotPath("plan-cycle-self.json"), "--all"},
+		{"graph", "--demo", "--all", "--plan"},
+		{"graph", hostileSnapshot(t), "--all"},
+	} {
+		out := runCLI(t, args...).Stdout
+		stmts := dotAttrList.FindAllStringSubmatch(out, -1)
+		if len(stmts) == 0 {
+			t.Fatalf("%v: no statements with attributes:\n%s", args, out)
+		}
+		for _, m := range stmts {
+			list := m[1]
+			if strings.HasPrefix(list, "label=") { // skip the quoted label
+				if end := strings.Index(list, `", `); end >= 0 {
+					list = list[end+1:]
+				} else {
+					continue
+				}
+			}
+			seen := map[string]bool{}
+			for _, k := range dotKey.FindAllStringSubmatch(list, -1) {
+				if seen[k[1]] {
+					t.Errorf("%v: %s twice in %q", args, k[1], m[0])
+				}
+				seen[k[1]] = true
+			}
+		}
 	}
 }
 
@@ -177,5 +225,64 @@ func TestGraph_FlagsReachOptions(t *testing.T) {
 	}
 	if f := c.Flags().Lookup("format"); f == nil || !f.Hidden {
 		t.Error("--format is not a hidden alias")
+	}
+}
+
+// TestGraph_Leaks: the findings of rescoord leaks are filled by kind, with
+// a legend of the kinds drawn; --leaks keeps only the paths to them.
+func TestGraph_Leaks(t *testing.T) {
+	node := func(out, label string) string {
+		t.Helper()
+		m := regexp.MustCompile(`(?m)^  [a-z]\d+ \[label="` + regexp.QuoteMeta(label) + `.*$`).FindString(out)
+		if m == "" {
+			t.Fatalf("no node %q in:\n%s", label, out)
+		}
+		return m
+	}
+	full := runCLI(t, "graph", "--demo").Stdout
+	for label, fill := range map[string]string{
+		"analysis-worker\\nr-1042":   "#ff9b9b", // running-orphan
+		"progress-timer\\nr-1043":    "#ff9b9b", // running-under-orphan
+		"export-worker\\nr-6001":     "#ffd27f", // orphaned-resource (missing owner)
+		"AudioWaveformPlugin":        "#ffd27f", // orphaned-component
+		"ThumbnailTab":               "#d9b3ff", // over-component-limit, the subtree
+		"ThumbnailWorkerCoordinator": "#d9b3ff",
+		"thumbnail-decoder\\nr-3011": "#d9b3ff",
+	} {
+		if n := node(full, label); !strings.Contains(n, `fillcolor="`+fill+`"`) {
+			t.Errorf("%s is not filled %s: %s", label, fill, n)
+		}
+	}
+	if n := node(full, "copy-worker"); strings.Contains(n, "fillcolor") {
+		t.Errorf("a node without a finding is filled: %s", n)
+	}
+	for _, legend := range []string{`label="running orphan"`, `label="orphan"`, `label="over its limit (subtree)"`} {
+		if !strings.Contains(full, legend) {
+			t.Errorf("the legend lacks %s", legend)
+		}
+	}
+	mm := runCLI(t, "graph", "--demo", "-o", "mermaid").Stdout
+	for _, want := range []string{`subgraph legend["leaks"]`, "classDef runningOrphan fill:#ff9b9b", "classDef overLimit fill:#d9b3ff"} {
+		if !strings.Contains(mm, want) {
+			t.Errorf("mermaid lacks %q", want)
+		}
+	}
+
+	only := runCLI(t, "graph", "--demo", "--leaks").Stdout
+	for _, absent := range []string{"copy-worker", "ThumbnailWorkerCoordinator", "StatusBarWidget"} {
+		if strings.Contains(only, absent) {
+			t.Errorf("--leaks draws %s, which is on no path to a finding", absent)
+		}
+	}
+	for _, present := range []string{"MainWindow", "MediaAnalysisTab", "analysis-worker", "export_dialog", "plugin_host"} {
+		if !strings.Contains(only, present) {
+			t.Errorf("--leaks lacks %s, on the path to a finding", present)
+		}
+	}
+
+	// A snapshot without findings has no legend and nothing filled.
+	clean := runCLI(t, "graph", snapshotPath("clean.json")).Stdout
+	if strings.Contains(clean, "legend") || strings.Contains(clean, "fillcolor") {
+		t.Errorf("a clean snapshot is drawn with leaks:\n%s", clean)
 	}
 }

@@ -172,7 +172,7 @@ func writeImported(f *Factory, s *snapshot.Snapshot, path, what string) error {
 	}); err != nil {
 		return &exitError{code: ExitError, err: fmt.Errorf("writing %s: %w", render.Escape(path), unwrapPath(err, path))}
 	}
-	fmt.Fprintf(f.IO.Out, "%s  %s, %d components\n", render.Escape(path), what, len(s.Components))
+	fmt.Fprintf(f.IO.Out, "%s  %s, %s\n", render.Escape(path), what, count(len(s.Components), "component", "components"))
 	return nil
 }
 

@@ -132,6 +132,10 @@ func (o *AttachOptions) fetch(ctx context.Context, f *Factory, target string) (*
 
 const inputHelp = "give a snapshot file, - for standard input, --demo for the built-in sample, or --attach TARGET"
 
+// stdinLabel names standard input ("-" on the command line) in what
+// rescoord prints.
+const stdinLabel = "stdin"
+
 // loaded is one input snapshot and the name it is reported under, with
 // its index when it was built while reading (snapshot.LoadIndex).
 type loaded struct {
@@ -193,14 +197,22 @@ func (o *InputOptions) load(ctx context.Context, f *Factory, args []string) ([]*
 				return nil, usageError("standard input (-) can be read only once")
 			}
 			stdin = true
-			ix, err = snapshot.DecodeIndex(ctx, f.IO.In, "-", read)
+			if f.IO.InTTY {
+				// Nothing is piped in: say what rescoord waits for.
+				fmt.Fprintln(f.IO.ErrOut, "rescoord: reading a snapshot from standard input (end it with Ctrl-D)")
+			}
+			ix, err = snapshot.DecodeIndex(ctx, f.IO.In, stdinLabel, read)
 		} else {
 			ix, err = snapshot.LoadIndex(ctx, p, read)
 		}
 		if err != nil {
 			return nil, inputError(err)
 		}
-		out = append(out, &loaded{Snap: ix.Snap, Name: p, ix: ix})
+		name := p
+		if p == "-" {
+			name = stdinLabel
+		}
+		out = append(out, &loaded{Snap: ix.Snap, Name: name, ix: ix})
 	}
 	return out, nil
 }

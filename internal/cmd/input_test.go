@@ -84,7 +84,7 @@ func TestInput_MaxInput(t *testing.T) {
 		c := newCLI(t)
 		c.stdin = string(demoJSON(t))
 		r = c.run(append(cmd, "--max-input", "10000", "-")...)
-		oneLineError(t, cmd[0]+" -", r, "-: input larger than the limit of 9.8 KiB")
+		oneLineError(t, cmd[0]+" -", r, "stdin: input larger than the limit of 9.8 KiB")
 	}
 	if r := runCLI(t, "validate", "--max-input", "90KiB", path); r.Code != 0 || size > 90<<10 {
 		t.Errorf("validate within the limit: exit %d %s", r.Code, r.Stderr)

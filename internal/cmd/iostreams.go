@@ -4,6 +4,8 @@ import (
 	"context"
 	"io"
 	"os"
+	"strconv"
+	"strings"
 	"time"
 
 	"golang.org/x/term"
@@ -19,6 +21,10 @@ type IOStreams struct {
 	ErrOut io.Writer
 
 	InTTY, OutTTY, ErrTTY bool
+
+	// OutWidth returns the width of the terminal standard output is, or 0;
+	// nil when there is no terminal to ask (tests set COLUMNS instead).
+	OutWidth func() int
 }
 
 // Factory carries what commands need from the outside world.
@@ -36,8 +42,8 @@ type Factory struct {
 
 	// ColorMode is the --color flag: auto, always or never.
 	ColorMode string
-	// ConfigPath is the --config flag ("" for .rescoord.yaml in the
-	// working directory, when there is one); config the file as read.
+	// ConfigPath is the --config flag: the project config, "" for
+	// .rescoord.yaml in the working directory when present.
 	ConfigPath string
 	config     *projectConfig
 }
@@ -52,6 +58,13 @@ func NewFactory(demo []byte) *Factory {
 			InTTY:  term.IsTerminal(int(os.Stdin.Fd())),
 			OutTTY: term.IsTerminal(int(os.Stdout.Fd())),
 			ErrTTY: term.IsTerminal(int(os.Stderr.Fd())),
+			OutWidth: func() int {
+				w, _, err := term.GetSize(int(os.Stdout.Fd()))
+				if err != nil {
+					return 0
+				}
+				return w
+			},
 		},
 		Demo:      demo,
 		Getenv:    os.Getenv,
@@ -84,9 +97,28 @@ func (f *Factory) HumanOut() io.Writer { return render.SafeWriter(f.IO.Out) }
 // HumanErr is HumanOut for standard error.
 func (f *Factory) HumanErr() io.Writer { return render.SafeWriter(f.IO.ErrOut) }
 
-// Styles returns the styles for standard output.
+// Styles returns the styles for standard output, fitted to its width
+// (Width).
 func (f *Factory) Styles() *render.Styles {
-	return render.NewStyles(f.IO.Out, render.ColorEnabled(f.ColorMode, f.IO.OutTTY, f.Getenv))
+	st := render.NewStyles(f.IO.Out, render.ColorEnabled(f.ColorMode, f.IO.OutTTY, f.Getenv))
+	st.Width = f.Width()
+	return st
+}
+
+// Width is the number of cells human tables on standard output fit
+// (README, "Tables on a terminal"): $COLUMNS when it is a positive number, else the
+// terminal's width when standard output is one, else 0 — piped output is
+// not fitted, so it stays complete and stable.
+func (f *Factory) Width() int {
+	if v := f.Getenv("COLUMNS"); v != "" {
+		if n, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && n > 0 {
+			return n
+		}
+	}
+	if f.IO.OutTTY && f.IO.OutWidth != nil {
+		return max(f.IO.OutWidth(), 0)
+	}
+	return 0
 }
 
 // ErrStyles returns the styles for standard error.

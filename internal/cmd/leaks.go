@@ -496,7 +496,7 @@ func reportBaseline(path string, maxBytes int64) (sigs []string, ok bool, err er
 	}
 	sigs, err = leaks.ReportSignatures(data)
 	if err != nil {
-		return nil, false, &exitError{code: ExitError, err: fmt.Errorf("--baseline %s: %w", render.Escape(path), err)}
+		return nil, false, &exitError{code: ExitError, err: fmt.Errorf("invalid baseline report %s: %w", render.Escape(path), err)}
 	}
 	return sigs, true, nil
 }

@@ -61,6 +61,7 @@ func NewCmdList(f *Factory, runF func(*ListOptions) error) *cobra.Command {
 	fl := c.Flags()
 	fl.StringArrayVar(&opts.Types, "type", nil, "keep resources of this type (repeatable)")
 	fl.StringVar(&opts.Owner, "owner", "", "keep resources owned by this component id")
+	_ = c.RegisterFlagCompletionFunc("owner", completeIDs(f, &opts.Input, true))
 	fl.BoolVarP(&opts.Recursive, "recursive", "r", false, "with --owner, include the component's whole subtree")
 	fl.StringVar(&opts.State, "state", "live", "keep resources in this state: live, active, releasing, released or all")
 	fl.BoolVar(&opts.Running, "running", false, "keep only running resources")
@@ -107,6 +108,9 @@ func runList(ctx context.Context, f *Factory, opts *ListOptions) error {
 	if err != nil {
 		return err
 	}
+	if opts.Owner != "" && !knownOwner(ix, opts.Owner) {
+		return usageError("no component %q in the snapshot", opts.Owner)
+	}
 	if opts.Tree {
 		// The tree is rooted at --owner and always shows its whole subtree.
 		q.Sort = ""
@@ -147,7 +151,12 @@ func runList(ctx context.Context, f *Factory, opts *ListOptions) error {
 		if len(sel) == 0 {
 			return nil
 		}
-		return render.Table(w, st, header, rows)
+		if format == "wide" {
+			return render.Table(w, st.Unfitted(), header, rows)
+		}
+		// On a terminal the table fits its width (README, "Tables on a
+		// terminal"); -o wide shows every cell whole.
+		return render.FitTable(w, st, header, rows, "NAME", "OWNER")
 	})
 	if err != nil {
 		return err
@@ -156,6 +165,20 @@ func runList(ctx context.Context, f *Factory, opts *ListOptions) error {
 		fmt.Fprintf(f.IO.ErrOut, "(%d more not shown: --limit %d)\n", total-len(sel), opts.Limit)
 	}
 	return nil
+}
+
+// knownOwner reports whether id is a component of the snapshot or the
+// owner some resource names (a missing owner's orphans are listed too).
+func knownOwner(ix *snapshot.Index, id string) bool {
+	if _, ok := ix.ComponentIndex(id); ok {
+		return true
+	}
+	for i := range ix.Snap.Resources {
+		if ix.Snap.Resources[i].Owner == id {
+			return true
+		}
+	}
+	return false
 }
 
 // printListJSON writes {"resources": [...], "total": N} (docs/snapshot-format.md, "list -o json") as

@@ -75,7 +75,7 @@ func TestOutput_Refusals(t *testing.T) {
 		{[]string{"stats", "--demo", "-o", "yaml"}, `invalid --output "yaml": want text or json`},
 		{[]string{"list", "--demo", "-o", "json", "-o", "csv"}, "at most one --output can go to standard output"},
 		{[]string{"graph", "--demo", "-o", "dot="}, `give a path after =`},
-		{[]string{"cleanup", "--dry-run", "--demo", "-o", "svg"}, `want text, json, markdown or junit`},
+		{[]string{"cleanup", "--dry-run", "--demo", "-o", "svg"}, `want text, wide, json, markdown or junit`},
 	} {
 		r := runCLI(t, tt.args...)
 		if r.Code != ExitError || !strings.Contains(r.Stderr, tt.stderr) || strings.Count(r.Stderr, "\n") != 1 {

@@ -16,7 +16,7 @@ import (
 	"github.com/mattn/go-runewidth"
 )
 
-var ansi = regexp.MustCompile(`\x1b\[[0-9;]*[A-Za-z]`)
+var ansiSeq = regexp.MustCompile(`\x1b\[[0-9;]*[A-Za-z]`)
 
 // onTerminal runs the rescoord binary on a real pseudo-terminal of cols
 // columns and returns what it wrote there.
@@ -45,7 +45,7 @@ func TestTerminal_WidthAndColour(t *testing.T) {
 	}
 	widest := func(s string) int {
 		w := 0
-		for line := range strings.Lines(ansi.ReplaceAllString(s, "")) {
+		for line := range strings.Lines(ansiSeq.ReplaceAllString(s, "")) {
 			w = max(w, runewidth.StringWidth(strings.TrimRight(line, "\n")))
 		}
 		return w

@@ -118,7 +118,7 @@ func runRecord(c *cobra.Command, f *Factory, opts *RecordOptions) error {
 				bytes += s.Resources[k].SizeBytes
 			}
 		}
-		fmt.Fprintf(f.IO.Out, "%s  %d resources, %d live, %s\n", render.Escape(path), len(s.Resources), live, render.Bytes(bytes))
+		fmt.Fprintf(f.IO.Out, "%s  %s, %d live, %s\n", render.Escape(path), count(len(s.Resources), "resource", "resources"), live, render.Bytes(bytes))
 	}
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -139,7 +140,8 @@ transparently), - for standard input, --demo for the built-in sample, or
 		return &exitError{code: ExitError, err: fmt.Errorf("%w (see '%s --help')", err, c.CommandPath())}
 	})
 	root.PersistentFlags().StringVar(&f.ColorMode, "color", "auto", "colour output: auto, always or never (auto honours NO_COLOR and a non-terminal output)")
-	root.PersistentFlags().StringVar(&f.ConfigPath, "config", "", "the project config (default: "+DefaultConfigFile+" in the working directory, when there is one)")
+	root.PersistentFlags().StringVar(&f.ConfigPath, "config", "", "the project config: defaults for the commands' flags (default: "+DefaultConfigFile+" in the working directory, when there is one)")
+	_ = root.RegisterFlagCompletionFunc("color", cobra.FixedCompletions([]string{"auto", "always", "never"}, cobra.ShellCompDirectiveNoFileComp))
 	root.PersistentPreRunE = func(c *cobra.Command, _ []string) error {
 		// The project config gives defaults to the flags the command line
 		// does not set (docs/ci.md, "Project config").
@@ -176,6 +178,34 @@ transparently), - for standard input, --demo for the built-in sample, or
 		NewCmdImport(f, nil),
 		NewCmdConfig(f, nil),
 	)
+	// --attach completes, on every command that takes it, what
+	// rescoord ps lists.
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		if c.Flags().Lookup("attach") != nil {
+			if _, ok := c.GetFlagCompletionFunc("attach"); !ok {
+				_ = c.RegisterFlagCompletionFunc("attach", completeAttach(f))
+			}
+		}
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(root)
+	// cobra's completion command prints its help for any argument, and
+	// exits 0: an unknown shell is a usage error instead.
+	root.InitDefaultCompletionCmd()
+	for _, c := range root.Commands() {
+		if c.Name() == "completion" {
+			c.Args = cobra.ArbitraryArgs
+			c.RunE = func(c *cobra.Command, args []string) error {
+				if len(args) > 0 {
+					return usageError("unknown shell %q for completion: want bash, zsh, fish or powershell", args[0])
+				}
+				return c.Help()
+			}
+		}
+	}
 	return root
 }
 
@@ -239,6 +269,11 @@ func printError(w io.Writer, err error) {
 		lines[i] = render.Escape(l)
 	}
 	fmt.Fprintf(w, "rescoord: %s\n", strings.Join(lines, "\n"))
+}
+
+// count is n and the noun that goes with it: "1 component", "2 components".
+func count(n int, one, many string) string {
+	return strconv.Itoa(n) + " " + plural(n, one, many)
 }
 
 func plural(n int, one, many string) string {

@@ -75,8 +75,8 @@ func runStats(ctx context.Context, f *Factory, opts *StatsOptions) error {
 // printStatsText writes the summary of stats.
 func printStatsText(w io.Writer, sty *render.Styles, s *snapshot.Snapshot, st *snapshot.Stats) error {
 	fmt.Fprintf(w, "%s  %s, taken %s\n", sty.Title.Render("Snapshot"), sourceLabel(s), s.TakenAt.UTC().Format("2006-01-02 15:04:05Z07:00"))
-	fmt.Fprintf(w, "%d components (%d destroyed), %d resources (%d live, %s)\n\n",
-		st.Components, st.DestroyedComponents, st.Resources, st.LiveResources, render.Bytes(st.LiveBytes))
+	fmt.Fprintf(w, "%s (%d destroyed), %s (%d live, %s)\n\n",
+		count(st.Components, "component", "components"), st.DestroyedComponents, count(st.Resources, "resource", "resources"), st.LiveResources, render.Bytes(st.LiveBytes))
 
 	fmt.Fprintln(w, sty.Title.Render("By type"))
 	var rows [][]string

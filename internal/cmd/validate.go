@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/rescoord/rescoord/internal/attach"
 	"github.com/rescoord/rescoord/internal/output"
 	"github.com/rescoord/rescoord/internal/render"
 	"github.com/rescoord/rescoord/pkg/snapshot"
@@ -76,11 +77,20 @@ func runValidate(ctx context.Context, f *Factory, opts *ValidateOptions) error {
 		return err
 	}
 	in, err := opts.Input.loadOne(ctx, f, opts.Args)
+	// name is the input as given, in JSON ("-" for standard input);
+	// label is how text names it ("stdin").
 	name := "-"
-	if len(opts.Args) == 1 {
+	switch {
+	case len(opts.Args) == 1:
 		name = opts.Args[0]
-	} else if opts.Input.Demo {
+	case opts.Input.Demo:
 		name = "demo"
+	case opts.Input.Attach != "":
+		name = attach.Redact(opts.Input.Attach)
+	}
+	label := name
+	if name == "-" {
+		label = stdinLabel
 	}
 	rep := validateReport{Input: name, Errors: []validateError{}}
 	var list *snapshot.Errors
@@ -108,8 +118,9 @@ func runValidate(ctx context.Context, f *Factory, opts *ValidateOptions) error {
 		}
 		w = render.SafeWriter(w)
 		if rep.Valid {
-			_, err := fmt.Fprintf(w, "%s %s: %d components, %d resources (%d live), %d cleanups\n",
-				st.OK.Render("valid"), render.Escape(name), rep.Components, rep.Resources, rep.Live, rep.Cleanups)
+			_, err := fmt.Fprintf(w, "%s %s: %s, %s (%d live), %s\n",
+				st.OK.Render("valid"), render.Escape(label), count(rep.Components, "component", "components"),
+				count(rep.Resources, "resource", "resources"), rep.Live, count(rep.Cleanups, "cleanup", "cleanups"))
 			return err
 		}
 		for _, e := range list.List {
@@ -125,7 +136,7 @@ func runValidate(ctx context.Context, f *Factory, opts *ValidateOptions) error {
 	}
 	if !rep.Valid {
 		if stdout, ok := output.Stdout(targets); !ok || stdout.Format == "text" {
-			fmt.Fprintf(f.HumanErr(), "rescoord: %s is not a valid snapshot: %d %s\n", render.Escape(name), rep.ErrorsTotal, plural(rep.ErrorsTotal, "error", "errors"))
+			fmt.Fprintf(f.HumanErr(), "rescoord: %s is not a valid snapshot: %d %s\n", render.Escape(label), rep.ErrorsTotal, plural(rep.ErrorsTotal, "error", "errors"))
 		}
 		return errSilent
 	}

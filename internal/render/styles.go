@@ -2,6 +2,7 @@ package render
 
 import (
 	"io"
+	"strings"
 
 	"github.com/charmbracelet/lipgloss"
 	"github.com/muesli/termenv"
@@ -11,9 +12,13 @@ import (
 // renders its text unchanged, so piped output is plain and stable.
 type Styles struct {
 	Color bool
+	// Width is the number of cells a line of a table should fit (FitTable):
+	// the terminal's width, or 0 for output that is not fitted (a pipe, a
+	// file).
+	Width int
 
 	Header   lipgloss.Style
-	Title    lipgloss.Style
+	Title    Style
 	Dim      lipgloss.Style
 	Bold     lipgloss.Style
 	Critical lipgloss.Style
@@ -22,7 +27,31 @@ type Styles struct {
 	Info     lipgloss.Style
 	OK       lipgloss.Style
 	ID       lipgloss.Style
-	Dead     lipgloss.Style
+	Dead     Style
+}
+
+// Style is a style that lipgloss would render one escape sequence per
+// character (it does so for underline and strikethrough, to leave the
+// blanks unstyled): Render writes one sequence for the whole text, so that
+// a heading can be found in coloured output (grep "Cleanup plan").
+type Style struct {
+	te termenv.Style
+	on bool
+}
+
+// Render returns strs joined by blanks, as lipgloss.Style.Render does,
+// styled as one run of text.
+func (s Style) Render(strs ...string) string {
+	text := strings.Join(strs, " ")
+	if !s.on || text == "" {
+		return text
+	}
+	return s.te.Styled(text)
+}
+
+// Renderer is what renders a style: a lipgloss.Style or a Style.
+type Renderer interface {
+	Render(strs ...string) string
 }
 
 // NewStyles returns the styles for output written to w.
@@ -34,10 +63,14 @@ func NewStyles(w io.Writer, color bool) *Styles {
 		r.SetColorProfile(termenv.Ascii)
 	}
 	s := r.NewStyle
+	p := termenv.ANSI256
+	if !color {
+		p = termenv.Ascii
+	}
 	return &Styles{
 		Color:    color,
 		Header:   s().Bold(true),
-		Title:    s().Bold(true).Underline(true),
+		Title:    Style{te: p.String().Bold().Underline(), on: color},
 		Dim:      s().Faint(true),
 		Bold:     s().Bold(true),
 		Critical: s().Bold(true).Foreground(lipgloss.Color("197")),
@@ -46,14 +79,21 @@ func NewStyles(w io.Writer, color bool) *Styles {
 		Info:     s().Foreground(lipgloss.Color("39")),
 		OK:       s().Foreground(lipgloss.Color("42")),
 		ID:       s().Foreground(lipgloss.Color("110")),
-		Dead:     s().Foreground(lipgloss.Color("245")).Strikethrough(true),
+		Dead:     Style{te: p.String().Foreground(p.Color("245")).CrossOut(), on: color},
 	}
+}
+
+// Unfitted returns a copy of s whose tables are not fitted to a width.
+func (s *Styles) Unfitted() *Styles {
+	c := *s
+	c.Width = 0
+	return &c
 }
 
 // Paint renders text with style, or returns it as it is with colour off:
 // the same text as Render then, without its cost (a tree of 50,000 lines
 // renders a few styles per line).
-func (s *Styles) Paint(style lipgloss.Style, text string) string {
+func (s *Styles) Paint(style Renderer, text string) string {
 	if !s.Color {
 		return text
 	}

@@ -26,8 +26,20 @@ const fastTableRows = 1000
 // Table passes every cell through Cell, so none breaks a line or holds a
 // control character but the colours of a style.
 func Table(w io.Writer, st *Styles, header []string, rows [][]string) error {
+	return FitTable(w, st, header, rows)
+}
+
+// FitTable is Table fitted to st.Width (the terminal's width; 0 for a
+// pipe or a file, which get every cell whole): the cells of the columns
+// named in shrink (by header) are truncated with Ellipsis, widest column
+// first, after they are escaped (Truncate never cuts an escape or a
+// character). Columns cannot shrink below their header or 10 cells.
+func FitTable(w io.Writer, st *Styles, header []string, rows [][]string, shrink ...string) error {
 	rows = cells(rows, Cell)
-	if len(rows) > fastTableRows || hasLongCell(rows) {
+	rows = fitColumns(st.Width, header, rows, shrink)
+	// Fitted, the table is aligned here: tablewriter pads a styled last
+	// cell past its reset sequence, two blanks more than the width.
+	if len(rows) > fastTableRows || hasLongCell(rows) || st.Width > 0 && len(shrink) > 0 {
 		return alignedTable(w, st, header, rows)
 	}
 	styled := make([]string, len(header))

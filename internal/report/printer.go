@@ -22,7 +22,7 @@ type Printer interface {
 type Options struct {
 	// Styles colour the text format; nil prints plain text.
 	Styles *render.Styles
-	// Input names the snapshot as given: a path, "-", "demo" or an attach target.
+	// Input names the snapshot: a path, "stdin", "demo" or an attach target.
 	Input string
 	// Version is rescoord's version, for SARIF and JUnit.
 	Version string

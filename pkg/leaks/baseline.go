@@ -42,7 +42,24 @@ func ReportSignatures(data []byte) ([]string, error) {
 		if f.Signature == nil || *f.Signature == "" {
 			return nil, fmt.Errorf("findings[%d]: no signature", i)
 		}
+		if !isSignature(*f.Signature) {
+			return nil, fmt.Errorf("findings[%d].signature %q: want 16 hex digits", i, *f.Signature)
+		}
 		out = append(out, *f.Signature)
 	}
 	return out, nil
+}
+
+// isSignature reports whether s is a signature as Signature writes one:
+// 16 lowercase hex digits.
+func isSignature(s string) bool {
+	if len(s) != 16 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
 }
