@@ -159,6 +159,7 @@ transparently), - for standard input, --demo for the built-in sample, or
 		NewCmdGraph(f, nil),
 		NewCmdAttachCheck(f, nil),
 		NewCmdImport(f, nil),
+		NewCmdMetrics(f, nil),
 	)
 	return root
 }
