@@ -41,6 +41,10 @@ type LeaksOptions struct {
 	// NoStepSummary keeps -o github from appending the Markdown report to
 	// $GITHUB_STEP_SUMMARY.
 	NoStepSummary bool
+	// SourceRoot and PathMap map creation frames' files to repository
+	// paths for -o sarif, github and junit (docs/ci.md, "Source paths").
+	SourceRoot string
+	PathMap    []string
 }
 
 // NewCmdLeaks builds `rescoord leaks`. A non-nil runF replaces the run, for tests.
@@ -96,6 +100,8 @@ in the working directory when present. See docs/leaks.md.`,
 	fl.StringVar(&opts.GrowthBytes, "growth-bytes", "16MiB", "growth: least increase in the live bytes of a (component, type); 0 turns the bytes criterion off")
 	fl.Float64Var(&opts.GrowthPercent, "growth-percent", leaks.DefaultGrowth.Percent, "growth: least increase relative to the old value, in percent")
 	fl.BoolVar(&opts.NoStepSummary, "no-step-summary", false, "with -o github, do not append the Markdown report to $GITHUB_STEP_SUMMARY")
+	fl.StringVar(&opts.SourceRoot, "source-root", "", "for -o sarif, github and junit: make absolute frame paths under this directory relative to it")
+	fl.StringArrayVar(&opts.PathMap, "path-map", nil, "for -o sarif, github and junit: replace the frame path prefix FROM by TO, repeatable (FROM=TO; the first match wins; before --source-root)")
 	_ = c.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(report.Formats, cobra.ShellCompDirectiveNoFileComp))
 	_ = c.RegisterFlagCompletionFunc("fail-on", cobra.FixedCompletions([]string{"critical", "error", "warning", "info", "none"}, cobra.ShellCompDirectiveNoFileComp))
 	_ = c.RegisterFlagCompletionFunc("severity", cobra.FixedCompletions([]string{"critical", "error", "warning", "info"}, cobra.ShellCompDirectiveNoFileComp))
@@ -223,6 +229,9 @@ func runLeaks(ctx context.Context, f *Factory, opts *LeaksOptions) error {
 	}
 	if !opts.NoStepSummary {
 		popts.StepSummary = f.Getenv("GITHUB_STEP_SUMMARY")
+	}
+	if popts.Paths, err = reportPaths(opts.SourceRoot, opts.PathMap); err != nil {
+		return err
 	}
 	for _, o := range outs {
 		if o.format == "json" && o.path != "" {
@@ -492,4 +501,24 @@ func unwrapPath(err error, path string) error {
 		return pe.Err
 	}
 	return err
+}
+
+// reportPaths reads --source-root and --path-map (docs/ci.md, "Source paths").
+func reportPaths(root string, maps []string) (report.Paths, error) {
+	var p report.Paths
+	for _, v := range maps {
+		m, err := report.ParsePathRewrite(v)
+		if err != nil {
+			return p, usageError("--path-map: %v", err)
+		}
+		p.Map = append(p.Map, m)
+	}
+	if root != "" {
+		abs, err := filepath.Abs(root)
+		if err != nil {
+			return p, usageError("--source-root: %v", err)
+		}
+		p.SourceRoot = filepath.ToSlash(abs)
+	}
+	return p, nil
 }
