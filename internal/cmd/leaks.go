@@ -47,6 +47,10 @@ type LeaksOptions struct {
 	Reconcile bool
 	// baselineReport is set when --baseline named a leak report.
 	baselineReport bool
+	// SourceRoot and PathMap map creation frames' files to repository
+	// paths for -o sarif, github and junit (docs/ci.md, "Source paths").
+	SourceRoot string
+	PathMap    []string
 }
 
 // NewCmdLeaks builds `rescoord leaks`. A non-nil runF replaces the run, for tests.
@@ -97,6 +101,8 @@ in the working directory when present. See docs/leaks.md.`,
 	fl.Float64Var(&opts.GrowthPercent, "growth-percent", leaks.DefaultGrowth.Percent, "growth: least increase relative to the old value, in percent")
 	fl.BoolVar(&opts.NoStepSummary, "no-step-summary", false, "with -o github, do not append the Markdown report to $GITHUB_STEP_SUMMARY")
 	fl.BoolVar(&opts.Reconcile, "reconcile", false, "with --attach, also report the threads, files, sockets and child processes /proc shows in the process that its registry does not track (Linux)")
+	fl.StringVar(&opts.SourceRoot, "source-root", "", "for -o sarif, github and junit: make absolute frame paths under this directory relative to it")
+	fl.StringArrayVar(&opts.PathMap, "path-map", nil, "for -o sarif, github and junit: replace the frame path prefix FROM by TO, repeatable (FROM=TO; the first match wins; before --source-root)")
 	_ = c.RegisterFlagCompletionFunc("fail-on", cobra.FixedCompletions([]string{"critical", "error", "warning", "info", "none"}, cobra.ShellCompDirectiveNoFileComp))
 	_ = c.RegisterFlagCompletionFunc("severity", cobra.FixedCompletions([]string{"critical", "error", "warning", "info"}, cobra.ShellCompDirectiveNoFileComp))
 	return c
@@ -221,6 +227,9 @@ func runLeaks(ctx context.Context, f *Factory, opts *LeaksOptions) error {
 	}
 	if !opts.NoStepSummary {
 		popts.StepSummary = f.Getenv("GITHUB_STEP_SUMMARY")
+	}
+	if popts.Paths, err = reportPaths(opts.SourceRoot, opts.PathMap); err != nil {
+		return err
 	}
 	for _, o := range outs {
 		if o.Format == "json" && o.Path != "" {
@@ -499,4 +508,24 @@ func reportBaseline(path string, maxBytes int64) (sigs []string, ok bool, err er
 		return nil, false, &exitError{code: ExitError, err: fmt.Errorf("invalid baseline report %s: %w", render.Escape(path), err)}
 	}
 	return sigs, true, nil
+}
+
+// reportPaths reads --source-root and --path-map (docs/ci.md, "Source paths").
+func reportPaths(root string, maps []string) (report.Paths, error) {
+	var p report.Paths
+	for _, v := range maps {
+		m, err := report.ParsePathRewrite(v)
+		if err != nil {
+			return p, usageError("--path-map: %v", err)
+		}
+		p.Map = append(p.Map, m)
+	}
+	if root != "" {
+		abs, err := filepath.Abs(root)
+		if err != nil {
+			return p, usageError("--source-root: %v", err)
+		}
+		p.SourceRoot = filepath.ToSlash(abs)
+	}
+	return p, nil
 }

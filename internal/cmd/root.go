@@ -177,6 +177,7 @@ transparently), - for standard input, --demo for the built-in sample, or
 		NewCmdAttachCheck(f, nil),
 		NewCmdImport(f, nil),
 		NewCmdConfig(f, nil),
+		NewCmdMetrics(f, nil),
 	)
 	// --attach completes, on every command that takes it, what
 	// rescoord ps lists.

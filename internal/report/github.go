@@ -35,6 +35,7 @@ type githubPrinter struct{ opts Options }
 // Print implements Printer.
 func (p *githubPrinter) Print(w io.Writer, r *leaks.Report) error {
 	t := newTracer(r.Index)
+	t.paths = p.opts.Paths
 	var b, text []byte
 	errs, warns, left := 0, 0, 0
 	for gi := range r.Groups {

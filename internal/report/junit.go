@@ -195,6 +195,7 @@ const maxSummarySignatures = 20
 func (p *junitPrinter) Print(w io.Writer, r *leaks.Report) error {
 	w = render.SafeWriter(w)
 	t := newTracer(r.Index)
+	t.paths = p.opts.Paths
 	suite := JUnitSuite{Name: xmlChars("rescoord leaks: " + render.Escape(p.opts.Input)), Time: "0"}
 	shown := min(len(r.Groups), maxJUnitGroups)
 	count := func(o junitOutcome) {

@@ -44,6 +44,9 @@ type Options struct {
 	// StepSummary is the file the github format appends the Markdown
 	// report to ($GITHUB_STEP_SUMMARY), "" for none.
 	StepSummary string
+	// Paths maps frames' files before SARIF, GitHub and JUnit locate
+	// findings (--path-map, --source-root).
+	Paths Paths
 }
 
 // New returns the printer for format, or an error naming the formats.

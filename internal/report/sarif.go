@@ -289,6 +289,7 @@ const sarifBlockGroups = 128
 // thousand groups is never held in memory as SARIF.
 func (p *sarifPrinter) Print(w io.Writer, r *leaks.Report) error {
 	t := newTracer(r.Index)
+	t.paths = p.opts.Paths
 	version, semantic := driverVersions(p.opts.Version)
 	tool := sarifTool{Driver: sarifDriver{
 		Name: "rescoord", InformationURI: informationURI, Version: version, SemanticVersion: semantic,

@@ -54,6 +54,8 @@ type tracer struct {
 	// anc is built on the first trace of a long path.
 	anc          *ancestry
 	ancestryOnce sync.Once
+	// paths maps frames' files for locationWhere.
+	paths Paths
 }
 
 func newTracer(ix *snapshot.Index) *tracer { return &tracer{ix: ix} }
@@ -485,6 +487,9 @@ func (t *tracer) locationWhere(f *leaks.Finding, accept func(file string) bool) 
 	s := t.ix.Snap
 	parse := func(fr string) (string, int, bool) {
 		file, line, ok := parseFrame(fr)
+		if ok {
+			file = t.paths.Apply(file)
+		}
 		if ok && accept != nil && !accept(file) {
 			return "", 0, false
 		}

@@ -138,7 +138,7 @@ func (s *Suppression) Match(ix *snapshot.Index, f *Finding) bool {
 		}
 		ok := false
 		for _, fr := range r.CreatedBy {
-			if glob(s.Frame, fr) {
+			if glob(s.Frame, fr) || glob(s.Frame, baseFrame(fr)) {
 				ok = true
 				break
 			}
@@ -151,6 +151,21 @@ func (s *Suppression) Match(ix *snapshot.Index, f *Finding) bool {
 }
 
 func glob(pattern, s string) bool { return doublestar.MatchUnvalidated(pattern, s) }
+
+// baseFrame is a frame with its file cut to the base name
+// ("pkg/player/player.go:88 player.Play" is "player.go:88 player.Play"), so
+// that a frame pattern written for the base name ("player.go:*",
+// "* player.*") matches a frame with a path too (docs/leaks.md).
+func baseFrame(fr string) string {
+	file, rest, ok := strings.Cut(fr, " ")
+	if i := strings.LastIndexByte(file, '/'); i >= 0 {
+		file = file[i+1:]
+	}
+	if !ok {
+		return file
+	}
+	return file + " " + rest
+}
 
 // Suppressions are the entries of a suppressions file, in file order.
 type Suppressions struct {

@@ -407,9 +407,9 @@ func TestSnapshot_IsReadByTheDecoderUnchanged(t *testing.T) {
 		string(wr.Metadata) != `{"files":312}` || !wr.CreatedAt.Equal(t0.Add(time.Minute)) {
 		t.Errorf("worker: %+v", wr)
 	}
-	if len(wr.CreatedBy) == 0 || !strings.HasPrefix(wr.CreatedBy[0], "registry_test.go:") ||
+	if len(wr.CreatedBy) == 0 || !strings.HasPrefix(wr.CreatedBy[0], "pkg/registry/registry_test.go:") ||
 		!strings.HasSuffix(wr.CreatedBy[0], " registry_test.TestSnapshot_IsReadByTheDecoderUnchanged") {
-		t.Errorf("created_by %q: want this test as the innermost frame", wr.CreatedBy)
+		t.Errorf("created_by %q: want this test, by its path in the module, as the innermost frame", wr.CreatedBy)
 	}
 	if len(back.Cleanups) != 1 || back.Cleanups[0].ID != "c-1" || back.Cleanups[0].Component != "tab" ||
 		back.Cleanups[0].Priority != 10 || *back.Cleanups[0].TimeoutMS != 3000 {

@@ -215,9 +215,9 @@ func TestServe_Metrics(t *testing.T) {
 		labels map[string]string
 		want   float64
 	}{
-		{"rescoord_live_resources", map[string]string{"component": "media_workers", "type": "worker"}, 1},
-		{"rescoord_live_bytes", map[string]string{"component": "media_workers", "type": "worker"}, 4096},
-		{"rescoord_limit_bytes", map[string]string{"component": ""}, 1 << 20},
+		{"rescoord_live_resources", map[string]string{"component_name": "", "type": "worker"}, 1},
+		{"rescoord_live_bytes", map[string]string{"component_name": "", "type": "worker"}, 4096},
+		{"rescoord_registry_limit_bytes", nil, 1 << 20},
 		{"rescoord_resources_created_total", map[string]string{"type": "worker"}, 1},
 		{"rescoord_leak_findings", map[string]string{"rule": "running-orphan"}, 0},
 		{"rescoord_components", map[string]string{"state": "alive"}, 3},

@@ -1,12 +1,16 @@
 package registry
 
 import (
-	"path/filepath"
+	"bufio"
+	"os"
+	"path"
 	"reflect"
 	"runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/rescoord/rescoord/pkg/coordinator"
 )
@@ -64,8 +68,11 @@ func (r *Registry) captureStack(skip int) *stack {
 }
 
 // Frames returns the stack as snapshot frames, innermost first:
-// "file.go:88 pkg.(*Type).Method", without the registry's and the
-// coordinators' own frames.
+// "dir/file.go:88 pkg.(*Type).Method", without the registry's and the
+// coordinators' own frames. Files of the main module are relative to its
+// root, as go build -trimpath shows them without the module path
+// ("examples/mediaapp/main.go:154"); others keep their full path
+// (docs/library.md, "Creation stacks").
 func (s *stack) Frames() []string {
 	if s == nil {
 		return nil
@@ -75,7 +82,7 @@ func (s *stack) Frames() []string {
 		for {
 			f, more := frames.Next()
 			if f.Function != "" && !internalFrame(f.Function) {
-				s.frames = append(s.frames, filepath.Base(f.File)+":"+strconv.Itoa(f.Line)+" "+shortFunc(f.Function))
+				s.frames = append(s.frames, frameFile(f.File, f.Function)+":"+strconv.Itoa(f.Line)+" "+shortFunc(f.Function))
 				if len(s.frames) == maxFrames {
 					break
 				}
@@ -113,4 +120,99 @@ func shortFunc(fn string) string {
 		return fn[i+1:]
 	}
 	return fn
+}
+
+// modulePath is the main module's path, "" when the binary has no build
+// information (or "command-line-arguments": go run of loose files).
+var modulePath = func() string {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Path != "command-line-arguments" {
+		return bi.Main.Path
+	}
+	return ""
+}()
+
+// moduleDir is the main module's root directory on the build machine
+// (a binary built without -trimpath records absolute paths), once known.
+var moduleDir atomic.Pointer[string]
+
+// checkedDirs are the directories already searched for the main module's
+// go.mod, so that each is read at most once.
+var checkedDirs sync.Map
+
+// frameFile is file relative to the main module's root when it is one of
+// the module's, else file unchanged.
+func frameFile(file, fn string) string {
+	if modulePath == "" {
+		return file
+	}
+	if rest, ok := strings.CutPrefix(file, modulePath+"/"); ok {
+		return rest // -trimpath: the module path stands for the root
+	}
+	if !path.IsAbs(file) && !strings.Contains(file, ":/") {
+		return file
+	}
+	dir := moduleDir.Load()
+	if dir == nil {
+		learnModuleDir(file, fn)
+		dir = moduleDir.Load()
+	}
+	if dir != nil {
+		if rest, ok := strings.CutPrefix(file, *dir+"/"); ok {
+			return rest
+		}
+	}
+	return file
+}
+
+// learnModuleDir finds the main module's root from a frame: from the
+// function's import path when it is a package of the module (its file is
+// then under root/package-dir), else from a go.mod naming the module in
+// the file's directory or one above it.
+func learnModuleDir(file, fn string) {
+	pkg := strings.TrimSuffix(strings.TrimSuffix(pkgPrefixOf(fn), "."), "_test")
+	dir := path.Dir(file)
+	if rel, ok := strings.CutPrefix(pkg, modulePath); ok && (rel == "" || rel[0] == '/') {
+		if root, ok := strings.CutSuffix(dir, rel); ok {
+			moduleDir.CompareAndSwap(nil, &root)
+		}
+		return
+	}
+	for d := dir; ; d = path.Dir(d) {
+		if _, seen := checkedDirs.LoadOrStore(d, true); seen {
+			return
+		}
+		if goModNames(path.Join(d, "go.mod"), modulePath) {
+			moduleDir.CompareAndSwap(nil, &d)
+			return
+		}
+		if d == path.Dir(d) {
+			return
+		}
+	}
+}
+
+// goModNames reports whether the go.mod file at p declares module mod.
+func goModNames(p, mod string) bool {
+	f, err := os.Open(p)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(strings.TrimSpace(sc.Text()), "module "); ok {
+			return strings.Trim(strings.TrimSpace(rest), `"`) == mod
+		}
+	}
+	return false
+}
+
+// pkgPrefixOf is "import/path." of a function name ("" for none).
+func pkgPrefixOf(fn string) string {
+	slash := strings.LastIndexByte(fn, '/')
+	dot := strings.IndexByte(fn[slash+1:], '.')
+	if dot < 0 {
+		return ""
+	}
+	return fn[:slash+1+dot+1]
 }

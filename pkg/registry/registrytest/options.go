@@ -139,8 +139,9 @@ func IgnoreComponent(component string) Option {
 
 // IgnoreFrame ignores the findings about a resource any frame of whose
 // creation stack matches the glob frame ("player.go:*", "* player.*").
-// A Go registry's frames read "file.go:88 pkg.(*Type).Method", the file's
-// base name and the function's package name. Default: none.
+// A Go registry's frames read "dir/file.go:88 pkg.(*Type).Method", the file
+// relative to the main module's root and the function's package name; the
+// pattern is also matched with the file's base name only. Default: none.
 func IgnoreFrame(frame string) Option {
 	return ignore(leaks.Suppression{Frame: frame})
 }

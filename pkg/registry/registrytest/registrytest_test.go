@@ -327,7 +327,7 @@ func TestScope_RealLeakFailsAfterTheDeadline(t *testing.T) {
 		"ERROR    orphaned-resource ×1 · custom \"leaked-conn\" of TestLeak",
 		"  leak trace:\n    app (app)  alive\n    └─ TestLeak (test)  destroyed ",
 		"       └─ leaked-conn (custom, r-1)  active",
-		"  created by:\n    registrytest_test.go:",
+		"  created by:\n    pkg/registry/registrytest/registrytest_test.go:",
 		"fails on error: FAIL (1 finding)",
 	} {
 		if !strings.Contains(got[0], want) {
