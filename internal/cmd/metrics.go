@@ -174,43 +174,14 @@ func exporterGuard(next http.Handler, public bool) http.Handler {
 			w.Header().Set("Connection", "close")
 			http.Error(w, msg, code)
 		}
-		if _, ok := req.Header["Origin"]; ok {
-			refuse(http.StatusForbidden, "forbidden: requests from web pages (with an Origin header) are refused")
+		if msg := attach.FromWebPage(req); msg != "" {
+			refuse(http.StatusForbidden, msg)
 			return
 		}
-		if site := req.Header.Get("Sec-Fetch-Site"); site != "" && site != "none" {
-			refuse(http.StatusForbidden, "forbidden: requests from web pages (Sec-Fetch-Site "+strconv.Quote(clipHeader(site))+") are refused")
-			return
-		}
-		if !public && !loopbackHostHeader(req.Host) {
-			refuse(http.StatusMisdirectedRequest, "misdirected request: host "+strconv.Quote(clipHeader(req.Host))+" is not a loopback address or localhost (serve with --public to accept it)")
+		if !public && !attach.LoopbackHost(req.Host) {
+			refuse(http.StatusMisdirectedRequest, "misdirected request: host "+strconv.Quote(attach.Clip(req.Host))+" is not a loopback address or localhost (serve with --public to accept it)")
 			return
 		}
 		next.ServeHTTP(w, req)
 	})
-}
-
-// loopbackHostHeader reports whether a Host header, with or without its
-// port, is localhost or a loopback IP literal.
-func loopbackHostHeader(host string) bool {
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		host = h
-	} else if strings.HasPrefix(host, "[") && strings.HasSuffix(host, "]") {
-		host = host[1 : len(host)-1]
-	} else if strings.Contains(host, ":") {
-		return false
-	}
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
-
-// clipHeader shortens an untrusted header value quoted in an error.
-func clipHeader(s string) string {
-	if len(s) > 64 {
-		return s[:64] + "…"
-	}
-	return s
 }

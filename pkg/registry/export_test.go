@@ -1,4 +1,6 @@
 package registry
 
-// LoopbackHostForTest exposes loopbackHost to the external tests.
-var LoopbackHostForTest = loopbackHost
+import "github.com/rescoord/rescoord/internal/attach"
+
+// LoopbackHostForTest exposes the Host check to the external tests.
+var LoopbackHostForTest = attach.LoopbackHost

@@ -246,7 +246,7 @@ func (r *Registry) handler(cfg *serveConfig) http.Handler {
 	})
 	want := []byte(cfg.token)
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		if msg := fromWebPage(req); msg != "" {
+		if msg := attach.FromWebPage(req); msg != "" {
 			refuse(w, http.StatusForbidden, msg)
 			return
 		}
@@ -257,20 +257,6 @@ func (r *Registry) handler(cfg *serveConfig) http.Handler {
 		}
 		mux.ServeHTTP(w, req)
 	})
-}
-
-// fromWebPage says why req looks sent by a browser for a web page, or "".
-// rescoord's client, curl and Prometheus send neither header; a browser
-// sends Origin with every cross-origin request but a plain GET, and
-// Sec-Fetch-Site with all of them ("none" is the user typing the URL).
-func fromWebPage(req *http.Request) string {
-	if _, ok := req.Header["Origin"]; ok {
-		return "forbidden: requests from web pages (with an Origin header) are refused"
-	}
-	if site := req.Header.Get("Sec-Fetch-Site"); site != "" && site != "none" {
-		return "forbidden: requests from web pages (Sec-Fetch-Site " + strconv.Quote(clip(site)) + ") are refused"
-	}
-	return ""
 }
 
 // hasBearer reports whether req carries "Authorization: Bearer want"; the
@@ -293,38 +279,13 @@ func overUnix(req *http.Request) bool {
 // rebinding) sends its own name.
 func checkHost(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		if !loopbackHost(req.Host) {
-			refuse(w, http.StatusMisdirectedRequest, "misdirected request: host "+strconv.Quote(clip(req.Host))+
+		if !attach.LoopbackHost(req.Host) {
+			refuse(w, http.StatusMisdirectedRequest, "misdirected request: host "+strconv.Quote(attach.Clip(req.Host))+
 				" is not a loopback address or localhost (the program must serve with registry.WithPublicAddress to accept it)")
 			return
 		}
 		next.ServeHTTP(w, req)
 	})
-}
-
-// loopbackHost reports whether a Host header, with or without its port,
-// is localhost or a loopback IP literal (127.0.0.0/8, [::1]).
-func loopbackHost(host string) bool {
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		host = h
-	} else if strings.HasPrefix(host, "[") && strings.HasSuffix(host, "]") {
-		host = host[1 : len(host)-1]
-	} else if strings.Contains(host, ":") {
-		return false
-	}
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
-
-// clip shortens an untrusted header value quoted in an error.
-func clip(s string) string {
-	if len(s) > 64 {
-		return s[:64] + "…"
-	}
-	return s
 }
 
 // refuse answers an error and closes the connection, so that a client
