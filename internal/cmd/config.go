@@ -263,7 +263,7 @@ func runConfig(c *cobra.Command, f *Factory, opts *ConfigOptions) error {
 			}
 			rows = append(rows, []string{"--" + fl.Name, render.Escape(value), render.Escape(from)})
 		})
-		if err := render.Table(w, st, []string{"FLAG", "VALUE", "FROM"}, rows); err != nil {
+		if err := render.FitTable(w, st, []string{"FLAG", "VALUE", "FROM"}, rows, "VALUE", "FROM"); err != nil {
 			return err
 		}
 	}

@@ -105,7 +105,7 @@ func runPs(f *Factory, opts *PsOptions) error {
 		}
 		rows = append(rows, []string{strconv.Itoa(l.PID), render.Escape(l.Process), render.Escape(l.Address), started, token, status})
 	}
-	if err := render.Table(f.HumanOut(), st, []string{"PID", "PROCESS", "ADDRESS", "STARTED", "TOKEN", "STATUS"}, rows); err != nil {
+	if err := render.FitTable(f.HumanOut(), st, []string{"PID", "PROCESS", "ADDRESS", "STARTED", "TOKEN", "STATUS"}, rows, "ADDRESS", "PROCESS"); err != nil {
 		return err
 	}
 	for _, l := range refused {

@@ -65,6 +65,9 @@ func TestTerminal_WidthAndColour(t *testing.T) {
 			t.Errorf("%v on 250 columns: no line wider than 80", args)
 		}
 	}
+	if out := onTerminal(t, bin, 72, nil, "stats", "--demo"); widest(out) > 72 {
+		t.Errorf("stats on 72 columns: the widest line has %d", widest(out))
+	}
 	if out := onTerminal(t, bin, 80, nil, "cleanup", "--dry-run", "--demo"); !strings.Contains(out, "Cleanup plan") {
 		t.Error(`the coloured heading cannot be found: "Cleanup plan" is not one run of text`)
 	}

@@ -92,7 +92,7 @@ func printStatsText(w io.Writer, sty *render.Styles, s *snapshot.Snapshot, st *s
 	for _, c := range st.TopComponents {
 		rows = append(rows, []string{render.Escape(c.ID), render.Escape(c.Type), render.Escape(c.State), strconv.Itoa(c.LiveResources), bytesOrDash(c.LiveBytes), bytesOrDash(c.SubtreeLiveBytes)})
 	}
-	if err := render.Table(w, sty, []string{"COMPONENT", "TYPE", "STATE", "LIVE", "OWN BYTES", "SUBTREE BYTES"}, rows); err != nil {
+	if err := render.FitTable(w, sty, []string{"COMPONENT", "TYPE", "STATE", "LIVE", "OWN BYTES", "SUBTREE BYTES"}, rows, "COMPONENT", "TYPE"); err != nil {
 		return err
 	}
 
@@ -118,7 +118,7 @@ func printStatsText(w io.Writer, sty *render.Styles, s *snapshot.Snapshot, st *s
 			}
 			rows = append(rows, []string{scope, render.Bytes(l.Used), render.Bytes(l.Limit), use})
 		}
-		if err := render.Table(w, sty, []string{"LIMIT", "USED", "OF", "USE"}, rows); err != nil {
+		if err := render.FitTable(w, sty, []string{"LIMIT", "USED", "OF", "USE"}, rows, "LIMIT"); err != nil {
 			return err
 		}
 	}
@@ -128,7 +128,7 @@ func printStatsText(w io.Writer, sty *render.Styles, s *snapshot.Snapshot, st *s
 	for _, r := range st.Oldest {
 		rows = append(rows, []string{render.Escape(r.ID), render.Escape(r.Type), render.Escape(r.Name), render.Escape(r.Owner), render.Age(r.Age)})
 	}
-	return render.Table(w, sty, []string{"ID", "TYPE", "NAME", "OWNER", "AGE"}, rows)
+	return render.FitTable(w, sty, []string{"ID", "TYPE", "NAME", "OWNER", "AGE"}, rows, "NAME", "OWNER", "ID")
 }
 
 func bytesOrDash(n int64) string {

@@ -208,7 +208,7 @@ func writeFrame(w io.Writer, st *render.Styles, fr *watchFrame, opts *WatchOptio
 		}
 		rows = append(rows, []string{render.Escape(c.ID), render.Escape(c.Type), state, strconv.Itoa(c.LiveResources), bytesOrDash(c.SubtreeLiveBytes)})
 	}
-	_ = render.Table(w, st, []string{"COMPONENT", "TYPE", "STATE", "LIVE", "SUBTREE BYTES"}, rows)
+	_ = render.FitTable(w, st, []string{"COMPONENT", "TYPE", "STATE", "LIVE", "SUBTREE BYTES"}, rows, "COMPONENT", "TYPE")
 	fmt.Fprintln(w)
 	rows = rows[:0]
 	types := slices.Clone(sum.ByType)
@@ -291,7 +291,7 @@ func writeTrends(w io.Writer, st *render.Styles, fr *watchFrame, top int) {
 		}
 		table = append(table, []string{render.Escape(r.k.comp), render.Escape(r.k.typ), strconv.Itoa(fr.groups[r.k]), trend})
 	}
-	_ = render.Table(w, st, []string{"COMPONENT", "TYPE", "LIVE", fmt.Sprintf("LAST %d REFRESHES", len(hist))}, table)
+	_ = render.FitTable(w, st, []string{"COMPONENT", "TYPE", "LIVE", fmt.Sprintf("LAST %d REFRESHES", len(hist))}, table, "COMPONENT")
 }
 
 // writeCleanups shows the cleanups in progress — the step running, for
