@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"bytes"
+	"os"
 	"os/exec"
 	"regexp"
 	"slices"
@@ -51,6 +52,9 @@ func TestGraph_Golden(t *testing.T) {
 func TestGraph_DOTIsValid(t *testing.T) {
 	dot, err := exec.LookPath("dot")
 	if err != nil {
+		if os.Getenv("RESCOORD_REQUIRE_CONSUMERS") != "" {
+			t.Fatal("graphviz (dot) is not installed, and RESCOORD_REQUIRE_CONSUMERS is set")
+		}
 		t.Skip("graphviz is not installed")
 	}
 	for _, tt := range graphGoldens {
