@@ -8,9 +8,12 @@ messages, paths or signatures that `rescoord leaks` reports.
 _LIVE = ("active", "releasing")
 _RUNS = ("worker", "thread", "timer", "process")
 
-# Every rule the metric exposes, with its severity (docs/leaks.md, Rules).
+# Every rule the metric exposes, with its severity, in Go's order
+# (metrics.ExportedRules: every rule one snapshot can show; growth, the
+# suppression rules and untracked-resource are not).
 RULES = (
     ("running-orphan", "critical"),
+    ("running-under-orphan", "critical"),
     ("orphaned-resource", "error"),
     ("over-component-limit", "error"),
     ("over-global-limit", "error"),
@@ -18,6 +21,7 @@ RULES = (
     ("orphaned-component", "warning"),
     ("dangling-dependency", "warning"),
     ("stale-resource", "warning"),
+    ("leaked-goroutine", "critical"),
 )
 
 
@@ -32,12 +36,42 @@ def count(snap):
         c = comps.get(cid)
         return c is None or c["state"] == "destroyed"
 
+    above = {}
+
+    def gone_above(cid):
+        """Whether a component has a destroyed or missing ancestor."""
+        chain, seen = [], set()
+        c = cid
+        ans = False
+        while True:
+            if c in above:
+                ans = above[c]
+                break
+            comp = comps.get(c)
+            p = comp.get("parent") if comp else None
+            if not p or c in seen:
+                break
+            seen.add(c)
+            chain.append(c)
+            if gone(p):
+                ans = True
+                break
+            c = p
+        for x in chain:
+            above[x] = ans
+        return ans
+
     for r in live:
+        runs = r["type"] in _RUNS and r.get("running") is True
         if gone(r["owner"]):
-            if r["type"] in _RUNS and r.get("running"):
+            if runs:
                 n["running-orphan"] += 1
             else:
                 n["orphaned-resource"] += 1
+        elif runs and gone_above(r["owner"]):
+            n["running-under-orphan"] += 1
+        if r.get("leaked") is True:
+            n["leaked-goroutine"] += 1
         if any(d not in res or res[d]["state"] not in _LIVE for d in r.get("depends_on") or ()):
             n["dangling-dependency"] += 1
     for c in comps.values():

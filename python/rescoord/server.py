@@ -780,6 +780,18 @@ def _num(v):
     return str(v)
 
 
+# HELP texts of pkg/registry/metrics.
+_HELP_LIVE = "Live (active or releasing) resources, by owner component type and name and resource type."
+_HELP_LIVE_BYTES = "Size of the live resources, by owner component type and name and resource type."
+_HELP_LIMIT = ("Byte limits of component subtrees, by component type and name; the largest when several "
+               "components share them.")
+_HELP_LIMIT_USE = ("Live bytes of a component subtree over its limit (1 is at the limit), by component type "
+                   "and name; the highest when several components share them.")
+_HELP_LEAKS = ("Leak findings in the registry now, by rule and severity (see rescoord leaks). Every rule one "
+               "snapshot can show has a series, 0 when clean; growth, the suppression rules and "
+               "untracked-resource need several snapshots, a suppressions file or /proc and are not exported.")
+
+
 def _metrics_text(st, snap):
     """Prometheus text exposition (version 0.0.4) of the metrics
     pkg/registry serves (docs/attach.md, Prometheus metrics)."""
@@ -795,39 +807,75 @@ def _metrics_text(st, snap):
             else:
                 out.append("%s %s" % (name, _num(v)))
 
+    comps = {c["id"]: c for c in snap.get("components") or []}
+
+    def key(comp):
+        # The owner's type and name; "" when it has none or is missing.
+        return ((comp.get("type") or ""), (comp.get("name") or "")) if comp else ("", "")
+
     live = {}
-    for r in snap["resources"]:
-        k = (r["owner"], r["type"])
+    total = 0
+    for r in snap.get("resources") or []:
+        if r.get("state") not in ("active", "releasing"):
+            continue
+        size = r.get("size_bytes") or 0
+        total += size
+        k = key(comps.get(r.get("owner"))) + (r.get("type") or "",)
         n, b = live.get(k, (0, 0))
-        live[k] = (n + 1, b + (r.get("size_bytes") or 0))
+        live[k] = (n + 1, b + size)
+    limits = snap.get("limits") or {}
+    own, kids = {}, {}
+    for r in snap.get("resources") or []:
+        if r.get("state") in ("active", "releasing"):
+            own[r.get("owner")] = own.get(r.get("owner"), 0) + (r.get("size_bytes") or 0)
+    for c in comps.values():
+        if c.get("parent") in comps:
+            kids.setdefault(c["parent"], []).append(c["id"])
+
+    def subtree(cid):
+        n, todo, seen = 0, [cid], set()
+        while todo:
+            x = todo.pop()
+            if x not in seen:
+                seen.add(x)
+                n += own.get(x, 0)
+                todo.extend(kids.get(x, ()))
+        return n
+
+    shared = {}  # components sharing a type and name: the largest limit, the highest use
+    for cid, lim in (limits.get("components") or {}).items():
+        if not lim or lim <= 0 or cid not in comps:
+            continue
+        sub = subtree(cid)
+        k = key(comps[cid])
+        b, u = shared.get(k, (0, 0.0))
+        shared[k] = (max(b, lim), max(u, sub / float(lim)))
+    alive = sum(1 for c in comps.values() if c.get("state") != "destroyed")
+    ct = ("component_type", "component_name")
     family("rescoord_components", "Components kept by the registry, by state (alive, destroyed).", "gauge",
-           [((("state", "alive"),), st["alive_components"]),
-            ((("state", "destroyed"),), st["destroyed_components"])])
-    limits, use = [], []
-    if st["global_limit_bytes"]:
-        limits.append(((("component", ""),), st["global_limit_bytes"]))
-        use.append(((("component", ""),), st["live_bytes"] / float(st["global_limit_bytes"])))
-    for cid, c in st["by_component"].items():
-        if c.get("limit_bytes"):
-            limits.append(((("component", cid),), c["limit_bytes"]))
-            use.append(((("component", cid),), c["subtree_live_bytes"] / float(c["limit_bytes"])))
+           [((("state", "alive"),), alive), ((("state", "destroyed"),), len(comps) - alive)])
     counts = leakcount.count(snap)
-    family("rescoord_leak_findings", "Leak findings in the registry now, by rule and severity "
-           "(see rescoord leaks).", "gauge",
+    family("rescoord_leak_findings", _HELP_LEAKS, "gauge",
            [((("rule", r), ("severity", sev)), counts[r]) for r, sev in leakcount.RULES])
-    if limits:
-        family("rescoord_limit_bytes", "Byte limits: of a component's subtree, or of the whole registry "
-               '(component="").', "gauge", limits)
-        family("rescoord_limit_use_ratio", "Live bytes over the limit, as a ratio (1 is at the limit): of a "
-               'component\'s subtree, or of the registry (component="").', "gauge", use)
+    if shared:
+        family("rescoord_limit_bytes", _HELP_LIMIT, "gauge",
+               [(tuple(zip(ct, k)), b) for k, (b, _u) in shared.items()])
+        family("rescoord_limit_use_ratio", _HELP_LIMIT_USE, "gauge",
+               [(tuple(zip(ct, k)), float(u)) for k, (_b, u) in shared.items()])
+    lt = ct + ("type",)
     if live:
-        family("rescoord_live_bytes", "Size of the live resources, by owner component and resource type.",
-               "gauge", [((("component", c), ("type", t)), b) for (c, t), (_n, b) in live.items()])
-        family("rescoord_live_resources", "Live (active or releasing) resources, by owner component and "
-               "resource type.", "gauge",
-               [((("component", c), ("type", t)), n) for (c, t), (n, _b) in live.items()])
+        family("rescoord_live_bytes", _HELP_LIVE_BYTES, "gauge",
+               [(tuple(zip(lt, k)), b) for k, (_n, b) in live.items()])
+        family("rescoord_live_resources", _HELP_LIVE, "gauge",
+               [(tuple(zip(lt, k)), n) for k, (n, _b) in live.items()])
+    g = limits.get("global_bytes") or 0
+    if g > 0:
+        family("rescoord_registry_limit_bytes", "The registry's global byte limit (absent when it has none).",
+               "gauge", [((), g)])
+        family("rescoord_registry_limit_use_ratio", "Live bytes of the registry over its global limit (1 is at "
+               "the limit; absent without a limit).", "gauge", [((), total / float(g))])
     family("rescoord_registry_live_bytes", "Size of every live resource in the registry.", "gauge",
-           [((), st["live_bytes"])])
+           [((), total)])
     if st["by_type"]:
         family("rescoord_resources_created_total", "Resources tracked since the registry was made, by type.",
                "counter", [((("type", t),), v["created"]) for t, v in st["by_type"].items()])

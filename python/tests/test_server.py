@@ -187,7 +187,8 @@ def test_tcp_refusals_as_pkg_registry(app, rc, xdg, request):
                                               "created": 1, "released": 0}
         metrics = raw.req("GET", "/metrics", auth)[1].decode()
         assert 'rescoord_leak_findings{rule="running-orphan",severity="critical"} 1' in metrics
-        assert 'rescoord_live_resources{component="media_tab",type="worker"} 1' in metrics
+        assert ('rescoord_live_resources{component_type="tab",component_name="Tab",type="worker"} 1'
+                in metrics) and "media_tab" not in metrics  # no component ids in labels
         # the binary, with and without the token
         p = run(rc, xdg, "leaks", "--attach", h.address, "--token", "s3cret", "-o", "json")
         assert p.returncode == 1 and json.loads(p.stdout)["findings"][0]["rule"] == "running-orphan"
