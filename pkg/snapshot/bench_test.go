@@ -2,8 +2,12 @@ package snapshot
 
 import (
 	"bytes"
+	"context"
 	"flag"
+	"fmt"
 	"os"
+	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -101,6 +105,38 @@ func BenchmarkLoad(b *testing.B) {
 				}
 				if _, err := NewIndex(s); err != nil {
 					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkOutlineFile is the structural scan of a large file: in one pass
+// on one core, and in two halves at once (the second from a guessed
+// element boundary), as Load does with two cores or more. It shows what
+// the split buys (docs/performance.md, "Both cores").
+func BenchmarkOutlineFile(b *testing.B) {
+	var buf bytes.Buffer
+	if err := gensnap.Generate(gensnap.Config{Components: 3000, Resources: 300_000, Seed: 1}, &buf); err != nil {
+		b.Fatal(err)
+	}
+	path := filepath.Join(b.TempDir(), "snap.json")
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	bufs := [2][]byte{make([]byte, windowSize), make([]byte, windowSize)}
+	for _, procs := range []int{1, 2} {
+		b.Run(fmt.Sprintf("cores=%d", procs), func(b *testing.B) {
+			defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
+			b.SetBytes(int64(buf.Len()))
+			for b.Loop() {
+				if _, ok := outlineFile(context.Background(), f, buf.Len(), bufs, true); !ok {
+					b.Fatal("no outline")
 				}
 			}
 		})

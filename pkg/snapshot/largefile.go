@@ -41,10 +41,14 @@ var (
 
 // outline is what the structural scan of a whole document finds.
 type outline struct {
-	// components, resources, cleanups (start 0 if absent)
-	arrays [3]arrayShape
+	// components, resources, cleanups (start 0 if absent), and the array
+	// a speculative scan starts in (see outlineFile)
+	arrays [4]arrayShape
 	seen   [3]bool
 }
+
+// unknownArray is the array a scan that starts mid-file is in.
+const unknownArray = 3
 
 var trackedKeys = [3]string{"components", "resources", "cleanups"}
 
@@ -60,6 +64,7 @@ type outliner struct {
 	valueOf  int    // tracked key whose value comes next, or -1
 	cur      int    // tracked array being read, or -1
 	want     bool   // the next value byte in cur starts an element
+	starts   []int  // every element start in unknownArray
 	done     bool   // the document object has closed
 	bad      bool
 	// skim: inside an element of a tracked array, jump to the first '}'
@@ -118,7 +123,9 @@ func (o *outliner) feed(buf []byte, base int) {
 				return
 			}
 			if c != ']' {
-				if sh.n%markEvery == 0 {
+				if o.cur == unknownArray {
+					o.starts = append(o.starts, base+i)
+				} else if sh.n%markEvery == 0 {
 					sh.marks = append(sh.marks, base+i)
 				}
 				sh.n++
@@ -281,10 +288,53 @@ var structural = func() (t [256]bool) {
 	return t
 }()
 
-// outlineFile scans the whole file, window by window.
-func outlineFile(ctx context.Context, f *os.File, size int, buf []byte, skim bool) (outline, bool) {
-	o := &outliner{valueOf: -1, cur: -1, skim: skim, ctx: ctx}
-	return o.finish(f, 0, size, buf)
+// outlineFile scans the whole file. With two cores or more it scans the
+// halves at once: the second scan starts at a point after the middle that
+// looks like the start of an element of a large array (after "},{"),
+// and its findings count only if the first scan, on reaching that point,
+// finds itself there indeed; otherwise the first scan goes on alone.
+func outlineFile(ctx context.Context, f *os.File, size int, bufs [2][]byte, skim bool) (outline, bool) {
+	first := &outliner{valueOf: -1, cur: -1, skim: skim, ctx: ctx}
+	split := -1
+	if runtime.GOMAXPROCS(0) > 1 {
+		split = resyncPoint(f, size/2)
+	}
+	if split < 0 {
+		return first.finish(f, 0, size, bufs[0])
+	}
+	second := &outliner{valueOf: -1, cur: unknownArray, depth: 2, want: true, skim: skim, ctx: ctx}
+	second.starts = hugemem.MakeCap[int](0, (size-split)/128) // elements of 128 bytes or more: no regrowth
+	var wg sync.WaitGroup
+	wg.Go(func() { second.scan(f, split, size, bufs[1]) })
+	first.scan(f, 0, split, bufs[0])
+	wg.Wait()
+	if first.bad {
+		return outline{}, false
+	}
+	if !(first.depth == 2 && first.cur >= 0 && first.cur < unknownArray && first.want && !first.inStr && !first.esc) {
+		return first.finish(f, split, size, bufs[0]) // a wrong guess: on alone
+	}
+	if second.bad || !second.done || second.inStr || second.out.arrays[unknownArray].end == 0 {
+		return outline{}, false
+	}
+	out := first.out
+	sh := &out.arrays[first.cur]
+	for _, at := range second.starts {
+		if sh.n%markEvery == 0 {
+			sh.marks = append(sh.marks, at)
+		}
+		sh.n++
+	}
+	sh.end = second.out.arrays[unknownArray].end
+	for k := range trackedKeys {
+		if second.out.seen[k] {
+			if out.seen[k] {
+				return outline{}, false
+			}
+			out.seen[k], out.arrays[k] = true, second.out.arrays[k]
+		}
+	}
+	return out, true
 }
 
 // finish scans the file from offset from to the end, and checks that the
@@ -314,6 +364,39 @@ func (o *outliner) scan(f *os.File, from, to int, buf []byte) {
 	}
 }
 
+// resyncPoint returns the offset of a '{' at or after from that follows
+// "}" and "," (white space between them allowed) and starts an object
+// with a field name: most likely the start of an element of the array
+// that spans the middle of the file. -1 when there is none nearby.
+func resyncPoint(f *os.File, from int) int {
+	buf := make([]byte, 64<<10)
+	n, _ := f.ReadAt(buf, int64(from))
+	buf = buf[:n]
+	skipWS := func(i int) int {
+		for i < len(buf) && (buf[i] == ' ' || buf[i] == '\n' || buf[i] == '\t' || buf[i] == '\r') {
+			i++
+		}
+		return i
+	}
+	for i := 0; i < len(buf); i++ {
+		if buf[i] != '}' {
+			continue
+		}
+		j := skipWS(i + 1)
+		if j >= len(buf) || buf[j] != ',' {
+			continue
+		}
+		k := skipWS(j + 1)
+		if k >= len(buf) || buf[k] != '{' {
+			continue
+		}
+		if q := skipWS(k + 1); q < len(buf) && buf[q] == '"' {
+			return from + k
+		}
+	}
+	return -1
+}
+
 // loadLarge loads a large regular file by windows; ok is false when it
 // leaves the file to Parse. It first skims the elements of the arrays
 // (skimElement), and reads the file again with the exact outline if the
@@ -327,8 +410,8 @@ func loadLarge(ctx context.Context, f *os.File, size int64, name string) (*Snaps
 // for the index. collect allows the collections that keep the peak low
 // (Options.NoCollect).
 func loadLargeTables(ctx context.Context, f *os.File, size int64, name string, collect bool) (*Snapshot, *tables, bool) {
-	// Two window buffers: one for the structural scan, then both for
-	// reading one window while the one before is decoded.
+	// Two window buffers, for the two halves of the structural scan, then
+	// for reading one window while the one before is decoded.
 	bufs := [2][]byte{hugemem.Make[byte](windowSize), hugemem.Make[byte](windowSize)}
 	if s, t, ok := loadWindows(ctx, f, size, name, bufs, true, collect); ok {
 		return s, t, true
@@ -347,7 +430,7 @@ func loadLargeTables(ctx context.Context, f *os.File, size int64, name string, c
 
 // loadWindows is loadLarge with a skimmed or an exact outline.
 func loadWindows(ctx context.Context, f *os.File, size int64, name string, bufs [2][]byte, skim, collect bool) (*Snapshot, *tables, bool) {
-	ol, ok := outlineFile(ctx, f, int(size), bufs[0], skim)
+	ol, ok := outlineFile(ctx, f, int(size), bufs, skim)
 	if !ok {
 		return nil, nil, false
 	}
