@@ -76,47 +76,59 @@ func docCommands(t *testing.T) []docCommand {
 	return out
 }
 
-// splitShell splits a line at && and ; outside quotes.
-func splitShell(s string) []string {
-	var out []string
-	quote, start := byte(0), 0
+// unquoted calls fn with the position of every byte of s outside single
+// and double quotes; fn returns how many bytes to skip after it, or -1 to
+// stop.
+func unquoted(s string, fn func(i int) int) {
+	quote := byte(0)
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
+		switch c := s[i]; {
 		case quote != 0:
 			if c == quote {
 				quote = 0
 			}
 		case c == '\'' || c == '"':
 			quote = c
-		case c == ';':
-			out, start = append(out, s[start:i]), i+1
-		case c == '&' && i+1 < len(s) && s[i+1] == '&':
-			out, start = append(out, s[start:i]), i+2
-			i++
+		default:
+			skip := fn(i)
+			if skip < 0 {
+				return
+			}
+			i += skip
 		}
 	}
+}
+
+// splitShell splits a line at && and ; outside quotes.
+func splitShell(s string) []string {
+	var out []string
+	start := 0
+	unquoted(s, func(i int) int {
+		switch {
+		case s[i] == ';':
+			out, start = append(out, s[start:i]), i+1
+		case s[i] == '&' && i+1 < len(s) && s[i+1] == '&':
+			out, start = append(out, s[start:i]), i+2
+			return 1
+		}
+		return 0
+	})
 	return append(out, s[start:])
 }
 
 // cut drops what follows the command itself: a comment, a pipe, a
 // redirection, a background &.
 func cut(s string) string {
-	quote := byte(0)
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case quote != 0:
-			if c == quote {
-				quote = 0
-			}
-		case c == '\'' || c == '"':
-			quote = c
+	end := len(s)
+	unquoted(s, func(i int) int {
+		switch c := s[i]; {
 		case c == '#' && i > 0 && s[i-1] == ' ', c == '|', c == '>', c == '<', c == '&':
-			return s[:i]
+			end = i
+			return -1
 		}
-	}
-	return s
+		return 0
+	})
+	return s[:end]
 }
 
 // shellWords splits a command into words, with single and double quotes.
