@@ -7,14 +7,12 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"go.yaml.in/yaml/v3"
 
 	"github.com/rescoord/rescoord/internal/render"
-	"github.com/rescoord/rescoord/pkg/leaks"
 )
 
 // DefaultConfigFile is the project config read from the working directory
@@ -133,39 +131,30 @@ func repeatable(fl *pflag.Flag) bool {
 	return strings.HasSuffix(fl.Value.Type(), "Array") || strings.HasSuffix(fl.Value.Type(), "Slice") || fl.Value.Type() == "FORMAT"
 }
 
-// checkConfigValue checks a value as the flag's type parses it and, for
-// the flags whose values a command checks only when it runs, as the
-// command will: so that a bad value is an error with its line.
+// checkConfigValue checks a value with the flag's own Set, on a fresh
+// copy of the command tree, so that a bad value is an error with its line
+// — and one the command line would give too. The formats of -o and sizes
+// are checked as the command will when it runs.
 func checkConfigValue(cmd *cobra.Command, fl *pflag.Flag, val string) error {
-	var err error
-	switch fl.Value.Type() {
-	case "bool":
-		_, err = strconv.ParseBool(val)
-	case "duration":
-		_, err = time.ParseDuration(val)
-	case "int":
-		_, err = strconv.Atoi(val)
-	case "float64":
-		_, err = strconv.ParseFloat(val, 64)
-	}
-	if err != nil {
-		return fmt.Errorf("invalid %s %q", fl.Value.Type(), val)
-	}
-	switch fl.Name {
-	case "fail-on":
-		_, err = leaks.ParseSeverity(val, true)
-	case "severity":
-		_, err = leaks.ParseSeverity(val, false)
-	case "growth-bytes", "min-size":
-		_, err = parseSize(val)
-	case "color":
-		err = oneOf("--color", val, "auto", "always", "never")
-	case "output":
-		if formats := formatsOf(cmd); formats != nil {
-			_, err = formats.Parse([]string{val})
+	probe := NewRootCmd(&Factory{IO: &IOStreams{In: strings.NewReader(""), Out: io.Discard, ErrOut: io.Discard}})
+	if c, _, err := probe.Find([]string{cmd.Name()}); err == nil {
+		if pf := c.Flags().Lookup(fl.Name); pf != nil {
+			if err := pf.Value.Set(val); err != nil {
+				return err
+			}
 		}
 	}
-	return err
+	switch fl.Name {
+	case "growth-bytes", "min-size":
+		_, err := parseSize(val)
+		return err
+	case "output":
+		if formats := formatsOf(cmd); formats != nil {
+			_, err := formats.Parse([]string{val})
+			return err
+		}
+	}
+	return nil
 }
 
 // apply sets, on the command about to run, the flags its section gives and

@@ -54,7 +54,7 @@ func TestConfig_ErrorsHaveTheirLine(t *testing.T) {
 		{"leak:\n  fail-on: none\n", `.rescoord.yaml:1: unknown command "leak"`},
 		{"leaks:\n  fail-on: none\n  graze: 5s\n", `.rescoord.yaml:3: leaks: unknown flag "graze"`},
 		{"leaks:\n  fail-on: sometimes\n", `.rescoord.yaml:2: leaks.fail-on: `},
-		{"leaks:\n  grace: soon\n", `.rescoord.yaml:2: leaks.grace: invalid duration "soon"`},
+		{"leaks:\n  grace: soon\n", `.rescoord.yaml:2: leaks.grace: time: invalid duration "soon"`},
 		{"leaks:\n  output: yaml\n", `.rescoord.yaml:2: leaks.output: invalid --output "yaml"`},
 		{"leaks:\n  fail-on: [none, error]\n", `.rescoord.yaml:2: leaks.fail-on takes one value, not a list`},
 		{"leaks:\n  fail-on: none\n  fail-on: error\n", `.rescoord.yaml:3: `},

@@ -2,8 +2,12 @@ package cmd
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/rescoord/rescoord/internal/output"
 )
@@ -42,3 +46,30 @@ func oneOf(flag, value string, allowed ...string) error {
 
 // orList joins items as "a, b or c".
 func orList(items []string) string { return output.OrList(items) }
+
+// enumValue is a string flag that takes one of a few values, refused at
+// parse time: its table of values drives the check, the help text and the
+// completion (as cli/cli's StringEnumFlag), and a project config's value
+// is checked by the same Set.
+type enumValue struct {
+	p       *string
+	allowed []string
+}
+
+func (e *enumValue) String() string { return *e.p }
+func (e *enumValue) Type() string   { return "string" }
+func (e *enumValue) Set(v string) error {
+	if !slices.Contains(e.allowed, v) {
+		return fmt.Errorf("want %s", orList(e.allowed))
+	}
+	*e.p = v
+	return nil
+}
+
+// enumFlag defines --name on fs, one of allowed (def the default), and
+// completes its values.
+func enumFlag(c *cobra.Command, fs *pflag.FlagSet, p *string, name, def string, allowed []string, usage string) {
+	*p = def
+	fs.Var(&enumValue{p: p, allowed: allowed}, name, usage+": "+orList(allowed))
+	_ = c.RegisterFlagCompletionFunc(name, cobra.FixedCompletions(allowed, cobra.ShellCompDirectiveNoFileComp))
+}

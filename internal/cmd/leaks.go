@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -90,8 +91,8 @@ in the working directory when present. See docs/leaks.md.`,
 	opts.Input.addFlags(c)
 	fl := c.Flags()
 	leaksFormats.AddFlag(c, &opts.Outputs)
-	fl.StringVar(&opts.FailOn, "fail-on", "error", "exit 1 when a finding is at or above this severity: critical, error, warning, info or none")
-	fl.StringVar(&opts.Severity, "severity", "info", "show findings at or above this severity: critical, error, warning or info (the exit code still counts all)")
+	enumFlag(c, fl, &opts.FailOn, "fail-on", "error", []string{"critical", "error", "warning", "info", "none"}, "exit 1 when a finding is at or above this severity")
+	enumFlag(c, fl, &opts.Severity, "severity", "info", []string{"critical", "error", "warning", "info"}, "show findings at or above this severity (the exit code still counts all)")
 	fl.DurationVar(&opts.Grace, "grace", 0, "report a resource whose owner was destroyed less than this before the snapshot as info, not as a leak (e.g. 5s)")
 	fl.DurationVar(&opts.MaxAge, "max-age", 0, "report live resources older than this as stale-resource (e.g. 10m); off by default")
 	fl.StringVar(&opts.Baseline, "baseline", "", "an older snapshot of the same scenario (show only new findings, and growth since it), or an older `leaks -o json` report (only new findings)")
@@ -103,8 +104,6 @@ in the working directory when present. See docs/leaks.md.`,
 	fl.BoolVar(&opts.Reconcile, "reconcile", false, "with --attach, also report the threads, files, sockets and child processes /proc shows in the process that its registry does not track (Linux)")
 	fl.StringVar(&opts.SourceRoot, "source-root", "", "for -o sarif, github and junit: make absolute frame paths under this directory relative to it")
 	fl.StringArrayVar(&opts.PathMap, "path-map", nil, "for -o sarif, github and junit: replace the frame path prefix FROM by TO, repeatable (FROM=TO; the first match wins; before --source-root)")
-	_ = c.RegisterFlagCompletionFunc("fail-on", cobra.FixedCompletions([]string{"critical", "error", "warning", "info", "none"}, cobra.ShellCompDirectiveNoFileComp))
-	_ = c.RegisterFlagCompletionFunc("severity", cobra.FixedCompletions([]string{"critical", "error", "warning", "info"}, cobra.ShellCompDirectiveNoFileComp))
 	return c
 }
 
@@ -499,9 +498,20 @@ func reportBaseline(path string, maxBytes int64) (sigs []string, ok bool, err er
 	if st, err := fh.Stat(); err != nil || !st.Mode().IsRegular() {
 		return nil, false, nil
 	}
-	data, err := io.ReadAll(io.LimitReader(fh, maxBytes+1))
-	if err != nil || int64(len(data)) > maxBytes || !leaks.IsReport(data) {
+	// Only as far as the first key tells: a snapshot is then read once,
+	// by the snapshot reader.
+	if !leaks.IsReport(bufio.NewReader(io.LimitReader(fh, maxBytes))) {
 		return nil, false, nil
+	}
+	if _, err := fh.Seek(0, io.SeekStart); err != nil {
+		return nil, false, inputError(err)
+	}
+	data, err := io.ReadAll(io.LimitReader(fh, maxBytes+1))
+	if err != nil {
+		return nil, false, inputError(err)
+	}
+	if int64(len(data)) > maxBytes {
+		return nil, false, &exitError{code: ExitError, err: fmt.Errorf("invalid baseline report %s: larger than the limit of %d bytes (--max-input)", render.Escape(path), maxBytes)}
 	}
 	sigs, err = leaks.ReportSignatures(data)
 	if err != nil {

@@ -139,9 +139,8 @@ transparently), - for standard input, --demo for the built-in sample, or
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return &exitError{code: ExitError, err: fmt.Errorf("%w (see '%s --help')", err, c.CommandPath())}
 	})
-	root.PersistentFlags().StringVar(&f.ColorMode, "color", "auto", "colour output: auto, always or never (auto honours NO_COLOR and a non-terminal output)")
+	enumFlag(root, root.PersistentFlags(), &f.ColorMode, "color", "auto", []string{"auto", "always", "never"}, "colour output (auto honours NO_COLOR and a non-terminal output)")
 	root.PersistentFlags().StringVar(&f.ConfigPath, "config", "", "the project config: defaults for the commands' flags (default: "+DefaultConfigFile+" in the working directory, when there is one)")
-	_ = root.RegisterFlagCompletionFunc("color", cobra.FixedCompletions([]string{"auto", "always", "never"}, cobra.ShellCompDirectiveNoFileComp))
 	root.PersistentPreRunE = func(c *cobra.Command, _ []string) error {
 		// The project config gives defaults to the flags the command line
 		// does not set (docs/ci.md, "Project config").
@@ -157,11 +156,7 @@ transparently), - for standard input, --demo for the built-in sample, or
 				return err
 			}
 		}
-		switch f.ColorMode {
-		case "auto", "always", "never":
-			return nil
-		}
-		return usageError("invalid --color %q: want auto, always or never", f.ColorMode)
+		return nil // --color is checked when it is parsed (enumFlag)
 	}
 
 	root.AddCommand(

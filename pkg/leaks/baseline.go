@@ -1,24 +1,58 @@
 package leaks
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 )
 
-// IsReport reports whether data looks like a leak report written by
-// `rescoord leaks -o json` (an object with "findings" and no "format"),
-// rather than a snapshot: what --baseline takes either way.
-func IsReport(data []byte) bool {
-	var top map[string]json.RawMessage
-	d := json.NewDecoder(bytes.NewReader(data))
-	if err := d.Decode(&top); err != nil {
+// IsReport reports whether r holds a leak report written by `rescoord
+// leaks -o json` rather than a snapshot — what --baseline takes either way
+// — by the first of the top-level keys "findings" (a report) and "format"
+// (a snapshot). It reads no further than that key: a snapshot, which
+// starts with "format", is not read twice.
+func IsReport(r io.Reader) bool {
+	d := json.NewDecoder(r)
+	if t, err := d.Token(); err != nil || t != json.Delim('{') {
 		return false
 	}
-	_, findings := top["findings"]
-	_, format := top["format"]
-	return findings && !format
+	for d.More() {
+		k, err := d.Token()
+		if err != nil {
+			return false
+		}
+		switch k {
+		case "findings":
+			return true
+		case "format":
+			return false
+		}
+		if !skipValue(d) {
+			return false
+		}
+	}
+	return false
+}
+
+// skipValue reads past the next value of d without keeping it.
+func skipValue(d *json.Decoder) bool {
+	depth := 0
+	for {
+		t, err := d.Token()
+		if err != nil {
+			return false
+		}
+		switch t {
+		case json.Delim('{'), json.Delim('['):
+			depth++
+		case json.Delim('}'), json.Delim(']'):
+			depth--
+		}
+		if depth == 0 {
+			return true
+		}
+	}
 }
 
 // ReportSignatures reads the signatures of the findings of a leak report

@@ -1,6 +1,8 @@
 package leaks
 
 import (
+	"errors"
+	"io"
 	"slices"
 	"strings"
 	"testing"
@@ -109,5 +111,45 @@ func TestReconcile_InTheReport(t *testing.T) {
 	j := string(fd.AppendJSON(nil, "", ""))
 	if !strings.Contains(j, `"untracked":{"type":"file","name":"/data/c.tmp","detail":"fd 9"}`) || !strings.Contains(j, `"resource":"file/data/c.tmp"`) {
 		t.Errorf("JSON %s", j)
+	}
+}
+
+// failAfter is a reader that fails once its data is read: IsReport must
+// decide before it.
+type failAfter struct {
+	r    io.Reader
+	past bool
+}
+
+func (f *failAfter) Read(p []byte) (int, error) {
+	n, err := f.r.Read(p)
+	if err == io.EOF {
+		f.past = true
+		return n, errors.New("read past what IsReport needs")
+	}
+	return n, err
+}
+
+// TestIsReport_ReadsNoFurtherThanTheFirstKey: a report is told from a
+// snapshot by its first "findings" or "format" key, and a snapshot's rest
+// is never read.
+func TestIsReport_ReadsNoFurtherThanTheFirstKey(t *testing.T) {
+	for _, tt := range []struct {
+		head string
+		want bool
+	}{
+		{`{"format": "rescoord/v1", `, false},
+		{`{"findings": [`, true},
+		{`{"x": {"findings": [1, {"format": 2}]}, "findings": [`, true},
+		{`{"x": [{"findings": 1}], "format": "rescoord/v1",`, false},
+		{`[`, false},
+	} {
+		r := &failAfter{r: strings.NewReader(tt.head)}
+		if got := IsReport(r); got != tt.want || r.past && tt.head != "[" {
+			t.Errorf("%s…: IsReport = %v (read past it: %v), want %v", tt.head, got, r.past, tt.want)
+		}
+	}
+	if IsReport(strings.NewReader(`{"summary": {}}`)) {
+		t.Error("an object with neither key is a report")
 	}
 }
