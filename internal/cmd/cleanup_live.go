@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/rescoord/rescoord/internal/attach"
+	"github.com/rescoord/rescoord/internal/printer"
 	"github.com/rescoord/rescoord/internal/render"
 	"github.com/rescoord/rescoord/pkg/snapshot"
 )
@@ -59,7 +60,11 @@ func runLiveCleanup(ctx context.Context, f *Factory, opts *CleanupOptions) error
 	// formatted, and the text output goes through render.SafeWriter.
 	out, errOut := f.HumanOut(), f.HumanErr()
 	if text {
-		if err := (planTextPrinter{styles: st}).Print(out, &planView{Plan: plan, Index: ix, Scope: opts.Component}); err != nil {
+		pr, err := printer.New(printer.Cleanup, "text", printer.Options{Styles: st})
+		if err != nil {
+			return err
+		}
+		if err := pr.Print(f.IO.Out, &printer.CleanupData{Plan: plan, Index: ix, Scope: opts.Component}); err != nil {
 			return err
 		}
 	}

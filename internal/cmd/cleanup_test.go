@@ -3,7 +3,6 @@ package cmd
 import (
 	"bytes"
 	"encoding/json"
-	"io"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -11,8 +10,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/rescoord/rescoord/internal/jsonw"
-	"github.com/rescoord/rescoord/pkg/planner"
-	"github.com/rescoord/rescoord/pkg/snapshot"
 )
 
 func TestCleanup_Golden(t *testing.T) {
@@ -176,48 +173,6 @@ func TestCleanup_FlagsReachOptions(t *testing.T) {
 	}
 }
 
-// The hand-written JSON printer must write exactly what encoding/json
-// writes with two-space indentation.
-func TestCleanup_JSONPrinterMatchesEncodingJSON(t *testing.T) {
-	check := func(t *testing.T, name string, p *planner.Plan) {
-		t.Helper()
-		var got bytes.Buffer
-		if err := (planJSONPrinter{}).Print(&got, &planView{Plan: p}); err != nil {
-			t.Fatal(err)
-		}
-		var want bytes.Buffer
-		enc := json.NewEncoder(&want)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(p); err != nil {
-			t.Fatal(err)
-		}
-		if got.String() != want.String() {
-			t.Fatalf("%s: printer differs from encoding/json:\n--- printer ---\n%s\n--- encoding/json ---\n%s", name, got.String(), want.String())
-		}
-	}
-	s, err := snapshot.Decode(bytes.NewReader(demoJSON(t)), "demo")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ix, err := snapshot.NewIndex(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, scope := range []string{"", "copy_verify_tab", "settings_controller"} {
-		p, err := planner.NewPlan(ix, planner.Scope{Component: scope})
-		if err != nil {
-			t.Fatal(err)
-		}
-		check(t, "demo "+scope, p)
-	}
-	check(t, "empty", &planner.Plan{Steps: []planner.Step{}})
-	check(t, "warnings and odd strings", &planner.Plan{
-		Steps: []planner.Step{{Order: 1, Kind: "resource", ID: "r-<1>&\"\\", Component: "tab\u2028\u2029", Type: "gpu\x00\x1f\x7f",
-			Actions: []string{}, Reason: "bad \xff utf8 \b\f\n\r\t é 😀"}},
-		Warnings: []string{"one", "two <b>"},
-	})
-}
-
 func TestAppendJSONString(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	cases := []string{"", "plain", string([]byte{0xff, 0xfe}), "\u2028", "a\u2029b", "\xed\xa0\x80", "é\x80"}
@@ -242,35 +197,4 @@ func TestAppendJSONString(t *testing.T) {
 			t.Fatalf("jsonw.AppendString(%q) = %s, want %s (valid utf8: %v)", s, got, want, utf8.ValidString(s))
 		}
 	}
-}
-
-func BenchmarkCleanupJSON(b *testing.B) {
-	s, err := snapshot.Decode(bytes.NewReader(demoJSON(b)), "demo")
-	if err != nil {
-		b.Fatal(err)
-	}
-	ix, _ := snapshot.NewIndex(s)
-	p, _ := planner.NewPlan(ix, planner.Scope{})
-	// Repeat the demo's steps to 100,000.
-	big := &planner.Plan{Summary: p.Summary}
-	for len(big.Steps) < 100_000 {
-		big.Steps = append(big.Steps, p.Steps...)
-	}
-	v := &planView{Plan: big}
-	b.Run("printer", func(b *testing.B) {
-		for b.Loop() {
-			if err := (planJSONPrinter{}).Print(io.Discard, v); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
-	b.Run("encoding-json", func(b *testing.B) {
-		for b.Loop() {
-			enc := json.NewEncoder(io.Discard)
-			enc.SetIndent("", "  ")
-			if err := enc.Encode(big); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
 }

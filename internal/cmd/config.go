@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/pflag"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/rescoord/rescoord/internal/printer"
 	"github.com/rescoord/rescoord/internal/render"
 )
 
@@ -149,8 +150,8 @@ func checkConfigValue(cmd *cobra.Command, fl *pflag.Flag, val string) error {
 		_, err := parseSize(val)
 		return err
 	case "output":
-		if formats := formatsOf(cmd); formats != nil {
-			_, err := formats.Parse([]string{val})
+		if kind, ok := kindOf(cmd); ok {
+			_, err := printer.Formats(kind).Parse([]string{val})
 			return err
 		}
 	}

@@ -16,7 +16,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/rescoord/rescoord/internal/output"
+	"github.com/rescoord/rescoord/internal/printer"
 	"github.com/rescoord/rescoord/internal/procsnap"
 	"github.com/rescoord/rescoord/internal/render"
 	"github.com/rescoord/rescoord/internal/report"
@@ -90,7 +90,7 @@ in the working directory when present. See docs/leaks.md.`,
 	}
 	opts.Input.addFlags(c)
 	fl := c.Flags()
-	leaksFormats.AddFlag(c, &opts.Outputs)
+	addOutputFlag(c, printer.Leaks, &opts.Outputs)
 	enumFlag(c, fl, &opts.FailOn, "fail-on", "error", []string{"critical", "error", "warning", "info", "none"}, "exit 1 when a finding is at or above this severity")
 	enumFlag(c, fl, &opts.Severity, "severity", "info", []string{"critical", "error", "warning", "info"}, "show findings at or above this severity (the exit code still counts all)")
 	fl.DurationVar(&opts.Grace, "grace", 0, "report a resource whose owner was destroyed less than this before the snapshot as info, not as a leak (e.g. 5s)")
@@ -107,18 +107,8 @@ in the working directory when present. See docs/leaks.md.`,
 	return c
 }
 
-// leaksFormats are the formats of `rescoord leaks` (internal/report).
-var leaksFormats = output.Formats{
-	{Name: "text", Help: "the report with leak traces"},
-	{Name: "json", Help: "every finding, grouped"},
-	{Name: "sarif", Help: "SARIF 2.1.0 for code scanning"},
-	{Name: "junit", Help: "JUnit XML for a CI test tab"},
-	{Name: "github", Help: "GitHub Actions annotations"},
-	{Name: "markdown", Help: "a pull-request comment"},
-}
-
 func runLeaks(ctx context.Context, f *Factory, opts *LeaksOptions) error {
-	outs, err := parseTargets(leaksFormats, opts.Outputs)
+	outs, err := parseTargets(printer.Leaks, opts.Outputs)
 	if err != nil {
 		return err
 	}
@@ -236,10 +226,8 @@ func runLeaks(ctx context.Context, f *Factory, opts *LeaksOptions) error {
 			break
 		}
 	}
-	for _, o := range outs {
-		if err := writeReport(f, o, popts, r); err != nil {
-			return err
-		}
+	if err := printTo(f, printer.Leaks, outs, printer.Options{Report: popts}, &printer.LeaksData{Report: r}); err != nil {
+		return err
 	}
 	if r.Failed {
 		return errFindings
@@ -428,30 +416,6 @@ func fileKind(m fs.FileMode) string {
 		return "a socket"
 	}
 	return "not a regular file"
-}
-
-// writeReport prints r in one format to stdout or to a file.
-func writeReport(f *Factory, o output.Target, popts report.Options, r *leaks.Report) error {
-	if o.Path == "" {
-		popts.Styles = f.Styles()
-		p, err := report.New(o.Format, popts)
-		if err != nil {
-			return usageError("%v", err)
-		}
-		if err := p.Print(f.IO.Out, r); err != nil {
-			return &exitError{code: ExitError, err: fmt.Errorf("writing the %s report: %w", o.Format, err)}
-		}
-		return nil
-	}
-	popts.Styles = render.NewStyles(io.Discard, false)
-	p, err := report.New(o.Format, popts)
-	if err != nil {
-		return usageError("%v", err)
-	}
-	if err := writeFile(o.Path, 0o644, func(w io.Writer) error { return p.Print(w, r) }); err != nil {
-		return &exitError{code: ExitError, err: fmt.Errorf("writing the %s report to %s: %w", o.Format, render.Escape(o.Path), err)}
-	}
-	return nil
 }
 
 // reconcileIndex reads /proc of the process the attached registry's

@@ -15,52 +15,76 @@ import (
 
 	"github.com/rescoord/rescoord/internal/atomicfile"
 	"github.com/rescoord/rescoord/internal/output"
+	"github.com/rescoord/rescoord/internal/printer"
 	"github.com/rescoord/rescoord/internal/render"
 )
 
-// formatsOf is the table of formats of a command, nil for one without -o.
-func formatsOf(c *cobra.Command) output.Formats {
+// kindOf is the printer kind of a command, false for one without -o.
+func kindOf(c *cobra.Command) (printer.Kind, bool) {
 	switch c.Name() {
 	case "list":
-		return listFormats
+		return printer.List, true
 	case "stats":
-		return statsFormats
+		return printer.Stats, true
 	case "validate":
-		return validateFormats
+		return printer.Validate, true
 	case "cleanup":
-		return cleanupFormats
+		return printer.Cleanup, true
 	case "graph":
-		return graphFormats
+		return printer.Graph, true
 	case "leaks":
-		return leaksFormats
+		return printer.Leaks, true
 	}
-	return nil
+	return 0, false
 }
 
-// parseTargets checks a command's -o values against its table of formats.
-func parseTargets(formats output.Formats, values []string) ([]output.Target, error) {
-	targets, err := formats.Parse(values)
+// addOutputFlag registers -o/--output on c, repeatable, into values: its
+// help text and its completion (the names and their help) come from the
+// table of formats of kind.
+func addOutputFlag(c *cobra.Command, kind printer.Kind, values *[]string) {
+	fs := printer.Formats(kind)
+	c.Flags().StringArrayVarP(values, "output", "o", nil, fs.Usage())
+	_ = c.RegisterFlagCompletionFunc("output", func(*cobra.Command, []string, string) ([]cobra.Completion, cobra.ShellCompDirective) {
+		out := make([]cobra.Completion, len(fs))
+		for i, f := range fs {
+			out[i] = cobra.CompletionWithDesc(f.Name, f.Help)
+		}
+		return out, cobra.ShellCompDirectiveNoFileComp
+	})
+}
+
+// parseTargets checks a command's -o values against the table of formats
+// of its printer kind.
+func parseTargets(kind printer.Kind, values []string) ([]output.Target, error) {
+	targets, err := printer.Formats(kind).Parse(values)
 	if err != nil {
 		return nil, usageError("%v", err)
 	}
 	return targets, nil
 }
 
-// printTo prints every -o target: standard output through the command's
-// streams, styled on a terminal; a file written atomically (writeFile), in
-// plain text. print gets the writer, the styles and the format; human
-// formats wrap the writer in render.SafeWriter.
-func printTo(f *Factory, targets []output.Target, print func(w io.Writer, st *render.Styles, format string) error) error {
+// printTo prints d through internal/printer to every -o target: standard
+// output through the command's streams, styled on a terminal; a file
+// written atomically (writeFile), in plain text.
+func printTo(f *Factory, kind printer.Kind, targets []output.Target, opts printer.Options, d printer.Data) error {
 	for _, t := range targets {
+		o := opts
+		o.Styles = f.Styles()
+		if t.Path != "" {
+			o.Styles = render.NewStyles(io.Discard, false)
+		}
+		p, err := printer.New(kind, t.Format, o)
+		if err != nil {
+			return usageError("%v", err)
+		}
 		if t.Path == "" {
-			if err := print(f.IO.Out, f.Styles(), t.Format); err != nil {
-				return err
+			if err := p.Print(f.IO.Out, d); err != nil {
+				return &exitError{code: ExitError, err: fmt.Errorf("writing %s: %w", kind.Describe(t.Format), err)}
 			}
 			continue
 		}
-		plain := render.NewStyles(io.Discard, false)
-		if err := writeFile(t.Path, 0o644, func(w io.Writer) error { return print(w, plain, t.Format) }); err != nil {
-			return &exitError{code: ExitError, err: fmt.Errorf("writing %s to %s: %w", t.Format, render.Escape(t.Path), err)}
+		if err := writeFile(t.Path, 0o644, func(w io.Writer) error { return p.Print(w, d) }); err != nil {
+			return &exitError{code: ExitError, err: fmt.Errorf("writing %s to %s: %w", kind.Describe(t.Format), render.Escape(t.Path), err)}
 		}
 	}
 	return nil

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/rescoord/rescoord/internal/report"
+	"github.com/rescoord/rescoord/internal/printer"
 )
 
 // TestOutput_EveryCommandWritesEveryFormatToAFile: for every command and
@@ -19,12 +19,12 @@ func TestOutput_EveryCommandWritesEveryFormatToAFile(t *testing.T) {
 		args    []string
 		formats []string
 	}{
-		{[]string{"list", "--demo"}, listFormats.Names()},
-		{[]string{"stats", "--demo"}, statsFormats.Names()},
-		{[]string{"validate", "--demo"}, validateFormats.Names()},
-		{[]string{"cleanup", "--dry-run", "--demo"}, cleanupFormats.Names()},
-		{[]string{"graph", "--demo"}, graphFormats.Names()},
-		{[]string{"leaks", "--demo"}, leaksFormats.Names()},
+		{[]string{"list", "--demo"}, printer.Formats(printer.List).Names()},
+		{[]string{"stats", "--demo"}, printer.Formats(printer.Stats).Names()},
+		{[]string{"validate", "--demo"}, printer.Formats(printer.Validate).Names()},
+		{[]string{"cleanup", "--dry-run", "--demo"}, printer.Formats(printer.Cleanup).Names()},
+		{[]string{"graph", "--demo"}, printer.Formats(printer.Graph).Names()},
+		{[]string{"leaks", "--demo"}, printer.Formats(printer.Leaks).Names()},
 	}
 	for _, c := range commands {
 		for _, format := range c.formats {
@@ -54,14 +54,6 @@ func TestOutput_EveryCommandWritesEveryFormatToAFile(t *testing.T) {
 				}
 			})
 		}
-	}
-}
-
-// The flag's table and the report package name the same formats, in the
-// same order, so validation, help, completion and printing agree.
-func TestOutput_LeaksTableIsTheReportFormats(t *testing.T) {
-	if !slices.Equal(leaksFormats.Names(), report.Formats) {
-		t.Errorf("leaks -o takes %v, internal/report prints %v", leaksFormats.Names(), report.Formats)
 	}
 }
 

@@ -2,15 +2,14 @@ package cmd
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 
 	"github.com/spf13/cobra"
 
 	"github.com/rescoord/rescoord/internal/attach"
 	"github.com/rescoord/rescoord/internal/output"
+	"github.com/rescoord/rescoord/internal/printer"
 	"github.com/rescoord/rescoord/internal/render"
 	"github.com/rescoord/rescoord/pkg/snapshot"
 )
@@ -20,12 +19,6 @@ type ValidateOptions struct {
 	Input   InputOptions
 	Args    []string
 	Outputs []string
-}
-
-// validateFormats are the formats of `rescoord validate`.
-var validateFormats = output.Formats{
-	{Name: "text", Help: "a summary line, or every error with its place"},
-	{Name: "json", Help: `{"valid", "errors", …}`},
 }
 
 // NewCmdValidate builds `rescoord validate`. A non-nil runF replaces the run, for tests.
@@ -49,30 +42,12 @@ not in the snapshot, a component whose parent is gone — are valid input:
 		RunE: runner(f, opts, &opts.Args, runF, runValidate),
 	}
 	opts.Input.addFlags(c)
-	validateFormats.AddFlag(c, &opts.Outputs)
+	addOutputFlag(c, printer.Validate, &opts.Outputs)
 	return c
 }
 
-type validateReport struct {
-	Valid       bool            `json:"valid"`
-	Input       string          `json:"input"`
-	Errors      []validateError `json:"errors"`
-	ErrorsTotal int             `json:"errors_total"`
-	Components  int             `json:"components"`
-	Resources   int             `json:"resources"`
-	Live        int             `json:"live_resources"`
-	Cleanups    int             `json:"cleanups"`
-}
-
-type validateError struct {
-	Path    string `json:"path"`
-	Line    int    `json:"line,omitempty"`
-	Column  int    `json:"column,omitempty"`
-	Message string `json:"message"`
-}
-
 func runValidate(ctx context.Context, f *Factory, opts *ValidateOptions) error {
-	targets, err := parseTargets(validateFormats, opts.Outputs)
+	targets, err := parseTargets(printer.Validate, opts.Outputs)
 	if err != nil {
 		return err
 	}
@@ -92,12 +67,12 @@ func runValidate(ctx context.Context, f *Factory, opts *ValidateOptions) error {
 	if name == "-" {
 		label = stdinLabel
 	}
-	rep := validateReport{Input: name, Errors: []validateError{}}
+	rep := printer.ValidateReport{Input: name, Errors: []printer.ValidateError{}}
 	var list *snapshot.Errors
 	switch {
 	case errors.As(err, &list):
 		for _, e := range list.List {
-			rep.Errors = append(rep.Errors, validateError{Path: e.Path, Line: e.Line, Column: e.Column, Message: e.Msg})
+			rep.Errors = append(rep.Errors, printer.ValidateError{Path: e.Path, Line: e.Line, Column: e.Column, Message: e.Msg})
 		}
 		rep.ErrorsTotal = list.Total()
 	case err != nil:
@@ -110,27 +85,7 @@ func runValidate(ctx context.Context, f *Factory, opts *ValidateOptions) error {
 		rep.Valid = true
 		rep.Components, rep.Resources, rep.Live, rep.Cleanups = len(in.Snap.Components), len(in.Snap.Resources), ix.LiveCount(), len(in.Snap.Cleanups)
 	}
-	err = printTo(f, targets, func(w io.Writer, st *render.Styles, format string) error {
-		if format == "json" {
-			enc := json.NewEncoder(w)
-			enc.SetIndent("", "  ")
-			return enc.Encode(rep)
-		}
-		w = render.SafeWriter(w)
-		if rep.Valid {
-			_, err := fmt.Fprintf(w, "%s %s: %s, %s (%d live), %s\n",
-				st.OK.Render("valid"), render.Escape(label), count(rep.Components, "component", "components"),
-				count(rep.Resources, "resource", "resources"), rep.Live, count(rep.Cleanups, "cleanup", "cleanups"))
-			return err
-		}
-		for _, e := range list.List {
-			fmt.Fprintln(w, render.Escape(fmt.Sprint(e)))
-		}
-		if list.Truncated > 0 {
-			fmt.Fprintf(w, "… and %d more %s\n", list.Truncated, plural(list.Truncated, "error", "errors"))
-		}
-		return nil
-	})
+	err = printTo(f, printer.Validate, targets, printer.Options{}, &printer.ValidateData{Report: rep, Label: label, Errors: list})
 	if err != nil {
 		return err
 	}

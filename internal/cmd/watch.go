@@ -13,6 +13,7 @@ import (
 
 	"github.com/rescoord/rescoord/internal/attach"
 	"github.com/rescoord/rescoord/internal/human"
+	"github.com/rescoord/rescoord/internal/printer"
 	"github.com/rescoord/rescoord/internal/render"
 	"github.com/rescoord/rescoord/pkg/leaks"
 	"github.com/rescoord/rescoord/pkg/snapshot"
@@ -172,7 +173,7 @@ func writeFrame(w io.Writer, st *render.Styles, fr *watchFrame, opts *WatchOptio
 		return
 	}
 	s, sum := fr.snap, fr.stats
-	fmt.Fprintf(w, "%s  %s · taken %s · every %s\n", st.Title.Render("rescoord watch"), sourceLabel(s), s.TakenAt.UTC().Format("15:04:05Z"), opts.Every)
+	fmt.Fprintf(w, "%s  %s · taken %s · every %s\n", st.Title.Render("rescoord watch"), printer.SourceLabel(s), s.TakenAt.UTC().Format("15:04:05Z"), opts.Every)
 	delta := ""
 	if p := fr.prevOK; p != nil {
 		delta = st.Dim.Render(fmt.Sprintf(" (%s live, %s)", signed(int64(sum.LiveResources-p.stats.LiveResources)), signedBytes(sum.LiveBytes-p.stats.LiveBytes)))
@@ -206,7 +207,7 @@ func writeFrame(w io.Writer, st *render.Styles, fr *watchFrame, opts *WatchOptio
 		if c.State == snapshot.StateDestroyed {
 			state = st.Error.Render(state)
 		}
-		rows = append(rows, []string{render.Escape(c.ID), render.Escape(c.Type), state, strconv.Itoa(c.LiveResources), bytesOrDash(c.SubtreeLiveBytes)})
+		rows = append(rows, []string{render.Escape(c.ID), render.Escape(c.Type), state, strconv.Itoa(c.LiveResources), render.BytesOrDash(c.SubtreeLiveBytes)})
 	}
 	_ = render.FitTable(w, st, []string{"COMPONENT", "TYPE", "STATE", "LIVE", "SUBTREE BYTES"}, rows, "COMPONENT", "TYPE")
 	fmt.Fprintln(w)
@@ -216,7 +217,7 @@ func writeFrame(w io.Writer, st *render.Styles, fr *watchFrame, opts *WatchOptio
 		if t.Active+t.Releasing == 0 {
 			continue
 		}
-		rows = append(rows, []string{render.Escape(t.Type), strconv.Itoa(t.Active + t.Releasing), strconv.Itoa(t.Running), bytesOrDash(t.LiveBytes)})
+		rows = append(rows, []string{render.Escape(t.Type), strconv.Itoa(t.Active + t.Releasing), strconv.Itoa(t.Running), render.BytesOrDash(t.LiveBytes)})
 	}
 	_ = render.Table(w, st, []string{"TYPE", "LIVE", "RUNNING", "LIVE BYTES"}, rows)
 }

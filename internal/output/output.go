@@ -1,14 +1,13 @@
 // Package output holds the one output flag every command takes: -o FORMAT
 // for standard output and, repeatable, -o FORMAT=PATH for files. A
-// command's table of formats drives the flag's validation, its --help text
-// and its shell completion, so the three never disagree (docs/architecture.md).
+// command's table of formats (internal/printer) drives the flag's
+// validation, its --help text and its shell completion, so the three never
+// disagree (docs/architecture.md).
 package output
 
 import (
 	"fmt"
 	"strings"
-
-	"github.com/spf13/cobra"
 )
 
 // Format is one format a command prints.
@@ -17,6 +16,9 @@ type Format struct {
 	Name string
 	// Help says what it prints, for --help and completion.
 	Help string
+	// Raw formats escape their own text (JSON, SARIF) and are written as
+	// they are; the others go through render.SafeWriter (internal/printer).
+	Raw bool
 }
 
 // Formats is a command's table of formats, its default first.
@@ -34,13 +36,14 @@ func (fs Formats) Names() []string {
 // Default is the format printed when no -o is given.
 func (fs Formats) Default() string { return fs[0].Name }
 
-func (fs Formats) has(name string) bool {
+// Lookup finds the format called name.
+func (fs Formats) Lookup(name string) (Format, bool) {
 	for _, f := range fs {
 		if f.Name == name {
-			return true
+			return f, true
 		}
 	}
-	return false
+	return Format{}, false
 }
 
 // Usage is the -o flag's help text.
@@ -53,19 +56,6 @@ func (fs Formats) Usage() string {
 		}
 	}
 	return "output format: " + strings.Join(parts, ", ") + "; repeatable as FORMAT=PATH to write a file (default " + fs.Default() + ")"
-}
-
-// AddFlag registers -o/--output on c, repeatable, into values, with the
-// completion of the format names (and their help).
-func (fs Formats) AddFlag(c *cobra.Command, values *[]string) {
-	c.Flags().StringArrayVarP(values, "output", "o", nil, fs.Usage())
-	_ = c.RegisterFlagCompletionFunc("output", func(*cobra.Command, []string, string) ([]cobra.Completion, cobra.ShellCompDirective) {
-		out := make([]cobra.Completion, len(fs))
-		for i, f := range fs {
-			out[i] = cobra.CompletionWithDesc(f.Name, f.Help)
-		}
-		return out, cobra.ShellCompDirectiveNoFileComp
-	})
 }
 
 // Target is one -o value: a format, and the file it goes to ("" for
@@ -91,7 +81,7 @@ func (fs Formats) Parse(values []string) ([]Target, error) {
 	stdout := 0
 	for _, v := range values {
 		format, path, hasPath := strings.Cut(v, "=")
-		if !fs.has(format) {
+		if _, ok := fs.Lookup(format); !ok {
 			return nil, &UsageError{fmt.Sprintf("invalid --output %q: want %s", format, OrList(fs.Names()))}
 		}
 		if hasPath && path == "" {

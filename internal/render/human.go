@@ -9,6 +9,14 @@ import (
 // Bytes formats a size with binary units: 512 B, 4.0 KiB, 12.0 MiB.
 func Bytes(n int64) string { return human.Bytes(n) }
 
+// BytesOrDash is Bytes, or "-" for none.
+func BytesOrDash(n int64) string {
+	if n == 0 {
+		return "-"
+	}
+	return Bytes(n)
+}
+
 // Age formats a duration compactly: 850ms, 45s, 1m05s, 2h03m, 3d04h.
 // A negative duration (a time after the snapshot) prints as "-".
 func Age(d time.Duration) string {

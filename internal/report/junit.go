@@ -190,10 +190,10 @@ const maxSummarySignatures = 20
 // memory as XML.
 //
 // The traces in it are escaped (appendText), every string is made fit for
-// XML 1.0 (xmlChars), and it is written through render.SafeWriter, so no
-// line of it starts a CI workflow command when it goes to standard output.
+// XML 1.0 (xmlChars), and internal/printer writes it through
+// render.SafeWriter, so no line of it starts a CI workflow command when it
+// goes to standard output.
 func (p *junitPrinter) Print(w io.Writer, r *leaks.Report) error {
-	w = render.SafeWriter(w)
 	t := newTracer(r.Index)
 	t.paths = p.opts.Paths
 	suite := JUnitSuite{Name: xmlChars("rescoord leaks: " + render.Escape(p.opts.Input)), Time: "0"}
@@ -337,10 +337,8 @@ func (p *junitPrinter) Print(w io.Writer, r *leaks.Report) error {
 		return err
 	}
 	tail = append(tail, "\n  </testsuite>\n</testsuites>\n"...)
-	if _, err = w.Write(tail); err != nil {
-		return err
-	}
-	return render.Flush(w)
+	_, err = w.Write(tail)
+	return err
 }
 
 // startElement is the start tag encoding/xml writes for v, with its

@@ -227,11 +227,9 @@ func (p *markdownPrinter) Print(w io.Writer, r *leaks.Report) error {
 		fmt.Fprintf(&b, "The traces of the other %d %s in the table are not shown, to fit in a comment: %s.\n\n", rest, plural(rest, "group", "groups"), markdownFullReport(p.opts))
 	}
 	b.Write(tail.Bytes())
-	// Through render.SafeWriter: no line of the comment starts a CI
-	// workflow command when it goes to standard output.
-	w = render.SafeWriter(w)
-	if _, err := w.Write(b.Bytes()); err != nil {
-		return err
-	}
-	return render.Flush(w)
+	// internal/printer writes it through render.SafeWriter: no line of
+	// the comment starts a CI workflow command when it goes to standard
+	// output.
+	_, err := w.Write(b.Bytes())
+	return err
 }

@@ -31,10 +31,9 @@ type textPrinter struct {
 }
 
 // Print implements Printer. Every string from the input is escaped where
-// it is formatted (render.Escape), and the whole report goes through
-// render.SafeWriter.
+// it is formatted (render.Escape); internal/printer writes the whole
+// report through render.SafeWriter.
 func (p *textPrinter) Print(w io.Writer, r *leaks.Report) error {
-	w = render.SafeWriter(w)
 	bw := bufio.NewWriter(w)
 	st := p.opts.Styles
 	s := r.Index.Snap
@@ -84,10 +83,7 @@ func (p *textPrinter) Print(w io.Writer, r *leaks.Report) error {
 		line = st.OK.Render(line)
 	}
 	fmt.Fprintln(bw, line)
-	if err := bw.Flush(); err != nil {
-		return err
-	}
-	return render.Flush(w)
+	return bw.Flush()
 }
 
 func (p *textPrinter) group(w io.Writer, t *tracer, g *leaks.Group) {

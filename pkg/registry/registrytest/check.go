@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rescoord/rescoord/internal/printer"
 	"github.com/rescoord/rescoord/internal/render"
 	"github.com/rescoord/rescoord/internal/report"
 	"github.com/rescoord/rescoord/pkg/leaks"
@@ -200,9 +201,9 @@ func (res *result) message() string {
 	}
 	fmt.Fprintf(&b, "registrytest: %d %s in the %s (%s):\n\n", res.report.Failing, plural(res.report.Failing, "leak", "leaks"), where, tries)
 	var text bytes.Buffer
-	p, err := report.New("text", report.Options{Input: input})
+	p, err := printer.New(printer.Leaks, "text", printer.Options{Report: report.Options{Input: input}})
 	if err == nil {
-		err = p.Print(&text, res.report)
+		err = p.Print(&text, &printer.LeaksData{Report: res.report})
 	}
 	if err != nil {
 		fmt.Fprintf(&text, "(printing the report: %v)\n", err)

@@ -1,9 +1,12 @@
-package cmd
+package printer
 
 import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"io"
+	"os"
+	"path/filepath"
 	"runtime"
 	"testing"
 
@@ -11,6 +14,16 @@ import (
 	"github.com/rescoord/rescoord/pkg/planner"
 	"github.com/rescoord/rescoord/pkg/snapshot"
 )
+
+// demoJSON is the snapshot --demo prints.
+func demoJSON(t testing.TB) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "testdata", "snapshots", "media-app.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
 
 // bigDemoPlan repeats the demo's steps to n steps, with a few action lists
 // of its own (same contents, other slices) so that the printer's cache of
@@ -54,7 +67,7 @@ func TestCleanup_JSONPrinterLargePlan(t *testing.T) {
 	for _, procs := range []int{1, 2, 3, 8} {
 		runtime.GOMAXPROCS(procs)
 		var got bytes.Buffer
-		if err := (planJSONPrinter{}).Print(&got, &planView{Plan: big}); err != nil {
+		if err := (planJSONPrinter{}).Print(&got, &CleanupData{Plan: big}); err != nil {
 			t.Fatal(err)
 		}
 		if !bytes.Equal(got.Bytes(), want.Bytes()) {
@@ -85,7 +98,7 @@ func TestCleanup_JSONPrinterWriteError(t *testing.T) {
 	for _, procs := range []int{1, 4} {
 		runtime.GOMAXPROCS(procs)
 		for _, limit := range []int{0, 100, 3 << 20} {
-			err := (planJSONPrinter{}).Print(&failingWriter{limit: limit}, &planView{Plan: big})
+			err := (planJSONPrinter{}).Print(&failingWriter{limit: limit}, &CleanupData{Plan: big})
 			if !errors.Is(err, errWriteFailed) {
 				t.Errorf("GOMAXPROCS %d, failing after %d bytes: err = %v", procs, limit, err)
 			}
@@ -114,11 +127,15 @@ func TestCleanup_JSONOfLazyPlan(t *testing.T) {
 		runtime.GOMAXPROCS(procs)
 		var want, got bytes.Buffer
 		for lazy, out := range map[bool]*bytes.Buffer{false: &want, true: &got} {
-			p, err := newPlan(ix, "", lazy)
+			plan := planner.NewPlan
+			if lazy {
+				plan = planner.NewLazyPlan
+			}
+			p, err := plan(ix, planner.Scope{})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := (planJSONPrinter{}).Print(out, &planView{Plan: p, Index: ix}); err != nil {
+			if err := (planJSONPrinter{}).Print(out, &CleanupData{Plan: p, Index: ix}); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -126,4 +143,77 @@ func TestCleanup_JSONOfLazyPlan(t *testing.T) {
 			t.Fatalf("GOMAXPROCS %d: the lazy plan's JSON (%d bytes) differs from the whole plan's (%d bytes)", procs, got.Len(), want.Len())
 		}
 	}
+}
+
+// The hand-written JSON printer must write exactly what encoding/json
+// writes with two-space indentation.
+func TestCleanup_JSONPrinterMatchesEncodingJSON(t *testing.T) {
+	check := func(t *testing.T, name string, p *planner.Plan) {
+		t.Helper()
+		var got bytes.Buffer
+		if err := (planJSONPrinter{}).Print(&got, &CleanupData{Plan: p}); err != nil {
+			t.Fatal(err)
+		}
+		var want bytes.Buffer
+		enc := json.NewEncoder(&want)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(p); err != nil {
+			t.Fatal(err)
+		}
+		if got.String() != want.String() {
+			t.Fatalf("%s: printer differs from encoding/json:\n--- printer ---\n%s\n--- encoding/json ---\n%s", name, got.String(), want.String())
+		}
+	}
+	s, err := snapshot.Decode(bytes.NewReader(demoJSON(t)), "demo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ix, err := snapshot.NewIndex(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, scope := range []string{"", "copy_verify_tab", "settings_controller"} {
+		p, err := planner.NewPlan(ix, planner.Scope{Component: scope})
+		if err != nil {
+			t.Fatal(err)
+		}
+		check(t, "demo "+scope, p)
+	}
+	check(t, "empty", &planner.Plan{Steps: []planner.Step{}})
+	check(t, "warnings and odd strings", &planner.Plan{
+		Steps: []planner.Step{{Order: 1, Kind: "resource", ID: "r-<1>&\"\\", Component: "tab\u2028\u2029", Type: "gpu\x00\x1f\x7f",
+			Actions: []string{}, Reason: "bad \xff utf8 \b\f\n\r\t é 😀"}},
+		Warnings: []string{"one", "two <b>"},
+	})
+}
+
+func BenchmarkCleanupJSON(b *testing.B) {
+	s, err := snapshot.Decode(bytes.NewReader(demoJSON(b)), "demo")
+	if err != nil {
+		b.Fatal(err)
+	}
+	ix, _ := snapshot.NewIndex(s)
+	p, _ := planner.NewPlan(ix, planner.Scope{})
+	// Repeat the demo's steps to 100,000.
+	big := &planner.Plan{Summary: p.Summary}
+	for len(big.Steps) < 100_000 {
+		big.Steps = append(big.Steps, p.Steps...)
+	}
+	v := &CleanupData{Plan: big}
+	b.Run("printer", func(b *testing.B) {
+		for b.Loop() {
+			if err := (planJSONPrinter{}).Print(io.Discard, v); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("encoding-json", func(b *testing.B) {
+		for b.Loop() {
+			enc := json.NewEncoder(io.Discard)
+			enc.SetIndent("", "  ")
+			if err := enc.Encode(big); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
