@@ -28,6 +28,7 @@ import (
 
 	"github.com/rescoord/rescoord/internal/attach"
 	"github.com/rescoord/rescoord/internal/discovery"
+	"github.com/rescoord/rescoord/internal/printer"
 	"github.com/rescoord/rescoord/internal/render"
 	"github.com/rescoord/rescoord/pkg/snapshot"
 )
@@ -38,8 +39,8 @@ type AttachCheckOptions struct {
 	Attach AttachOptions
 	// Public says the server was started with a public address: a
 	// foreign Host is then accepted, not 421.
-	Public bool
-	Output string
+	Public  bool
+	Outputs []string
 }
 
 // NewCmdAttachCheck builds `rescoord attach-check`. A non-nil runF replaces
@@ -73,16 +74,8 @@ or pid:N from 'rescoord ps', unix:///path.sock, or http://127.0.0.1:PORT.`,
 	}
 	opts.Attach.addFlags(c)
 	c.Flags().BoolVar(&opts.Public, "public", false, "the process serves with a public address: accept requests naming another host (no 421)")
-	c.Flags().StringVarP(&opts.Output, "output", "o", "text", "output format: text or json")
+	addOutputFlag(c, printer.AttachCheck, &opts.Outputs)
 	return c
-}
-
-// checkResult is one check of attach-check.
-type checkResult struct {
-	Name string `json:"name"`
-	OK   bool   `json:"ok"`
-	Want string `json:"want"`
-	Got  string `json:"got"`
 }
 
 // checker runs the checks against one target.
@@ -95,12 +88,12 @@ type checker struct {
 	public  bool
 	// allowUIDs is --allow-uid: whose sockets may be attached to.
 	allowUIDs []int
-	text      io.Writer // nil for -o json
-	results   []checkResult
+	results   []printer.CheckResult
 }
 
 func runAttachCheck(ctx context.Context, f *Factory, opts *AttachCheckOptions) error {
-	if err := oneOf("--output", opts.Output, "text", "json"); err != nil {
+	targets, err := parseTargets(printer.AttachCheck, opts.Outputs)
+	if err != nil {
 		return err
 	}
 	if opts.Attach.Timeout <= 0 {
@@ -112,50 +105,23 @@ func runAttachCheck(ctx context.Context, f *Factory, opts *AttachCheckOptions) e
 	}
 	allow, _ := attach.ParseUIDs(opts.Attach.AllowUID) // client checked it
 	k := &checker{ctx: ctx, f: f, client: client, target: client.Target(), timeout: opts.Attach.Timeout, public: opts.Public, allowUIDs: allow}
-	if opts.Output == "text" {
-		k.text = f.HumanOut()
-	}
 	if err := k.run(); err != nil {
 		return err
 	}
-	failed := 0
-	for _, r := range k.results {
-		if !r.OK {
-			failed++
-		}
+	data := &printer.AttachCheckData{Target: k.target.Name, Checks: k.results}
+	if err := printTo(f, printer.AttachCheck, targets, printer.Options{}, data); err != nil {
+		return err
 	}
-	if opts.Output == "json" {
-		enc := json.NewEncoder(f.IO.Out)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(struct {
-			Target string        `json:"target"`
-			Checks []checkResult `json:"checks"`
-			Failed int           `json:"failed"`
-		}{k.target.Name, k.results, failed}); err != nil {
-			return err
-		}
-	} else {
-		fmt.Fprintf(k.text, "%d checks, %d failed\n", len(k.results), failed)
-	}
-	if failed > 0 {
+	if data.Failed() > 0 {
 		return errFindings
 	}
 	return nil
 }
 
-// report records a check and prints its line. want and got may quote the
-// server: they are escaped here.
+// report records a check. want and got may quote the server: the
+// printer escapes them.
 func (k *checker) report(name string, ok bool, want, got string) {
-	r := checkResult{Name: name, OK: ok, Want: want, Got: k.client.Scrub(got)}
-	k.results = append(k.results, r)
-	if k.text == nil {
-		return
-	}
-	if ok {
-		fmt.Fprintf(k.text, "ok   %s: %s\n", render.Escape(r.Name), render.Escape(r.Got))
-		return
-	}
-	fmt.Fprintf(k.text, "FAIL %s: want %s, got %s\n", render.Escape(r.Name), render.Escape(r.Want), render.Escape(r.Got))
+	k.results = append(k.results, printer.CheckResult{Name: name, OK: ok, Want: want, Got: k.client.Scrub(got)})
 }
 
 // answer is what the server sent back to one probe.

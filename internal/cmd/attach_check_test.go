@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/rescoord/rescoord/internal/discovery"
+	"github.com/rescoord/rescoord/internal/printer"
 	"github.com/rescoord/rescoord/pkg/registry"
 	"github.com/rescoord/rescoord/pkg/registry/metrics"
 )
@@ -69,9 +70,9 @@ func serveChecked(t *testing.T, network string, h http.Handler) string {
 
 // checkReport is attach-check -o json.
 type checkReport struct {
-	Target string        `json:"target"`
-	Checks []checkResult `json:"checks"`
-	Failed int           `json:"failed"`
+	Target string                `json:"target"`
+	Checks []printer.CheckResult `json:"checks"`
+	Failed int                   `json:"failed"`
 }
 
 func runCheckJSON(t *testing.T, c *cli, args ...string) (checkReport, result) {

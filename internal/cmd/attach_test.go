@@ -3,6 +3,7 @@ package cmd
 import (
 	"context"
 	"crypto/subtle"
+	"encoding/json"
 	"net"
 	"net/http"
 	"os"
@@ -203,6 +204,30 @@ func TestPs_StaleAndPrune(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, strconv.Itoa(1<<22)+".json")); !os.IsNotExist(err) {
 		t.Errorf("stale discovery file still there: %v", err)
+	}
+}
+
+// ps prints through the same -o as every command: a table and, at once,
+// its JSON to a file; a format of another command is refused.
+func TestPs_Outputs(t *testing.T) {
+	c := attachCLI(t)
+	dir := discovery.Dir(func(k string) string { return c.env[k] })
+	discovery.Write(dir, discovery.Entry{PID: os.Getpid(), Process: "mediaapp", Address: "unix:///tmp/x.sock"})
+	path := filepath.Join(t.TempDir(), "ps.json")
+	r := c.run("ps", "-o", "table", "-o", "json="+path)
+	if r.Code != 0 || !strings.Contains(r.Stdout, "mediaapp") {
+		t.Fatalf("exit %d:\n%s%s", r.Code, r.Stdout, r.Stderr)
+	}
+	var doc struct {
+		Dir       string            `json:"dir"`
+		Processes []json.RawMessage `json:"processes"`
+	}
+	b, err := os.ReadFile(path)
+	if err != nil || json.Unmarshal(b, &doc) != nil || doc.Dir != dir || len(doc.Processes) != 1 {
+		t.Errorf("ps.json = %s (%v), want the one process of %s", b, err, dir)
+	}
+	if r := c.run("ps", "-o", "csv"); r.Code != ExitError || !strings.Contains(r.Stderr, `invalid --output "csv": want table or json`) {
+		t.Errorf("-o csv: exit %d %s", r.Code, r.Stderr)
 	}
 }
 

@@ -34,16 +34,6 @@ func parseSize(s string) (int64, error) {
 	return int64(v * mult), nil
 }
 
-// oneOf checks a flag value against the values it accepts.
-func oneOf(flag, value string, allowed ...string) error {
-	for _, a := range allowed {
-		if value == a {
-			return nil
-		}
-	}
-	return usageError("invalid %s %q: want %s", flag, value, orList(allowed))
-}
-
 // orList joins items as "a, b or c".
 func orList(items []string) string { return output.OrList(items) }
 

@@ -34,6 +34,10 @@ func kindOf(c *cobra.Command) (printer.Kind, bool) {
 		return printer.Graph, true
 	case "leaks":
 		return printer.Leaks, true
+	case "ps":
+		return printer.Ps, true
+	case "attach-check":
+		return printer.AttachCheck, true
 	}
 	return 0, false
 }

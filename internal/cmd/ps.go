@@ -1,20 +1,20 @@
 package cmd
 
 import (
-	"encoding/json"
 	"fmt"
-	"strconv"
 
 	"github.com/spf13/cobra"
 
 	"github.com/rescoord/rescoord/internal/discovery"
+	"github.com/rescoord/rescoord/internal/output"
+	"github.com/rescoord/rescoord/internal/printer"
 	"github.com/rescoord/rescoord/internal/render"
 )
 
 // PsOptions are the flags of `rescoord ps`.
 type PsOptions struct {
-	Prune  bool
-	Output string
+	Prune   bool
+	Outputs []string
 }
 
 // NewCmdPs builds `rescoord ps`. A non-nil runF replaces the run, for tests.
@@ -39,12 +39,13 @@ A file whose process is gone is marked stale; --prune removes such files.`,
 		},
 	}
 	c.Flags().BoolVar(&opts.Prune, "prune", false, "remove the discovery files of processes that are gone")
-	c.Flags().StringVarP(&opts.Output, "output", "o", "table", "output format: table or json")
+	addOutputFlag(c, printer.Ps, &opts.Outputs)
 	return c
 }
 
 func runPs(f *Factory, opts *PsOptions) error {
-	if err := oneOf("--output", opts.Output, "table", "json"); err != nil {
+	targets, err := parseTargets(printer.Ps, opts.Outputs)
+	if err != nil {
 		return err
 	}
 	dir := discovery.Dir(f.Getenv)
@@ -68,48 +69,20 @@ func runPs(f *Factory, opts *PsOptions) error {
 			fmt.Fprintf(f.IO.ErrOut, "pruned %d stale %s\n", len(removed), plural(len(removed), "entry", "entries"))
 		}
 	}
-	if opts.Output == "json" {
-		enc := json.NewEncoder(f.IO.Out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(struct {
-			Dir       string             `json:"dir"`
-			Processes []discovery.Listed `json:"processes"`
-		}{dir, listed})
-	}
-	if len(listed) == 0 {
+	if t, ok := output.Stdout(targets); ok && t.Format == "table" && len(listed) == 0 {
 		fmt.Fprintf(f.HumanErr(), "no attachable processes (discovery directory %s)\n", render.Escape(dir))
-		return nil
 	}
-	st := f.Styles()
-	now := f.Now()
-	rows := make([][]string, 0, len(listed))
-	stale := 0
-	var refused []discovery.Listed
-	for _, l := range listed {
-		status := st.OK.Render("live")
-		switch {
-		case l.Refused != "":
-			status = st.Error.Render("refused")
-			refused = append(refused, l)
-		case l.Stale:
-			status = st.Warning.Render("stale")
-			stale++
-		}
-		token := ""
-		if l.Token {
-			token = "yes"
-		}
-		started := "-"
-		if !l.StartedAt.IsZero() {
-			started = render.Since(now, l.StartedAt) + " ago"
-		}
-		rows = append(rows, []string{strconv.Itoa(l.PID), render.Escape(l.Process), render.Escape(l.Address), started, token, status})
-	}
-	if err := render.FitTable(f.HumanOut(), st, []string{"PID", "PROCESS", "ADDRESS", "STARTED", "TOKEN", "STATUS"}, rows, "ADDRESS", "PROCESS"); err != nil {
+	if err := printTo(f, printer.Ps, targets, printer.Options{}, &printer.PsData{Dir: dir, Processes: listed, Now: f.Now()}); err != nil {
 		return err
 	}
-	for _, l := range refused {
-		fmt.Fprintf(f.IO.ErrOut, "warning: refusing discovery file %s: %s; it is never attached to\n", l.Path, l.Refused)
+	stale := 0
+	for _, l := range listed {
+		switch {
+		case l.Refused != "":
+			fmt.Fprintf(f.HumanErr(), "warning: refusing discovery file %s: %s; it is never attached to\n", render.Escape(l.Path), render.Escape(l.Refused))
+		case l.Stale:
+			stale++
+		}
 	}
 	if stale > 0 {
 		fmt.Fprintf(f.IO.ErrOut, "%d stale %s: the process is gone (rescoord ps --prune removes them)\n", stale, plural(stale, "entry", "entries"))

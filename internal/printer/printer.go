@@ -22,18 +22,20 @@ type Kind int
 
 // The kinds, one per command that takes -o.
 const (
-	List     Kind = iota // ListData: the resources, or the component tree
-	Stats                // StatsData: the snapshot's summary
-	Validate             // ValidateData: the verdict on a snapshot
-	Cleanup              // CleanupData: a cleanup plan and its verdict
-	Graph                // GraphData: the component and resource graph
-	Leaks                // LeaksData: a leak report (internal/report)
+	List        Kind = iota // ListData: the resources, or the component tree
+	Stats                   // StatsData: the snapshot's summary
+	Validate                // ValidateData: the verdict on a snapshot
+	Cleanup                 // CleanupData: a cleanup plan and its verdict
+	Graph                   // GraphData: the component and resource graph
+	Leaks                   // LeaksData: a leak report (internal/report)
+	Ps                      // PsData: the attachable processes
+	AttachCheck             // AttachCheckData: the checks of a live process
 )
 
-var kindNames = [...]string{List: "list", Stats: "stats", Validate: "validate", Cleanup: "cleanup", Graph: "graph", Leaks: "leaks"}
+var kindNames = [...]string{List: "list", Stats: "stats", Validate: "validate", Cleanup: "cleanup", Graph: "graph", Leaks: "leaks", Ps: "ps", AttachCheck: "attach-check"}
 
 // kindNouns name what each kind prints, in messages: "the json plan".
-var kindNouns = [...]string{List: "list", Stats: "stats", Validate: "report", Cleanup: "plan", Graph: "graph", Leaks: "report"}
+var kindNouns = [...]string{List: "list", Stats: "stats", Validate: "report", Cleanup: "plan", Graph: "graph", Leaks: "report", Ps: "list", AttachCheck: "checks"}
 
 // Describe names what a printer of kind writes in format, for messages:
 // "the sarif report", "the json plan".
@@ -90,6 +92,14 @@ var tables = map[Kind]output.Formats{
 		{Name: "github", Help: "GitHub Actions annotations", Raw: true},
 		{Name: "markdown", Help: "a pull-request comment"},
 	},
+	Ps: {
+		{Name: "table", Help: "one process per row"},
+		{Name: "json", Help: `{"dir", "processes"}`, Raw: true},
+	},
+	AttachCheck: {
+		{Name: "text", Help: "one line per check, ok or FAIL"},
+		{Name: "json", Help: `{"target", "checks", "failed"}`, Raw: true},
+	},
 }
 
 // Formats is the table of formats of kind, its default first.
@@ -138,6 +148,10 @@ func New(kind Kind, format string, opts Options) (Printer, error) {
 		print = cleanupPrinter(format, opts.Styles)
 	case Graph:
 		print = graphPrinter(format)
+	case Ps:
+		print = psPrinter(format, opts.Styles)
+	case AttachCheck:
+		print = attachCheckPrinter(format)
 	case Leaks:
 		ro := opts.Report
 		ro.Styles = opts.Styles

@@ -9,12 +9,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rescoord/rescoord/internal/discovery"
 	"github.com/rescoord/rescoord/internal/report"
 	"github.com/rescoord/rescoord/pkg/leaks"
 	"github.com/rescoord/rescoord/pkg/snapshot"
 )
 
-var kinds = []Kind{List, Stats, Validate, Cleanup, Graph, Leaks}
+var kinds = []Kind{List, Stats, Validate, Cleanup, Graph, Leaks, Ps, AttachCheck}
 
 // Every kind has a table, and New makes a printer for every format of it
 // and for nothing else.
@@ -93,6 +94,10 @@ func TestPrint_NoControlCharacterReachesTheOutput(t *testing.T) {
 		Validate: &ValidateData{Report: ValidateReport{Valid: true, Input: "x\x1b"}, Label: "x\x1b[2J"},
 		Graph:    &GraphData{Index: ix, Root: -1, All: true},
 		Leaks:    &LeaksData{Report: leaks.Analyze(ix, leaks.ReportOptions{Now: ix.Snap.TakenAt.Add(time.Hour)})},
+		Ps: &PsData{Dir: "/run/x\x1b[2J", Now: ix.Snap.TakenAt, Processes: []discovery.Listed{
+			{Entry: discovery.Entry{PID: 7, Process: "app\x1b]0;owned\x07", Address: "unix:///x\x1b.sock"}, Refused: "mode\x1b"}}},
+		AttachCheck: &AttachCheckData{Target: "t\x1b", Checks: []CheckResult{
+			{Name: "snapshot\x1b[2J", OK: true, Got: "200\x07"}, {Name: "host", Want: "421", Got: "body \x1b]0;owned\x07"}}},
 	}
 	for k, d := range data {
 		for _, f := range Formats(k) {
