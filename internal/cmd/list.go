@@ -54,8 +54,8 @@ func NewCmdList(f *Factory, runF func(*ListOptions) error) *cobra.Command {
 	fl.IntVar(&opts.Limit, "limit", 0, "show at most this many resources (0: all)")
 	addOutputFlag(c, printer.List, &opts.Outputs)
 	fl.BoolVar(&opts.Tree, "tree", false, "show the component tree with resource counts and live bytes")
-	_ = c.RegisterFlagCompletionFunc("type", cobra.FixedCompletions(snapshot.KnownTypes, cobra.ShellCompDirectiveNoFileComp))
-	_ = c.RegisterFlagCompletionFunc("sort", cobra.FixedCompletions(snapshot.SortKeys, cobra.ShellCompDirectiveNoFileComp))
+	_ = c.RegisterFlagCompletionFunc("type", cobra.FixedCompletions(snapshot.KnownTypes(), cobra.ShellCompDirectiveNoFileComp))
+	_ = c.RegisterFlagCompletionFunc("sort", cobra.FixedCompletions(snapshot.SortKeys(), cobra.ShellCompDirectiveNoFileComp))
 	_ = c.RegisterFlagCompletionFunc("state", cobra.FixedCompletions([]string{"live", "active", "releasing", "released", "all"}, cobra.ShellCompDirectiveNoFileComp))
 	return c
 }

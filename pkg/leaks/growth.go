@@ -29,8 +29,8 @@ type GrowthOptions struct {
 	Percent float64
 }
 
-// DefaultGrowth are the default growth thresholds.
-var DefaultGrowth = GrowthOptions{Count: 10, Bytes: 16 << 20, Percent: 10}
+// DefaultGrowth returns the default growth thresholds.
+func DefaultGrowth() GrowthOptions { return GrowthOptions{Count: 10, Bytes: 16 << 20, Percent: 10} }
 
 // Growth holds the figures of a growth finding, one entry per snapshot,
 // oldest first.

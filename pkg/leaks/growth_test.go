@@ -18,7 +18,7 @@ func growthOf(fs []Finding) map[string]*Growth {
 
 func TestGrowth_Baseline(t *testing.T) {
 	// Ids differ between the snapshots; names and types do not.
-	fs := FindGrowth([]*snapshot.Index{leakIndex(t, "growth-base"), leakIndex(t, "growth-new")}, DefaultGrowth)
+	fs := FindGrowth([]*snapshot.Index{leakIndex(t, "growth-base"), leakIndex(t, "growth-new")}, DefaultGrowth())
 	g := growthOf(fs)
 	if len(g) != 1 || g["memory"] == nil {
 		t.Fatalf("want memory growth only, got %+v", fs)
@@ -50,16 +50,16 @@ func TestGrowth_Baseline(t *testing.T) {
 func TestGrowth_ThreeSnapshots(t *testing.T) {
 	s1, s2, s3, plateau := leakIndex(t, "growth-s1"), leakIndex(t, "growth-s2"), leakIndex(t, "growth-s3"), leakIndex(t, "growth-plateau")
 	// memory 3 → 12 → 25 grows at every step; files 5 → 60 → 20 spike.
-	g := growthOf(FindGrowth([]*snapshot.Index{s1, s2, s3}, DefaultGrowth))
+	g := growthOf(FindGrowth([]*snapshot.Index{s1, s2, s3}, DefaultGrowth()))
 	if len(g) != 1 || g["memory"] == nil || len(g["memory"].Counts) != 3 {
 		t.Errorf("monotonic memory only: %+v", g)
 	}
 	// The same spike compared as two snapshots is growth (5 → 20).
-	if g := growthOf(FindGrowth([]*snapshot.Index{s1, s3}, DefaultGrowth)); g["file"] == nil {
+	if g := growthOf(FindGrowth([]*snapshot.Index{s1, s3}, DefaultGrowth())); g["file"] == nil {
 		t.Errorf("baseline comparison misses file growth: %+v", g)
 	}
 	// memory 3 → 25 → 25 plateaus (a cache filled once); files 5 → 20 → 60 grow.
-	g = growthOf(FindGrowth([]*snapshot.Index{s1, s3, plateau}, DefaultGrowth))
+	g = growthOf(FindGrowth([]*snapshot.Index{s1, s3, plateau}, DefaultGrowth()))
 	if len(g) != 1 || g["file"] == nil || !g["file"].ByCount || g["file"].ByBytes {
 		t.Errorf("plateau: %+v", g)
 	}

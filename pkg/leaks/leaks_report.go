@@ -39,7 +39,7 @@ type ReportOptions struct {
 	// oldest first (at least two): growth is reported where it is
 	// monotonic across them and the current one.
 	Series []*snapshot.Index
-	// Growth are the growth thresholds (DefaultGrowth when zero).
+	// Growth are the growth thresholds (DefaultGrowth() when zero).
 	Growth GrowthOptions
 	// Reconcile, when not nil, is what the operating system shows of the
 	// process the snapshot comes from (a proc: snapshot of its pid): the
@@ -144,10 +144,16 @@ func (f *Finding) Fails(failOn Severity) bool {
 // the baseline, and groups what is left. It is a pure function of its
 // inputs.
 func Analyze(ix *snapshot.Index, opts ReportOptions) *Report {
+	return analyze(ix, opts, maphash.String)
+}
+
+// analyze is Analyze with the hash that groups signatures (the tests make
+// it collide).
+func analyze(ix *snapshot.Index, opts ReportOptions, hash func(maphash.Seed, string) uint64) *Report {
 	r := &Report{Index: ix, Suppressions: opts.Suppressions, FailOn: opts.FailOn, Show: opts.Show, RuleCounts: map[Rule]int{}}
 	growth := opts.Growth
 	if growth == (GrowthOptions{}) {
-		growth = DefaultGrowth
+		growth = DefaultGrowth()
 	}
 	all := FindLeaks(ix, opts.Leaks)
 	var series []*snapshot.Index
@@ -233,15 +239,15 @@ func Analyze(ix *snapshot.Index, opts ReportOptions) *Report {
 	}
 	kept = kept[:n]
 	r.Failed = r.Failing > 0
-	r.Findings, r.Groups = group(kept, opts.FailOn)
+	r.Findings, r.Groups = group(kept, opts.FailOn, hash)
 	return r
 }
 
 // group orders findings group by group (keeping snapshot order within a
 // group), in place, and returns them with the groups, each a window of
 // the ordered findings.
-func group(fs []Finding, failOn Severity) ([]Finding, []Group) {
-	gid, infos := findGroups(fs)
+func group(fs []Finding, failOn Severity, hash func(maphash.Seed, string) uint64) ([]Finding, []Group) {
+	gid, infos := findGroups(fs, hash)
 	order := make([]int32, len(infos))
 	for i := range order {
 		order[i] = int32(i)
@@ -301,18 +307,15 @@ type groupInfo struct {
 	rule         int8 // ruleOrder
 }
 
-// groupHash hashes signatures for findGroups. (Tests make it collide.)
-var groupHash = maphash.String
-
 // findGroups finds the groups of fs: the findings that share a signature,
 // a severity and whether an action-report entry matched them. gid[i] is
 // the group of finding i; groups are numbered in the order of their first
-// finding.
+// finding. hash hashes a signature (maphash.String).
 //
 // It sorts the findings' keys (a hash of the signature, the severity and
 // the suppression, then the position): on a hundred thousand findings,
 // cheaper than a map of their signatures, whose memory is all fresh.
-func findGroups(fs []Finding) (gid []int32, infos []groupInfo) {
+func findGroups(fs []Finding, hash func(maphash.Seed, string) uint64) (gid []int32, infos []groupInfo) {
 	type entry struct {
 		hash uint64
 		tie  uint16 // severity and suppression
@@ -331,7 +334,7 @@ func findGroups(fs []Finding) (gid []int32, infos []groupInfo) {
 		if f.SuppressedBy != nil {
 			tie |= 1
 		}
-		es[i] = entry{groupHash(seed, f.Signature), tie, lastOrder, int32(i)}
+		es[i] = entry{hash(seed, f.Signature), tie, lastOrder, int32(i)}
 	}
 	slices.SortFunc(es, func(a, b entry) int {
 		if c := cmp.Compare(a.hash, b.hash); c != 0 {

@@ -67,9 +67,7 @@ func TestAnalyze_GroupsDespiteHashCollisions(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := Analyze(ix, ReportOptions{FailOn: SeverityError})
-	defer func(h func(maphash.Seed, string) uint64) { groupHash = h }(groupHash)
-	groupHash = func(maphash.Seed, string) uint64 { return 42 }
-	got := Analyze(ix, ReportOptions{FailOn: SeverityError})
+	got := analyze(ix, ReportOptions{FailOn: SeverityError}, func(maphash.Seed, string) uint64 { return 42 })
 	if len(want.Groups) != 12 || !reflect.DeepEqual(got.Groups, want.Groups) || !reflect.DeepEqual(got.Findings, want.Findings) {
 		t.Errorf("with every hash equal, %d groups, want %d (or they differ)", len(got.Groups), len(want.Groups))
 	}

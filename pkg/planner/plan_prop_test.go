@@ -118,7 +118,7 @@ var refDefaultTimeout = map[string]int64{"worker": 2000, "thread": 2000, "proces
 
 func refTimeout(r *snapshot.Resource) int64 {
 	typ := r.Type
-	if r.Cleanup != nil && slices.Contains(snapshot.KnownTypes, r.Cleanup.Strategy) {
+	if r.Cleanup != nil && snapshot.IsKnownType(r.Cleanup.Strategy) {
 		typ = r.Cleanup.Strategy
 	}
 	if r.Cleanup != nil && r.Cleanup.TimeoutMS != nil {

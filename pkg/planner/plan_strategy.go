@@ -64,12 +64,7 @@ func DefaultStrategy(resourceType string) (actions []string, timeoutMS int64) {
 // cleanup.strategy: the name of one of the format's resource types
 // (snapshot.KnownTypes). NewPlan ignores any other name.
 func KnownStrategy(name string) bool {
-	for _, t := range snapshot.KnownTypes {
-		if name == t {
-			return true
-		}
-	}
-	return false
+	return snapshot.IsKnownType(name)
 }
 
 // resourceStrategy is r's strategy: its cleanup.strategy when that names

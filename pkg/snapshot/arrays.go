@@ -28,9 +28,23 @@ import (
 // chunks of parallel work start at marks.
 const markEvery = 1024
 
-// minParallel is the smallest array worth splitting between cores (a
-// variable for the tests).
-var minParallel = 16 * markEvery
+// tuning holds the package's thresholds. They are fields of a value, not
+// package variables, so that the tests run the concurrent and windowed
+// paths on small inputs, in parallel (docs/architecture.md, "Tuning and
+// tests").
+type tuning struct {
+	// minParallel is the smallest array worth splitting between cores.
+	minParallel int
+	// largeFile is the size from which Load reads a file by windows
+	// (largefile.go), and windowSize how much of the file one window holds.
+	largeFile  int64
+	windowSize int
+}
+
+// defaultTuning is the tuning of every exported entry point.
+func defaultTuning() tuning {
+	return tuning{minParallel: 16 * markEvery, largeFile: 32 << 20, windowSize: 8 << 20}
+}
 
 // arrayShape is what the structural scan of an array finds.
 type arrayShape struct {
@@ -104,19 +118,19 @@ func scanArray(data []byte, start int) (sh arrayShape, ok bool) {
 type elemFunc[T any] func(f *fast, v *T, i int) bool
 
 // parallelism is how many goroutines n elements are worth.
-func parallelism(n int) int {
-	return max(1, min(runtime.GOMAXPROCS(0), n/minParallel+1))
+func (t tuning) parallelism(n int) int {
+	return max(1, min(runtime.GOMAXPROCS(0), n/t.minParallel+1))
 }
 
 // fastArray decodes the array sh describes into out, of its exact length,
 // splitting the work between the available cores when it is large. depth
 // is the nesting of the array itself. It reports false when any element
 // needs the strict decoder.
-func fastArray[T any](ctx context.Context, data []byte, sh arrayShape, depth int, out []T, elem elemFunc[T]) bool {
+func fastArray[T any](ctx context.Context, tune tuning, data []byte, sh arrayShape, depth int, out []T, elem elemFunc[T]) bool {
 	if sh.n == 0 {
 		return true
 	}
-	workers := min(parallelism(sh.n), len(sh.marks))
+	workers := min(tune.parallelism(sh.n), len(sh.marks))
 	if workers <= 1 {
 		return decodeRange(ctx, data, sh, depth, out, 0, sh.n, elem)
 	}
@@ -176,9 +190,9 @@ func (d *decoder) fastComponents(s *Snapshot, sh arrayShape) bool {
 	comps := newSlice[Component](sh.n)
 	idOff := hugemem.Make[int32](sh.n)
 	parentOff := hugemem.Make[int32](sh.n)
-	ids := newIDTable(sh.n, func(p int32) string { return comps[p].ID })
+	ids := newIDTable(sh.n, func(p int32) string { return comps[p].ID }, d.tune)
 	hashes := hugemem.Make[uint64](sh.n)
-	ok := fastArray(d.ctx, d.data, sh, d.depth+1, comps, func(f *fast, c *Component, i int) bool {
+	ok := fastArray(d.ctx, d.tune, d.data, sh, d.depth+1, comps, func(f *fast, c *Component, i int) bool {
 		id, parent, ok := f.component(c)
 		idOff[i], parentOff[i] = int32(id), int32(parent)
 		hashes[i] = ids.hash(c.ID)
@@ -194,9 +208,9 @@ func (d *decoder) fastComponents(s *Snapshot, sh arrayShape) bool {
 
 func (d *decoder) fastResources(s *Snapshot, sh arrayShape) bool {
 	res := newSlice[Resource](sh.n)
-	ids := newIDTable(sh.n, func(p int32) string { return res[p].ID })
+	ids := newIDTable(sh.n, func(p int32) string { return res[p].ID }, d.tune)
 	hashes := hugemem.Make[uint64](sh.n)
-	ok := fastArray(d.ctx, d.data, sh, d.depth+1, res, func(f *fast, r *Resource, i int) bool {
+	ok := fastArray(d.ctx, d.tune, d.data, sh, d.depth+1, res, func(f *fast, r *Resource, i int) bool {
 		_, ok := f.resource(r)
 		hashes[i] = ids.hash(r.ID)
 		return ok
@@ -211,8 +225,8 @@ func (d *decoder) fastResources(s *Snapshot, sh arrayShape) bool {
 
 func (d *decoder) fastCleanups(s *Snapshot, sh arrayShape) bool {
 	cl := newSlice[Cleanup](sh.n)
-	ids := newIDTable(sh.n, func(p int32) string { return cl[p].ID })
-	ok := fastArray(d.ctx, d.data, sh, d.depth+1, cl, func(f *fast, c *Cleanup, i int) bool {
+	ids := newIDTable(sh.n, func(p int32) string { return cl[p].ID }, d.tune)
+	ok := fastArray(d.ctx, d.tune, d.data, sh, d.depth+1, cl, func(f *fast, c *Cleanup, i int) bool {
 		_, ok := f.cleanup(c)
 		return ok && (c.ID == "" || ids.insert(c.ID, i))
 	})

@@ -129,7 +129,7 @@ func BenchmarkOutlineFile(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer f.Close()
-	bufs := [2][]byte{make([]byte, windowSize), make([]byte, windowSize)}
+	bufs := [2][]byte{make([]byte, defaultTuning().windowSize), make([]byte, defaultTuning().windowSize)}
 	for _, procs := range []int{1, 2} {
 		b.Run(fmt.Sprintf("cores=%d", procs), func(b *testing.B) {
 			defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))

@@ -30,20 +30,20 @@ const maxDepth = 512
 // Parse decodes a snapshot held in data. The snapshot's strings share
 // data's memory: data must not be modified afterwards.
 func Parse(data []byte, name string) (*Snapshot, error) {
-	return parse(context.Background(), data, name, false)
+	return parse(context.Background(), data, name, false, defaultTuning())
 }
 
 // parse decodes data; strict turns the fast path off. The context is
 // checked every few thousand array elements or object fields.
-func parse(ctx context.Context, data []byte, name string, strict bool) (*Snapshot, error) {
-	s, _, err := parseTables(ctx, data, name, strict)
+func parse(ctx context.Context, data []byte, name string, strict bool, tune tuning) (*Snapshot, error) {
+	s, _, err := parseTables(ctx, data, name, strict, tune)
 	return s, err
 }
 
 // parseTables is parse that also returns the id tables the decoder built,
 // for the index (nil when it built none).
-func parseTables(ctx context.Context, data []byte, name string, strict bool) (*Snapshot, *tables, error) {
-	d := &decoder{data: data, file: name, strict: strict, ctx: ctx}
+func parseTables(ctx context.Context, data []byte, name string, strict bool, tune tuning) (*Snapshot, *tables, error) {
+	d := &decoder{data: data, file: name, strict: strict, ctx: ctx, tune: tune}
 	d.fast.ctx = ctx
 	s := d.run()
 	if d.cancelled != nil {
@@ -90,6 +90,7 @@ type decoder struct {
 
 	// strict turns the fast path off (tests compare the two).
 	strict bool
+	tune   tuning
 	// fast is the cursor the strict decoder tries the fast path with, element
 	// by element (elements.go).
 	fast fast

@@ -529,7 +529,7 @@ func (f *fast) resource(r *Resource) (idOff int, ok bool) {
 // internType returns the constant for a known resource type, so that the
 // snapshot's most repeated strings compare by pointer.
 func (f *fast) internType(t string) string {
-	for _, k := range KnownTypes {
+	for _, k := range knownTypes {
 		if t == k {
 			return k
 		}

@@ -24,8 +24,8 @@ import (
 // test where the results differ.
 func compareModes(t testing.TB, data []byte) {
 	t.Helper()
-	want, werr := parse(context.Background(), append([]byte(nil), data...), "in", true)
-	got, gerr := parse(context.Background(), append([]byte(nil), data...), "in", false)
+	want, werr := parse(context.Background(), append([]byte(nil), data...), "in", true, small())
+	got, gerr := parse(context.Background(), append([]byte(nil), data...), "in", false, small())
 	if errText(werr) != errText(gerr) {
 		t.Fatalf("errors differ\nstrict: %s\nfast:   %s", errText(werr), errText(gerr))
 	}
@@ -73,15 +73,19 @@ func TestFast_AgreesWithStrictOnTestdata(t *testing.T) {
 	}
 }
 
-// smallChunks makes arrays of a few thousand elements split between cores.
-func smallChunks(t *testing.T) {
-	old := minParallel
-	t.Cleanup(func() { minParallel = old })
-	minParallel = 2 * markEvery
+// small is the tuning of the tests: arrays of a few thousand elements
+// split between cores, and every file read by windows of 64 KiB.
+func small() tuning {
+	return tuning{minParallel: 2 * markEvery, largeFile: 0, windowSize: 64 << 10}
+}
+
+// loadTuned is Load with the tuning tu.
+func loadTuned(path string, tu tuning) (*Snapshot, error) {
+	return LoadContext(context.Background(), path, Options{tune: &tu})
 }
 
 func TestFast_AgreesWithStrictOnGenerated(t *testing.T) {
-	smallChunks(t)
+	t.Parallel()
 	for _, cfg := range []gensnap.Config{
 		gensnap.Tiny,
 		{Components: 800, Resources: 8_000, Cleanups: 500, Seed: 7, Cycles: 2}, // parallel chunks
@@ -136,12 +140,12 @@ var fastCases = []string{
 }
 
 func TestFast_AgreesWithStrictOnEdgeCases(t *testing.T) {
-	smallChunks(t)
+	t.Parallel()
 	comp := `{"id":"c","state":"alive","labels":{"a":"b","n":null},"parent":null,"type":null,"created_at":null,"destroyed_at":null,"x":1}`
 	cleanup := `{"id":null,"component":"c","priority":-3,"timeout_ms":null,"extra":{}}`
 	for i, res := range fastCases {
 		t.Run(fmt.Sprint(i), func(t *testing.T) {
-			for _, n := range []int{1, 3, minParallel + 5} {
+			for _, n := range []int{1, 3, small().minParallel + 5} {
 				var b strings.Builder
 				b.WriteString(`{"format":"rescoord/v1","taken_at":"2026-11-27T12:00:05Z","components":[` + comp + `],"resources":[`)
 				for k := range n {
@@ -162,10 +166,10 @@ func TestFast_AgreesWithStrictOnEdgeCases(t *testing.T) {
 }
 
 func TestFast_DuplicateIDsFallBackToStrictErrors(t *testing.T) {
-	smallChunks(t)
+	t.Parallel()
 	var b strings.Builder
 	b.WriteString(`{"format":"rescoord/v1","taken_at":"2026-11-27T12:00:05Z","components":[{"id":"c","state":"alive"},{"id":"c","state":"alive"}],"resources":[`)
-	n := minParallel * 3
+	n := small().minParallel * 3
 	for k := range n {
 		if k > 0 {
 			b.WriteByte(',')
@@ -205,9 +209,7 @@ func FuzzFastAgreesWithStrict(f *testing.F) {
 // TestLoad_LargeFilesAgreeWithParse loads files by windows (with tiny
 // windows, so elements straddle them) and compares with Parse.
 func TestLoad_LargeFilesAgreeWithParse(t *testing.T) {
-	smallChunks(t)
-	defer func(l int64, w int) { largeFile, windowSize = l, w }(largeFile, windowSize)
-	largeFile, windowSize = 0, 64<<10
+	t.Parallel()
 
 	gen := func(cfg gensnap.Config) []byte {
 		var buf bytes.Buffer
@@ -258,7 +260,7 @@ func TestLoad_LargeFilesAgreeWithParse(t *testing.T) {
 				t.Fatal(err)
 			}
 			want, werr := Parse(append([]byte(nil), data...), path)
-			got, gerr := Load(path)
+			got, gerr := loadTuned(path, small())
 			if errText(werr) != errText(gerr) {
 				t.Fatalf("errors differ\nParse: %s\nLoad:  %s", errText(werr), errText(gerr))
 			}
@@ -276,7 +278,7 @@ func TestLoad_LargeFilesAgreeWithParse(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer f.Close()
-			if _, ok := loadLarge(context.Background(), f, int64(len(data)), path); ok != (werr == nil) {
+			if _, ok := loadLarge(context.Background(), f, int64(len(data)), path, small()); ok != (werr == nil) {
 				t.Errorf("loadLarge ok = %v, want %v", ok, werr == nil)
 			}
 		})
@@ -287,9 +289,9 @@ func TestLoad_LargeFilesAgreeWithParse(t *testing.T) {
 // an input error at the second, in both decoders, in an array small or
 // large enough to be split between cores, and by the large-file loader.
 func TestDecoders_DuplicateKeysAreErrors(t *testing.T) {
-	smallChunks(t)
-	defer func(l int64, w int) { largeFile, windowSize = l, w }(largeFile, windowSize)
-	largeFile, windowSize = 0, 4<<10
+	t.Parallel()
+	tiny := small()
+	tiny.windowSize = 4 << 10
 	const res = `{"id":"r-%d","type":"file","owner":"c","state":"active"}`
 	for _, tc := range []struct{ comp, res, cleanup, key string }{
 		{res: `{"id":"x","type":"file","owner":"c","state":"active","state":"released"}`, key: "state"},
@@ -309,7 +311,7 @@ func TestDecoders_DuplicateKeysAreErrors(t *testing.T) {
 		if tc.comp != "" {
 			comps += "," + tc.comp
 		}
-		for _, n := range []int{1, minParallel + 5} {
+		for _, n := range []int{1, small().minParallel + 5} {
 			var b strings.Builder
 			b.WriteString(`{"format":"rescoord/v1","taken_at":"2026-11-27T12:00:05Z","components":[` + comps + `],"resources":[`)
 			for k := range n {
@@ -338,7 +340,7 @@ func TestDecoders_DuplicateKeysAreErrors(t *testing.T) {
 			if err := os.WriteFile(path, data, 0o600); err != nil {
 				t.Fatal(err)
 			}
-			_, lerr := Load(path)
+			_, lerr := loadTuned(path, tiny)
 			if errText(lerr) != strings.ReplaceAll(errText(err), "in:", path+":") {
 				t.Errorf("Load: %s, Parse: %s", errText(lerr), errText(err))
 			}
@@ -349,9 +351,9 @@ func TestDecoders_DuplicateKeysAreErrors(t *testing.T) {
 // TestDecoders_TimeoutAboveTheMaximum: timeout_ms up to MaxTimeoutMS is
 // read, one more is an error at the value, in both decoders.
 func TestDecoders_TimeoutAboveTheMaximum(t *testing.T) {
-	smallChunks(t)
+	t.Parallel()
 	for _, ms := range []int64{MaxTimeoutMS, MaxTimeoutMS + 1, 9223372036855} {
-		for _, n := range []int{1, minParallel + 5} {
+		for _, n := range []int{1, small().minParallel + 5} {
 			var b strings.Builder
 			b.WriteString(`{"format":"rescoord/v1","taken_at":"2026-11-27T12:00:05Z","components":[{"id":"c","state":"alive"}],"resources":[`)
 			for k := range n {

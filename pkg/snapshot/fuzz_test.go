@@ -82,17 +82,16 @@ func FuzzLoadLarge(f *testing.F) {
 	}
 	f.Add([]byte(`{"format":"rescoord/v1","taken_at":"2026-11-27T12:00:05Z","components":[{"id":"c","state":"alive"}],"resources":[{"id":"r","type":"file","owner":"c","state":"active","metadata":[{"a":"},{"}, {"b":1}]}]}`), uint16(7))
 	f.Add([]byte(`{"resources":[{"id":"r","type":"file","owner":"c","state":"active"}],"components":[{"id":"c","state":"alive"}],"components":[],"format":"rescoord/v1","taken_at":"2026-11-27T12:00:05Z"}`), uint16(3))
-	defer func(l int64, w int) { largeFile, windowSize = l, w }(largeFile, windowSize)
-	largeFile = 0
 	dir := f.TempDir()
 	f.Fuzz(func(t *testing.T, data []byte, window uint16) {
-		windowSize = 16 + int(window%1024)
+		tu := small()
+		tu.windowSize = 16 + int(window%1024)
 		path := filepath.Join(dir, "snap.json")
 		if err := os.WriteFile(path, data, 0o600); err != nil {
 			t.Fatal(err)
 		}
 		want, werr := Parse(append([]byte(nil), data...), path)
-		got, gerr := Load(path)
+		got, gerr := loadTuned(path, tu)
 		if errText(werr) != errText(gerr) {
 			t.Fatalf("errors differ\nParse: %s\nLoad:  %s", errText(werr), errText(gerr))
 		}

@@ -23,13 +23,14 @@ type idTable struct {
 	slots []uint64
 	mask  uint64
 	key   func(pos int32) string
+	tune  tuning
 }
 
 // newIDTable returns a table for n ids, at most half full.
-func newIDTable(n int, key func(pos int32) string) *idTable {
+func newIDTable(n int, key func(pos int32) string, tune tuning) *idTable {
 	size := 1 << max(bits.Len(uint(2*n)), 3)
 	slots := hugemem.Make[uint64](size)
-	return &idTable{seed: maphash.MakeSeed(), slots: slots, mask: uint64(size - 1), key: key}
+	return &idTable{seed: maphash.MakeSeed(), slots: slots, mask: uint64(size - 1), key: key, tune: tune}
 }
 
 // hash returns the hash of id the table files it under.
@@ -87,7 +88,7 @@ func (t *idTable) fill(hashes []uint64) bool {
 		order[next[b]] = int32(i)
 		next[b]++
 	}
-	workers := min(parallelism(n), buckets)
+	workers := min(t.tune.parallelism(n), buckets)
 	ok := make([]bool, workers)
 	var wg sync.WaitGroup
 	for w := range workers {
@@ -134,15 +135,15 @@ func (t *idTable) rebind(key func(pos int32) string) *idTable {
 }
 
 // buildIDTable indexes the ids of n elements. ok is false when two are equal.
-func buildIDTable(n int, key func(pos int32) string) (t *idTable, ok bool) {
-	t = newIDTable(n, key)
+func buildIDTable(n int, key func(pos int32) string, tune tuning) (t *idTable, ok bool) {
+	t = newIDTable(n, key, tune)
 	return t, t.fill(t.hashAll(n))
 }
 
 // hashAll hashes the ids of n elements, on several goroutines when n is large.
 func (t *idTable) hashAll(n int) []uint64 {
 	hashes := hugemem.Make[uint64](n)
-	workers := parallelism(n)
+	workers := t.tune.parallelism(n)
 	var wg sync.WaitGroup
 	for w := range workers {
 		wg.Go(func() {

@@ -19,6 +19,7 @@ type Index struct {
 	Snap *Snapshot
 
 	compIDs, resIDs *idTable
+	tune            tuning
 
 	parent []int32 // -1 for a root (no parent, or parent not in the snapshot)
 	depth  []int32
@@ -45,15 +46,15 @@ type Index struct {
 // LoadIndex and DecodeIndex read a snapshot and index it in one go,
 // reusing the id tables their decoder builds anyway.
 func NewIndex(s *Snapshot) (*Index, error) {
-	return newIndex(s, nil)
+	return newIndex(s, nil, defaultTuning())
 }
 
 // newIndex indexes s, with the id tables its decoder built (t, or nil).
-func newIndex(s *Snapshot, t *tables) (*Index, error) {
+func newIndex(s *Snapshot, t *tables, tune tuning) (*Index, error) {
 	nc := len(s.Components)
-	ix := &Index{Snap: s}
+	ix := &Index{Snap: s, tune: tune}
 	var err error
-	if ix.compIDs, ix.resIDs, err = idTables(s, t); err != nil {
+	if ix.compIDs, ix.resIDs, err = idTables(s, t, tune); err != nil {
 		return nil, err
 	}
 	ix.parent = hugemem.Make[int32](nc)
@@ -127,7 +128,7 @@ func newIndex(s *Snapshot, t *tables) (*Index, error) {
 
 // idTables returns the id tables of s: the decoder's (t, when not nil),
 // or new ones. Duplicate ids are an error naming the first.
-func idTables(s *Snapshot, t *tables) (comps, res *idTable, err error) {
+func idTables(s *Snapshot, t *tables, tune tuning) (comps, res *idTable, err error) {
 	compKey := func(p int32) string { return s.Components[p].ID }
 	resKey := func(p int32) string { return s.Resources[p].ID }
 	if t != nil {
@@ -140,13 +141,13 @@ func idTables(s *Snapshot, t *tables) (comps, res *idTable, err error) {
 	}
 	if comps == nil {
 		var ok bool
-		if comps, ok = buildIDTable(len(s.Components), compKey); !ok {
+		if comps, ok = buildIDTable(len(s.Components), compKey, tune); !ok {
 			return nil, nil, fmt.Errorf("duplicate component id %q", firstDuplicate(len(s.Components), compKey))
 		}
 	}
 	if res == nil {
 		var ok bool
-		if res, ok = buildIDTable(len(s.Resources), resKey); !ok {
+		if res, ok = buildIDTable(len(s.Resources), resKey, tune); !ok {
 			return nil, nil, fmt.Errorf("duplicate resource id %q", firstDuplicate(len(s.Resources), resKey))
 		}
 	}
@@ -179,7 +180,7 @@ func (ix *Index) resolveOwners(hint []int32) {
 		hint = nil
 	}
 	ix.owner = hugemem.Make[int32](nr)
-	workers := parallelism(nr)
+	workers := ix.tune.parallelism(nr)
 	type sums struct {
 		own        []int64
 		live       int

@@ -201,7 +201,7 @@ func TestNewIndex_OwnersNotedByTheDecoder(t *testing.T) {
 	}
 	check := func(what string) {
 		t.Helper()
-		ix, err := newIndex(s, tabs)
+		ix, err := newIndex(s, tabs, small())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -254,8 +254,8 @@ func TestLoadIndex_IsLoadThenNewIndex(t *testing.T) {
 // whether the sum is made in one worker or across workers, in the owner,
 // its ancestors and the totals.
 func TestIndex_ByteSumsSaturate(t *testing.T) {
-	smallChunks(t)
-	for _, n := range []int{2, 3 * minParallel} {
+	t.Parallel()
+	for _, n := range []int{2, 3 * small().minParallel} {
 		var b strings.Builder
 		b.WriteString(`{"format":"rescoord/v1","taken_at":"2026-11-27T12:00:05Z","limits":{"global_bytes":1,"components":{"root":1}},` +
 			`"components":[{"id":"root","state":"alive"},{"id":"a","parent":"root","state":"alive"},{"id":"b","parent":"root","state":"alive"}],"resources":[`)
@@ -275,11 +275,11 @@ func TestIndex_ByteSumsSaturate(t *testing.T) {
 			fmt.Fprintf(&b, `{"id":"r-%d","type":"memory","owner":"%s","state":"active","size_bytes":%d}`, k, owner, size)
 		}
 		b.WriteString(`]}`)
-		s, err := Parse([]byte(b.String()), "in")
+		s, err := parse(context.Background(), []byte(b.String()), "in", false, small())
 		if err != nil {
 			t.Fatal(err)
 		}
-		ix, err := NewIndex(s)
+		ix, err := newIndex(s, nil, small())
 		if err != nil {
 			t.Fatal(err)
 		}

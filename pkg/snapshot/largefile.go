@@ -32,13 +32,6 @@ import (
 // under us) gives up, and Load reads the file whole and runs Parse, which
 // reports errors with their places as usual.
 
-// largeFile is the size from which Load streams a file, and windowSize
-// how much of the file one window holds (variables for the tests).
-var (
-	largeFile  int64 = 32 << 20
-	windowSize       = 8 << 20
-)
-
 // outline is what the structural scan of a whole document finds.
 type outline struct {
 	// components, resources, cleanups (start 0 if absent), and the array
@@ -401,19 +394,19 @@ func resyncPoint(f *os.File, from int) int {
 // leaves the file to Parse. It first skims the elements of the arrays
 // (skimElement), and reads the file again with the exact outline if the
 // decoder finds that skimming went wrong.
-func loadLarge(ctx context.Context, f *os.File, size int64, name string) (*Snapshot, bool) {
-	s, _, ok := loadLargeTables(ctx, f, size, name, true)
+func loadLarge(ctx context.Context, f *os.File, size int64, name string, tune tuning) (*Snapshot, bool) {
+	s, _, ok := loadLargeTables(ctx, f, size, name, true, tune)
 	return s, ok
 }
 
 // loadLargeTables is loadLarge that also returns the decoder's id tables
 // for the index. collect allows the collections that keep the peak low
 // (Options.NoCollect).
-func loadLargeTables(ctx context.Context, f *os.File, size int64, name string, collect bool) (*Snapshot, *tables, bool) {
+func loadLargeTables(ctx context.Context, f *os.File, size int64, name string, collect bool, tune tuning) (*Snapshot, *tables, bool) {
 	// Two window buffers, for the two halves of the structural scan, then
 	// for reading one window while the one before is decoded.
-	bufs := [2][]byte{hugemem.Make[byte](windowSize), hugemem.Make[byte](windowSize)}
-	if s, t, ok := loadWindows(ctx, f, size, name, bufs, true, collect); ok {
+	bufs := [2][]byte{hugemem.Make[byte](tune.windowSize), hugemem.Make[byte](tune.windowSize)}
+	if s, t, ok := loadWindows(ctx, f, size, name, bufs, true, collect, tune); ok {
 		return s, t, true
 	}
 	if ctx.Err() != nil {
@@ -425,11 +418,11 @@ func loadLargeTables(ctx context.Context, f *os.File, size int64, name string, c
 	if collect && size >= 1<<20 {
 		runtime.GC()
 	}
-	return loadWindows(ctx, f, size, name, bufs, false, collect)
+	return loadWindows(ctx, f, size, name, bufs, false, collect, tune)
 }
 
 // loadWindows is loadLarge with a skimmed or an exact outline.
-func loadWindows(ctx context.Context, f *os.File, size int64, name string, bufs [2][]byte, skim, collect bool) (*Snapshot, *tables, bool) {
+func loadWindows(ctx context.Context, f *os.File, size int64, name string, bufs [2][]byte, skim, collect bool, tune tuning) (*Snapshot, *tables, bool) {
 	ol, ok := outlineFile(ctx, f, int(size), bufs, skim)
 	if !ok {
 		return nil, nil, false
@@ -449,7 +442,7 @@ func loadWindows(ctx context.Context, f *os.File, size int64, name string, bufs 
 	if !readRange(f, &skel, at, int(size)) {
 		return nil, nil, false
 	}
-	s, err := parse(ctx, skel.Bytes(), name, false)
+	s, err := parse(ctx, skel.Bytes(), name, false, tune)
 	if err != nil || len(s.Components)+len(s.Resources)+len(s.Cleanups) > 0 {
 		return nil, nil, false
 	}
@@ -462,9 +455,9 @@ func loadWindows(ctx context.Context, f *os.File, size int64, name string, bufs 
 	comps := newSlice[Component](ol.arrays[0].n)
 	res := newSlice[Resource](ol.arrays[1].n)
 	cl := newSlice[Cleanup](ol.arrays[2].n)
-	compIDs := newIDTable(len(comps), func(p int32) string { return comps[p].ID })
-	resIDs := newIDTable(len(res), func(p int32) string { return res[p].ID })
-	clIDs := newIDTable(len(cl), func(p int32) string { return cl[p].ID })
+	compIDs := newIDTable(len(comps), func(p int32) string { return comps[p].ID }, tune)
+	resIDs := newIDTable(len(res), func(p int32) string { return res[p].ID }, tune)
+	clIDs := newIDTable(len(cl), func(p int32) string { return cl[p].ID }, tune)
 	// Those allocations took the heap far past the collector's goal, so
 	// a collection has started. Left to run while the workers decode, it
 	// makes every allocation of theirs help it mark (assists) and every
@@ -472,7 +465,7 @@ func loadWindows(ctx context.Context, f *os.File, size int64, name string, bufs 
 	// that cost more CPU than the decoding itself. Finishing it now, while
 	// the new slices still hold only zeros, takes a few tens of
 	// milliseconds, and the next goal is then twice the loaded snapshot.
-	if collect && len(res) >= minParallel {
+	if collect && len(res) >= tune.minParallel {
 		runtime.GC()
 	}
 	var owners *idTable  // the components, once decoded
@@ -483,7 +476,7 @@ func loadWindows(ctx context.Context, f *os.File, size int64, name string, bufs 
 		switch k {
 		case 0:
 			hashes := hugemem.Make[uint64](len(comps))
-			ok = streamArray(ctx, f, bufs, sh, comps, nil, func(fc *fast, c *Component, i int) bool {
+			ok = streamArray(ctx, tune, f, bufs, sh, comps, nil, func(fc *fast, c *Component, i int) bool {
 				_, _, ok := fc.component(c)
 				hashes[i] = compIDs.hash(c.ID)
 				return ok
@@ -494,7 +487,7 @@ func loadWindows(ctx context.Context, f *os.File, size int64, name string, bufs 
 			if owners != nil {
 				ownerPos = hugemem.Make[int32](len(res))
 			}
-			ok = streamArray(ctx, f, bufs, sh, res, owners, func(fc *fast, r *Resource, i int) bool {
+			ok = streamArray(ctx, tune, f, bufs, sh, res, owners, func(fc *fast, r *Resource, i int) bool {
 				_, ok := fc.resource(r)
 				hashes[i] = resIDs.hash(r.ID)
 				if ownerPos != nil {
@@ -503,7 +496,7 @@ func loadWindows(ctx context.Context, f *os.File, size int64, name string, bufs 
 				return ok
 			}) && resIDs.fill(hashes)
 		case 2:
-			ok = streamArray(ctx, f, bufs, sh, cl, nil, func(fc *fast, c *Cleanup, i int) bool {
+			ok = streamArray(ctx, tune, f, bufs, sh, cl, nil, func(fc *fast, c *Cleanup, i int) bool {
 				_, ok := fc.cleanup(c)
 				return ok && (c.ID == "" || clIDs.insert(c.ID, i))
 			})
@@ -562,11 +555,11 @@ func readRange(f *os.File, b *bytes.Buffer, from, to int) bool {
 // groups of markEvery elements at a time, each window split between the
 // available cores. Each worker keeps its cursor (and arenas) across
 // windows. comps, when set, resolves owners.
-func streamArray[T any](ctx context.Context, f *os.File, bufs [2][]byte, sh arrayShape, out []T, comps *idTable, elem elemFunc[T]) bool {
+func streamArray[T any](ctx context.Context, tune tuning, f *os.File, bufs [2][]byte, sh arrayShape, out []T, comps *idTable, elem elemFunc[T]) bool {
 	if sh.n == 0 {
 		return true
 	}
-	workers := max(1, min(parallelism(sh.n), len(sh.marks)))
+	workers := max(1, min(tune.parallelism(sh.n), len(sh.marks)))
 	cursors := make([]*fast, workers)
 	for w := range cursors {
 		// What a worker keeps is mostly metadata and ids: a quarter of its

@@ -79,9 +79,6 @@ func loadByWindows(t *testing.T, cfg gensnap.Config) *Snapshot {
 // loadByWindowsTables is loadByWindows with the decoder's id tables.
 func loadByWindowsTables(t *testing.T, cfg gensnap.Config) (*Snapshot, *tables) {
 	t.Helper()
-	smallChunks(t)
-	defer func(l int64, w int) { largeFile, windowSize = l, w }(largeFile, windowSize)
-	largeFile, windowSize = 0, 64<<10
 	var buf bytes.Buffer
 	if err := gensnap.Generate(cfg, &buf); err != nil {
 		t.Fatal(err)
@@ -90,7 +87,8 @@ func loadByWindowsTables(t *testing.T, cfg gensnap.Config) (*Snapshot, *tables) 
 	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	s, tabs, err := load(context.Background(), path, Options{})
+	tu := small()
+	s, tabs, err := load(context.Background(), path, Options{tune: &tu})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,9 +100,6 @@ func loadByWindowsTables(t *testing.T, cfg gensnap.Config) (*Snapshot, *tables) 
 // ",{" stands inside an element (an array of objects in metadata, a
 // string) loaded all the same, through the exact outline, equal to Parse.
 func TestLoad_SkimsAndFallsBackToTheExactOutline(t *testing.T) {
-	smallChunks(t)
-	defer func(l int64, w int) { largeFile, windowSize = l, w }(largeFile, windowSize)
-	largeFile, windowSize = 0, 64<<10
 	var gen bytes.Buffer
 	if err := gensnap.Generate(gensnap.Config{Components: 300, Resources: 4000, Seed: 6}, &gen); err != nil {
 		t.Fatal(err)
@@ -135,11 +130,11 @@ func TestLoad_SkimsAndFallsBackToTheExactOutline(t *testing.T) {
 			}
 			defer f.Close()
 			size := int64(len(tc.data))
-			bufs := [2][]byte{make([]byte, windowSize), make([]byte, windowSize)}
-			if _, _, ok := loadWindows(context.Background(), f, size, path, bufs, true, true); ok != tc.skims {
+			bufs := [2][]byte{make([]byte, small().windowSize), make([]byte, small().windowSize)}
+			if _, _, ok := loadWindows(context.Background(), f, size, path, bufs, true, true, small()); ok != tc.skims {
 				t.Errorf("loading with the skimmed outline: ok %v, want %v", ok, tc.skims)
 			}
-			got, ok := loadLarge(context.Background(), f, size, path)
+			got, ok := loadLarge(context.Background(), f, size, path, small())
 			if !ok {
 				t.Fatal("loadLarge gave up")
 			}
@@ -157,9 +152,6 @@ func TestLoad_SkimsAndFallsBackToTheExactOutline(t *testing.T) {
 // TestLoad_NoCollect: loading a large file forces a collection, and
 // Options.NoCollect turns it off.
 func TestLoad_NoCollect(t *testing.T) {
-	smallChunks(t)
-	defer func(l int64, w int) { largeFile, windowSize = l, w }(largeFile, windowSize)
-	largeFile, windowSize = 0, 64<<10
 	var buf bytes.Buffer
 	if err := gensnap.Generate(gensnap.Config{Components: 300, Resources: 5000, Seed: 3}, &buf); err != nil {
 		t.Fatal(err)
@@ -172,6 +164,8 @@ func TestLoad_NoCollect(t *testing.T) {
 		s := []metrics.Sample{{Name: "/gc/cycles/forced:gc-cycles"}}
 		metrics.Read(s)
 		before := s[0].Value.Uint64()
+		tu := small()
+		opts.tune = &tu
 		if _, err := LoadIndex(context.Background(), path, opts); err != nil {
 			t.Fatal(err)
 		}

@@ -37,8 +37,8 @@ type Query struct {
 	Sort string
 }
 
-// SortKeys are the values Query.Sort accepts.
-var SortKeys = []string{"id", "size", "age", "type", "owner"}
+// SortKeys lists the values Query.Sort accepts (a new slice each call).
+func SortKeys() []string { return []string{"id", "size", "age", "type", "owner"} }
 
 // Select returns the positions of the resources q selects, in q's order.
 // Sorts are stable and fall back to the resource id: size is largest

@@ -52,6 +52,17 @@ type Options struct {
 	// first's memory). A program that tunes its collector itself may not
 	// want them; the peak memory may then be higher.
 	NoCollect bool
+
+	// tune is the package's tuning; the zero value is defaultTuning (the
+	// tests set others).
+	tune *tuning
+}
+
+func (o Options) tuning() tuning {
+	if o.tune != nil {
+		return *o.tune
+	}
+	return defaultTuning()
 }
 
 func (o Options) maxBytes() int64 {
@@ -107,7 +118,7 @@ func LoadIndex(ctx context.Context, path string, opts Options) (*Index, error) {
 	if err != nil {
 		return nil, err
 	}
-	return indexNamed(s, t, path)
+	return indexNamed(s, t, path, opts.tuning())
 }
 
 // load is LoadContext with the decoder's id tables.
@@ -120,10 +131,10 @@ func load(ctx context.Context, path string, opts Options) (*Snapshot, *tables, e
 		return nil, nil, err
 	}
 	defer f.Close()
-	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() && st.Size() >= largeFile && st.Size() <= opts.maxBytes() {
+	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() && st.Size() >= opts.tuning().largeFile && st.Size() <= opts.maxBytes() {
 		var magic [2]byte
 		if _, err := f.ReadAt(magic[:], 0); err == nil && magic != [2]byte{0x1f, 0x8b} {
-			if s, t, ok := loadLargeTables(ctx, f, st.Size(), path, !opts.NoCollect); ok {
+			if s, t, ok := loadLargeTables(ctx, f, st.Size(), path, !opts.NoCollect, opts.tuning()); ok {
 				return s, t, nil
 			}
 			if err := ctx.Err(); err != nil {
@@ -136,8 +147,8 @@ func load(ctx context.Context, path string, opts Options) (*Snapshot, *tables, e
 
 // indexNamed indexes s with its decoder's tables, naming the input in an
 // error.
-func indexNamed(s *Snapshot, t *tables, name string) (*Index, error) {
-	ix, err := newIndex(s, t)
+func indexNamed(s *Snapshot, t *tables, name string, tune tuning) (*Index, error) {
+	ix, err := newIndex(s, t, tune)
 	if err != nil && name != "" {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
@@ -196,7 +207,7 @@ func DecodeIndex(ctx context.Context, r io.Reader, name string, opts Options) (*
 	if err != nil {
 		return nil, err
 	}
-	return indexNamed(s, t, name)
+	return indexNamed(s, t, name, opts.tuning())
 }
 
 // decode is DecodeContext with the decoder's id tables.
@@ -210,7 +221,7 @@ func decode(ctx context.Context, r io.Reader, name string, opts Options) (*Snaps
 		}
 		return nil, nil, err
 	}
-	return parseTables(ctx, data, name, false)
+	return parseTables(ctx, data, name, false, opts.tuning())
 }
 
 // readChunk is the most one read asks for, so that the context is

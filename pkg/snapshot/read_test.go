@@ -216,7 +216,7 @@ func TestParse_EndsWithTheContext(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	for _, strict := range []bool{false, true} {
-		if _, err := parse(ctx, append([]byte(nil), buf.Bytes()...), "in", strict); !errors.Is(err, context.Canceled) {
+		if _, err := parse(ctx, append([]byte(nil), buf.Bytes()...), "in", strict, small()); !errors.Is(err, context.Canceled) {
 			t.Errorf("strict %v: err = %v, want context.Canceled", strict, err)
 		}
 	}
@@ -229,7 +229,7 @@ func TestParse_EndsWithTheContext(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	if _, ok := loadLarge(ctx, f, int64(buf.Len()), path); ok {
+	if _, ok := loadLarge(ctx, f, int64(buf.Len()), path, small()); ok {
 		t.Error("loadLarge went on after the context ended")
 	}
 	if _, err := LoadContext(ctx, path, Options{}); !errors.Is(err, context.Canceled) {
@@ -243,7 +243,7 @@ func TestParse_EndsWithTheContext(t *testing.T) {
 		t.Fatal("no resources array")
 	}
 	out := make([]Resource, sh.n)
-	if fastArray(ctx, buf.Bytes(), sh, 2, out, func(f *fast, r *Resource, _ int) bool {
+	if fastArray(ctx, small(), buf.Bytes(), sh, 2, out, func(f *fast, r *Resource, _ int) bool {
 		if decoded.Add(1) == 100 {
 			cancel()
 		}

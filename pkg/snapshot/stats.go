@@ -102,10 +102,10 @@ func ComputeStats(ix *Index, n int) *Stats {
 		st.ByType = append(st.ByType, *t)
 	}
 	rank := func(t string) int {
-		if i := slices.Index(KnownTypes, t); i >= 0 {
+		if i := slices.Index(knownTypes[:], t); i >= 0 {
 			return i
 		}
-		return len(KnownTypes)
+		return len(knownTypes)
 	}
 	slices.SortFunc(st.ByType, func(a, b TypeStats) int {
 		return cmp.Or(cmp.Compare(rank(a.Type), rank(b.Type)), cmp.Compare(a.Type, b.Type))

@@ -2,6 +2,7 @@ package snapshot
 
 import (
 	"encoding/json"
+	"slices"
 	"time"
 )
 
@@ -35,11 +36,18 @@ const (
 	TypeCustom  = "custom"
 )
 
-// KnownTypes lists the resource types the format names, in display order.
-var KnownTypes = []string{
+// knownTypes are the resource types the format names, in display order.
+var knownTypes = [...]string{
 	TypeWorker, TypeThread, TypeTimer, TypeProcess, TypeFile, TypeSocket,
 	TypeQObject, TypeMemory, TypePool, TypeCustom,
 }
+
+// KnownTypes lists the resource types the format names, in display order
+// (a new slice each call).
+func KnownTypes() []string { return slices.Clone(knownTypes[:]) }
+
+// IsKnownType reports whether t is one of the types the format names.
+func IsKnownType(t string) bool { return slices.Contains(knownTypes[:], t) }
 
 // Snapshot is one point-in-time view of a resource registry (format v1).
 type Snapshot struct {
