@@ -155,7 +155,7 @@ func fastArray[T any](ctx context.Context, tune tuning, data []byte, sh arraySha
 
 // decodeRange decodes elements [from, to) of the array held in data.
 func decodeRange[T any](ctx context.Context, data []byte, sh arrayShape, depth int, out []T, from, to int, elem elemFunc[T]) bool {
-	f := &fast{data: data, pos: sh.marks[from/markEvery], depth: depth, ctx: ctx}
+	f := &fast{lexer: lexer{data: data, pos: sh.marks[from/markEvery], depth: depth}, ctx: ctx}
 	return decodeWindow(f, sh, 0, out, from, to, elem)
 }
 
@@ -173,7 +173,7 @@ func (d *decoder) tryFast() *fast {
 	if d.strict {
 		return nil
 	}
-	d.fast.data, d.fast.pos, d.fast.depth = d.data, d.pos, d.depth
+	d.fast.lexer = d.lexer
 	return &d.fast
 }
 

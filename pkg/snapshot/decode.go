@@ -10,8 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf16"
-	"unicode/utf8"
 	"unsafe"
 )
 
@@ -43,7 +41,7 @@ func parse(ctx context.Context, data []byte, name string, strict bool, tune tuni
 // parseTables is parse that also returns the id tables the decoder built,
 // for the index (nil when it built none).
 func parseTables(ctx context.Context, data []byte, name string, strict bool, tune tuning) (*Snapshot, *tables, error) {
-	d := &decoder{data: data, file: name, strict: strict, ctx: ctx, tune: tune}
+	d := &decoder{lexer: lexer{data: data}, file: name, strict: strict, ctx: ctx, tune: tune}
 	d.fast.ctx = ctx
 	s := d.run()
 	if d.cancelled != nil {
@@ -73,10 +71,8 @@ type seg struct {
 }
 
 type decoder struct {
-	data    []byte
-	pos     int
+	lexer
 	file    string
-	depth   int
 	stack   []seg
 	errs    []*Error
 	dropped int
@@ -221,17 +217,6 @@ func (d *decoder) typeErr(want string) {
 }
 
 // ---- scanning ----
-
-func (d *decoder) ws() {
-	for d.pos < len(d.data) {
-		switch d.data[d.pos] {
-		case ' ', '\t', '\n', '\r':
-			d.pos++
-		default:
-			return
-		}
-	}
-}
 
 // next returns the first byte of the next value, after white space.
 func (d *decoder) next() byte {
@@ -390,19 +375,28 @@ func (d *decoder) enter() {
 	}
 }
 
-// scanString consumes a string and reports whether it had escapes.
+// scanString consumes a string and reports whether it had escapes: the
+// lexer's fast variant, and when it fails, stringError says why.
 func (d *decoder) scanString() (start, end int, escaped bool) {
-	d.pos++ // opening quote
-	start = d.pos
+	if end, escaped, ok := d.strEnd(); ok {
+		start = d.pos + 1
+		d.pos = end + 1
+		return start, end, escaped
+	}
+	d.stringError()
+	return
+}
+
+// stringError is the slow variant of the lexer's strEnd: it scans the
+// string at pos again and stops decoding at what is wrong with it.
+func (d *decoder) stringError() {
 	data := d.data
-	for i := d.pos; i < len(data); i++ {
-		c := data[i]
-		switch {
+	for i := d.pos + 1; i < len(data); i++ {
+		switch c := data[i]; {
 		case c == '"':
 			d.pos = i + 1
-			return start, i, escaped
+			return // valid after all: nothing to say
 		case c == '\\':
-			escaped = true
 			i++
 			if i >= len(data) {
 				break
@@ -426,16 +420,6 @@ func (d *decoder) scanString() (start, end int, escaped bool) {
 	}
 	d.pos = len(data)
 	d.fatalf("unterminated string")
-	return
-}
-
-func isHex4(b []byte) bool {
-	for _, c := range b[:4] {
-		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
-			return false
-		}
-	}
-	return true
 }
 
 // readString consumes a string and returns its value. Strings without
@@ -449,60 +433,6 @@ func (d *decoder) readString() string {
 		return unsafe.String(&d.data[start], end-start)
 	}
 	return unescape(d.data[start:end])
-}
-
-func unescape(b []byte) string {
-	out := make([]byte, 0, len(b))
-	for i := 0; i < len(b); i++ {
-		c := b[i]
-		if c != '\\' {
-			out = append(out, c)
-			continue
-		}
-		i++
-		switch b[i] {
-		case 'b':
-			out = append(out, '\b')
-		case 'f':
-			out = append(out, '\f')
-		case 'n':
-			out = append(out, '\n')
-		case 'r':
-			out = append(out, '\r')
-		case 't':
-			out = append(out, '\t')
-		case 'u':
-			r := rune(hex4(b[i+1:]))
-			i += 4
-			if utf16.IsSurrogate(r) && i+6 < len(b) && b[i+1] == '\\' && b[i+2] == 'u' {
-				r2 := rune(hex4(b[i+3:]))
-				if dec := utf16.DecodeRune(r, r2); dec != utf8.RuneError {
-					r = dec
-					i += 6
-				}
-			}
-			out = utf8.AppendRune(out, r)
-		default: // " \ /
-			out = append(out, b[i])
-		}
-	}
-	return string(out)
-}
-
-func hex4(b []byte) int {
-	n := 0
-	for _, c := range b[:4] {
-		n <<= 4
-		switch {
-		case c >= '0' && c <= '9':
-			n |= int(c - '0')
-		case c >= 'a' && c <= 'f':
-			n |= int(c-'a') + 10
-		default:
-			n |= int(c-'A') + 10
-		}
-	}
-	return n
 }
 
 // noteID notes id, given at idOff, as that of element i of the array of
@@ -527,48 +457,6 @@ func (d *decoder) scanNumber() (start int, integer bool) {
 		d.fatalf("%s", problem)
 	}
 	return start, integer
-}
-
-// scanJSONNumber reads the JSON number at data[i:]. It returns where the
-// number ends and whether it is an integer; for a malformed number, where
-// the error lies and what it is.
-func scanJSONNumber(data []byte, i int) (at int, integer bool, problem string) {
-	if i < len(data) && data[i] == '-' {
-		i++
-	}
-	digits := func() int {
-		n := 0
-		for i < len(data) && data[i] >= '0' && data[i] <= '9' {
-			i++
-			n++
-		}
-		return n
-	}
-	first := i
-	if n := digits(); n == 0 {
-		return i, false, "invalid number"
-	} else if n > 1 && data[first] == '0' {
-		return first, false, "invalid number: leading zero"
-	}
-	integer = true
-	if i < len(data) && data[i] == '.' {
-		integer = false
-		i++
-		if digits() == 0 {
-			return i, false, "invalid number: no digits after '.'"
-		}
-	}
-	if i < len(data) && (data[i] == 'e' || data[i] == 'E') {
-		integer = false
-		i++
-		if i < len(data) && (data[i] == '+' || data[i] == '-') {
-			i++
-		}
-		if digits() == 0 {
-			return i, false, "invalid number: no digits in the exponent"
-		}
-	}
-	return i, integer, ""
 }
 
 // ---- typed values; null means absent and returns ok=false ----

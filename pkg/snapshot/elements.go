@@ -24,9 +24,7 @@ import (
 
 // fast is a cursor over the input for the fast path.
 type fast struct {
-	data  []byte
-	pos   int
-	depth int // nesting of the value being read, as decoder.depth counts it
+	lexer
 
 	strs  []string      // arena for depends_on and created_by
 	specs []CleanupSpec // arena for cleanup specs
@@ -80,101 +78,10 @@ const (
 	fStrategy
 )
 
-func (f *fast) ws() {
-	for f.pos < len(f.data) {
-		if c := f.data[f.pos]; c > ' ' || c != ' ' && c != '\n' && c != '\t' && c != '\r' {
-			return
-		}
-		f.pos++
-	}
-}
-
-// at returns the byte at pos, or 0 at the end.
-func (f *fast) at() byte {
-	if f.pos < len(f.data) {
-		return f.data[f.pos]
-	}
-	return 0
-}
-
-// peek returns the next byte after white space, or 0 at the end.
-func (f *fast) peek() byte {
-	f.ws()
-	if f.pos < len(f.data) {
-		return f.data[f.pos]
-	}
-	return 0
-}
-
-// null consumes a null literal at pos.
-func (f *fast) null() bool {
-	if f.pos+4 <= len(f.data) && string(f.data[f.pos:f.pos+4]) == "null" {
-		f.pos += 4
-		return true
-	}
-	return false
-}
-
-// strEnd scans the string whose opening quote is at pos and returns the
-// offset of its closing quote, whether it has escapes, and false when it
-// is not a valid JSON string.
-func (f *fast) strEnd() (end int, escaped, ok bool) {
-	data := f.data
-	for i := f.pos + 1; ; i++ {
-		i = nextStringSpecial(data, i)
-		if i >= len(data) {
-			return 0, false, false
-		}
-		switch data[i] {
-		case '"':
-			return i, escaped, true
-		case '\\':
-			escaped = true
-			i++
-			if i >= len(data) {
-				return 0, false, false
-			}
-			switch data[i] {
-			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-			case 'u':
-				if i+4 >= len(data) || !isHex4(data[i+1:i+5]) {
-					return 0, false, false
-				}
-				i += 4
-			default:
-				return 0, false, false
-			}
-		default: // a control character
-			return 0, false, false
-		}
-	}
-}
-
 // str reads a string at pos, kept (see keep).
 func (f *fast) str() (string, bool) {
 	s, ok := f.view()
 	return f.keep(s), ok
-}
-
-// view reads a string at pos. Strings without escapes share the input:
-// in copy mode they are valid only until the window is reused.
-func (f *fast) view() (string, bool) {
-	if f.pos >= len(f.data) || f.data[f.pos] != '"' {
-		return "", false
-	}
-	end, escaped, ok := f.strEnd()
-	if !ok {
-		return "", false
-	}
-	start := f.pos + 1
-	f.pos = end + 1
-	switch {
-	case end == start:
-		return "", true
-	case escaped:
-		return unescape(f.data[start:end]), true
-	}
-	return unsafe.String(&f.data[start], end-start), true
 }
 
 // optStr reads a string or null (""), as decoder.str does.
@@ -183,81 +90,6 @@ func (f *fast) optStr() (string, bool) {
 		return "", f.null()
 	}
 	return f.str()
-}
-
-// optView reads a string or null ("") without keeping it.
-func (f *fast) optView() (string, bool) {
-	if f.pos < len(f.data) && f.data[f.pos] == 'n' {
-		return "", f.null()
-	}
-	return f.view()
-}
-
-// key reads a field name and the colon after it, leaving pos just after
-// the colon, where the strict decoder locates the value's errors.
-func (f *fast) key() (string, bool) {
-	k, ok := f.view()
-	if !ok || f.peek() != ':' {
-		return "", false
-	}
-	f.pos++
-	return k, true
-}
-
-// integer reads an integer of at most 18 digits that is at least min;
-// anything else (a fraction, an exponent, a leading zero, -0, a larger
-// magnitude) is left to the strict decoder.
-func (f *fast) integer(min int64) (int64, bool) {
-	data := f.data
-	i := f.pos
-	neg := i < len(data) && data[i] == '-'
-	if neg {
-		i++
-	}
-	start := i
-	var n int64
-	for i < len(data) && data[i] >= '0' && data[i] <= '9' {
-		n = n*10 + int64(data[i]-'0')
-		i++
-	}
-	digits := i - start
-	if digits == 0 || digits > 18 || digits > 1 && data[start] == '0' || neg && n == 0 {
-		return 0, false
-	}
-	if i < len(data) && (data[i] == '.' || data[i] == 'e' || data[i] == 'E') {
-		return 0, false
-	}
-	if neg {
-		n = -n
-	}
-	if n < min {
-		return 0, false
-	}
-	f.pos = i
-	return n, true
-}
-
-// optInt reads an integer or null (absent).
-func (f *fast) optInt(min int64) (n int64, present, ok bool) {
-	if f.pos < len(f.data) && f.data[f.pos] == 'n' {
-		return 0, false, f.null()
-	}
-	n, ok = f.integer(min)
-	return n, ok, ok
-}
-
-// optBool reads a boolean or null (false).
-func (f *fast) optBool() (bool, bool) {
-	data := f.data
-	switch {
-	case f.pos+4 <= len(data) && string(data[f.pos:f.pos+4]) == "true":
-		f.pos += 4
-		return true, true
-	case f.pos+5 <= len(data) && string(data[f.pos:f.pos+5]) == "false":
-		f.pos += 5
-		return false, true
-	}
-	return false, f.null()
 }
 
 // optTime reads an RFC 3339 timestamp string or null (zero).
@@ -270,71 +102,6 @@ func (f *fast) optTime() (time.Time, bool) {
 		return time.Time{}, false
 	}
 	return parseTime(s)
-}
-
-// skip consumes one value of any type, checking its syntax as
-// decoder.skip does.
-func (f *fast) skip() bool {
-	data := f.data
-	if f.pos >= len(data) {
-		return false
-	}
-	switch c := data[f.pos]; {
-	case c == '"':
-		end, _, ok := f.strEnd()
-		f.pos = end + 1
-		return ok
-	case c == '{':
-		_, ok := f.object(func(string, int) (uint32, bool) { return 0, f.skip() })
-		return ok
-	case c == '[':
-		if f.depth++; f.depth > maxDepth {
-			return false
-		}
-		f.pos++
-		if f.peek() == ']' {
-			f.pos++
-			f.depth--
-			return true
-		}
-		for {
-			f.ws()
-			if !f.skip() {
-				return false
-			}
-			switch f.peek() {
-			case ',':
-				f.pos++
-			case ']':
-				f.pos++
-				f.depth--
-				return true
-			default:
-				return false
-			}
-		}
-	case c == '-' || c >= '0' && c <= '9':
-		return f.number()
-	case c == 't':
-		_, ok := f.optBool()
-		return ok
-	case c == 'f':
-		_, ok := f.optBool()
-		return ok
-	case c == 'n':
-		return f.null()
-	}
-	return false
-}
-
-// number consumes any JSON number, as decoder.scanNumber does.
-func (f *fast) number() bool {
-	at, _, problem := scanJSONNumber(f.data, f.pos)
-	if problem != "" {
-		return false
-	}
-	f.pos = at
-	return true
 }
 
 // raw consumes one value and returns its bytes, as decoder.raw does.
@@ -401,53 +168,6 @@ func (f *fast) strings(intern bool) ([]string, bool) {
 			return list, true
 		default:
 			return nil, false
-		}
-	}
-}
-
-// object walks an object at pos, calling field after each key with pos
-// just after the colon. field consumes the value, reports success and
-// returns the bit of the field it read, 0 for one it does not know (which
-// it reads or skips itself); a known field given twice is rare and left
-// to the strict decoder, and so is any other key given twice. object
-// returns the bits of the fields given.
-// Keys are compared without allocating.
-func (f *fast) object(field func(key string, valueAt int) (bit uint32, ok bool)) (seen uint32, ok bool) {
-	if f.pos >= len(f.data) || f.data[f.pos] != '{' {
-		return 0, false
-	}
-	if f.depth++; f.depth > maxDepth {
-		return 0, false
-	}
-	f.pos++
-	if f.peek() == '}' {
-		f.pos++
-		f.depth--
-		return 0, true
-	}
-	var others keySet // the keys field does not know, to spot one given twice
-	for {
-		f.ws()
-		k, ok := f.key()
-		if !ok {
-			return 0, false
-		}
-		at := f.pos
-		f.ws()
-		bit, ok := field(k, at)
-		if !ok || seen&bit != 0 || bit == 0 && !others.add(k) {
-			return 0, false
-		}
-		seen |= bit
-		switch f.peek() {
-		case ',':
-			f.pos++
-		case '}':
-			f.pos++
-			f.depth--
-			return seen, true
-		default:
-			return 0, false
 		}
 	}
 }
