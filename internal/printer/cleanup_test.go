@@ -5,39 +5,20 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"os"
-	"path/filepath"
 	"runtime"
 	"testing"
 
 	"github.com/rescoord/rescoord/internal/gensnap"
+	"github.com/rescoord/rescoord/internal/testsnap"
 	"github.com/rescoord/rescoord/pkg/planner"
-	"github.com/rescoord/rescoord/pkg/snapshot"
 )
-
-// demoJSON is the snapshot --demo prints.
-func demoJSON(t testing.TB) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", "testdata", "snapshots", "media-app.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
 
 // bigDemoPlan repeats the demo's steps to n steps, with a few action lists
 // of its own (same contents, other slices) so that the printer's cache of
 // action lists is missed and refilled.
 func bigDemoPlan(t *testing.T, n int) *planner.Plan {
 	t.Helper()
-	s, err := snapshot.Decode(bytes.NewReader(demoJSON(t)), "demo")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ix, err := snapshot.NewIndex(s)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ix := testsnap.Demo(t)
 	p, err := planner.NewPlan(ix, planner.Scope{})
 	if err != nil {
 		t.Fatal(err)
@@ -111,18 +92,7 @@ func TestCleanup_JSONPrinterWriteError(t *testing.T) {
 // whole, on one core and on several.
 func TestCleanup_JSONOfLazyPlan(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
-	var doc bytes.Buffer
-	if err := gensnap.Generate(gensnap.Scale(40_000), &doc); err != nil {
-		t.Fatal(err)
-	}
-	s, err := snapshot.Parse(doc.Bytes(), "generated")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ix, err := snapshot.NewIndex(s)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ix := testsnap.Generated(t, gensnap.Scale(40_000))
 	for _, procs := range []int{1, 3} {
 		runtime.GOMAXPROCS(procs)
 		var want, got bytes.Buffer
@@ -164,14 +134,7 @@ func TestCleanup_JSONPrinterMatchesEncodingJSON(t *testing.T) {
 			t.Fatalf("%s: printer differs from encoding/json:\n--- printer ---\n%s\n--- encoding/json ---\n%s", name, got.String(), want.String())
 		}
 	}
-	s, err := snapshot.Decode(bytes.NewReader(demoJSON(t)), "demo")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ix, err := snapshot.NewIndex(s)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ix := testsnap.Demo(t)
 	for _, scope := range []string{"", "copy_verify_tab", "settings_controller"} {
 		p, err := planner.NewPlan(ix, planner.Scope{Component: scope})
 		if err != nil {
@@ -188,12 +151,7 @@ func TestCleanup_JSONPrinterMatchesEncodingJSON(t *testing.T) {
 }
 
 func BenchmarkCleanupJSON(b *testing.B) {
-	s, err := snapshot.Decode(bytes.NewReader(demoJSON(b)), "demo")
-	if err != nil {
-		b.Fatal(err)
-	}
-	ix, _ := snapshot.NewIndex(s)
-	p, _ := planner.NewPlan(ix, planner.Scope{})
+	p, _ := planner.NewPlan(testsnap.Demo(b), planner.Scope{})
 	// Repeat the demo's steps to 100,000.
 	big := &planner.Plan{Summary: p.Summary}
 	for len(big.Steps) < 100_000 {

@@ -1,7 +1,6 @@
 package printer
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"strconv"
@@ -25,9 +24,7 @@ func psPrinter(format string, st *render.Styles) printFunc {
 	return func(w io.Writer, d Data) error {
 		p := d.(*PsData)
 		if format == "json" {
-			enc := json.NewEncoder(w)
-			enc.SetIndent("", "  ")
-			return enc.Encode(struct {
+			return writeJSON(w, struct {
 				Dir       string             `json:"dir"`
 				Processes []discovery.Listed `json:"processes"`
 			}{p.Dir, p.Processes})
@@ -100,9 +97,7 @@ func attachCheckPrinter(format string) printFunc {
 	return func(w io.Writer, d Data) error {
 		a := d.(*AttachCheckData)
 		if format == "json" {
-			enc := json.NewEncoder(w)
-			enc.SetIndent("", "  ")
-			return enc.Encode(struct {
+			return writeJSON(w, struct {
 				Target string        `json:"target"`
 				Checks []CheckResult `json:"checks"`
 				Failed int           `json:"failed"`

@@ -8,6 +8,7 @@
 package printer
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 
@@ -182,6 +183,13 @@ func (p *printer) Print(w io.Writer, d Data) error {
 		return err
 	}
 	return render.Flush(sw)
+}
+
+// writeJSON writes v as encoding/json does with a two-space indent.
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }
 
 // count is n and the noun that goes with it: "1 component", "2 components".

@@ -1,7 +1,6 @@
 package printer
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"strconv"
@@ -22,9 +21,7 @@ func statsPrinter(format string, sty *render.Styles) printFunc {
 	return func(w io.Writer, d Data) error {
 		s := d.(*StatsData)
 		if format == "json" {
-			enc := json.NewEncoder(w)
-			enc.SetIndent("", "  ")
-			return enc.Encode(s.Stats)
+			return writeJSON(w, s.Stats)
 		}
 		return printStatsText(w, sty, s.Snap, s.Stats)
 	}

@@ -1,7 +1,6 @@
 package printer
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 
@@ -45,9 +44,7 @@ func validatePrinter(format string, st *render.Styles) printFunc {
 		v := d.(*ValidateData)
 		rep := &v.Report
 		if format == "json" {
-			enc := json.NewEncoder(w)
-			enc.SetIndent("", "  ")
-			return enc.Encode(rep)
+			return writeJSON(w, rep)
 		}
 		if rep.Valid {
 			_, err := fmt.Fprintf(w, "%s %s: %s, %s (%d live), %s\n",
