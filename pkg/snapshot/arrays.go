@@ -2,7 +2,6 @@ package snapshot
 
 import (
 	"context"
-	"runtime"
 	"sync"
 
 	"github.com/rescoord/rescoord/internal/hugemem"
@@ -27,24 +26,6 @@ import (
 // markEvery is how many elements apart the scan marks element starts;
 // chunks of parallel work start at marks.
 const markEvery = 1024
-
-// tuning holds the package's thresholds. They are fields of a value, not
-// package variables, so that the tests run the concurrent and windowed
-// paths on small inputs, in parallel (docs/architecture.md, "Tuning and
-// tests").
-type tuning struct {
-	// minParallel is the smallest array worth splitting between cores.
-	minParallel int
-	// largeFile is the size from which Load reads a file by windows
-	// (largefile.go), and windowSize how much of the file one window holds.
-	largeFile  int64
-	windowSize int
-}
-
-// defaultTuning is the tuning of every exported entry point.
-func defaultTuning() tuning {
-	return tuning{minParallel: 16 * markEvery, largeFile: 32 << 20, windowSize: 8 << 20}
-}
 
 // arrayShape is what the structural scan of an array finds.
 type arrayShape struct {
@@ -116,11 +97,6 @@ func scanArray(data []byte, start int) (sh arrayShape, ok bool) {
 
 // elemFunc decodes element i at f.pos into v and reports success.
 type elemFunc[T any] func(f *fast, v *T, i int) bool
-
-// parallelism is how many goroutines n elements are worth.
-func (t tuning) parallelism(n int) int {
-	return max(1, min(runtime.GOMAXPROCS(0), n/t.minParallel+1))
-}
 
 // fastArray decodes the array sh describes into out, of its exact length,
 // splitting the work between the available cores when it is large. depth

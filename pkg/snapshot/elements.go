@@ -19,7 +19,7 @@ import (
 // on that element, which finds and locates the error. So the two paths
 // cannot disagree on errors: only the strict one ever reports any.
 //
-// FuzzFastAgreesWithStrict and the TestFast_ tests (fastdecode_test.go)
+// FuzzFastAgreesWithStrict and the TestFast_ tests (elements_test.go)
 // check that contract.
 
 // fast is a cursor over the input for the fast path.
