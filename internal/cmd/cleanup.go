@@ -109,11 +109,7 @@ func runCleanup(ctx context.Context, f *Factory, opts *CleanupOptions) error {
 		}
 		return runLiveCleanup(ctx, f, opts)
 	}
-	in, err := opts.Input.loadOne(ctx, f, opts.Args)
-	if err != nil {
-		return err
-	}
-	ix, err := index(in)
+	in, ix, err := opts.Input.loadIndex(ctx, f, opts.Args)
 	if err != nil {
 		return err
 	}

@@ -73,11 +73,7 @@ func runGraph(ctx context.Context, f *Factory, opts *GraphOptions) error {
 	if err != nil {
 		return err
 	}
-	in, err := opts.Input.loadOne(ctx, f, opts.Args)
-	if err != nil {
-		return err
-	}
-	ix, err := index(in)
+	_, ix, err := opts.Input.loadIndex(ctx, f, opts.Args)
 	if err != nil {
 		return err
 	}

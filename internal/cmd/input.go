@@ -156,6 +156,19 @@ func (o *InputOptions) loadOne(ctx context.Context, f *Factory, args []string) (
 	return all[0], nil
 }
 
+// loadIndex is loadOne followed by index: the one snapshot and its index.
+func (o *InputOptions) loadIndex(ctx context.Context, f *Factory, args []string) (*loaded, *snapshot.Index, error) {
+	in, err := o.loadOne(ctx, f, args)
+	if err != nil {
+		return nil, nil, err
+	}
+	ix, err := index(in)
+	if err != nil {
+		return nil, nil, err
+	}
+	return in, ix, nil
+}
+
 // load reads every input named: paths in order, or the demo, or the attach
 // target. ctx, the command's, ends reading and parsing (Ctrl-C).
 func (o *InputOptions) load(ctx context.Context, f *Factory, args []string) ([]*loaded, error) {

@@ -84,11 +84,7 @@ func runList(ctx context.Context, f *Factory, opts *ListOptions) error {
 		}
 		q.MinSize = n
 	}
-	in, err := opts.Input.loadOne(ctx, f, opts.Args)
-	if err != nil {
-		return err
-	}
-	ix, err := index(in)
+	_, ix, err := opts.Input.loadIndex(ctx, f, opts.Args)
 	if err != nil {
 		return err
 	}

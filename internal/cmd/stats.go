@@ -42,11 +42,7 @@ func runStats(ctx context.Context, f *Factory, opts *StatsOptions) error {
 	if opts.Top < 1 {
 		return usageError("invalid --top %d: want 1 or more", opts.Top)
 	}
-	in, err := opts.Input.loadOne(ctx, f, opts.Args)
-	if err != nil {
-		return err
-	}
-	ix, err := index(in)
+	in, ix, err := opts.Input.loadIndex(ctx, f, opts.Args)
 	if err != nil {
 		return err
 	}

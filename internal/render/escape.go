@@ -12,13 +12,9 @@ import (
 // human-readable output passes its untrusted strings through Escape, and
 // writes through SafeWriter, which escapes whatever slipped past.
 
-// Escape returns s with every character a terminal or a log reader would
-// act on shown visibly: C0 controls (\n, \r, \t and the rest as \xNN), DEL,
-// C1 controls, U+2028/U+2029 and the bidirectional overrides and isolates as
-// \uNNNN, and bytes that are not UTF-8 as \xNN. Everything else, backslash
-// included, is kept as it is. A string with nothing to escape is returned
-// without a copy.
-func Escape(s string) string {
+// safePrefix is the length of the longest prefix of s with nothing to
+// escape; with styles, the colour sequences a style adds count as safe.
+func safePrefix(s string, styles bool) int {
 	i := 0
 	for i < len(s) {
 		c := s[i]
@@ -26,15 +22,33 @@ func Escape(s string) string {
 			i++
 			continue
 		}
+		if styles && c == 0x1b {
+			if n := colorSequence(s[i:]); n > 0 {
+				i += n
+				continue
+			}
+			return i
+		}
 		if c < utf8.RuneSelf {
-			break
+			return i
 		}
 		r, n := utf8.DecodeRuneInString(s[i:])
 		if r == utf8.RuneError && n == 1 || unsafeRune(r) {
-			break
+			return i
 		}
 		i += n
 	}
+	return i
+}
+
+// Escape returns s with every character a terminal or a log reader would
+// act on shown visibly: C0 controls (\n, \r, \t and the rest as \xNN), DEL,
+// C1 controls, U+2028/U+2029 and the bidirectional overrides and isolates as
+// \uNNNN, and bytes that are not UTF-8 as \xNN. Everything else, backslash
+// included, is kept as it is. A string with nothing to escape is returned
+// without a copy.
+func Escape(s string) string {
+	i := safePrefix(s, false)
 	if i == len(s) {
 		return s
 	}
@@ -295,29 +309,7 @@ func styleSequence(p []byte) int {
 // sequences a style added (ESC [ digits/; m) and escapes every other
 // control character, so no cell breaks a line or moves the cursor.
 func Cell(s string) string {
-	i := 0
-	for i < len(s) {
-		c := s[i]
-		if c >= 0x20 && c < 0x7f {
-			i++
-			continue
-		}
-		if c == 0x1b {
-			if n := colorSequence(s[i:]); n > 0 {
-				i += n
-				continue
-			}
-			break
-		}
-		if c < utf8.RuneSelf {
-			break
-		}
-		r, n := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && n == 1 || unsafeRune(r) {
-			break
-		}
-		i += n
-	}
+	i := safePrefix(s, true)
 	if i == len(s) {
 		return s
 	}
