@@ -164,42 +164,25 @@ const SnapshotArtifact = "rescoord-snapshot.json"
 // left out. It is SARIF-only: no finding has it.
 const truncatedRule = "report-truncated"
 
-// sarifLevel maps severities to SARIF levels: critical and error are
-// errors, warning a warning, info a note.
-func sarifLevel(s leaks.Severity) string {
-	switch s {
-	case leaks.SeverityCritical, leaks.SeverityError:
-		return "error"
-	case leaks.SeverityWarning:
-		return "warning"
-	}
-	return "note"
+// sarifSeverities map a severity to its SARIF level (critical and error
+// are errors, warning a warning, info a note), GitHub's security-severity
+// score (critical 9.0, error 7.0 "high", warning 4.0 "medium", info 1.0
+// "low") and GitHub's problem.severity. Anything else reads as info.
+var sarifSeverities = [...]struct{ level, security, problem string }{
+	leaks.SeverityCritical: {"error", "9.0", "error"},
+	leaks.SeverityError:    {"error", "7.0", "error"},
+	leaks.SeverityWarning:  {"warning", "4.0", "warning"},
+	leaks.SeverityInfo:     {"note", "1.0", "recommendation"},
 }
 
-// securitySeverity is a severity as GitHub's security-severity score:
-// critical 9.0 (critical), error 7.0 (high), warning 4.0 (medium), info
-// 1.0 (low).
-func securitySeverity(s leaks.Severity) string {
-	switch s {
-	case leaks.SeverityCritical:
-		return "9.0"
-	case leaks.SeverityError:
-		return "7.0"
-	case leaks.SeverityWarning:
-		return "4.0"
-	}
-	return "1.0"
-}
+func sarifLevel(s leaks.Severity) string { return sarifSeverityOf(s).level }
 
-// problemSeverity is a severity as GitHub's problem.severity.
-func problemSeverity(s leaks.Severity) string {
-	switch s {
-	case leaks.SeverityCritical, leaks.SeverityError:
-		return "error"
-	case leaks.SeverityWarning:
-		return "warning"
+// sarifSeverityOf is the row of s, info's for an unknown severity.
+func sarifSeverityOf(s leaks.Severity) struct{ level, security, problem string } {
+	if s < leaks.SeverityInfo || int(s) >= len(sarifSeverities) {
+		s = leaks.SeverityInfo
 	}
-	return "recommendation"
+	return sarifSeverities[s]
 }
 
 // ruleAnchor is the docs/leaks.md heading of a rule (the two suppression
@@ -307,7 +290,7 @@ func (p *sarifPrinter) Print(w io.Writer, r *leaks.Report) error {
 			HelpURI:              docsURI + "#" + ruleAnchor(ri.ID),
 			DefaultConfiguration: sarifConfig{Level: sarifLevel(ri.Severity)},
 			Properties: sarifRuleProps{Tags: []string{"resource-leak"}, Severity: ri.Severity.String(),
-				SecuritySeverity: securitySeverity(ri.Severity), ProblemSeverity: problemSeverity(ri.Severity)},
+				SecuritySeverity: sarifSeverityOf(ri.Severity).security, ProblemSeverity: sarifSeverityOf(ri.Severity).problem},
 		})
 	}
 	const truncatedShort = "The SARIF log leaves out groups of findings, to stay within code scanning's limit of results per run."
