@@ -229,6 +229,13 @@ func (p *parser) location(l []byte) error {
 	} else {
 		f.File = p.str(l)
 	}
+	p.addFrame(f)
+	return nil
+}
+
+// addFrame keeps f: as the goroutine's creator after "created by", else
+// as its next frame, up to MaxFrames (the rest are counted).
+func (p *parser) addFrame(f Frame) {
 	if p.inCrBy {
 		p.cur.CreatedBy = &f
 	} else if len(p.cur.Frames) < MaxFrames {
@@ -237,7 +244,6 @@ func (p *parser) location(l []byte) error {
 		p.cur.Elided++
 	}
 	p.fn, p.inCrBy = "", false
-	return nil
 }
 
 // flushFn keeps a function line that had no location line.
@@ -246,14 +252,7 @@ func (p *parser) flushFn() {
 		return
 	}
 	f := Frame{Func: p.fn}
-	if p.inCrBy {
-		p.cur.CreatedBy = &f
-	} else if len(p.cur.Frames) < MaxFrames {
-		p.cur.Frames = append(p.cur.Frames, f)
-	} else {
-		p.cur.Elided++
-	}
-	p.fn, p.inCrBy = "", false
+	p.addFrame(f)
 }
 
 func (p *parser) end() {

@@ -20,18 +20,14 @@ func (f Finding) MarshalJSON() ([]byte, error) {
 func (f *Finding) AppendJSON(dst []byte, prefix, indent string) []byte {
 	w := jsonWriter{dst: dst, prefix: prefix, indent: indent}
 	w.open('{')
-	w.key("rule")
-	w.str(string(f.Rule))
-	w.key("severity")
-	w.str(f.Severity.String())
+	w.strField("rule", string(f.Rule))
+	w.strField("severity", f.Severity.String())
 	w.key("resource")
 	w.strOrNull(f.ResourceID)
 	w.key("component")
 	w.strOrNull(f.ComponentID)
-	w.key("signature")
-	w.str(f.Signature)
-	w.key("message")
-	w.str(f.Message)
+	w.strField("signature", f.Signature)
+	w.strField("message", f.Message)
 	w.key("path")
 	if len(f.Path) == 0 {
 		w.dst = append(w.dst, "[]"...)
@@ -50,25 +46,19 @@ func (f *Finding) AppendJSON(dst []byte, prefix, indent string) []byte {
 	if u := f.Untracked; u != nil {
 		w.key("untracked")
 		w.open('{')
-		w.key("type")
-		w.str(u.Type)
-		w.key("name")
-		w.str(u.Name)
-		w.key("detail")
-		w.str(u.Detail)
+		w.strField("type", u.Type)
+		w.strField("name", u.Name)
+		w.strField("detail", u.Detail)
 		w.close('}')
 	}
 	if s := f.SuppressedBy; s != nil {
 		w.key("suppressed_by")
 		w.open('{')
-		w.key("file")
-		w.str(s.File)
+		w.strField("file", s.File)
 		w.key("line")
 		w.dst = strconv.AppendInt(w.dst, int64(s.Line), 10)
-		w.key("action")
-		w.str(string(s.Action))
-		w.key("reason")
-		w.str(s.Reason)
+		w.strField("action", string(s.Action))
+		w.strField("reason", s.Reason)
 		w.close('}')
 	}
 	w.close('}')
@@ -139,3 +129,9 @@ func (w *jsonWriter) str(s string) { w.dst = AppendJSONString(w.dst, s) }
 // does with HTML escaping off: invalid UTF-8 becomes U+FFFD, and U+2028
 // and U+2029 are escaped.
 func AppendJSONString(dst []byte, s string) []byte { return jsonw.AppendStringNoHTML(dst, s) }
+
+// strField writes the member "k": s.
+func (w *jsonWriter) strField(k, s string) {
+	w.key(k)
+	w.str(s)
+}
