@@ -173,6 +173,15 @@ func (g *gen) flush() {
 	g.b = g.b[:0]
 }
 
+// endElement closes the element b holds the end of and keeps b, writing
+// it out once it holds 64 KiB.
+func (g *gen) endElement(b []byte) {
+	g.b = append(b, '}')
+	if len(g.b) > 64<<10 {
+		g.flush()
+	}
+}
+
 func (g *gen) header() {
 	b := g.b
 	b = append(b, `{"format":"rescoord/v1","taken_at":`...)
@@ -289,11 +298,7 @@ func (g *gen) components() {
 			b = append(b, k.prefix...)
 			b = append(b, `"}`...)
 		}
-		b = append(b, '}')
-		g.b = b
-		if len(b) > 64<<10 {
-			g.flush()
-		}
+		g.endElement(b)
 	}
 	g.b = append(g.b, "\n],\n"...)
 	g.flush()
@@ -447,11 +452,7 @@ func (g *gen) resources() {
 				b = append(b, `","where":"C:\\media\\caf\u00e9\/thumbs","sampled":[true,false]}`...)
 			}
 		}
-		b = append(b, '}')
-		g.b = b
-		if len(b) > 64<<10 {
-			g.flush()
-		}
+		g.endElement(b)
 	}
 	g.b = append(g.b, "\n],\n"...)
 	g.flush()
@@ -523,11 +524,7 @@ func (g *gen) cleanups() {
 			b = append(b, `,"timeout_ms":`...)
 			b = strconv.AppendInt(b, int64(1000*(1+g.rng.IntN(5))), 10)
 		}
-		b = append(b, '}')
-		g.b = b
-		if len(b) > 64<<10 {
-			g.flush()
-		}
+		g.endElement(b)
 	}
 	g.b = append(g.b, "\n]"...)
 }

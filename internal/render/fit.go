@@ -90,15 +90,7 @@ func fitColumns(width int, header []string, rows [][]string, shrink []string) []
 	if width <= 0 || len(shrink) == 0 {
 		return rows
 	}
-	widths := make([]int, len(header))
-	for i, h := range header {
-		widths[i] = cellWidth(h)
-	}
-	for _, r := range rows {
-		for i := 0; i < len(r) && i < len(widths); i++ {
-			widths[i] = max(widths[i], cellWidth(r[i]))
-		}
-	}
+	widths := columnWidths(header, rows)
 	// floor is how far each column may shrink: not at all unless named.
 	floor := append([]int(nil), widths...)
 	for i, h := range header {

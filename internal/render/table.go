@@ -98,15 +98,7 @@ func hasLongCell(rows [][]string) bool {
 // alignedTable is Table for large tables: two passes, one to measure the
 // columns, one to write the padded rows, through one buffer.
 func alignedTable(w io.Writer, st *Styles, header []string, rows [][]string) error {
-	widths := make([]int, len(header))
-	for i, h := range header {
-		widths[i] = cellWidth(h)
-	}
-	for _, r := range rows {
-		for i := 0; i < len(r) && i < len(widths); i++ {
-			widths[i] = max(widths[i], cellWidth(r[i]))
-		}
-	}
+	widths := columnWidths(header, rows)
 	bw := bufio.NewWriterSize(w, 256<<10)
 	var line []byte
 	writeRow := func(cells []string, styled func(int, string) string) {
@@ -224,4 +216,19 @@ func Markdown(w io.Writer, header []string, rows [][]string) error {
 		return err
 	}
 	return t.Render()
+}
+
+// columnWidths is the width of each column: its widest cell, header
+// included.
+func columnWidths(header []string, rows [][]string) []int {
+	widths := make([]int, len(header))
+	for i, h := range header {
+		widths[i] = cellWidth(h)
+	}
+	for _, r := range rows {
+		for i := 0; i < len(r) && i < len(widths); i++ {
+			widths[i] = max(widths[i], cellWidth(r[i]))
+		}
+	}
+	return widths
 }

@@ -22,15 +22,14 @@ var root = func() string {
 // Demo returns the index of the built-in demo snapshot.
 func Demo(t testing.TB) *snapshot.Index {
 	t.Helper()
-	s, err := snapshot.Load(filepath.Join(root, "testdata", "snapshots", "media-app.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ix, err := snapshot.NewIndex(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ix
+	return File(t, filepath.Join(root, "testdata", "snapshots", "media-app.json"))
+}
+
+// File loads and indexes the snapshot at path.
+func File(t testing.TB, path string) *snapshot.Index {
+	t.Helper()
+	s, err := snapshot.Load(path)
+	return index(t, s, err)
 }
 
 // Lists builds a snapshot from the JSON of its three lists ("" for no
@@ -62,6 +61,12 @@ func Generated(t testing.TB, cfg gensnap.Config) *snapshot.Index {
 		t.Fatal(err)
 	}
 	s, err := snapshot.Parse(buf.Bytes(), "generated.json")
+	return index(t, s, err)
+}
+
+// index indexes s, failing the test on err or an index error.
+func index(t testing.TB, s *snapshot.Snapshot, err error) *snapshot.Index {
+	t.Helper()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -165,6 +165,20 @@ func (b *Base) ready() (Registry, error) {
 	return b.reg, nil
 }
 
+// lockBound locks b.mu and returns b's registry; false (and b.mu not
+// held) when b is nil or not bound.
+func (b *Base) lockBound() (Registry, bool) {
+	if b == nil {
+		return nil, false
+	}
+	b.mu.Lock()
+	if b.reg == nil {
+		b.mu.Unlock()
+		return nil, false
+	}
+	return b.reg, true
+}
+
 // Track tracks value as a resource of b's component, as described by r.
 func (b *Base) Track(value any, r ResourceSpec) (Handle, error) {
 	if b == nil {
@@ -195,15 +209,10 @@ func (b *Base) Track(value any, r ResourceSpec) (Handle, error) {
 
 // Release releases one resource tracked through b and forgets it.
 func (b *Base) Release(ctx context.Context, h Handle) error {
-	if b == nil {
+	reg, ok := b.lockBound()
+	if !ok {
 		return ErrNotBound
 	}
-	b.mu.Lock()
-	if b.reg == nil {
-		b.mu.Unlock()
-		return ErrNotBound
-	}
-	reg := b.reg
 	delete(b.handles, h)
 	b.mu.Unlock()
 	return reg.Release(ctx, h)
@@ -265,12 +274,7 @@ func (b *Base) Len() int {
 // resources and child components, in plan order) and closes b: later
 // calls return ErrClosed. Closing twice does nothing.
 func (b *Base) Close(ctx context.Context) error {
-	if b == nil {
-		return ErrNotBound
-	}
-	b.mu.Lock()
-	if b.reg == nil {
-		b.mu.Unlock()
+	if _, ok := b.lockBound(); !ok {
 		return ErrNotBound
 	}
 	if b.closed {

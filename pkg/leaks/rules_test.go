@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rescoord/rescoord/internal/testsnap"
 	"github.com/rescoord/rescoord/pkg/planner"
 	"github.com/rescoord/rescoord/pkg/snapshot"
 )
@@ -14,15 +15,7 @@ import (
 // leakIndex loads testdata/leaks/NAME.json.
 func leakIndex(t testing.TB, name string) *snapshot.Index {
 	t.Helper()
-	s, err := snapshot.Load(filepath.Join("..", "..", "testdata", "leaks", name+".json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ix, err := snapshot.NewIndex(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ix
+	return testsnap.File(t, filepath.Join("..", "..", "testdata", "leaks", name+".json"))
 }
 
 func byRule(fs []Finding, rule Rule) []Finding {
