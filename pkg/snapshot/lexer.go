@@ -9,14 +9,14 @@ import (
 )
 
 // lexer is the one JSON lexer of the package, which the strict decoder
-// (decode.go) and the fast path (elements.go) both embed. Its functions
+// (decode.go) and the fast path (fast.go) both embed. Its functions
 // are the fast variants, in the manner of encoding/json/v2's jsonwire: each
 // consumes a token and reports false, without saying why, on anything it
 // does not take — invalid input, and also what is valid but rare (an
 // integer of more than 18 digits, a key given twice). The fast path then
 // gives the element to the strict decoder; the strict decoder calls them
 // first too, and only when they fail its own slow variants, which say
-// what is wrong and where (docs/snapshot-format.md, "Errors").
+// what is wrong and where (docs/snapshot-format.md, "Errors and findings").
 type lexer struct {
 	data  []byte
 	pos   int
