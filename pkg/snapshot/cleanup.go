@@ -16,25 +16,20 @@ func (d *decoder) cleanups(s *Snapshot) {
 	}
 	ids := make(map[string]int32, sh.n)
 	d.array(func(i int) {
-		d.ws()
-		start := d.pos
-		if d.next() != '{' {
-			d.typeErr("a cleanup object")
+		c, offs, ok := element(d, "a cleanup object",
+			func(f *fast, c *Cleanup) (offs [2]int, ok bool) {
+				offs[0], ok = f.cleanup(c)
+				return offs, ok
+			},
+			func(d *decoder, c *Cleanup, start int) (offs [2]int) {
+				offs[0] = -1
+				d.cleanup(c, start, &offs[0])
+				return offs
+			})
+		if !ok {
 			return
 		}
-		var c Cleanup
-		idOff, ok := -1, false
-		if f := d.tryFast(); f != nil {
-			if idOff, ok = f.cleanup(&c); ok {
-				d.pos = f.pos
-			} else {
-				c, idOff = Cleanup{}, -1
-			}
-		}
-		if !ok {
-			d.cleanup(&c, start, &idOff)
-		}
-		d.noteID(ids, "cleanup", i, c.ID, idOff)
+		d.noteID(ids, "cleanup", i, c.ID, offs[0])
 		s.Cleanups = append(s.Cleanups, c)
 	})
 }

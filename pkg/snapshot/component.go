@@ -22,24 +22,20 @@ func (d *decoder) components(s *Snapshot) bool {
 	d.compIDs = nil // the fast path's table does not cover what follows
 	ids := make(map[string]int32, sh.n)
 	return d.array(func(i int) {
-		d.ws()
-		start := d.pos
-		if d.next() != '{' {
-			d.typeErr("a component object")
+		c, offs, ok := element(d, "a component object",
+			func(f *fast, c *Component) (offs [2]int, ok bool) {
+				offs[0], offs[1], ok = f.component(c)
+				return offs, ok
+			},
+			func(d *decoder, c *Component, start int) (offs [2]int) {
+				offs = [2]int{-1, -1}
+				d.component(c, start, &offs[0], &offs[1])
+				return offs
+			})
+		if !ok {
 			return
 		}
-		var c Component
-		idOff, parentOff, ok := -1, -1, false
-		if f := d.tryFast(); f != nil {
-			if idOff, parentOff, ok = f.component(&c); ok {
-				d.pos = f.pos
-			} else {
-				c, idOff, parentOff = Component{}, -1, -1
-			}
-		}
-		if !ok {
-			d.component(&c, start, &idOff, &parentOff)
-		}
+		idOff, parentOff := offs[0], offs[1]
 		d.noteID(ids, "component", i, c.ID, idOff)
 		s.Components = append(s.Components, c)
 		d.compIDOff = append(d.compIDOff, int32(idOff))

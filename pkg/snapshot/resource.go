@@ -17,25 +17,20 @@ func (d *decoder) resources(s *Snapshot) bool {
 	d.resIDs = nil // the fast path's table does not cover what follows
 	ids := make(map[string]int32, sh.n)
 	ok := d.array(func(i int) {
-		d.ws()
-		start := d.pos
-		if d.next() != '{' {
-			d.typeErr("a resource object")
+		r, offs, ok := element(d, "a resource object",
+			func(f *fast, r *Resource) (offs [2]int, ok bool) {
+				offs[0], ok = f.resource(r)
+				return offs, ok
+			},
+			func(d *decoder, r *Resource, start int) (offs [2]int) {
+				offs[0] = -1
+				d.resource(r, start, &offs[0])
+				return offs
+			})
+		if !ok {
 			return
 		}
-		var r Resource
-		idOff, ok := -1, false
-		if f := d.tryFast(); f != nil {
-			if idOff, ok = f.resource(&r); ok {
-				d.pos = f.pos
-			} else {
-				r, idOff = Resource{}, -1
-			}
-		}
-		if !ok {
-			d.resource(&r, start, &idOff)
-		}
-		d.noteID(ids, "resource", i, r.ID, idOff)
+		d.noteID(ids, "resource", i, r.ID, offs[0])
 		s.Resources = append(s.Resources, r)
 	})
 	return ok
