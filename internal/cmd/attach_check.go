@@ -28,6 +28,7 @@ import (
 
 	"github.com/rescoord/rescoord/internal/attach"
 	"github.com/rescoord/rescoord/internal/discovery"
+	"github.com/rescoord/rescoord/internal/human"
 	"github.com/rescoord/rescoord/internal/printer"
 	"github.com/rescoord/rescoord/internal/render"
 	"github.com/rescoord/rescoord/pkg/snapshot"
@@ -553,7 +554,7 @@ func (k *checker) checkSnapshotBody(name string, a answer) {
 		k.report(name, false, want, "an invalid snapshot: "+msg)
 		return
 	}
-	got := fmt.Sprintf("200 application/json, a valid %s snapshot (%s, %s)", s.Format, count(len(s.Components), "component", "components"), count(len(s.Resources), "resource", "resources"))
+	got := fmt.Sprintf("200 application/json, a valid %s snapshot (%s, %s)", s.Format, human.Count(len(s.Components), "component", "components"), human.Count(len(s.Resources), "resource", "resources"))
 	if a.header.Get("Content-Encoding") != "" {
 		got += ", " + a.header.Get("Content-Encoding")
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/rescoord/rescoord/internal/attach"
+	"github.com/rescoord/rescoord/internal/human"
 	"github.com/rescoord/rescoord/internal/printer"
 	"github.com/rescoord/rescoord/internal/render"
 	"github.com/rescoord/rescoord/pkg/snapshot"
@@ -72,7 +73,7 @@ func runLiveCleanup(ctx context.Context, f *Factory, opts *CleanupOptions) error
 		if !f.IO.InTTY {
 			return usageError("refusing to clean %s in %s without confirmation: pass --yes (standard input is not a terminal)", opts.Component, name)
 		}
-		fmt.Fprintf(errOut, "Clean up %s in %s (%d %s)? [y/N] ", render.Escape(opts.Component), processLabel(s, name), len(plan.Steps), plural(len(plan.Steps), "step", "steps"))
+		fmt.Fprintf(errOut, "Clean up %s in %s (%d %s)? [y/N] ", render.Escape(opts.Component), processLabel(s, name), len(plan.Steps), human.Plural(len(plan.Steps), "step", "steps"))
 		answer, _ := bufio.NewReader(f.IO.In).ReadString('\n')
 		if a := strings.ToLower(strings.TrimSpace(answer)); a != "y" && a != "yes" {
 			fmt.Fprintln(f.IO.ErrOut, "aborted: nothing was cleaned")
@@ -215,7 +216,7 @@ func (p *progressPrinter) report(pr attach.CleanupProgress) {
 }
 
 func liveSummaryLine(st *render.Styles, s *attach.CleanupSummary) string {
-	line := fmt.Sprintf("%d %s: %d done, %d failed, %d timed out", s.Steps, plural(s.Steps, "step", "steps"),
+	line := fmt.Sprintf("%d %s: %d done, %d failed, %d timed out", s.Steps, human.Plural(s.Steps, "step", "steps"),
 		s.Done, s.Failed, s.TimedOut)
 	if s.Skipped > 0 {
 		line += fmt.Sprintf(", %d skipped", s.Skipped)

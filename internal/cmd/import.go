@@ -13,6 +13,7 @@ import (
 
 	"github.com/rescoord/rescoord/internal/atomicfile"
 	"github.com/rescoord/rescoord/internal/goroutines"
+	"github.com/rescoord/rescoord/internal/human"
 	"github.com/rescoord/rescoord/internal/render"
 	"github.com/rescoord/rescoord/pkg/snapshot"
 )
@@ -172,7 +173,7 @@ func writeImported(f *Factory, s *snapshot.Snapshot, path, what string) error {
 	}); err != nil {
 		return &exitError{code: ExitError, err: fmt.Errorf("writing %s: %w", render.Escape(path), unwrapPath(err, path))}
 	}
-	fmt.Fprintf(f.IO.Out, "%s  %s, %s\n", render.Escape(path), what, count(len(s.Components), "component", "components"))
+	fmt.Fprintf(f.IO.Out, "%s  %s, %s\n", render.Escape(path), what, human.Count(len(s.Components), "component", "components"))
 	return nil
 }
 

@@ -20,27 +20,7 @@ import (
 )
 
 // kindOf is the printer kind of a command, false for one without -o.
-func kindOf(c *cobra.Command) (printer.Kind, bool) {
-	switch c.Name() {
-	case "list":
-		return printer.List, true
-	case "stats":
-		return printer.Stats, true
-	case "validate":
-		return printer.Validate, true
-	case "cleanup":
-		return printer.Cleanup, true
-	case "graph":
-		return printer.Graph, true
-	case "leaks":
-		return printer.Leaks, true
-	case "ps":
-		return printer.Ps, true
-	case "attach-check":
-		return printer.AttachCheck, true
-	}
-	return 0, false
-}
+func kindOf(c *cobra.Command) (printer.Kind, bool) { return printer.KindNamed(c.Name()) }
 
 // addOutputFlag registers -o/--output on c, repeatable, into values: its
 // help text and its completion (the names and their help) come from the
@@ -73,9 +53,8 @@ func parseTargets(kind printer.Kind, values []string) ([]output.Target, error) {
 func printTo(f *Factory, kind printer.Kind, targets []output.Target, opts printer.Options, d printer.Data) error {
 	for _, t := range targets {
 		o := opts
-		o.Styles = f.Styles()
-		if t.Path != "" {
-			o.Styles = render.NewStyles(io.Discard, false)
+		if o.Styles = f.Styles(); t.Path != "" {
+			o.Styles = render.NewStyles(io.Discard, false) // a file is plain
 		}
 		p, err := printer.New(kind, t.Format, o)
 		if err != nil {

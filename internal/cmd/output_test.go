@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -73,5 +74,31 @@ func TestOutput_Refusals(t *testing.T) {
 		if r.Code != ExitError || !strings.Contains(r.Stderr, tt.stderr) || strings.Count(r.Stderr, "\n") != 1 {
 			t.Errorf("%v: exit %d, stderr %q; want exit 2 and one line with %q", tt.args, r.Code, r.Stderr, tt.stderr)
 		}
+	}
+}
+
+// Every command that takes -o FORMAT has a printer kind, and its flag's
+// help is that kind's table; import's -o is a path.
+func TestOutput_EveryOutputFlagIsAPrinterTable(t *testing.T) {
+	t.Parallel()
+	f := &Factory{IO: &IOStreams{In: strings.NewReader(""), Out: io.Discard, ErrOut: io.Discard}}
+	seen := 0
+	for _, c := range NewRootCmd(f).Commands() {
+		fl := c.Flags().Lookup("output")
+		kind, ok := kindOf(c)
+		switch {
+		case fl == nil && ok:
+			t.Errorf("%s has a printer kind but no -o", c.Name())
+		case fl == nil, c.Name() == "import":
+		case !ok:
+			t.Errorf("%s takes -o without a printer kind", c.Name())
+		case fl.Usage != printer.Formats(kind).Usage():
+			t.Errorf("%s -o help %q is not its table's", c.Name(), fl.Usage)
+		default:
+			seen++
+		}
+	}
+	if seen < 8 {
+		t.Errorf("%d commands print through a table, want 8", seen)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/rescoord/rescoord/internal/discovery"
+	"github.com/rescoord/rescoord/internal/human"
 	"github.com/rescoord/rescoord/internal/output"
 	"github.com/rescoord/rescoord/internal/printer"
 	"github.com/rescoord/rescoord/internal/render"
@@ -66,7 +67,7 @@ func runPs(f *Factory, opts *PsOptions) error {
 		}
 		listed = kept
 		if len(removed) > 0 {
-			fmt.Fprintf(f.IO.ErrOut, "pruned %d stale %s\n", len(removed), plural(len(removed), "entry", "entries"))
+			fmt.Fprintf(f.IO.ErrOut, "pruned %d stale %s\n", len(removed), human.Plural(len(removed), "entry", "entries"))
 		}
 	}
 	if t, ok := output.Stdout(targets); ok && t.Format == "table" && len(listed) == 0 {
@@ -85,7 +86,7 @@ func runPs(f *Factory, opts *PsOptions) error {
 		}
 	}
 	if stale > 0 {
-		fmt.Fprintf(f.IO.ErrOut, "%d stale %s: the process is gone (rescoord ps --prune removes them)\n", stale, plural(stale, "entry", "entries"))
+		fmt.Fprintf(f.IO.ErrOut, "%d stale %s: the process is gone (rescoord ps --prune removes them)\n", stale, human.Plural(stale, "entry", "entries"))
 	}
 	return nil
 }

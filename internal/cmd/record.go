@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/rescoord/rescoord/internal/atomicfile"
+	"github.com/rescoord/rescoord/internal/human"
 	"github.com/rescoord/rescoord/internal/render"
 )
 
@@ -88,7 +89,7 @@ func runRecord(c *cobra.Command, f *Factory, opts *RecordOptions) error {
 	for i := 1; i <= opts.Count; i++ {
 		if i > 1 {
 			if err := f.sleep(ctx, opts.Every); err != nil {
-				fmt.Fprintf(f.IO.ErrOut, "interrupted after %d %s\n", i-1, plural(i-1, "snapshot", "snapshots"))
+				fmt.Fprintf(f.IO.ErrOut, "interrupted after %d %s\n", i-1, human.Plural(i-1, "snapshot", "snapshots"))
 				return nil
 			}
 		}
@@ -118,7 +119,7 @@ func runRecord(c *cobra.Command, f *Factory, opts *RecordOptions) error {
 				bytes += s.Resources[k].SizeBytes
 			}
 		}
-		fmt.Fprintf(f.IO.Out, "%s  %s, %d live, %s\n", render.Escape(path), count(len(s.Resources), "resource", "resources"), live, render.Bytes(bytes))
+		fmt.Fprintf(f.IO.Out, "%s  %s, %d live, %s\n", render.Escape(path), human.Count(len(s.Resources), "resource", "resources"), live, render.Bytes(bytes))
 	}
 	return nil
 }
@@ -171,7 +172,7 @@ func prepareOut(dir string, force bool) (old []string, shared bool, err error) {
 	}
 	if len(old) > 0 && !force {
 		return nil, false, usageError("--out %s already holds a series (%d %s, %s…): use another directory, or --force to replace it",
-			render.Escape(dir), len(old), plural(len(old), "file", "files"), render.Escape(filepath.Base(old[0])))
+			render.Escape(dir), len(old), human.Plural(len(old), "file", "files"), render.Escape(filepath.Base(old[0])))
 	}
 	return old, fi.Mode()&0o022 != 0 && fi.Mode()&fs.ModeSticky == 0, nil
 }

@@ -8,13 +8,13 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/rescoord/rescoord/internal/human"
 	"github.com/rescoord/rescoord/internal/render"
 	"github.com/rescoord/rescoord/pkg/snapshot"
 )
@@ -246,7 +246,7 @@ func printError(w io.Writer, err error) {
 	}
 	var list *snapshot.Errors
 	if errors.As(err, &list) {
-		fmt.Fprintf(w, "rescoord: invalid snapshot: %d %s\n", list.Total(), plural(list.Total(), "error", "errors"))
+		fmt.Fprintf(w, "rescoord: invalid snapshot: %d %s\n", list.Total(), human.Plural(list.Total(), "error", "errors"))
 		for i, e := range list.List {
 			if i == maxShownErrors {
 				fmt.Fprintf(w, "  … and %d more (rescoord validate lists them all)\n", list.Total()-maxShownErrors)
@@ -265,18 +265,6 @@ func printError(w io.Writer, err error) {
 		lines[i] = render.Escape(l)
 	}
 	fmt.Fprintf(w, "rescoord: %s\n", strings.Join(lines, "\n"))
-}
-
-// count is n and the noun that goes with it: "1 component", "2 components".
-func count(n int, one, many string) string {
-	return strconv.Itoa(n) + " " + plural(n, one, many)
-}
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
 }
 
 // runner is the RunE of a command that takes snapshot arguments: it keeps

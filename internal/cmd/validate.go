@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/rescoord/rescoord/internal/attach"
+	"github.com/rescoord/rescoord/internal/human"
 	"github.com/rescoord/rescoord/internal/output"
 	"github.com/rescoord/rescoord/internal/printer"
 	"github.com/rescoord/rescoord/internal/render"
@@ -91,7 +92,7 @@ func runValidate(ctx context.Context, f *Factory, opts *ValidateOptions) error {
 	}
 	if !rep.Valid {
 		if stdout, ok := output.Stdout(targets); !ok || stdout.Format == "text" {
-			fmt.Fprintf(f.HumanErr(), "rescoord: %s is not a valid snapshot: %d %s\n", render.Escape(label), rep.ErrorsTotal, plural(rep.ErrorsTotal, "error", "errors"))
+			fmt.Fprintf(f.HumanErr(), "rescoord: %s is not a valid snapshot: %d %s\n", render.Escape(label), rep.ErrorsTotal, human.Plural(rep.ErrorsTotal, "error", "errors"))
 		}
 		return errSilent
 	}

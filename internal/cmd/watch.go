@@ -179,7 +179,7 @@ func writeFrame(w io.Writer, st *render.Styles, fr *watchFrame, opts *WatchOptio
 		delta = st.Dim.Render(fmt.Sprintf(" (%s live, %s)", signed(int64(sum.LiveResources-p.stats.LiveResources)), signedBytes(sum.LiveBytes-p.stats.LiveBytes)))
 	}
 	fmt.Fprintf(w, "%s · %d live · %s%s · %s (%d destroyed)\n",
-		count(sum.Resources, "resource", "resources"), sum.LiveResources, render.Bytes(sum.LiveBytes), delta, count(sum.Components, "component", "components"), sum.DestroyedComponents)
+		human.Count(sum.Resources, "resource", "resources"), sum.LiveResources, render.Bytes(sum.LiveBytes), delta, human.Count(sum.Components, "component", "components"), sum.DestroyedComponents)
 
 	var sev []string
 	for _, v := range leaks.Severities() {
@@ -306,7 +306,7 @@ func writeCleanups(w io.Writer, st *render.Styles, cs *attach.CleanupState) {
 		if p.Component != "" {
 			scope = render.Escape(p.Component)
 		}
-		fmt.Fprintf(w, "%s %s · %d of %s done · %s\n", st.Warning.Render("cleaning up"), scope, p.Done, count(p.Steps, "step", "steps"), render.Millis(p.ElapsedMS))
+		fmt.Fprintf(w, "%s %s · %d of %s done · %s\n", st.Warning.Render("cleaning up"), scope, p.Done, human.Count(p.Steps, "step", "steps"), render.Millis(p.ElapsedMS))
 		if r := p.Running; r != nil {
 			line := fmt.Sprintf("  running %d. %s %s for %s", r.Order, render.Escape(r.Kind), render.Escape(r.ID), render.Millis(r.ElapsedMS))
 			if r.TimeoutMS > 0 {
@@ -331,7 +331,7 @@ func writeCleanups(w io.Writer, st *render.Styles, cs *attach.CleanupState) {
 			}
 			parts = append(parts, fmt.Sprintf("%d. %s %s %s", u.Order, render.Escape(u.Kind), render.Escape(u.ID), strings.ReplaceAll(u.Status, "_", " ")))
 		}
-		fmt.Fprintf(w, "%s %s: %d of %s unfinished (%s)\n", st.Error.Render("last cleanup of"), scope, l.UnfinishedTotal, count(l.Steps, "step", "steps"), strings.Join(parts, ", "))
+		fmt.Fprintf(w, "%s %s: %d of %s unfinished (%s)\n", st.Error.Render("last cleanup of"), scope, l.UnfinishedTotal, human.Count(l.Steps, "step", "steps"), strings.Join(parts, ", "))
 	}
 }
 

@@ -112,3 +112,16 @@ func cmpInt(a, b int) int {
 	}
 	return 0
 }
+
+// Plural is one or many, as n asks: Plural(1, "step", "steps") is "step".
+func Plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+// Count is n and the noun that goes with it: "1 component", "2 components".
+func Count(n int, one, many string) string {
+	return fmt.Sprintf("%d %s", n, Plural(n, one, many))
+}

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/rescoord/rescoord/internal/human"
 	"github.com/rescoord/rescoord/internal/jsonw"
 	"github.com/rescoord/rescoord/internal/render"
 	"github.com/rescoord/rescoord/internal/report"
@@ -114,7 +115,7 @@ func timeoutCell(ms int64) string {
 
 func summaryLine(s planner.Summary) string {
 	return fmt.Sprintf("%d %s, worst case %s, critical path %s",
-		s.Steps, Plural(s.Steps, "step", "steps"), render.Millis(s.WorstCaseMS), render.Millis(s.CriticalPathMS))
+		s.Steps, human.Plural(s.Steps, "step", "steps"), render.Millis(s.WorstCaseMS), render.Millis(s.CriticalPathMS))
 }
 
 // planTextPrinter prints the plan as a table. On a terminal (styles.Width
@@ -204,7 +205,7 @@ func (planMarkdownPrinter) Print(w io.Writer, v *CleanupData) error {
 		fmt.Fprint(w, "Nothing to clean up.\n\n")
 	}
 	s := v.Plan.Summary
-	fmt.Fprintf(w, "**%d %s**, worst case %s, critical path %s.\n", s.Steps, Plural(s.Steps, "step", "steps"), render.Millis(s.WorstCaseMS), render.Millis(s.CriticalPathMS))
+	fmt.Fprintf(w, "**%d %s**, worst case %s, critical path %s.\n", s.Steps, human.Plural(s.Steps, "step", "steps"), render.Millis(s.WorstCaseMS), render.Millis(s.CriticalPathMS))
 	for _, warn := range v.Plan.Warnings {
 		fmt.Fprintf(w, "\n> **Warning:** %s\n", mdEscape(warn))
 	}
@@ -263,7 +264,7 @@ func printCriticalChain(w io.Writer, st *render.Styles, v *CleanupData) error {
 	}
 	fmt.Fprintln(w)
 	_, err := fmt.Fprintf(w, "%s\n", st.Bold.Render(fmt.Sprintf("critical path %s over %d %s (worst case %s)",
-		render.Millis(p.Summary.CriticalPathMS), len(p.CriticalPath), Plural(len(p.CriticalPath), "step", "steps"), render.Millis(p.Summary.WorstCaseMS))))
+		render.Millis(p.Summary.CriticalPathMS), len(p.CriticalPath), human.Plural(len(p.CriticalPath), "step", "steps"), render.Millis(p.Summary.WorstCaseMS))))
 	printVerdictText(w, st, v.Verdict)
 	return err
 }

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/rescoord/rescoord/internal/human"
 	"github.com/rescoord/rescoord/internal/render"
 	"github.com/rescoord/rescoord/pkg/leaks"
 	"github.com/rescoord/rescoord/pkg/planner"
@@ -208,7 +209,7 @@ func buildGraph(ix *snapshot.Index, root int, all bool, plan *planner.Plan, find
 		}
 		if cbs := cbSteps[ci]; len(cbs) > 0 {
 			var b strings.Builder
-			b.WriteString(Plural(len(cbs), "callback", "callbacks"))
+			b.WriteString(human.Plural(len(cbs), "callback", "callbacks"))
 			for _, o := range cbs {
 				b.WriteString(" #" + strconv.Itoa(o))
 			}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rescoord/rescoord/internal/human"
 	"github.com/rescoord/rescoord/internal/render"
 	"github.com/rescoord/rescoord/pkg/snapshot"
 )
@@ -381,7 +382,7 @@ func countNote(n int, bytes int64) string {
 	if n == 0 {
 		return "0 resources"
 	}
-	note := fmt.Sprintf("%d %s", n, Plural(n, "resource", "resources"))
+	note := fmt.Sprintf("%d %s", n, human.Plural(n, "resource", "resources"))
 	if bytes > 0 {
 		note += ", " + render.Bytes(bytes)
 	}

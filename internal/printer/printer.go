@@ -33,78 +33,98 @@ const (
 	AttachCheck             // AttachCheckData: the checks of a live process
 )
 
-var kindNames = [...]string{List: "list", Stats: "stats", Validate: "validate", Cleanup: "cleanup", Graph: "graph", Leaks: "leaks", Ps: "ps", AttachCheck: "attach-check"}
-
-// kindNouns name what each kind prints, in messages: "the json plan".
-var kindNouns = [...]string{List: "list", Stats: "stats", Validate: "report", Cleanup: "plan", Graph: "graph", Leaks: "report", Ps: "list", AttachCheck: "checks"}
-
 // Describe names what a printer of kind writes in format, for messages:
 // "the sarif report", "the json plan".
 func (k Kind) Describe(format string) string {
 	noun := "output"
-	if k >= 0 && int(k) < len(kindNouns) {
-		noun = kindNouns[k]
+	if k.known() {
+		noun = kinds[k].noun
 	}
 	return "the " + format + " " + noun
 }
 
+// String is the name of the command that prints kind.
 func (k Kind) String() string {
-	if k < 0 || int(k) >= len(kindNames) {
+	if !k.known() {
 		return fmt.Sprintf("Kind(%d)", int(k))
 	}
-	return kindNames[k]
+	return kinds[k].name
+}
+
+func (k Kind) known() bool { return k >= 0 && int(k) < len(kinds) }
+
+// KindNamed is the kind the command called name prints, false for a
+// command without -o.
+func KindNamed(name string) (Kind, bool) {
+	for k := range kinds {
+		if kinds[k].name == name {
+			return Kind(k), true
+		}
+	}
+	return 0, false
 }
 
 // A format is Raw when it escapes its own text (JSON and SARIF through
 // internal/jsonw, GitHub's workflow commands through their own encoding):
 // it is written as is. Every other format goes through render.SafeWriter.
-var tables = map[Kind]output.Formats{
-	List: {
+//
+// name is the command's, noun what messages call its output ("the json
+// plan").
+var kinds = [...]struct {
+	name, noun string
+	formats    output.Formats
+}{
+	List: {"list", "list", output.Formats{
 		{Name: "table", Help: "the main columns"},
 		{Name: "wide", Help: "every column"},
 		{Name: "json", Help: `{"resources", "total"}`, Raw: true},
 		{Name: "csv", Help: "every column, a header row"},
 		{Name: "markdown", Help: "a table for a pull request or an issue"},
-	},
-	Stats: {
+	}},
+	Stats: {"stats", "stats", output.Formats{
 		{Name: "text", Help: "the summary, with tables"},
 		{Name: "json", Help: "the same figures", Raw: true},
-	},
-	Validate: {
+	}},
+	Validate: {"validate", "report", output.Formats{
 		{Name: "text", Help: "a summary line, or every error with its place"},
 		{Name: "json", Help: `{"valid", "errors", …}`, Raw: true},
-	},
-	Cleanup: {
+	}},
+	Cleanup: {"cleanup", "plan", output.Formats{
 		{Name: "text", Help: "the plan as a table, its figures and the verdict"},
 		{Name: "wide", Help: "text with every column, nothing truncated on a terminal"},
 		{Name: "json", Help: `{"steps", "summary", …}`, Raw: true},
 		{Name: "markdown", Help: "the plan for a pull request"},
 		{Name: "junit", Help: "the deadline verdict as a test case"},
-	},
-	Graph: {
+	}},
+	Graph: {"graph", "graph", output.Formats{
 		{Name: "dot", Help: "a Graphviz digraph"},
 		{Name: "mermaid", Help: "a Mermaid flowchart"},
-	},
-	Leaks: {
+	}},
+	Leaks: {"leaks", "report", output.Formats{
 		{Name: "text", Help: "the report with leak traces"},
 		{Name: "json", Help: "every finding, grouped", Raw: true},
 		{Name: "sarif", Help: "SARIF 2.1.0 for code scanning", Raw: true},
 		{Name: "junit", Help: "JUnit XML for a CI test tab"},
 		{Name: "github", Help: "GitHub Actions annotations", Raw: true},
 		{Name: "markdown", Help: "a pull-request comment"},
-	},
-	Ps: {
+	}},
+	Ps: {"ps", "list", output.Formats{
 		{Name: "table", Help: "one process per row"},
 		{Name: "json", Help: `{"dir", "processes"}`, Raw: true},
-	},
-	AttachCheck: {
+	}},
+	AttachCheck: {"attach-check", "checks", output.Formats{
 		{Name: "text", Help: "one line per check, ok or FAIL"},
 		{Name: "json", Help: `{"target", "checks", "failed"}`, Raw: true},
-	},
+	}},
 }
 
 // Formats is the table of formats of kind, its default first.
-func Formats(kind Kind) output.Formats { return tables[kind] }
+func Formats(kind Kind) output.Formats {
+	if !kind.known() {
+		return nil
+	}
+	return kinds[kind].formats
+}
 
 // Data is what a printer prints: each kind has its own type (the Kind
 // constants name it).
@@ -130,9 +150,9 @@ type printFunc func(w io.Writer, d Data) error
 // New returns the printer of kind in format, or an error naming the
 // formats of kind.
 func New(kind Kind, format string, opts Options) (Printer, error) {
-	f, ok := tables[kind].Lookup(format)
+	f, ok := Formats(kind).Lookup(format)
 	if !ok {
-		return nil, fmt.Errorf("unknown %s format %q: want %s", kind, format, output.OrList(tables[kind].Names()))
+		return nil, fmt.Errorf("unknown %s format %q: want %s", kind, format, output.OrList(Formats(kind).Names()))
 	}
 	if opts.Styles == nil {
 		opts.Styles = render.NewStyles(io.Discard, false)
@@ -190,17 +210,4 @@ func writeJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
-}
-
-// count is n and the noun that goes with it: "1 component", "2 components".
-func count(n int, one, many string) string {
-	return fmt.Sprintf("%d %s", n, Plural(n, one, many))
-}
-
-// Plural is one or many, as n asks.
-func Plural(n int, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
 }

@@ -15,14 +15,16 @@ import (
 	"github.com/rescoord/rescoord/pkg/snapshot"
 )
 
-var kinds = []Kind{List, Stats, Validate, Cleanup, Graph, Leaks, Ps, AttachCheck}
-
 // Every kind has a table, and New makes a printer for every format of it
 // and for nothing else.
 func TestNew_EveryFormatOfEveryKind(t *testing.T) {
 	t.Parallel()
-	for _, k := range kinds {
+	for i := range kinds {
+		k := Kind(i)
 		fs := Formats(k)
+		if got, ok := KindNamed(k.String()); !ok || got != k {
+			t.Errorf("KindNamed(%q) = %v, %v", k, got, ok)
+		}
 		if len(fs) == 0 {
 			t.Fatalf("%s has no formats", k)
 		}
@@ -152,6 +154,12 @@ func TestPrint_WriteError(t *testing.T) {
 
 func TestKind_Describe(t *testing.T) {
 	t.Parallel()
+	if _, ok := KindNamed("import"); ok {
+		t.Error("import has a kind")
+	}
+	if Formats(Kind(99)) != nil || Kind(99).String() != "Kind(99)" {
+		t.Error("an unknown kind has formats or a name")
+	}
 	if got := Leaks.Describe("sarif"); got != "the sarif report" {
 		t.Errorf("Describe = %q", got)
 	}

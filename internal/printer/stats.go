@@ -5,6 +5,7 @@ import (
 	"io"
 	"strconv"
 
+	"github.com/rescoord/rescoord/internal/human"
 	"github.com/rescoord/rescoord/internal/render"
 	"github.com/rescoord/rescoord/pkg/snapshot"
 )
@@ -31,7 +32,7 @@ func statsPrinter(format string, sty *render.Styles) printFunc {
 func printStatsText(w io.Writer, sty *render.Styles, s *snapshot.Snapshot, st *snapshot.Stats) error {
 	fmt.Fprintf(w, "%s  %s, taken %s\n", sty.Title.Render("Snapshot"), SourceLabel(s), s.TakenAt.UTC().Format("2006-01-02 15:04:05Z07:00"))
 	fmt.Fprintf(w, "%s (%d destroyed), %s (%d live, %s)\n\n",
-		count(st.Components, "component", "components"), st.DestroyedComponents, count(st.Resources, "resource", "resources"), st.LiveResources, render.Bytes(st.LiveBytes))
+		human.Count(st.Components, "component", "components"), st.DestroyedComponents, human.Count(st.Resources, "resource", "resources"), st.LiveResources, render.Bytes(st.LiveBytes))
 
 	fmt.Fprintln(w, sty.Title.Render("By type"))
 	var rows [][]string

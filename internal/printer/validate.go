@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/rescoord/rescoord/internal/human"
 	"github.com/rescoord/rescoord/internal/render"
 	"github.com/rescoord/rescoord/pkg/snapshot"
 )
@@ -48,8 +49,8 @@ func validatePrinter(format string, st *render.Styles) printFunc {
 		}
 		if rep.Valid {
 			_, err := fmt.Fprintf(w, "%s %s: %s, %s (%d live), %s\n",
-				st.OK.Render("valid"), render.Escape(v.Label), count(rep.Components, "component", "components"),
-				count(rep.Resources, "resource", "resources"), rep.Live, count(rep.Cleanups, "cleanup", "cleanups"))
+				st.OK.Render("valid"), render.Escape(v.Label), human.Count(rep.Components, "component", "components"),
+				human.Count(rep.Resources, "resource", "resources"), rep.Live, human.Count(rep.Cleanups, "cleanup", "cleanups"))
 			return err
 		}
 		if v.Errors == nil {
@@ -59,7 +60,7 @@ func validatePrinter(format string, st *render.Styles) printFunc {
 			fmt.Fprintln(w, render.Escape(fmt.Sprint(e)))
 		}
 		if v.Errors.Truncated > 0 {
-			fmt.Fprintf(w, "… and %d more %s\n", v.Errors.Truncated, Plural(v.Errors.Truncated, "error", "errors"))
+			fmt.Fprintf(w, "… and %d more %s\n", v.Errors.Truncated, human.Plural(v.Errors.Truncated, "error", "errors"))
 		}
 		return nil
 	}

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"unicode/utf8"
 
+	"github.com/rescoord/rescoord/internal/human"
 	"github.com/rescoord/rescoord/internal/render"
 	"github.com/rescoord/rescoord/pkg/leaks"
 )
@@ -309,10 +310,10 @@ func (p *junitPrinter) Print(w io.Writer, r *leaks.Report) error {
 	var tail []byte
 	for _, s := range summaries {
 		c := JUnitCase{Classname: string(s.rule), Time: "0",
-			Name: fmt.Sprintf("%d more %s of %s (%s)", s.groups, plural(s.groups, "group", "groups"), s.rule, countLabel(s.findings))}
+			Name: fmt.Sprintf("%d more %s of %s (%s)", s.groups, human.Plural(s.groups, "group", "groups"), s.rule, countLabel(s.findings))}
 		var body strings.Builder
 		fmt.Fprintf(&body, "%d %s of %s (%d %s, up to %s) past the first %d groups of the report are counted here, not listed; every group is in the full report: %s\n",
-			s.groups, plural(s.groups, "group", "groups"), s.rule, s.findings, plural(s.findings, "finding", "findings"), s.severity, maxJUnitGroups, fullReport(p.opts))
+			s.groups, human.Plural(s.groups, "group", "groups"), s.rule, s.findings, human.Plural(s.findings, "finding", "findings"), s.severity, maxJUnitGroups, fullReport(p.opts))
 		for _, sig := range s.signatures {
 			body.WriteString("signature " + sig + "\n")
 		}
@@ -321,9 +322,9 @@ func (p *junitPrinter) Print(w io.Writer, r *leaks.Report) error {
 		}
 		switch s.outcome {
 		case junitFail:
-			c.Failure = &JUnitFailure{Message: fmt.Sprintf("%d more failing %s of %s", s.groups, plural(s.groups, "group", "groups"), s.rule), Type: s.severity.String(), Text: body.String()}
+			c.Failure = &JUnitFailure{Message: fmt.Sprintf("%d more failing %s of %s", s.groups, human.Plural(s.groups, "group", "groups"), s.rule), Type: s.severity.String(), Text: body.String()}
 		case junitSkip:
-			c.Skipped = &JUnitSkipped{Message: fmt.Sprintf("%d more %s of %s reported by action report suppressions", s.groups, plural(s.groups, "group", "groups"), s.rule)}
+			c.Skipped = &JUnitSkipped{Message: fmt.Sprintf("%d more %s of %s reported by action report suppressions", s.groups, human.Plural(s.groups, "group", "groups"), s.rule)}
 			c.SystemOut = &JUnitOutput{Text: body.String()}
 		default:
 			c.SystemOut = &JUnitOutput{Text: fmt.Sprintf("below --fail-on %s\n%s", r.FailOn, body.String())}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/rescoord/rescoord/internal/human"
 	"github.com/rescoord/rescoord/internal/render"
 	"github.com/rescoord/rescoord/pkg/leaks"
 )
@@ -146,7 +147,7 @@ func (p *markdownPrinter) Print(w io.Writer, r *leaks.Report) error {
 	}
 	fmt.Fprintf(&b, ", taken %s.", s.TakenAt.UTC().Format("2006-01-02 15:04:05Z07:00"))
 	if p.opts.Baseline != "" {
-		fmt.Fprintf(&b, " Compared with baseline %s: %d known %s not shown.", mdCode(p.opts.Baseline), r.InBaseline, plural(r.InBaseline, "finding", "findings"))
+		fmt.Fprintf(&b, " Compared with baseline %s: %d known %s not shown.", mdCode(p.opts.Baseline), r.InBaseline, human.Plural(r.InBaseline, "finding", "findings"))
 	}
 	b.WriteString("\n\n")
 
@@ -173,7 +174,7 @@ func (p *markdownPrinter) Print(w io.Writer, r *leaks.Report) error {
 			return err
 		}
 		if rest := len(r.Groups) - rows; rest > 0 {
-			fmt.Fprintf(&b, "\n…and %d more %s not in this table: %s.\n", rest, plural(rest, "group", "groups"), markdownFullReport(p.opts))
+			fmt.Fprintf(&b, "\n…and %d more %s not in this table: %s.\n", rest, human.Plural(rest, "group", "groups"), markdownFullReport(p.opts))
 		}
 		b.WriteString("\n")
 	}
@@ -198,7 +199,7 @@ func (p *markdownPrinter) Print(w io.Writer, r *leaks.Report) error {
 			return err
 		}
 		if rest := len(r.Uses) - len(uses); rest > 0 {
-			fmt.Fprintf(&tail, "\n…and %d more %s: see the text report.\n", rest, plural(rest, "entry", "entries"))
+			fmt.Fprintf(&tail, "\n…and %d more %s: see the text report.\n", rest, human.Plural(rest, "entry", "entries"))
 		}
 		tail.WriteString("\n</details>\n\n")
 	}
@@ -224,7 +225,7 @@ func (p *markdownPrinter) Print(w io.Writer, r *leaks.Report) error {
 		shown++
 	}
 	if rest := rows - shown; rest > 0 {
-		fmt.Fprintf(&b, "The traces of the other %d %s in the table are not shown, to fit in a comment: %s.\n\n", rest, plural(rest, "group", "groups"), markdownFullReport(p.opts))
+		fmt.Fprintf(&b, "The traces of the other %d %s in the table are not shown, to fit in a comment: %s.\n\n", rest, human.Plural(rest, "group", "groups"), markdownFullReport(p.opts))
 	}
 	b.Write(tail.Bytes())
 	// internal/printer writes it through render.SafeWriter: no line of

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rescoord/rescoord/internal/human"
 	"github.com/rescoord/rescoord/internal/render"
 	"github.com/rescoord/rescoord/pkg/leaks"
 )
@@ -76,7 +77,7 @@ func New(format string, opts Options) (Printer, error) {
 func summaryLine(r *leaks.Report) string {
 	s := r.Summary
 	parts := []string{fmt.Sprintf("%d critical, %d %s, %d %s, %d info",
-		s.Critical, s.Error, plural(s.Error, "error", "errors"), s.Warning, plural(s.Warning, "warning", "warnings"), s.Info)}
+		s.Critical, s.Error, human.Plural(s.Error, "error", "errors"), s.Warning, human.Plural(s.Warning, "warning", "warnings"), s.Info)}
 	parts = append(parts, fmt.Sprintf("%d suppressed", s.Suppressed))
 	if r.InBaseline > 0 {
 		parts = append(parts, fmt.Sprintf("%d in baseline", r.InBaseline))
@@ -94,14 +95,7 @@ func verdict(r *leaks.Report) string {
 		return "fails on none: pass"
 	}
 	if r.Failed {
-		return fmt.Sprintf("fails on %s: FAIL (%d %s)", r.FailOn, r.Failing, plural(r.Failing, "finding", "findings"))
+		return fmt.Sprintf("fails on %s: FAIL (%d %s)", r.FailOn, r.Failing, human.Plural(r.Failing, "finding", "findings"))
 	}
 	return fmt.Sprintf("fails on %s: pass", r.FailOn)
-}
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
 }

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/rescoord/rescoord/internal/human"
 	"github.com/rescoord/rescoord/internal/jsonw"
 	"github.com/rescoord/rescoord/internal/render"
 	"github.com/rescoord/rescoord/pkg/leaks"
@@ -400,7 +401,7 @@ func (p *sarifPrinter) Print(w io.Writer, r *leaks.Report) error {
 		res := sarifResult{
 			RuleID: truncatedRule, RuleIndex: len(tool.Driver.Rules) - 1, Level: "note",
 			Message: sarifText{Text: fmt.Sprintf("%d more %s of findings (%d %s), the least severe, are not in this SARIF log: code scanning takes at most %d results per run; %s.",
-				len(rest), plural(len(rest), "group", "groups"), findings, plural(findings, "finding", "findings"), MaxSARIFResults, where)},
+				len(rest), human.Plural(len(rest), "group", "groups"), findings, human.Plural(findings, "finding", "findings"), MaxSARIFResults, where)},
 			Locations:           []sarifLocation{{PhysicalLocation: sarifPhysical{ArtifactLocation: sarifArtifact{URI: fileURI(artifact)}, Region: sarifRegion{StartLine: 1}}}},
 			PartialFingerprints: map[string]string{"primaryLocationLineHash": truncatedRule + ":1"},
 			OccurrenceCount:     len(rest),

@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/rescoord/rescoord/internal/human"
 	"github.com/rescoord/rescoord/internal/render"
 	"github.com/rescoord/rescoord/pkg/leaks"
 )
@@ -71,7 +72,7 @@ func (p *textPrinter) Print(w io.Writer, r *leaks.Report) error {
 		p.group(bw, t, &r.Groups[gi])
 	}
 	if rest := len(r.Groups) - shown; rest > 0 {
-		fmt.Fprintln(bw, st.Dim.Render(fmt.Sprintf("… %d more %s (use -o json for all)", rest, plural(rest, "group", "groups"))))
+		fmt.Fprintln(bw, st.Dim.Render(fmt.Sprintf("… %d more %s (use -o json for all)", rest, human.Plural(rest, "group", "groups"))))
 		fmt.Fprintln(bw)
 	}
 	p.suppressions(bw, r)

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/rescoord/rescoord/internal/human"
 	"github.com/rescoord/rescoord/internal/render"
 	"github.com/rescoord/rescoord/pkg/leaks"
 	"github.com/rescoord/rescoord/pkg/snapshot"
@@ -148,7 +149,7 @@ func (t *tracer) trace(f *leaks.Finding) trace {
 				bytes += r.SizeBytes
 			}
 		}
-		tr.notes = append(tr.notes, fmt.Sprintf("its subtree holds %d live %s (%s)", live, plural(live, "resource", "resources"), render.Bytes(bytes)))
+		tr.notes = append(tr.notes, fmt.Sprintf("its subtree holds %d live %s (%s)", live, human.Plural(live, "resource", "resources"), render.Bytes(bytes)))
 		if f.Rule == leaks.RuleOrphanedComponent {
 			tr.notes = append(tr.notes, t.runningBelow(f.Component, maxRunningShown)...)
 		}
@@ -342,7 +343,7 @@ func (t *tracer) ancestry() *ancestry {
 
 // elidedLabel is "… 49,994 levels …".
 func elidedLabel(n int) string {
-	return "… " + thousands(n) + " " + plural(n, "level", "levels") + " …"
+	return "… " + thousands(n) + " " + human.Plural(n, "level", "levels") + " …"
 }
 
 // thousands formats n with commas: 49,994.

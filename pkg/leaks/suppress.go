@@ -13,6 +13,7 @@ import (
 	"github.com/bmatcuk/doublestar/v4"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/rescoord/rescoord/internal/human"
 	"github.com/rescoord/rescoord/pkg/snapshot"
 )
 
@@ -439,7 +440,7 @@ func (s *Suppressions) Apply(ix *snapshot.Index, findings []Finding, now time.Ti
 		case u.Expired:
 			rule, sev = RuleExpiredSuppression, SeverityWarning
 			msg = fmt.Sprintf("suppression at %s (%s) expired on %s and no longer suppresses: %d matching %s reported again; reason was %s",
-				e.Where(), e.Patterns(), e.Expires.Format(time.DateOnly), u.Hits, pluralize(u.Hits, "finding is", "findings are"), quote(e.Reason))
+				e.Where(), e.Patterns(), e.Expires.Format(time.DateOnly), u.Hits, human.Plural(u.Hits, "finding is", "findings are"), quote(e.Reason))
 		case u.Hits == 0:
 			rule, sev = RuleUnusedSuppression, SeverityInfo
 			msg = fmt.Sprintf("suppression at %s (%s) matched no finding: remove it or fix its patterns; reason was %s",
@@ -459,11 +460,4 @@ func (s *Suppressions) Apply(ix *snapshot.Index, findings []Finding, now time.Ti
 		})
 	}
 	return out
-}
-
-func pluralize(n int, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
 }

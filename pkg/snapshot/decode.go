@@ -376,27 +376,29 @@ func (d *decoder) enter() {
 }
 
 // scanString consumes a string and reports whether it had escapes: the
-// lexer's fast variant, and when it fails, stringError says why.
+// lexer's fast variant, and when it refuses the string, the slow one,
+// which says what is wrong.
 func (d *decoder) scanString() (start, end int, escaped bool) {
 	if end, escaped, ok := d.strEnd(); ok {
 		start = d.pos + 1
 		d.pos = end + 1
 		return start, end, escaped
 	}
-	d.stringError()
-	return
+	return d.slowString()
 }
 
-// stringError is the slow variant of the lexer's strEnd: it scans the
-// string at pos again and stops decoding at what is wrong with it.
-func (d *decoder) stringError() {
+// slowString is the slow variant of the lexer's strEnd: it scans the
+// string at pos byte by byte and stops decoding at what is wrong with it.
+func (d *decoder) slowString() (start, end int, escaped bool) {
 	data := d.data
-	for i := d.pos + 1; i < len(data); i++ {
+	start = d.pos + 1
+	for i := start; i < len(data); i++ {
 		switch c := data[i]; {
 		case c == '"':
 			d.pos = i + 1
-			return // valid after all: nothing to say
+			return start, i, escaped
 		case c == '\\':
+			escaped = true
 			i++
 			if i >= len(data) {
 				break
@@ -420,6 +422,7 @@ func (d *decoder) stringError() {
 	}
 	d.pos = len(data)
 	d.fatalf("unterminated string")
+	return 0, 0, false
 }
 
 // readString consumes a string and returns its value. Strings without

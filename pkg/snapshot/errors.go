@@ -3,6 +3,8 @@ package snapshot
 import (
 	"fmt"
 	"strings"
+
+	"github.com/rescoord/rescoord/internal/human"
 )
 
 // Error is one input error, located by a JSON path and, where the input is
@@ -55,7 +57,7 @@ func (e *Errors) Error() string {
 	}
 	msg := e.List[0].Error()
 	if n := e.Total() - 1; n > 0 {
-		msg += fmt.Sprintf(" (and %d more %s)", n, plural(n, "error", "errors"))
+		msg += fmt.Sprintf(" (and %d more %s)", n, human.Plural(n, "error", "errors"))
 	}
 	return msg
 }
@@ -67,13 +69,6 @@ func (e *Errors) Unwrap() []error {
 		out[i] = x
 	}
 	return out
-}
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
 }
 
 func isPlainKey(k string) bool {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rescoord/rescoord/internal/human"
 	"github.com/rescoord/rescoord/internal/printer"
 	"github.com/rescoord/rescoord/internal/render"
 	"github.com/rescoord/rescoord/internal/report"
@@ -199,7 +200,7 @@ func (res *result) message() string {
 	if res.attempts > 1 {
 		tries = fmt.Sprintf("%d attempts over %s", res.attempts, res.elapsed.Round(time.Millisecond))
 	}
-	fmt.Fprintf(&b, "registrytest: %d %s in the %s (%s):\n\n", res.report.Failing, plural(res.report.Failing, "leak", "leaks"), where, tries)
+	fmt.Fprintf(&b, "registrytest: %d %s in the %s (%s):\n\n", res.report.Failing, human.Plural(res.report.Failing, "leak", "leaks"), where, tries)
 	var text bytes.Buffer
 	p, err := printer.New(printer.Leaks, "text", printer.Options{Report: report.Options{Input: input}})
 	if err == nil {
@@ -212,13 +213,6 @@ func (res *result) message() string {
 	// character left in it came from a name: escape them all.
 	b.WriteString(escapeLines(text.String()))
 	return strings.TrimRight(b.String(), "\n")
-}
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
 }
 
 // escapeLines escapes every control character of s (render.Escape) but the
