@@ -23,6 +23,80 @@ import (
 // the fast path element by element), so errors come out exactly as the
 // strict decoder alone reports them.
 
+// components, resources and cleanups read the three arrays: the fast way
+// above when it takes the whole array, else element by element (list).
+
+func (d *decoder) components(s *Snapshot) bool {
+	d.compIDs = nil // the fast path's table does not cover what the strict one reads
+	return list(d, &s.Components, "component", func(sh arrayShape) bool { return d.fastComponents(s, sh) },
+		(*fast).component, (*decoder).component, func(c *Component, offs [2]int) string {
+			d.compIDOff = append(d.compIDOff, int32(offs[0]))
+			d.compParentOff = append(d.compParentOff, int32(offs[1]))
+			return c.ID
+		})
+}
+
+func (d *decoder) resources(s *Snapshot) bool {
+	d.resIDs = nil
+	return list(d, &s.Resources, "resource", func(sh arrayShape) bool { return d.fastResources(s, sh) },
+		(*fast).resource, (*decoder).resource, func(r *Resource, _ [2]int) string { return r.ID })
+}
+
+func (d *decoder) cleanups(s *Snapshot) bool {
+	return list(d, &s.Cleanups, "cleanup", func(sh arrayShape) bool { return d.fastCleanups(s, sh) },
+		(*fast).cleanup, (*decoder).cleanup, func(c *Cleanup, _ [2]int) string { return c.ID })
+}
+
+// list reads the array of what ("component", …) at d.pos into *dst: whole
+// on the fast path when it can, else element by element, each on the fast
+// path when it takes it, else strictly. Each element's id (given by id,
+// which is also told where its errors are located) is checked for
+// duplicates.
+func list[T any](d *decoder, dst *[]T, what string, whole func(arrayShape) bool,
+	fast func(*fast, *T) ([2]int, bool), strict func(*decoder, *T, *[2]int) bool,
+	id func(*T, [2]int) string) bool {
+	sh, shaped := d.shape(*dst == nil)
+	if shaped {
+		if whole(sh) {
+			return true
+		}
+		*dst = make([]T, 0, sh.n)
+	}
+	ids := make(map[string]int32, sh.n)
+	object := "a " + what + " object"
+	return d.array(func(i int) {
+		v, offs, ok := element(d, object, fast, strict)
+		if !ok {
+			return
+		}
+		d.noteID(ids, what, i, id(&v, offs), offs[0])
+		*dst = append(*dst, v)
+	})
+}
+
+// element decodes the array element at d.pos, which must be an object
+// (what names it in the type error): on the fast path when it takes the
+// element, else strictly. offs are the offsets its id's and parent's
+// errors are located at (-1: absent); ok is false when no object was
+// there.
+func element[T any](d *decoder, what string, fast func(*fast, *T) ([2]int, bool), strict func(*decoder, *T, *[2]int) bool) (v T, offs [2]int, ok bool) {
+	if d.next() != '{' {
+		d.typeErr(what)
+		return v, offs, false
+	}
+	if f := d.tryFast(); f != nil {
+		if offs, ok = fast(f, &v); ok {
+			d.pos = f.pos
+			return v, offs, true
+		}
+		var zero T
+		v = zero
+	}
+	offs = [2]int{-1, -1}
+	strict(d, &v, &offs)
+	return v, offs, true
+}
+
 // markEvery is how many elements apart the scan marks element starts;
 // chunks of parallel work start at marks.
 const markEvery = 1024
@@ -169,8 +243,8 @@ func (d *decoder) fastComponents(s *Snapshot, sh arrayShape) bool {
 	ids := newIDTable(sh.n, func(p int32) string { return comps[p].ID }, d.tune)
 	hashes := hugemem.Make[uint64](sh.n)
 	ok := fastArray(d.ctx, d.tune, d.data, sh, d.depth+1, comps, func(f *fast, c *Component, i int) bool {
-		id, parent, ok := f.component(c)
-		idOff[i], parentOff[i] = int32(id), int32(parent)
+		offs, ok := f.component(c)
+		idOff[i], parentOff[i] = int32(offs[0]), int32(offs[1])
 		hashes[i] = ids.hash(c.ID)
 		return ok
 	}) && ids.fill(hashes)

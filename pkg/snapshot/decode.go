@@ -642,29 +642,6 @@ func (d *decoder) keepExtra(m *map[string]json.RawMessage, key string) {
 	(*m)[key] = d.raw()
 }
 
-// element decodes the array element at d.pos, which must be an object
-// (what names it in the type error): on the fast path when it takes the
-// element, else strictly. offs are the offsets its id's and parent's
-// errors are located at (-1: absent); ok is false when no object was
-// there.
-func element[T any](d *decoder, what string, fast func(*fast, *T) ([2]int, bool), strict func(*decoder, *T, int) [2]int) (v T, offs [2]int, ok bool) {
-	d.ws()
-	start := d.pos
-	if d.next() != '{' {
-		d.typeErr(what)
-		return v, offs, false
-	}
-	if f := d.tryFast(); f != nil {
-		if offs, ok = fast(f, &v); ok {
-			d.pos = f.pos
-			return v, offs, true
-		}
-		var zero T
-		v = zero
-	}
-	return v, strict(d, &v, start), true
-}
-
 // required reports each required field that was missing, at the object's start.
 func (d *decoder) required(off int, fields []string, seen []bool) {
 	for i, f := range fields {
@@ -733,23 +710,6 @@ func checkFormat(v string) string {
 		return fmt.Sprintf("unsupported format version %q: this rescoord reads %s", v, FormatV1)
 	}
 	return ""
-}
-
-func (d *decoder) source(src *Source) {
-	d.object(func(key string) {
-		switch key {
-		case "process":
-			src.Process, _ = d.str()
-		case "pid":
-			src.PID, _ = d.integer(0)
-		case "host":
-			src.Host, _ = d.str()
-		case "runtime":
-			src.Runtime, _ = d.str()
-		case "producer":
-			src.Producer, _ = d.str()
-		}
-	})
 }
 
 func (d *decoder) limits(l *Limits) {

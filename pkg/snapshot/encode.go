@@ -61,15 +61,10 @@ func (s *Snapshot) appendHead(b []byte) []byte {
 	b = appendString(b, s.Format)
 	b = append(b, `,"taken_at":`...)
 	b = appendTime(b, s.TakenAt)
-	b = append(b, `,"source":{`...)
+	b = append(b, `,"source":`...)
+	b = s.Source.appendJSON(b)
+	b = append(b, `,"limits":{`...)
 	n := len(b)
-	b = appendStringField(b, n, "process", s.Source.Process)
-	b = appendIntField(b, n, "pid", s.Source.PID)
-	b = appendStringField(b, n, "host", s.Source.Host)
-	b = appendStringField(b, n, "runtime", s.Source.Runtime)
-	b = appendStringField(b, n, "producer", s.Source.Producer)
-	b = append(b, `},"limits":{`...)
-	n = len(b)
 	b = appendIntField(b, n, "global_bytes", s.Limits.GlobalBytes)
 	if len(s.Limits.Components) > 0 {
 		b = appendKey(b, n, "components")
@@ -124,81 +119,6 @@ func (c Cleanup) MarshalJSON() ([]byte, error) { return c.appendJSON(nil), nil }
 // included) to b, as MarshalJSON writes it, without reflection.
 func (r *Resource) AppendJSON(b []byte) []byte { return r.appendJSON(b) }
 
-func (c *Component) appendJSON(b []byte) []byte {
-	b = append(b, `{"id":`...)
-	b = appendString(b, c.ID)
-	b = appendStringField(b, 0, "name", c.Name)
-	b = appendStringField(b, 0, "type", c.Type)
-	b = appendStringField(b, 0, "parent", c.Parent)
-	b = append(b, `,"state":`...)
-	b = appendString(b, c.State)
-	b = appendTimeField(b, "created_at", c.CreatedAt)
-	b = appendTimeField(b, "destroyed_at", c.DestroyedAt)
-	if len(c.Labels) > 0 {
-		b = append(b, `,"labels":{`...)
-		for i, k := range sortedKeys(c.Labels) {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendString(b, k)
-			b = append(b, ':')
-			b = appendString(b, c.Labels[k])
-		}
-		b = append(b, '}')
-	}
-	return appendExtra(b, c.Extra)
-}
-
-func (r *Resource) appendJSON(b []byte) []byte {
-	b = append(b, `{"id":`...)
-	b = appendString(b, r.ID)
-	b = append(b, `,"type":`...)
-	b = appendString(b, r.Type)
-	b = append(b, `,"owner":`...)
-	b = appendString(b, r.Owner)
-	b = appendStringField(b, 0, "name", r.Name)
-	b = append(b, `,"state":`...)
-	b = appendString(b, r.State)
-	if r.Running {
-		b = append(b, `,"running":true`...)
-	}
-	b = appendIntField(b, 0, "size_bytes", r.SizeBytes)
-	b = appendTimeField(b, "created_at", r.CreatedAt)
-	b = appendStrings(b, "depends_on", r.DependsOn)
-	if c := r.Cleanup; c != nil {
-		b = append(b, `,"cleanup":{`...)
-		n := len(b)
-		b = appendStringField(b, n, "strategy", c.Strategy)
-		if c.TimeoutMS != nil {
-			b = appendKey(b, n, "timeout_ms")
-			b = strconv.AppendInt(b, *c.TimeoutMS, 10)
-		}
-		b = append(b, '}')
-	}
-	b = appendStrings(b, "created_by", r.CreatedBy)
-	if len(r.Metadata) > 0 {
-		b = append(b, `,"metadata":`...)
-		b = appendRaw(b, r.Metadata)
-	}
-	return appendExtra(b, r.Extra)
-}
-
-func (c *Cleanup) appendJSON(b []byte) []byte {
-	b = append(b, '{')
-	n := len(b)
-	b = appendStringField(b, n, "id", c.ID)
-	b = appendKey(b, n, "component")
-	b = appendString(b, c.Component)
-	b = appendStringField(b, n, "name", c.Name)
-	b = append(b, `,"priority":`...)
-	b = strconv.AppendInt(b, c.Priority, 10)
-	if c.TimeoutMS != nil {
-		b = append(b, `,"timeout_ms":`...)
-		b = strconv.AppendInt(b, *c.TimeoutMS, 10)
-	}
-	return append(b, '}')
-}
-
 // appendKey writes "key": after a comma, unless the object that started at
 // len(b) == start has no field yet.
 func appendKey(b []byte, start int, key string) []byte {
@@ -226,11 +146,11 @@ func appendIntField(b []byte, start int, key string, v int64) []byte {
 	return strconv.AppendInt(appendKey(b, start, key), v, 10)
 }
 
-func appendTimeField(b []byte, key string, t time.Time) []byte {
+func appendTimeField(b []byte, start int, key string, t time.Time) []byte {
 	if t.IsZero() {
 		return b
 	}
-	return appendTime(appendKey(b, 0, key), t)
+	return appendTime(appendKey(b, start, key), t)
 }
 
 func appendTime(b []byte, t time.Time) []byte {
@@ -239,11 +159,11 @@ func appendTime(b []byte, t time.Time) []byte {
 	return append(b, '"')
 }
 
-func appendStrings(b []byte, key string, list []string) []byte {
+func appendStrings(b []byte, start int, key string, list []string) []byte {
 	if len(list) == 0 {
 		return b
 	}
-	b = appendKey(b, 0, key)
+	b = appendKey(b, start, key)
 	b = append(b, '[')
 	for i, s := range list {
 		if i > 0 {
@@ -252,6 +172,23 @@ func appendStrings(b []byte, key string, list []string) []byte {
 		b = appendString(b, s)
 	}
 	return append(b, ']')
+}
+
+// appendLabels writes an object of strings, sorted by key, when it is not empty.
+func appendLabels(b []byte, start int, key string, m map[string]string) []byte {
+	if len(m) == 0 {
+		return b
+	}
+	b = append(appendKey(b, start, key), '{')
+	for i, k := range sortedKeys(m) {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendString(b, k)
+		b = append(b, ':')
+		b = appendString(b, m[k])
+	}
+	return append(b, '}')
 }
 
 // appendRaw appends a raw JSON value kept from the input, compacted; a

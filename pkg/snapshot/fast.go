@@ -55,29 +55,6 @@ type fast struct {
 	ctx context.Context
 }
 
-// Field bits, to spot a field given twice (rare: left to the strict path).
-const (
-	fID = 1 << iota
-	fType
-	fOwner
-	fName
-	fState
-	fRunning
-	fSize
-	fCreated
-	fDepends
-	fCleanup
-	fCreatedBy
-	fMetadata
-	fParent
-	fDestroyed
-	fLabels
-	fComponent
-	fPriority
-	fTimeout
-	fStrategy
-)
-
 // str reads a string at pos, kept (see keep).
 func (f *fast) str() (string, bool) {
 	s, ok := f.view()

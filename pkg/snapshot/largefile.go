@@ -477,7 +477,7 @@ func loadWindows(ctx context.Context, f *os.File, size int64, name string, bufs 
 		case 0:
 			hashes := hugemem.Make[uint64](len(comps))
 			ok = streamArray(ctx, tune, f, bufs, sh, comps, nil, func(fc *fast, c *Component, i int) bool {
-				_, _, ok := fc.component(c)
+				_, ok := fc.component(c)
 				hashes[i] = compIDs.hash(c.ID)
 				return ok
 			}) && compIDs.fill(hashes)

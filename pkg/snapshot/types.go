@@ -49,6 +49,16 @@ func KnownTypes() []string { return slices.Clone(knownTypes[:]) }
 // IsKnownType reports whether t is one of the types the format names.
 func IsKnownType(t string) bool { return slices.Contains(knownTypes[:], t) }
 
+// The snapshot tags are the table the decoders are generated from
+// (docs/architecture.md, "A snapshot field"): snapshot:"READER" reads the
+// field with the methods readREADER of the strict decoder and of the fast
+// path (fields.go); ",required" reports it missing when absent or null;
+// ",offset" keeps where its value starts, for the errors found once the
+// object is read; snapshot:"extra" keeps the fields this version does not
+// know. After changing one, run go generate ./pkg/snapshot.
+//
+//go:generate go run ../../internal/tools/genfields -in types.go -out fields_gen.go -fast Component,Resource,Cleanup,CleanupSpec -strict Source
+
 // Snapshot is one point-in-time view of a resource registry (format v1).
 type Snapshot struct {
 	Format     string      `json:"format"`
@@ -65,11 +75,11 @@ type Snapshot struct {
 
 // Source describes the process the snapshot was taken from.
 type Source struct {
-	Process  string `json:"process,omitempty"`
-	PID      int64  `json:"pid,omitempty"`
-	Host     string `json:"host,omitempty"`
-	Runtime  string `json:"runtime,omitempty"`
-	Producer string `json:"producer,omitempty"`
+	Process  string `json:"process,omitempty" snapshot:"text"`
+	PID      int64  `json:"pid,omitempty" snapshot:"count"`
+	Host     string `json:"host,omitempty" snapshot:"text"`
+	Runtime  string `json:"runtime,omitempty" snapshot:"text"`
+	Producer string `json:"producer,omitempty" snapshot:"text"`
 }
 
 // Limits are the registry's byte limits. Zero means no limit.
@@ -82,17 +92,17 @@ type Limits struct {
 
 // Component is a tracked window, tab, controller, coordinator or plugin.
 type Component struct {
-	ID          string            `json:"id"`
-	Name        string            `json:"name,omitempty"`
-	Type        string            `json:"type,omitempty"`
-	Parent      string            `json:"parent,omitempty"`
-	State       string            `json:"state"`
-	CreatedAt   time.Time         `json:"created_at,omitzero"`
-	DestroyedAt time.Time         `json:"destroyed_at,omitzero"`
-	Labels      map[string]string `json:"labels,omitempty"`
+	ID          string            `json:"id" snapshot:"ident,required,offset"`
+	Name        string            `json:"name,omitempty" snapshot:"text"`
+	Type        string            `json:"type,omitempty" snapshot:"interned"`
+	Parent      string            `json:"parent,omitempty" snapshot:"text,offset"`
+	State       string            `json:"state" snapshot:"componentState,required"`
+	CreatedAt   time.Time         `json:"created_at,omitzero" snapshot:"time"`
+	DestroyedAt time.Time         `json:"destroyed_at,omitzero" snapshot:"time"`
+	Labels      map[string]string `json:"labels,omitempty" snapshot:"labels"`
 
 	// Extra holds fields this version does not know, kept raw.
-	Extra map[string]json.RawMessage `json:"-"`
+	Extra map[string]json.RawMessage `json:"-" snapshot:"extra"`
 }
 
 // Alive reports whether the component has not been destroyed.
@@ -108,25 +118,25 @@ func (c *Component) DisplayName() string {
 
 // Resource is one tracked resource owned by a component.
 type Resource struct {
-	ID        string       `json:"id"`
-	Type      string       `json:"type"`
-	Owner     string       `json:"owner"`
-	Name      string       `json:"name,omitempty"`
-	State     string       `json:"state"`
-	Running   bool         `json:"running,omitempty"`
-	SizeBytes int64        `json:"size_bytes,omitempty"`
-	CreatedAt time.Time    `json:"created_at,omitzero"`
-	DependsOn []string     `json:"depends_on,omitempty"`
-	Cleanup   *CleanupSpec `json:"cleanup,omitempty"`
+	ID        string       `json:"id" snapshot:"ident,required,offset"`
+	Type      string       `json:"type" snapshot:"resourceType,required"`
+	Owner     string       `json:"owner" snapshot:"owner,required"`
+	Name      string       `json:"name,omitempty" snapshot:"interned"`
+	State     string       `json:"state" snapshot:"resourceState,required"`
+	Running   bool         `json:"running,omitempty" snapshot:"bool"`
+	SizeBytes int64        `json:"size_bytes,omitempty" snapshot:"count"`
+	CreatedAt time.Time    `json:"created_at,omitzero" snapshot:"time"`
+	DependsOn []string     `json:"depends_on,omitempty" snapshot:"refs"`
+	Cleanup   *CleanupSpec `json:"cleanup,omitempty" snapshot:"cleanupSpec"`
 	// CreatedBy is the creation stack, innermost frame first. A decoded
 	// snapshot may share one list between resources created by the same
 	// code path: treat it as read-only (append copies it).
-	CreatedBy []string `json:"created_by,omitempty"`
+	CreatedBy []string `json:"created_by,omitempty" snapshot:"stack"`
 	// Metadata is kept raw: it is only decoded when someone asks for it.
-	Metadata json.RawMessage `json:"metadata,omitempty"`
+	Metadata json.RawMessage `json:"metadata,omitempty" snapshot:"raw"`
 
 	// Extra holds fields this version does not know, kept raw.
-	Extra map[string]json.RawMessage `json:"-"`
+	Extra map[string]json.RawMessage `json:"-" snapshot:"extra"`
 }
 
 // Live reports whether the resource is active or releasing.
@@ -151,17 +161,17 @@ func (r *Resource) CanRun() bool {
 
 // CleanupSpec overrides the default cleanup strategy or timeout of a resource.
 type CleanupSpec struct {
-	Strategy string `json:"strategy,omitempty"`
+	Strategy string `json:"strategy,omitempty" snapshot:"text"`
 	// TimeoutMS is nil when the snapshot does not set it.
-	TimeoutMS *int64 `json:"timeout_ms,omitempty"`
+	TimeoutMS *int64 `json:"timeout_ms,omitempty" snapshot:"timeout"`
 }
 
 // Cleanup is a cleanup callback registered for a component.
 type Cleanup struct {
-	ID        string `json:"id,omitempty"`
-	Component string `json:"component"`
-	Name      string `json:"name,omitempty"`
-	Priority  int64  `json:"priority"`
+	ID        string `json:"id,omitempty" snapshot:"text,offset"`
+	Component string `json:"component" snapshot:"text,required"`
+	Name      string `json:"name,omitempty" snapshot:"text"`
+	Priority  int64  `json:"priority" snapshot:"priority,required"`
 	// TimeoutMS is nil when the snapshot does not set it.
-	TimeoutMS *int64 `json:"timeout_ms,omitempty"`
+	TimeoutMS *int64 `json:"timeout_ms,omitempty" snapshot:"timeout"`
 }

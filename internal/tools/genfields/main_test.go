@@ -1,0 +1,125 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+const snapshotDir = "../../../pkg/snapshot"
+
+// TestGenerated_IsCurrent regenerates pkg/snapshot's readings with the
+// flags of its go:generate line and compares them with the file.
+func TestGenerated_IsCurrent(t *testing.T) {
+	src, err := os.ReadFile(filepath.Join(snapshotDir, "types.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`(?m)^//go:generate go run \S+/genfields -in (\S+) -out (\S+) -fast (\S+) -strict (\S+)$`).FindSubmatch(src)
+	if m == nil {
+		t.Fatal("types.go has no go:generate line for genfields")
+	}
+	want, err := generate(string(m[1]), src, split(string(m[3])), split(string(m[4])))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(filepath.Join(snapshotDir, string(m[2])))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatalf("pkg/snapshot/%s is not what types.go's tags give: run go generate ./pkg/snapshot", m[2])
+	}
+}
+
+func TestGenerate_ReadsTheTable(t *testing.T) {
+	src := []byte("package p\n\ntype Thing struct {\n" +
+		"\tID string `json:\"id\" snapshot:\"ident,required,offset\"`\n" +
+		"\tNote string `json:\"note,omitempty\" snapshot:\"text,offset\"`\n" +
+		"\tSkipped int\n" +
+		"\tExtra map[string]any `json:\"-\" snapshot:\"extra\"`\n}\n")
+	out, err := generate("thing.go", src, []string{"Thing"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"func (d *decoder) thing(v *Thing, offs *[2]int) bool {",
+		"seen[0] = d.next() != 'n'",
+		"d.required(start, []string{\"id\"}, seen[:])",
+		"offs[1] = at",
+		"d.keepExtra(&v.Extra, key)",
+		"func (f *fast) thing(v *Thing) (offs [2]int, ok bool) {",
+		"return 1 << 0, f.at() != 'n' && f.readIdent(&v.ID)",
+		"return 1 << 1, f.readText(&v.Note)",
+		"return 0, f.extra(&v.Extra, k)",
+		"const required = 1 << 0",
+	} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("generated code lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(string(out), "Skipped") {
+		t.Errorf("a field without a snapshot tag was read:\n%s", out)
+	}
+}
+
+func TestGenerate_StrictOnlyAndNoExtra(t *testing.T) {
+	src := []byte("package p\n\ntype Src struct {\n\tHost string `json:\"host\" snapshot:\"text\"`\n}\n")
+	out, err := generate("src.go", src, nil, []string{"Src"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(out), "*fast") || strings.Contains(string(out), "keepExtra") {
+		t.Errorf("a strict-only object without extra got more than its strict reading:\n%s", out)
+	}
+	out, err = generate("src.go", src, []string{"Src"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(out), "return 0, f.skip()") {
+		t.Errorf("an object without extra must check and drop unknown fields:\n%s", out)
+	}
+}
+
+func TestGenerate_RefusesABadTable(t *testing.T) {
+	for name, body := range map[string]string{
+		"no json key":     "A string `snapshot:\"text\"`",
+		"no reader":       "A string `json:\"a\" snapshot:\",required\"`",
+		"unknown option":  "A string `json:\"a\" snapshot:\"text,sometimes\"`",
+		"key twice":       "A string `json:\"a\" snapshot:\"text\"`\n\tB string `json:\"a\" snapshot:\"text\"`",
+		"two extras":      "A string `json:\"a\" snapshot:\"text\"`\n\tX map[string]any `snapshot:\"extra\"`\n\tY map[string]any `snapshot:\"extra\"`",
+		"three offsets":   "A string `json:\"a\" snapshot:\"text,offset\"`\n\tB string `json:\"b\" snapshot:\"text,offset\"`\n\tC string `json:\"c\" snapshot:\"text,offset\"`",
+		"no tagged field": "A string `json:\"a\"`",
+	} {
+		src := []byte("package p\n\ntype T struct {\n\t" + body + "\n}\n")
+		if _, err := generate("t.go", src, []string{"T"}, nil); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+	if _, err := generate("t.go", []byte("package p\n"), []string{"Missing"}, nil); err == nil {
+		t.Error("a type that is not declared: accepted")
+	}
+}
+
+func TestWriteFile_ReplacesAndLeavesNoTemporary(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "out.go")
+	if err := os.WriteFile(path, []byte("old"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := writeFile(path, []byte("new")); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(path); string(b) != "new" {
+		t.Fatalf("content %q", b)
+	}
+	if fi, _ := os.Stat(path); fi.Mode().Perm() != 0o644 {
+		t.Errorf("mode %v, want 0644", fi.Mode().Perm())
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 1 {
+		t.Errorf("%d entries left in the folder, want 1", len(ents))
+	}
+}

@@ -1,0 +1,273 @@
+package snapshot
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// The readers a field's snapshot tag names (types.go), each a pair side by
+// side: readX on the strict decoder, which reads the value at d.pos and
+// says what is wrong with it (at is where the value starts, after the
+// colon), and readX on the fast path, which reads it only when the strict
+// one would accept it without an error and otherwise reports false. The
+// objects' readings that call them are generated into fields_gen.go
+// (docs/architecture.md, "A snapshot field").
+
+// ident: an object's id, a string that must not be empty.
+func (d *decoder) readIdent(dst *string, at int) {
+	var ok bool
+	if *dst, ok = d.str(); ok && *dst == "" {
+		d.errAt(at, "id must not be empty")
+	}
+}
+
+func (f *fast) readIdent(dst *string) bool {
+	var ok bool
+	*dst, ok = f.str()
+	return ok && *dst != ""
+}
+
+// text: a string, or null ("").
+func (d *decoder) readText(dst *string, _ int) { *dst, _ = d.str() }
+
+func (f *fast) readText(dst *string) bool {
+	var ok bool
+	*dst, ok = f.optStr()
+	return ok
+}
+
+// interned: a string, or null (""), that repeats across a snapshot: the
+// fast path keeps one copy.
+func (d *decoder) readInterned(dst *string, _ int) { *dst, _ = d.str() }
+
+func (f *fast) readInterned(dst *string) bool {
+	s, ok := f.optView()
+	*dst = f.intern(s)
+	return ok
+}
+
+// resourceType: a resource type, not empty; the known ones are kept as the
+// constants.
+func (d *decoder) readResourceType(dst *string, at int) {
+	var ok bool
+	if *dst, ok = d.str(); ok && *dst == "" {
+		d.errAt(at, "type must not be empty")
+	}
+}
+
+func (f *fast) readResourceType(dst *string) bool {
+	s, ok := f.view()
+	*dst = f.internType(s)
+	return ok && s != ""
+}
+
+// internType returns the constant for a known resource type, so that the
+// snapshot's most repeated strings compare by pointer.
+func (f *fast) internType(t string) string {
+	for _, k := range knownTypes {
+		if t == k {
+			return k
+		}
+	}
+	return f.intern(t)
+}
+
+// owner: a component id; the fast path keeps the component's own string.
+func (d *decoder) readOwner(dst *string, _ int) { *dst, _ = d.str() }
+
+func (f *fast) readOwner(dst *string) bool {
+	s, ok := f.view()
+	*dst = f.owner(s)
+	return ok
+}
+
+// componentState: alive or destroyed.
+func (d *decoder) readComponentState(dst *string, at int) {
+	var ok bool
+	if *dst, ok = d.str(); ok && *dst != StateAlive && *dst != StateDestroyed {
+		d.errAt(at, "invalid state %q: want alive or destroyed", *dst)
+	}
+}
+
+func (f *fast) readComponentState(dst *string) bool {
+	s, ok := f.view()
+	switch {
+	case !ok:
+		return false
+	case s == StateAlive:
+		*dst = StateAlive
+	case s == StateDestroyed:
+		*dst = StateDestroyed
+	default:
+		return false
+	}
+	return true
+}
+
+// resourceState: active, releasing or released.
+func (d *decoder) readResourceState(dst *string, at int) {
+	var ok bool
+	if *dst, ok = d.str(); ok && *dst != StateActive && *dst != StateReleasing && *dst != StateReleased {
+		d.errAt(at, "invalid state %q: want active, releasing or released", *dst)
+	}
+}
+
+func (f *fast) readResourceState(dst *string) bool {
+	s, ok := f.view()
+	switch {
+	case !ok:
+		return false
+	case s == StateActive:
+		*dst = StateActive
+	case s == StateReleased:
+		*dst = StateReleased
+	case s == StateReleasing:
+		*dst = StateReleasing
+	default:
+		return false
+	}
+	return true
+}
+
+// time: an RFC 3339 timestamp string, or null (zero).
+func (d *decoder) readTime(dst *time.Time, _ int) { *dst, _ = d.timestamp() }
+
+func (f *fast) readTime(dst *time.Time) bool {
+	var ok bool
+	*dst, ok = f.optTime()
+	return ok
+}
+
+// bool: true, false or null (false).
+func (d *decoder) readBool(dst *bool, _ int) { *dst, _ = d.boolean() }
+
+func (f *fast) readBool(dst *bool) bool {
+	var ok bool
+	*dst, ok = f.optBool()
+	return ok
+}
+
+// count: an integer, not negative, or null (0).
+func (d *decoder) readCount(dst *int64, _ int) { *dst, _ = d.integer(0) }
+
+func (f *fast) readCount(dst *int64) bool {
+	var ok bool
+	*dst, _, ok = f.optInt(0)
+	return ok
+}
+
+// priority: an integer from -2^62 (the lowest the planner orders by).
+func (d *decoder) readPriority(dst *int64, _ int) { *dst, _ = d.integer(-1 << 62) }
+
+func (f *fast) readPriority(dst *int64) bool {
+	var ok bool
+	*dst, ok = f.integer(-1 << 62)
+	return ok
+}
+
+// timeout: milliseconds, from 0 to MaxTimeoutMS, or null (not set).
+func (d *decoder) readTimeout(dst **int64, _ int) {
+	if n, ok := d.timeout(); ok {
+		*dst = &n
+	}
+}
+
+func (f *fast) readTimeout(dst **int64) bool {
+	n, present, ok := f.optInt(0)
+	if present {
+		*dst = f.int64(n)
+	}
+	return ok && n <= MaxTimeoutMS
+}
+
+// refs: an array of ids (nulls in it dropped), or null.
+func (d *decoder) readRefs(dst *[]string, _ int) { *dst = d.strings() }
+
+func (f *fast) readRefs(dst *[]string) bool {
+	var ok bool
+	*dst, ok = f.strings(false)
+	return ok
+}
+
+// stack: a creation stack, an array of frames (nulls in it dropped) or
+// null; the fast path shares one list between the resources that repeat it.
+func (d *decoder) readStack(dst *[]string, _ int) { *dst = d.strings() }
+
+func (f *fast) readStack(dst *[]string) bool {
+	var ok bool
+	*dst, ok = f.strings(true)
+	return ok
+}
+
+// labels: an object of strings (null values dropped), or null.
+func (d *decoder) readLabels(dst *map[string]string, _ int) {
+	var out map[string]string
+	d.object(func(key string) {
+		if s, ok := d.str(); ok {
+			if out == nil {
+				out = make(map[string]string)
+			}
+			out[key] = s
+		}
+	})
+	*dst = out
+}
+
+func (f *fast) readLabels(dst *map[string]string) bool {
+	if f.at() == 'n' {
+		return f.null()
+	}
+	_, ok := f.object(func(k string, _ int) (uint32, bool) {
+		s, ok := f.optView()
+		if ok && f.data[f.pos-1] == '"' {
+			if *dst == nil {
+				*dst = make(map[string]string)
+			}
+			(*dst)[f.intern(k)] = f.intern(s)
+		}
+		return 0, ok
+	})
+	return ok
+}
+
+// raw: any value, kept as it is; null is no value.
+func (d *decoder) readRaw(dst *json.RawMessage, _ int) {
+	if d.next() == 'n' {
+		d.literal("null")
+		return
+	}
+	*dst = d.raw()
+}
+
+func (f *fast) readRaw(dst *json.RawMessage) bool {
+	if f.at() == 'n' {
+		return f.null()
+	}
+	var ok bool
+	*dst, ok = f.raw()
+	return ok
+}
+
+// cleanupSpec: a resource's cleanup object, or null.
+func (d *decoder) readCleanupSpec(dst **CleanupSpec, _ int) {
+	var spec CleanupSpec
+	if d.cleanupSpec(&spec) {
+		*dst = &spec
+	}
+}
+
+func (f *fast) readCleanupSpec(dst **CleanupSpec) bool {
+	if f.at() == 'n' {
+		return f.null()
+	}
+	var spec CleanupSpec
+	if !f.cleanupSpec(&spec) {
+		return false
+	}
+	if len(f.specs) == cap(f.specs) {
+		f.specs = make([]CleanupSpec, 0, 256)
+	}
+	f.specs = append(f.specs, spec)
+	*dst = &f.specs[len(f.specs)-1]
+	return true
+}
