@@ -26,9 +26,9 @@ import (
 // components, resources and cleanups read the three arrays: the fast way
 // above when it takes the whole array, else element by element (list).
 
-func (d *decoder) components(s *Snapshot) bool {
+func (d *decoder) components(dst *[]Component) bool {
 	d.compIDs = nil // the fast path's table does not cover what the strict one reads
-	return list(d, &s.Components, "component", func(sh arrayShape) bool { return d.fastComponents(s, sh) },
+	return list(d, dst, "component", func(sh arrayShape) bool { return d.fastComponents(dst, sh) },
 		(*fast).component, (*decoder).component, func(c *Component, offs [2]int) string {
 			d.compIDOff = append(d.compIDOff, int32(offs[0]))
 			d.compParentOff = append(d.compParentOff, int32(offs[1]))
@@ -36,14 +36,14 @@ func (d *decoder) components(s *Snapshot) bool {
 		})
 }
 
-func (d *decoder) resources(s *Snapshot) bool {
+func (d *decoder) resources(dst *[]Resource) bool {
 	d.resIDs = nil
-	return list(d, &s.Resources, "resource", func(sh arrayShape) bool { return d.fastResources(s, sh) },
+	return list(d, dst, "resource", func(sh arrayShape) bool { return d.fastResources(dst, sh) },
 		(*fast).resource, (*decoder).resource, func(r *Resource, _ [2]int) string { return r.ID })
 }
 
-func (d *decoder) cleanups(s *Snapshot) bool {
-	return list(d, &s.Cleanups, "cleanup", func(sh arrayShape) bool { return d.fastCleanups(s, sh) },
+func (d *decoder) cleanups(dst *[]Cleanup) bool {
+	return list(d, dst, "cleanup", func(sh arrayShape) bool { return d.fastCleanups(dst, sh) },
 		(*fast).cleanup, (*decoder).cleanup, func(c *Cleanup, _ [2]int) string { return c.ID })
 }
 
@@ -236,7 +236,7 @@ func newSlice[T any](n int) []T {
 	return hugemem.Make[T](n)
 }
 
-func (d *decoder) fastComponents(s *Snapshot, sh arrayShape) bool {
+func (d *decoder) fastComponents(dst *[]Component, sh arrayShape) bool {
 	comps := newSlice[Component](sh.n)
 	idOff := hugemem.Make[int32](sh.n)
 	parentOff := hugemem.Make[int32](sh.n)
@@ -251,12 +251,12 @@ func (d *decoder) fastComponents(s *Snapshot, sh arrayShape) bool {
 	if !ok {
 		return false
 	}
-	s.Components, d.compIDOff, d.compParentOff, d.compIDs = comps, idOff, parentOff, ids
+	*dst, d.compIDOff, d.compParentOff, d.compIDs = comps, idOff, parentOff, ids
 	d.pos = sh.end
 	return true
 }
 
-func (d *decoder) fastResources(s *Snapshot, sh arrayShape) bool {
+func (d *decoder) fastResources(dst *[]Resource, sh arrayShape) bool {
 	res := newSlice[Resource](sh.n)
 	ids := newIDTable(sh.n, func(p int32) string { return res[p].ID }, d.tune)
 	hashes := hugemem.Make[uint64](sh.n)
@@ -268,12 +268,12 @@ func (d *decoder) fastResources(s *Snapshot, sh arrayShape) bool {
 	if !ok {
 		return false
 	}
-	s.Resources, d.resIDs = res, ids
+	*dst, d.resIDs = res, ids
 	d.pos = sh.end
 	return true
 }
 
-func (d *decoder) fastCleanups(s *Snapshot, sh arrayShape) bool {
+func (d *decoder) fastCleanups(dst *[]Cleanup, sh arrayShape) bool {
 	cl := newSlice[Cleanup](sh.n)
 	ids := newIDTable(sh.n, func(p int32) string { return cl[p].ID }, d.tune)
 	ok := fastArray(d.ctx, d.tune, d.data, sh, d.depth+1, cl, func(f *fast, c *Cleanup, i int) bool {
@@ -283,7 +283,7 @@ func (d *decoder) fastCleanups(s *Snapshot, sh arrayShape) bool {
 	if !ok {
 		return false
 	}
-	s.Cleanups = cl
+	*dst = cl
 	d.pos = sh.end
 	return true
 }

@@ -655,7 +655,6 @@ func (d *decoder) required(off int, fields []string, seen []bool) {
 
 func (d *decoder) document() *Snapshot {
 	s := &Snapshot{}
-	start := d.pos
 	d.ws()
 	if d.pos >= len(d.data) {
 		d.fatalf("empty input: expected a snapshot object")
@@ -663,39 +662,7 @@ func (d *decoder) document() *Snapshot {
 	if d.data[d.pos] != '{' {
 		d.fatalf("expected a snapshot object, got %s", d.describeAt(d.pos))
 	}
-	var seen [4]bool
-	d.object(func(key string) {
-		switch key {
-		case "format":
-			d.ws()
-			at := d.pos
-			seen[0] = d.next() != 'n'
-			if v, ok := d.str(); ok {
-				s.Format = v
-				if msg := checkFormat(v); msg != "" {
-					d.errAt(at, "%s", msg)
-				}
-			}
-		case "taken_at":
-			seen[1] = d.next() != 'n'
-			s.TakenAt, _ = d.timestamp()
-		case "source":
-			d.source(&s.Source)
-		case "limits":
-			d.limits(&s.Limits)
-		case "components":
-			seen[2] = d.next() != 'n'
-			d.components(s)
-		case "resources":
-			seen[3] = d.next() != 'n'
-			d.resources(s)
-		case "cleanups":
-			d.cleanups(s)
-		default:
-			d.keepExtra(&s.Extra, key)
-		}
-	})
-	d.required(start, []string{"format", "taken_at", "components", "resources"}, seen[:])
+	d.snapshot(s)
 	return s
 }
 
@@ -710,24 +677,6 @@ func checkFormat(v string) string {
 		return fmt.Sprintf("unsupported format version %q: this rescoord reads %s", v, FormatV1)
 	}
 	return ""
-}
-
-func (d *decoder) limits(l *Limits) {
-	d.object(func(key string) {
-		switch key {
-		case "global_bytes":
-			l.GlobalBytes, _ = d.integer(0)
-		case "components":
-			d.object(func(id string) {
-				if n, ok := d.integer(0); ok {
-					if l.Components == nil {
-						l.Components = make(map[string]int64)
-					}
-					l.Components[id] = n
-				}
-			})
-		}
-	})
 }
 
 // keySet holds the keys of one object, to find one given twice: a few in

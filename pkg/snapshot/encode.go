@@ -63,23 +63,9 @@ func (s *Snapshot) appendHead(b []byte) []byte {
 	b = appendTime(b, s.TakenAt)
 	b = append(b, `,"source":`...)
 	b = s.Source.appendJSON(b)
-	b = append(b, `,"limits":{`...)
-	n := len(b)
-	b = appendIntField(b, n, "global_bytes", s.Limits.GlobalBytes)
-	if len(s.Limits.Components) > 0 {
-		b = appendKey(b, n, "components")
-		b = append(b, '{')
-		for i, id := range sortedKeys(s.Limits.Components) {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendString(b, id)
-			b = append(b, ':')
-			b = strconv.AppendInt(b, s.Limits.Components[id], 10)
-		}
-		b = append(b, '}')
-	}
-	b = append(b, `},"components":[`...)
+	b = append(b, `,"limits":`...)
+	b = s.Limits.appendJSON(b)
+	b = append(b, `,"components":[`...)
 	for i := range s.Components {
 		if i > 0 {
 			b = append(b, ',')
@@ -187,6 +173,23 @@ func appendLabels(b []byte, start int, key string, m map[string]string) []byte {
 		b = appendString(b, k)
 		b = append(b, ':')
 		b = appendString(b, m[k])
+	}
+	return append(b, '}')
+}
+
+// appendIntMap writes an object of integers, sorted by key, when it is not empty.
+func appendIntMap(b []byte, start int, key string, m map[string]int64) []byte {
+	if len(m) == 0 {
+		return b
+	}
+	b = append(appendKey(b, start, key), '{')
+	for i, k := range sortedKeys(m) {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendString(b, k)
+		b = append(b, ':')
+		b = strconv.AppendInt(b, m[k], 10)
 	}
 	return append(b, '}')
 }

@@ -271,3 +271,40 @@ func (f *fast) readCleanupSpec(dst **CleanupSpec) bool {
 	*dst = &f.specs[len(f.specs)-1]
 	return true
 }
+
+// format: the format string, rescoord/v1 or a later v1.N.
+func (d *decoder) readFormat(dst *string, _ int) {
+	d.ws()
+	at := d.pos
+	if v, ok := d.str(); ok {
+		*dst = v
+		if msg := checkFormat(v); msg != "" {
+			d.errAt(at, "%s", msg)
+		}
+	}
+}
+
+// source, limits: the objects of those types.
+func (d *decoder) readSource(dst *Source, _ int) { d.source(dst) }
+
+func (d *decoder) readLimits(dst *Limits, _ int) { d.limits(dst) }
+
+// byteLimits: an object of byte counts by component id (null values
+// dropped), or null.
+func (d *decoder) readByteLimits(dst *map[string]int64, _ int) {
+	d.object(func(id string) {
+		if n, ok := d.integer(0); ok {
+			if *dst == nil {
+				*dst = make(map[string]int64)
+			}
+			(*dst)[id] = n
+		}
+	})
+}
+
+// components, resources, cleanups: the three arrays (arrays.go).
+func (d *decoder) readComponents(dst *[]Component, _ int) { d.components(dst) }
+
+func (d *decoder) readResources(dst *[]Resource, _ int) { d.resources(dst) }
+
+func (d *decoder) readCleanups(dst *[]Cleanup, _ int) { d.cleanups(dst) }

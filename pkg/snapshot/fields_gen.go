@@ -344,3 +344,64 @@ func (v *Source) appendJSON(b []byte) []byte {
 	b = appendStringField(b, start, "producer", v.Producer)
 	return append(b, '}')
 }
+
+// limits reads a Limits object strictly; it reports whether one was there.
+func (d *decoder) limits(v *Limits) bool {
+	ok := d.object(func(key string) {
+		switch key {
+		case "global_bytes":
+			d.readCount(&v.GlobalBytes, d.pos)
+		case "components":
+			d.readByteLimits(&v.Components, d.pos)
+		}
+	})
+	return ok
+}
+
+// appendJSON appends the Limits as in the snapshot to b.
+func (v *Limits) appendJSON(b []byte) []byte {
+	b = append(b, '{')
+	start := len(b)
+	b = appendIntField(b, start, "global_bytes", v.GlobalBytes)
+	b = appendIntMap(b, start, "components", v.Components)
+	return append(b, '}')
+}
+
+// snapshot reads a Snapshot object strictly; it reports whether one was there.
+func (d *decoder) snapshot(v *Snapshot) bool {
+	d.ws()
+	start := d.pos
+	var seen [4]bool
+	ok := d.object(func(key string) {
+		switch key {
+		case "format":
+			at := d.pos
+			seen[0] = d.next() != 'n'
+			d.readFormat(&v.Format, at)
+		case "taken_at":
+			at := d.pos
+			seen[1] = d.next() != 'n'
+			d.readTime(&v.TakenAt, at)
+		case "source":
+			d.readSource(&v.Source, d.pos)
+		case "limits":
+			d.readLimits(&v.Limits, d.pos)
+		case "components":
+			at := d.pos
+			seen[2] = d.next() != 'n'
+			d.readComponents(&v.Components, at)
+		case "resources":
+			at := d.pos
+			seen[3] = d.next() != 'n'
+			d.readResources(&v.Resources, at)
+		case "cleanups":
+			d.readCleanups(&v.Cleanups, d.pos)
+		default:
+			d.keepExtra(&v.Extra, key)
+		}
+	})
+	if ok {
+		d.required(start, []string{"format", "taken_at", "components", "resources"}, seen[:])
+	}
+	return ok
+}

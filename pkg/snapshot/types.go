@@ -55,22 +55,23 @@ func IsKnownType(t string) bool { return slices.Contains(knownTypes[:], t) }
 // path (fields.go); ",required" reports it missing when absent or null;
 // ",offset" keeps where its value starts, for the errors found once the
 // object is read; snapshot:"extra" keeps the fields this version does not
-// know. After changing one, run go generate ./pkg/snapshot.
+// know. The top level is encoded by hand (encode.go streams its
+// resources). After changing one, run go generate ./pkg/snapshot.
 //
-//go:generate go run ../../internal/tools/genfields -in types.go -out fields_gen.go -fast Component,Resource,Cleanup,CleanupSpec -strict Source
+//go:generate go run ../../internal/tools/genfields -in types.go -out fields_gen.go -fast Component,Resource,Cleanup,CleanupSpec -strict Source,Limits -decode Snapshot
 
 // Snapshot is one point-in-time view of a resource registry (format v1).
 type Snapshot struct {
-	Format     string      `json:"format"`
-	TakenAt    time.Time   `json:"taken_at"`
-	Source     Source      `json:"source"`
-	Limits     Limits      `json:"limits"`
-	Components []Component `json:"components"`
-	Resources  []Resource  `json:"resources"`
-	Cleanups   []Cleanup   `json:"cleanups"`
+	Format     string      `json:"format" snapshot:"format,required"`
+	TakenAt    time.Time   `json:"taken_at" snapshot:"time,required"`
+	Source     Source      `json:"source" snapshot:"source"`
+	Limits     Limits      `json:"limits" snapshot:"limits"`
+	Components []Component `json:"components" snapshot:"components,required"`
+	Resources  []Resource  `json:"resources" snapshot:"resources,required"`
+	Cleanups   []Cleanup   `json:"cleanups" snapshot:"cleanups"`
 
 	// Extra holds top-level fields this version does not know, kept raw.
-	Extra map[string]json.RawMessage `json:"-"`
+	Extra map[string]json.RawMessage `json:"-" snapshot:"extra"`
 }
 
 // Source describes the process the snapshot was taken from.
@@ -85,9 +86,9 @@ type Source struct {
 // Limits are the registry's byte limits. Zero means no limit.
 type Limits struct {
 	// GlobalBytes limits the live bytes of the whole registry.
-	GlobalBytes int64 `json:"global_bytes,omitempty"`
+	GlobalBytes int64 `json:"global_bytes,omitempty" snapshot:"count"`
 	// Components limits the live bytes of a component's subtree, by component id.
-	Components map[string]int64 `json:"components,omitempty"`
+	Components map[string]int64 `json:"components,omitempty" snapshot:"byteLimits"`
 }
 
 // Component is a tracked window, tab, controller, coordinator or plugin.

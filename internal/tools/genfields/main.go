@@ -3,7 +3,7 @@
 // (docs/architecture.md, "A snapshot field"). pkg/snapshot runs it through
 // go generate:
 //
-//	genfields -in types.go -out fields_gen.go -fast Component,Resource -strict Source
+//	genfields -in types.go -out fields_gen.go -fast Component,Resource -strict Source -decode Snapshot
 //
 // A field tagged snapshot:"READER[,required][,offset]" is read by the pair
 // of methods readREADER on the strict decoder and on the fast path
@@ -12,7 +12,8 @@
 // offset keeps where its value starts, in the order of the offset fields,
 // for the errors found after the object is read. The field tagged
 // snapshot:"extra" keeps the fields the format does not know; an object
-// without one drops them, checked.
+// without one drops them, checked. A field of a struct type (not a
+// pointer) is encoded by that type's appendJSON.
 package main
 
 import (
@@ -35,12 +36,13 @@ import (
 func main() {
 	in := flag.String("in", "types.go", "the Go file that declares the types")
 	out := flag.String("out", "fields_gen.go", "the file to write")
-	fast := flag.String("fast", "", "the types read strictly and on the fast path, comma-separated")
-	strict := flag.String("strict", "", "the types read strictly only, comma-separated")
+	fast := flag.String("fast", "", "the types read strictly and on the fast path, and encoded, comma-separated")
+	strict := flag.String("strict", "", "the types read strictly only, and encoded, comma-separated")
+	decode := flag.String("decode", "", "the types read strictly only and encoded by hand, comma-separated")
 	flag.Parse()
 	src, err := os.ReadFile(*in)
 	if err == nil {
-		src, err = generate(*in, src, split(*fast), split(*strict))
+		src, err = generate(*in, src, lists{split(*fast), split(*strict), split(*decode)})
 	}
 	if err == nil {
 		err = writeFile(*out, src)
@@ -100,7 +102,12 @@ type field struct {
 	slot     int // index among the offset fields, or -1
 }
 
-func generate(filename string, src []byte, fast, strict []string) ([]byte, error) {
+// lists name the types to generate for: read on the fast path too
+// (fast), read strictly only (strict), and read strictly but encoded by
+// hand (decode).
+type lists struct{ fast, strict, decode []string }
+
+func generate(filename string, src []byte, l lists) ([]byte, error) {
 	file, err := parser.ParseFile(token.NewFileSet(), filename, src, 0)
 	if err != nil {
 		return nil, err
@@ -120,9 +127,9 @@ func generate(filename string, src []byte, fast, strict []string) ([]byte, error
 	b.WriteString("// Each object's readings, strict and fast, from the snapshot tags of its\n")
 	b.WriteString("// fields (docs/architecture.md, \"A snapshot field\").\n")
 	for _, list := range []struct {
-		names []string
-		fast  bool
-	}{{fast, true}, {strict, false}} {
+		names          []string
+		fast, encoders bool
+	}{{l.fast, true, true}, {l.strict, false, true}, {l.decode, false, false}} {
 		for _, name := range list.names {
 			st, ok := structs[name]
 			if !ok {
@@ -133,8 +140,10 @@ func generate(filename string, src []byte, fast, strict []string) ([]byte, error
 				return nil, fmt.Errorf("%s: %w", filename, err)
 			}
 			writeStrict(&b, obj)
-			if err := writeEncoder(&b, obj); err != nil {
-				return nil, fmt.Errorf("%s: %w", filename, err)
+			if list.encoders {
+				if err := writeEncoder(&b, obj); err != nil {
+					return nil, fmt.Errorf("%s: %w", filename, err)
+				}
 			}
 			if list.fast {
 				writeFast(&b, obj)
@@ -380,20 +389,26 @@ func writeEncoder(b *bytes.Buffer, o object) error {
 			write = fmt.Sprintf("appendStrings(b, %s, %q, %s)", start, f.key, field)
 		case "map[string]string":
 			write = fmt.Sprintf("appendLabels(b, %s, %q, %s)", start, f.key, field)
+		case "map[string]int64":
+			write = fmt.Sprintf("appendIntMap(b, %s, %q, %s)", start, f.key, field)
 		case "json.RawMessage":
 			fmt.Fprintf(b, "if len(%s) > 0 {\nb = appendRaw(%s, %s)\n}\n", field, key, field)
 		case "*int64":
 			fmt.Fprintf(b, "if %s != nil {\nb = strconv.AppendInt(%s, *%s, 10)\n}\n", field, key, field)
 		default:
-			if !strings.HasPrefix(f.goType, "*") {
+			switch {
+			case strings.HasPrefix(f.goType, "*"):
+				fmt.Fprintf(b, "if %s != nil {\nb = %s.appendJSON(%s)\n}\n", field, field, key)
+			case !f.omit && f.goType != "" && f.goType[0] >= 'A' && f.goType[0] <= 'Z':
+				write = fmt.Sprintf("%s.appendJSON(b)", field)
+			default:
 				return fmt.Errorf("%s.%s: no encoding for a %s", o.name, f.goName, f.goType)
 			}
-			fmt.Fprintf(b, "if %s != nil {\nb = %s.appendJSON(%s)\n}\n", field, field, key)
 		}
 		if write != "" {
 			fmt.Fprintf(b, "b = %s\n", write)
 		}
-		if (f.goType == "[]string" || f.goType == "map[string]string") && !f.omit {
+		if (strings.HasPrefix(f.goType, "[]") || strings.HasPrefix(f.goType, "map[")) && !f.omit {
 			return fmt.Errorf("%s.%s: a %s is always left out when empty: tag it omitempty", o.name, f.goName, f.goType)
 		}
 		sure = sure || !f.omit

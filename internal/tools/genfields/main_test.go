@@ -18,11 +18,11 @@ func TestGenerated_IsCurrent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := regexp.MustCompile(`(?m)^//go:generate go run \S+/genfields -in (\S+) -out (\S+) -fast (\S+) -strict (\S+)$`).FindSubmatch(src)
+	m := regexp.MustCompile(`(?m)^//go:generate go run \S+/genfields -in (\S+) -out (\S+) -fast (\S+) -strict (\S+) -decode (\S+)$`).FindSubmatch(src)
 	if m == nil {
 		t.Fatal("types.go has no go:generate line for genfields")
 	}
-	want, err := generate(string(m[1]), src, split(string(m[3])), split(string(m[4])))
+	want, err := generate(string(m[1]), src, lists{split(string(m[3])), split(string(m[4])), split(string(m[5]))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,7 +41,7 @@ func TestGenerate_ReadsTheTable(t *testing.T) {
 		"\tNote string `json:\"note,omitempty\" snapshot:\"text,offset\"`\n" +
 		"\tSkipped int\n" +
 		"\tExtra map[string]any `json:\"-\" snapshot:\"extra\"`\n}\n")
-	out, err := generate("thing.go", src, []string{"Thing"}, nil)
+	out, err := generate("thing.go", src, lists{fast: []string{"Thing"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,16 +66,16 @@ func TestGenerate_ReadsTheTable(t *testing.T) {
 	}
 }
 
-func TestGenerate_StrictOnlyAndNoExtra(t *testing.T) {
+func TestGenerate_DecodeOnlyAndNoExtra(t *testing.T) {
 	src := []byte("package p\n\ntype Src struct {\n\tHost string `json:\"host\" snapshot:\"text\"`\n}\n")
-	out, err := generate("src.go", src, nil, []string{"Src"})
+	out, err := generate("src.go", src, lists{decode: []string{"Src"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if strings.Contains(string(out), "*fast") || strings.Contains(string(out), "keepExtra") {
-		t.Errorf("a strict-only object without extra got more than its strict reading:\n%s", out)
+	if strings.Contains(string(out), "*fast") || strings.Contains(string(out), "keepExtra") || strings.Contains(string(out), "appendJSON") {
+		t.Errorf("a decode-only object without extra got more than its strict reading:\n%s", out)
 	}
-	out, err = generate("src.go", src, []string{"Src"}, nil)
+	out, err = generate("src.go", src, lists{fast: []string{"Src"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,11 +95,11 @@ func TestGenerate_RefusesABadTable(t *testing.T) {
 		"no tagged field": "A string `json:\"a\"`",
 	} {
 		src := []byte("package p\n\ntype T struct {\n\t" + body + "\n}\n")
-		if _, err := generate("t.go", src, []string{"T"}, nil); err == nil {
+		if _, err := generate("t.go", src, lists{fast: []string{"T"}}); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
 	}
-	if _, err := generate("t.go", []byte("package p\n"), []string{"Missing"}, nil); err == nil {
+	if _, err := generate("t.go", []byte("package p\n"), lists{strict: []string{"Missing"}}); err == nil {
 		t.Error("a type that is not declared: accepted")
 	}
 }
