@@ -4,8 +4,8 @@ package snapshot
 
 import "strconv"
 
-// Each object's readings, strict and fast, from the snapshot tags of its
-// fields (docs/architecture.md, "A snapshot field").
+// Each object's strict and fast readings and its JSON, from the snapshot
+// tags of its fields (docs/architecture.md, "A snapshot field").
 
 // component reads a Component object strictly; it reports whether one was there.
 func (d *decoder) component(v *Component, offs *[2]int) bool {
