@@ -162,23 +162,15 @@ func appendStrings(b []byte, start int, key string, list []string) []byte {
 
 // appendLabels writes an object of strings, sorted by key, when it is not empty.
 func appendLabels(b []byte, start int, key string, m map[string]string) []byte {
-	if len(m) == 0 {
-		return b
-	}
-	b = append(appendKey(b, start, key), '{')
-	for i, k := range sortedKeys(m) {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = appendString(b, k)
-		b = append(b, ':')
-		b = appendString(b, m[k])
-	}
-	return append(b, '}')
+	return appendMap(b, start, key, m, appendString)
 }
 
 // appendIntMap writes an object of integers, sorted by key, when it is not empty.
 func appendIntMap(b []byte, start int, key string, m map[string]int64) []byte {
+	return appendMap(b, start, key, m, func(b []byte, n int64) []byte { return strconv.AppendInt(b, n, 10) })
+}
+
+func appendMap[V any](b []byte, start int, key string, m map[string]V, value func([]byte, V) []byte) []byte {
 	if len(m) == 0 {
 		return b
 	}
@@ -189,7 +181,7 @@ func appendIntMap(b []byte, start int, key string, m map[string]int64) []byte {
 		}
 		b = appendString(b, k)
 		b = append(b, ':')
-		b = strconv.AppendInt(b, m[k], 10)
+		b = value(b, m[k])
 	}
 	return append(b, '}')
 }

@@ -2,6 +2,7 @@ package snapshot
 
 import (
 	"encoding/json"
+	"slices"
 	"time"
 )
 
@@ -14,10 +15,13 @@ import (
 // (docs/architecture.md, "A snapshot field").
 
 // ident: an object's id, a string that must not be empty.
-func (d *decoder) readIdent(dst *string, at int) {
+func (d *decoder) readIdent(dst *string, at int) { d.nonEmpty(dst, at, "id") }
+
+// nonEmpty reads a string, or null, and reports an empty one as what.
+func (d *decoder) nonEmpty(dst *string, at int, what string) {
 	var ok bool
 	if *dst, ok = d.str(); ok && *dst == "" {
-		d.errAt(at, "id must not be empty")
+		d.errAt(at, "%s must not be empty", what)
 	}
 }
 
@@ -48,12 +52,7 @@ func (f *fast) readInterned(dst *string) bool {
 
 // resourceType: a resource type, not empty; the known ones are kept as the
 // constants.
-func (d *decoder) readResourceType(dst *string, at int) {
-	var ok bool
-	if *dst, ok = d.str(); ok && *dst == "" {
-		d.errAt(at, "type must not be empty")
-	}
-}
+func (d *decoder) readResourceType(dst *string, at int) { d.nonEmpty(dst, at, "type") }
 
 func (f *fast) readResourceType(dst *string) bool {
 	s, ok := f.view()
@@ -83,9 +82,15 @@ func (f *fast) readOwner(dst *string) bool {
 
 // componentState: alive or destroyed.
 func (d *decoder) readComponentState(dst *string, at int) {
+	d.state(dst, at, "alive or destroyed", StateAlive, StateDestroyed)
+}
+
+// state reads a state, a string or null, and reports one that is none of
+// values (want names them).
+func (d *decoder) state(dst *string, at int, want string, values ...string) {
 	var ok bool
-	if *dst, ok = d.str(); ok && *dst != StateAlive && *dst != StateDestroyed {
-		d.errAt(at, "invalid state %q: want alive or destroyed", *dst)
+	if *dst, ok = d.str(); ok && !slices.Contains(values, *dst) {
+		d.errAt(at, "invalid state %q: want %s", *dst, want)
 	}
 }
 
@@ -106,10 +111,7 @@ func (f *fast) readComponentState(dst *string) bool {
 
 // resourceState: active, releasing or released.
 func (d *decoder) readResourceState(dst *string, at int) {
-	var ok bool
-	if *dst, ok = d.str(); ok && *dst != StateActive && *dst != StateReleasing && *dst != StateReleased {
-		d.errAt(at, "invalid state %q: want active, releasing or released", *dst)
-	}
+	d.state(dst, at, "active, releasing or released", StateActive, StateReleasing, StateReleased)
 }
 
 func (f *fast) readResourceState(dst *string) bool {

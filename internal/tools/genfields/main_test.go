@@ -85,21 +85,22 @@ func TestGenerate_DecodeOnlyAndNoExtra(t *testing.T) {
 }
 
 func TestGenerate_RefusesABadTable(t *testing.T) {
-	for name, body := range map[string]string{
-		"no json key":     "A string `snapshot:\"text\"`",
-		"no reader":       "A string `json:\"a\" snapshot:\",required\"`",
-		"unknown option":  "A string `json:\"a\" snapshot:\"text,sometimes\"`",
-		"key twice":       "A string `json:\"a\" snapshot:\"text\"`\n\tB string `json:\"a\" snapshot:\"text\"`",
-		"two extras":      "A string `json:\"a\" snapshot:\"text\"`\n\tX map[string]any `snapshot:\"extra\"`\n\tY map[string]any `snapshot:\"extra\"`",
-		"three offsets":   "A string `json:\"a\" snapshot:\"text,offset\"`\n\tB string `json:\"b\" snapshot:\"text,offset\"`\n\tC string `json:\"c\" snapshot:\"text,offset\"`",
-		"no tagged field": "A string `json:\"a\"`",
-	} {
-		src := []byte("package p\n\ntype T struct {\n\t" + body + "\n}\n")
-		if _, err := generate("t.go", src, lists{fast: []string{"T"}}); err == nil {
-			t.Errorf("%s: accepted", name)
+	src, err := os.ReadFile(filepath.Join("testdata", "bad-tables.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := regexp.MustCompile(`(?m)^// want: (.+)\ntype (\w+) struct`).FindAllSubmatch(src, -1)
+	if len(cases) < 9 {
+		t.Fatalf("testdata/bad-tables.txt holds %d cases", len(cases))
+	}
+	for _, c := range cases {
+		want, name := string(c[1]), string(c[2])
+		_, err := generate("bad-tables.txt", src, lists{fast: []string{name}})
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: error %v, want one saying %q", name, err, want)
 		}
 	}
-	if _, err := generate("t.go", []byte("package p\n"), lists{strict: []string{"Missing"}}); err == nil {
+	if _, err := generate("bad-tables.txt", src, lists{strict: []string{"Missing"}}); err == nil {
 		t.Error("a type that is not declared: accepted")
 	}
 }
