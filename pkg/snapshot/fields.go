@@ -82,53 +82,46 @@ func (f *fast) readOwner(dst *string) bool {
 
 // componentState: alive or destroyed.
 func (d *decoder) readComponentState(dst *string, at int) {
-	d.state(dst, at, "alive or destroyed", StateAlive, StateDestroyed)
+	d.state(dst, at, "alive or destroyed", componentStates[:])
 }
 
+func (f *fast) readComponentState(dst *string) bool { return f.state(dst, componentStates[:]) }
+
+// resourceState: active, releasing or released.
+func (d *decoder) readResourceState(dst *string, at int) {
+	d.state(dst, at, "active, releasing or released", resourceStates[:])
+}
+
+func (f *fast) readResourceState(dst *string) bool { return f.state(dst, resourceStates[:]) }
+
+// The states, most common first (the fast path compares in this order).
+var (
+	componentStates = [...]string{StateAlive, StateDestroyed}
+	resourceStates  = [...]string{StateActive, StateReleased, StateReleasing}
+)
+
 // state reads a state, a string or null, and reports one that is none of
-// values (want names them).
-func (d *decoder) state(dst *string, at int, want string, values ...string) {
+// states (want names them).
+func (d *decoder) state(dst *string, at int, want string, states []string) {
 	var ok bool
-	if *dst, ok = d.str(); ok && !slices.Contains(values, *dst) {
+	if *dst, ok = d.str(); ok && !slices.Contains(states, *dst) {
 		d.errAt(at, "invalid state %q: want %s", *dst, want)
 	}
 }
 
-func (f *fast) readComponentState(dst *string) bool {
+// state reads one of states, kept as the constant.
+func (f *fast) state(dst *string, states []string) bool {
 	s, ok := f.view()
-	switch {
-	case !ok:
-		return false
-	case s == StateAlive:
-		*dst = StateAlive
-	case s == StateDestroyed:
-		*dst = StateDestroyed
-	default:
+	if !ok {
 		return false
 	}
-	return true
-}
-
-// resourceState: active, releasing or released.
-func (d *decoder) readResourceState(dst *string, at int) {
-	d.state(dst, at, "active, releasing or released", StateActive, StateReleasing, StateReleased)
-}
-
-func (f *fast) readResourceState(dst *string) bool {
-	s, ok := f.view()
-	switch {
-	case !ok:
-		return false
-	case s == StateActive:
-		*dst = StateActive
-	case s == StateReleased:
-		*dst = StateReleased
-	case s == StateReleasing:
-		*dst = StateReleasing
-	default:
-		return false
+	for _, st := range states {
+		if s == st {
+			*dst = st
+			return true
+		}
 	}
-	return true
+	return false
 }
 
 // time: an RFC 3339 timestamp string, or null (zero).
