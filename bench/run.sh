@@ -19,8 +19,10 @@
 # ratios to `rescoord leaks -o json` on the same snapshot (CPU time is the
 # steadier figure on a machine shared with other work). Then checks the
 # targets in docs/performance.md for the 1M snapshots and the growth from
-# 100k to 1M, printing `ok` or `MISS` for each, and exits 1 if one is
-# missed (never in --smoke mode).
+# 100k to 1M, and the live registry's, from its Go benchmarks
+# (LIVE_BENCHTIME, default 20x, is their -benchtime), their figures added
+# to the table, printing `ok` or `MISS` for each, and exits
+# 1 if one is missed (never in --smoke mode).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -208,6 +210,32 @@ declare -A fsize # shape|size -> bytes
 column -t -s '|' -o '|' "$table"
 echo "(also written to $table)" >&2
 
+# The live registry (docs/performance.md, "Attaching to a live registry"):
+# a registry of 100,000 resources serving /snapshot while it is tracked
+# (lock held per request, the longest new collector pause in the target),
+# and leaks --attach on it end to end, as the Go benchmarks measure them,
+# RUNS counts each (with --smoke, 2 requests each: it checks only that
+# they run); medians, and the largest pause.
+live_out="$OUT/live.txt"
+go test -run '^$' -bench 'ServeSnapshot/resources=100000/streamed$' -benchtime "${LIVE_BENCHTIME:-$( ((smoke)) && echo 2x || echo 20x)}" -count "$RUNS" ./pkg/registry >"$live_out"
+go test -run '^$' -bench '^BenchmarkLeaksAttach$' -benchtime 10x -count "$RUNS" ./internal/cmd >>"$live_out"
+metric() { # benchmark-name-pattern unit -> one value per run
+	awk -v pat="$1" -v unit="$2" '$1 ~ pat { for (i = 3; i < NF; i++) if ($(i + 1) == unit) print $i }' "$live_out"
+}
+lock_ms=$(metric '^BenchmarkServeSnapshot/resources=100000/streamed' lock-ms | median)
+pause_ms=$(metric '^BenchmarkServeSnapshot/resources=100000/streamed' max-gc-pause-ms | sort -g | tail -n 1)
+attach_s=$(metric '^BenchmarkLeaksAttach' ns/op | median | awk '{printf "%.3f", $1 / 1e9}')
+if [[ -z $lock_ms || -z $pause_ms || -z $attach_s ]]; then
+	echo "the live benchmarks gave no figures (see $live_out)" >&2
+	exit 2
+fi
+{
+	printf '\n| live, 100k resources | median of %s |\n| --- | ---: |\n' "$RUNS"
+	printf '| /snapshot: registry lock held per request | %s ms |\n' "$lock_ms"
+	printf '| /snapshot: longest collector pause in the target (largest of the runs) | %s ms |\n' "$pause_ms"
+	printf '| leaks --attach -o json, end to end | %s s |\n' "$attach_s"
+} | tee -a "$table"
+
 ((smoke)) && exit 0
 
 # Targets (docs/performance.md, "Targets"), per shape, for 1M resources:
@@ -260,4 +288,7 @@ for shape in $SHAPES; do
 		done
 	fi
 done
+check "live, 100k: /snapshot holds the registry lock ${lock_ms} ms per request (≤ 5 ms)" "$(le "$lock_ms" 5)"
+check "live, 100k: longest collector pause in the target ${pause_ms} ms (≤ 10 ms)" "$(le "$pause_ms" 10)"
+check "live, 100k: leaks --attach ${attach_s} s end to end (≤ 0.5 s)" "$(le "$attach_s" 0.5)"
 exit $fail
