@@ -217,8 +217,16 @@ echo "(also written to $table)" >&2
 # RUNS counts each (with --smoke, 2 requests each: it checks only that
 # they run); medians, and the largest pause.
 live_out="$OUT/live.txt"
-go test -run '^$' -bench 'ServeSnapshot/resources=100000/streamed$' -benchtime "${LIVE_BENCHTIME:-$( ((smoke)) && echo 2x || echo 20x)}" -count "$RUNS" ./pkg/registry >"$live_out"
-go test -run '^$' -bench '^BenchmarkLeaksAttach$' -benchtime 10x -count "$RUNS" ./internal/cmd >>"$live_out"
+live_n=${LIVE_BENCHTIME:-20x}
+((smoke)) && live_n=${LIVE_BENCHTIME:-2x}
+: >"$live_out"
+for b in 'ServeSnapshot/resources=100000/streamed$:./pkg/registry' '^BenchmarkLeaksAttach$:./internal/cmd'; do
+	if ! go test -run '^$' -bench "${b%%:*}" -benchtime "$live_n" -count "$RUNS" "${b##*:}" >>"$live_out" 2>&1; then
+		cat "$live_out" >&2
+		echo "the live benchmark ${b%%:*} failed" >&2
+		exit 2
+	fi
+done
 metric() { # benchmark-name-pattern unit -> one value per run
 	awk -v pat="$1" -v unit="$2" '$1 ~ pat { for (i = 3; i < NF; i++) if ($(i + 1) == unit) print $i }' "$live_out"
 }
