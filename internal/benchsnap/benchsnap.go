@@ -19,15 +19,6 @@ import (
 	"github.com/rescoord/rescoord/pkg/snapshot"
 )
 
-var sizes = []struct {
-	name string
-	cfg  gensnap.Config
-}{
-	{"10k", gensnap.Tiny},
-	{"100k", gensnap.Small},
-	{"1M", gensnap.Large},
-}
-
 var indexes sync.Map // name -> func() *snapshot.Index
 
 // index decodes and indexes the generated snapshot, once per process.
@@ -60,9 +51,9 @@ func index(b *testing.B, name string, cfg gensnap.Config) *snapshot.Index {
 // Generated runs fn on each size's index, a collection before each
 // timed run, and reports what fn returns as a metric named unit.
 func Generated(b *testing.B, unit string, fn func(ix *snapshot.Index) int) {
-	for _, sz := range sizes {
-		b.Run(sz.name, func(b *testing.B) {
-			ix := index(b, sz.name, sz.cfg)
+	for _, sz := range gensnap.BenchSizes() {
+		b.Run(sz.Name, func(b *testing.B) {
+			ix := index(b, sz.Name, sz.Config)
 			b.ReportAllocs()
 			var n int
 			for b.Loop() {

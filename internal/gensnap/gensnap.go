@@ -76,6 +76,18 @@ var (
 	Large = Config{Components: 100_000, Resources: 1_000_000, Cleanups: 20_000, Seed: 1}
 )
 
+// A Size is one of the registries the Go benchmarks run on.
+type Size struct {
+	Name   string
+	Config Config
+}
+
+// BenchSizes are the benchmarks' registries, smallest first: Tiny, Small
+// and Large, named by their resource counts.
+func BenchSizes() []Size {
+	return []Size{{"10k", Tiny}, {"100k", Small}, {"1M", Large}}
+}
+
 // Scale returns the standard shape (Large's proportions) for n resources.
 func Scale(n int) Config {
 	return Config{Components: max(n/10, 1), Resources: n, Cleanups: n / 50, Seed: 1}

@@ -70,18 +70,7 @@ func TestSafeWriter(t *testing.T) {
 func TestSafeWriter_SplitWrites(t *testing.T) {
 	// Every split of a styled, non-ASCII line writes what one Write does.
 	in := "\x1b[1;31m→ naïve\x1b[0m ✓\n"
-	for k := range len(in) + 1 {
-		var b bytes.Buffer
-		w := SafeWriter(&b)
-		w.Write([]byte(in[:k]))
-		w.Write([]byte(in[k:]))
-		if err := Flush(w); err != nil {
-			t.Fatal(err)
-		}
-		if b.String() != in {
-			t.Errorf("split at %d: wrote %q, want %q", k, b.String(), in)
-		}
-	}
+	wantEverySplit(t, in, in)
 }
 
 func TestSafeWriter_FlushEscapesWhatIsHeld(t *testing.T) {
@@ -114,6 +103,13 @@ func TestCell(t *testing.T) {
 func TestSafeWriter_NoLineStartsAWorkflowCommand(t *testing.T) {
 	in := "::error file=x::boom\n  \t::warning::w\n\x1b[1m::notice::n\x1b[0m\nid ::ok:: here\n:single\n"
 	want := "\\x3a:error file=x::boom\n  \t\\x3a:warning::w\n\x1b[1m\\x3a:notice::n\x1b[0m\nid ::ok:: here\n:single\n"
+	wantEverySplit(t, in, want)
+}
+
+// wantEverySplit checks that writing in to a SafeWriter in two writes,
+// split at every byte, writes want.
+func wantEverySplit(t *testing.T, in, want string) {
+	t.Helper()
 	for k := range len(in) + 1 {
 		var b bytes.Buffer
 		w := SafeWriter(&b)

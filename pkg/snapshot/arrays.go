@@ -236,41 +236,46 @@ func newSlice[T any](n int) []T {
 	return hugemem.Make[T](n)
 }
 
-func (d *decoder) fastComponents(dst *[]Component, sh arrayShape) bool {
-	comps := newSlice[Component](sh.n)
-	idOff := hugemem.Make[int32](sh.n)
-	parentOff := hugemem.Make[int32](sh.n)
-	ids := newIDTable(sh.n, func(p int32) string { return comps[p].ID }, d.tune)
+// fastKeyed decodes an array of objects that have an id, read by read,
+// and builds the table of their ids.
+func fastKeyed[T any](d *decoder, sh arrayShape, id func(*T) string, read func(f *fast, v *T, i int) bool) ([]T, *idTable, bool) {
+	out := newSlice[T](sh.n)
+	ids := newIDTable(sh.n, func(p int32) string { return id(&out[p]) }, d.tune)
 	hashes := hugemem.Make[uint64](sh.n)
-	ok := fastArray(d.ctx, d.tune, d.data, sh, d.depth+1, comps, func(f *fast, c *Component, i int) bool {
-		offs, ok := f.component(c)
-		idOff[i], parentOff[i] = int32(offs[0]), int32(offs[1])
-		hashes[i] = ids.hash(c.ID)
+	ok := fastArray(d.ctx, d.tune, d.data, sh, d.depth+1, out, func(f *fast, v *T, i int) bool {
+		ok := read(f, v, i)
+		hashes[i] = ids.hash(id(v))
 		return ok
 	}) && ids.fill(hashes)
-	if !ok {
-		return false
+	if ok {
+		d.pos = sh.end
 	}
-	*dst, d.compIDOff, d.compParentOff, d.compIDs = comps, idOff, parentOff, ids
-	d.pos = sh.end
-	return true
+	return out, ids, ok
+}
+
+func (d *decoder) fastComponents(dst *[]Component, sh arrayShape) bool {
+	idOff := hugemem.Make[int32](sh.n)
+	parentOff := hugemem.Make[int32](sh.n)
+	comps, ids, ok := fastKeyed(d, sh, func(c *Component) string { return c.ID }, func(f *fast, c *Component, i int) bool {
+		offs, ok := f.component(c)
+		idOff[i], parentOff[i] = int32(offs[0]), int32(offs[1])
+		return ok
+	})
+	if ok {
+		*dst, d.compIDOff, d.compParentOff, d.compIDs = comps, idOff, parentOff, ids
+	}
+	return ok
 }
 
 func (d *decoder) fastResources(dst *[]Resource, sh arrayShape) bool {
-	res := newSlice[Resource](sh.n)
-	ids := newIDTable(sh.n, func(p int32) string { return res[p].ID }, d.tune)
-	hashes := hugemem.Make[uint64](sh.n)
-	ok := fastArray(d.ctx, d.tune, d.data, sh, d.depth+1, res, func(f *fast, r *Resource, i int) bool {
+	res, ids, ok := fastKeyed(d, sh, func(r *Resource) string { return r.ID }, func(f *fast, r *Resource, _ int) bool {
 		_, ok := f.resource(r)
-		hashes[i] = ids.hash(r.ID)
 		return ok
-	}) && ids.fill(hashes)
-	if !ok {
-		return false
+	})
+	if ok {
+		*dst, d.resIDs = res, ids
 	}
-	*dst, d.resIDs = res, ids
-	d.pos = sh.end
-	return true
+	return ok
 }
 
 func (d *decoder) fastCleanups(dst *[]Cleanup, sh arrayShape) bool {

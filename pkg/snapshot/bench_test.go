@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
@@ -15,18 +14,10 @@ import (
 	"github.com/rescoord/rescoord/internal/gensnap"
 )
 
-// benchSizes are the generated snapshots the benchmarks run on. The 1M
-// size (about 343 MB of JSON, a few seconds to generate) runs only when
-// asked: RESCOORD_BENCH_LARGE=1, or a -bench pattern that names 1M, such as
+// The benchmarks run on gensnap.BenchSizes. The 1M size (about 343 MB of
+// JSON, a few seconds to generate) runs only when asked:
+// RESCOORD_BENCH_LARGE=1, or a -bench pattern that names 1M, such as
 // go test ./pkg/snapshot -run X -bench 'Decode/1M' -benchmem.
-var benchSizes = []struct {
-	name string
-	cfg  gensnap.Config
-}{
-	{"10k", gensnap.Tiny},
-	{"100k", gensnap.Small},
-	{"1M", gensnap.Large},
-}
 
 var benchData sync.Map // name -> func() []byte
 
@@ -55,9 +46,9 @@ func largeAsked(name string) bool {
 }
 
 func BenchmarkDecode(b *testing.B) {
-	for _, sz := range benchSizes {
-		b.Run(sz.name, func(b *testing.B) {
-			data := benchInput(b, sz.name, sz.cfg)
+	for _, sz := range gensnap.BenchSizes() {
+		b.Run(sz.Name, func(b *testing.B) {
+			data := benchInput(b, sz.Name, sz.Config)
 			b.SetBytes(int64(len(data)))
 			b.ReportAllocs()
 			for b.Loop() {
@@ -70,9 +61,9 @@ func BenchmarkDecode(b *testing.B) {
 }
 
 func BenchmarkIndex(b *testing.B) {
-	for _, sz := range benchSizes {
-		b.Run(sz.name, func(b *testing.B) {
-			s, err := Parse(benchInput(b, sz.name, sz.cfg), "bench")
+	for _, sz := range gensnap.BenchSizes() {
+		b.Run(sz.Name, func(b *testing.B) {
+			s, err := Parse(benchInput(b, sz.Name, sz.Config), "bench")
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -89,13 +80,10 @@ func BenchmarkIndex(b *testing.B) {
 // BenchmarkLoad reads a generated file from disk (the page cache, after the
 // first run), decodes and indexes it: what every command does first.
 func BenchmarkLoad(b *testing.B) {
-	for _, sz := range benchSizes {
-		b.Run(sz.name, func(b *testing.B) {
-			data := benchInput(b, sz.name, sz.cfg)
-			path := b.TempDir() + "/snap.json"
-			if err := os.WriteFile(path, data, 0o644); err != nil {
-				b.Fatal(err)
-			}
+	for _, sz := range gensnap.BenchSizes() {
+		b.Run(sz.Name, func(b *testing.B) {
+			data := benchInput(b, sz.Name, sz.Config)
+			path := writeTemp(b, "snap.json", data)
 			b.SetBytes(int64(len(data)))
 			b.ReportAllocs()
 			for b.Loop() {
@@ -116,26 +104,15 @@ func BenchmarkLoad(b *testing.B) {
 // element boundary), as Load does with two cores or more. It shows what
 // the split buys (docs/performance.md, "Both cores").
 func BenchmarkOutlineFile(b *testing.B) {
-	var buf bytes.Buffer
-	if err := gensnap.Generate(gensnap.Config{Components: 3000, Resources: 300_000, Seed: 1}, &buf); err != nil {
-		b.Fatal(err)
-	}
-	path := filepath.Join(b.TempDir(), "snap.json")
-	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
-		b.Fatal(err)
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer f.Close()
+	data := generated(b, gensnap.Config{Components: 3000, Resources: 300_000, Seed: 1})
+	f := openTemp(b, data)
 	bufs := [2][]byte{make([]byte, defaultTuning().windowSize), make([]byte, defaultTuning().windowSize)}
 	for _, procs := range []int{1, 2} {
 		b.Run(fmt.Sprintf("cores=%d", procs), func(b *testing.B) {
 			defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
-			b.SetBytes(int64(buf.Len()))
+			b.SetBytes(int64(len(data)))
 			for b.Loop() {
-				if _, ok := outlineFile(context.Background(), f, buf.Len(), bufs, true); !ok {
+				if _, ok := outlineFile(context.Background(), f, len(data), bufs, true); !ok {
 					b.Fatal("no outline")
 				}
 			}

@@ -276,21 +276,8 @@ func (d *decoder) raw() json.RawMessage {
 // key (the path already extended by it). It reports whether an object was
 // there; anything else is a type error (null counts as absent, silently).
 func (d *decoder) object(field func(key string)) bool {
-	switch d.next() {
-	case '{':
-	case 'n':
-		d.literal("null")
-		return false
-	default:
-		d.typeErr("an object")
-		return false
-	}
-	d.enter()
-	d.pos++
-	if d.next() == '}' {
-		d.pos++
-		d.depth--
-		return true
+	if open, empty := d.open('{', '}', "an object"); !open || empty {
+		return open
 	}
 	var keys keySet
 	for {
@@ -330,21 +317,8 @@ func (d *decoder) object(field func(key string)) bool {
 
 // array walks an array, calling elem with each index (the path extended).
 func (d *decoder) array(elem func(i int)) bool {
-	switch d.next() {
-	case '[':
-	case 'n':
-		d.literal("null")
-		return false
-	default:
-		d.typeErr("an array")
-		return false
-	}
-	d.enter()
-	d.pos++
-	if d.next() == ']' {
-		d.pos++
-		d.depth--
-		return true
+	if open, empty := d.open('[', ']', "an array"); !open || empty {
+		return open
 	}
 	for i := 0; ; i++ {
 		d.tick()
@@ -366,6 +340,30 @@ func (d *decoder) array(elem func(i int)) bool {
 			d.fatalf("expected ',' or ']' in an array, got %s", d.describeAt(d.pos))
 		}
 	}
+}
+
+// open consumes the opening delimiter of an object or array (what) and, when
+// the value is empty, its closing one. It reports whether one was there
+// (null is absent, silently; anything else a type error) and whether it
+// was empty.
+func (d *decoder) open(opening, closing byte, what string) (open, empty bool) {
+	switch d.next() {
+	case opening:
+	case 'n':
+		d.literal("null")
+		return false, false
+	default:
+		d.typeErr(what)
+		return false, false
+	}
+	d.enter()
+	d.pos++
+	if d.next() == closing {
+		d.pos++
+		d.depth--
+		return true, true
+	}
+	return true, false
 }
 
 func (d *decoder) enter() {

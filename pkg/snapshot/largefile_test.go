@@ -79,14 +79,7 @@ func loadByWindows(t *testing.T, cfg gensnap.Config) *Snapshot {
 // loadByWindowsTables is loadByWindows with the decoder's id tables.
 func loadByWindowsTables(t *testing.T, cfg gensnap.Config) (*Snapshot, *tables) {
 	t.Helper()
-	var buf bytes.Buffer
-	if err := gensnap.Generate(cfg, &buf); err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "snap.json")
-	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	path := writeTemp(t, "snap.json", generated(t, cfg))
 	tu := small()
 	s, tabs, err := load(context.Background(), path, Options{tune: &tu})
 	if err != nil {
@@ -152,14 +145,7 @@ func TestLoad_SkimsAndFallsBackToTheExactOutline(t *testing.T) {
 // TestLoad_NoCollect: loading a large file forces a collection, and
 // Options.NoCollect turns it off.
 func TestLoad_NoCollect(t *testing.T) {
-	var buf bytes.Buffer
-	if err := gensnap.Generate(gensnap.Config{Components: 300, Resources: 5000, Seed: 3}, &buf); err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "snap.json")
-	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	path := writeTemp(t, "snap.json", generated(t, gensnap.Config{Components: 300, Resources: 5000, Seed: 3}))
 	forced := func(opts Options) uint64 {
 		s := []metrics.Sample{{Name: "/gc/cycles/forced:gc-cycles"}}
 		metrics.Read(s)

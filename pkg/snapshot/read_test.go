@@ -220,15 +220,8 @@ func TestParse_EndsWithTheContext(t *testing.T) {
 			t.Errorf("strict %v: err = %v, want context.Canceled", strict, err)
 		}
 	}
-	path := filepath.Join(t.TempDir(), "snap.json")
-	if err := os.WriteFile(path, buf.Bytes(), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
+	f := openTemp(t, buf.Bytes())
+	path := f.Name()
 	if _, ok := loadLarge(ctx, f, int64(buf.Len()), path, small()); ok {
 		t.Error("loadLarge went on after the context ended")
 	}

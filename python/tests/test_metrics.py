@@ -6,12 +6,13 @@ import os
 import re
 import shutil
 import subprocess
-import threading
 import urllib.request
 
 import pytest
 
 from rescoord import ResourceType, leakcount
+
+from rc_helpers import Component, Worker
 
 _LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
 # Only a registry's own counters: not in a snapshot, so not served by
@@ -43,22 +44,6 @@ def parse(text):
     return {k: tuple(v) for k, v in fams.items()}
 
 
-class Comp:
-    pass
-
-
-class Worker(threading.Thread):
-    def __init__(self):
-        super().__init__(name="metrics-worker", daemon=True)
-        self.ev = threading.Event()
-
-    def cancel(self):
-        self.ev.set()
-
-    def run(self):
-        self.ev.wait()
-
-
 class Thing:
     def close(self):
         pass
@@ -71,22 +56,22 @@ def every_rule(svc):
     workers = []
 
     def worker(owner):
-        w = Worker()
+        w = Worker("metrics-worker")
         w.start()
         workers.append(w)
         svc.track_resource(owner, ResourceType.WORKER, w)
 
-    main = Comp()
+    main = Component()
     svc.register_component(main, "main", "window", name="Main")
     svc.track_resource(main, ResourceType.MEMORY, None, 100, name="cache")
     svc.set_memory_limit("main", 50)  # over-component-limit
-    tabs = [Comp(), Comp()]
+    tabs = [Component(), Component()]
     for i, t in enumerate(tabs):  # same type and name: summed, largest limit, highest use
         svc.register_component(t, "tab-%d" % i, "tab", parent=main, name="Tab")
         svc.track_resource(t, ResourceType.MEMORY, None, 10 * (i + 1))
     svc.set_memory_limit("tab-0", 1000)
     svc.set_memory_limit("tab-1", 400)
-    closed, ctl = Comp(), Comp()
+    closed, ctl = Component(), Component()
     svc.register_component(closed, "closed", "tab", parent=main, name="Closed")
     svc.register_component(ctl, "ctl", "controller", parent=closed, name="Ctl")  # orphaned-component
     worker(closed)  # running-orphan

@@ -16,21 +16,11 @@ import rescoord
 from rescoord import ResourceType, _qt
 from rescoord.server import ServeError, loopback_host, parse_duration
 
+from rc_helpers import Worker
+
 
 class Tab:
     pass
-
-
-class Worker(threading.Thread):
-    def __init__(self):
-        super().__init__(name="analysis-worker", daemon=True)
-        self.ev = threading.Event()
-
-    def cancel(self):
-        self.ev.set()
-
-    def run(self):
-        self.ev.wait()
 
 
 @pytest.fixture
