@@ -58,11 +58,7 @@ func TestCleanupLive_CleansThroughTheEndpoint(t *testing.T) {
 	if r.Code != 0 {
 		t.Fatalf("exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
 	}
-	for _, want := range []string{"Cleanup plan for media_tab", "Cleaning media_tab in mediaapp (pid 4242)", "✓   1. resource", "done", "3 steps: 3 done, 0 failed, 0 timed out"} {
-		if !strings.Contains(r.Stdout, want) {
-			t.Errorf("output lacks %q:\n%s", want, r.Stdout)
-		}
-	}
+	wantContains(t, "output", r.Stdout, "Cleanup plan for media_tab", "Cleaning media_tab in mediaapp (pid 4242)", "✓   1. resource", "done", "3 steps: 3 done, 0 failed, 0 timed out")
 	if live := reg.Stats().Live; live != 0 {
 		t.Errorf("%d live resources after the cleanup", live)
 	}
@@ -105,14 +101,7 @@ func TestCleanupLive_EndpointDisabled(t *testing.T) {
 	if err := reg.RegisterComponent("tab"); err != nil {
 		t.Fatal(err)
 	}
-	srv, err := reg.Listen(registry.WithAddress("127.0.0.1:0"), registry.WithoutDiscovery())
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx) }()
-	defer func() { cancel(); <-done }()
+	srv := serveReg(t, reg, registry.WithAddress("127.0.0.1:0"), registry.WithoutDiscovery())
 	r := attachCLI(t).run("cleanup", "--attach", srv.Address(), "--component", "tab", "--yes")
 	if r.Code != 2 || !strings.Contains(r.Stderr, "not enabled in this process") {
 		t.Errorf("exit %d %q", r.Code, r.Stderr)
@@ -176,14 +165,7 @@ func TestCleanupLive_TimeoutOnAHostileServer(t *testing.T) {
 
 func TestServe_BearerSchemeIsCaseInsensitive(t *testing.T) {
 	reg := registry.New()
-	srv, err := reg.Listen(registry.WithAddress("127.0.0.1:0"), registry.WithoutDiscovery(), registry.WithToken("t0k"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx) }()
-	defer func() { cancel(); <-done }()
+	srv := serveReg(t, reg, registry.WithAddress("127.0.0.1:0"), registry.WithoutDiscovery(), registry.WithToken("t0k"))
 	for auth, want := range map[string]int{"Bearer t0k": 200, "bearer t0k": 200, "BEARER t0k": 200, "Bearer nope": 401, "Basic t0k": 401} {
 		req, _ := http.NewRequest(http.MethodGet, srv.Address()+"/stats", nil)
 		req.Header.Set("Authorization", auth)

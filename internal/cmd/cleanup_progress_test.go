@@ -35,17 +35,13 @@ func TestCleanupLive_SaysWhatBlocksExit(t *testing.T) {
 	if r.Code != 1 {
 		t.Fatalf("exit %d, want 1 (a step timed out)\n%s%s", r.Code, r.Stdout, r.Stderr)
 	}
-	for _, want := range []string{
+	wantContains(t, "output", r.Stdout,
 		"…   1. callback  c-1  running for 1",
 		" of its 1.2s · step 1 of 2 · waiting on it: 2. component media_tab",
 		"⏱   1. callback  c-1  timed out",
 		"waited on by 2. component media_tab, which went on without it",
 		"2 steps: 1 done, 0 failed, 1 timed out",
-	} {
-		if !strings.Contains(r.Stdout, want) {
-			t.Errorf("output lacks %q:\n%s", want, r.Stdout)
-		}
-	}
+	)
 	if n := strings.Count(r.Stdout, "running for"); n != 1 {
 		t.Errorf("%d progress lines for a step of 1.2s, want 1 (then one every 5s):\n%s", n, r.Stdout)
 	}
@@ -70,18 +66,14 @@ func TestWatch_ShowsTheCleanupInProgressAndWhatTheLastLeft(t *testing.T) {
 	go func() { cleaned <- c.run("cleanup", "--attach", target, "--component", "main_window", "--yes") }()
 	<-started
 	r := c.run("watch", "--attach", target, "--count", "1")
-	for _, want := range []string{
+	wantContains(t, "watch during the cleanup", r.Stdout,
 		"cleaning up main_window · ",
 		"  running ",
 		"callback c-1 for ",
 		" of its 1m",
 		"  waiting on it: ",
 		"component main_window",
-	} {
-		if !strings.Contains(r.Stdout, want) {
-			t.Errorf("watch during the cleanup lacks %q:\n%s", want, r.Stdout)
-		}
-	}
+	)
 	close(release)
 	if res := <-cleaned; res.Code != 1 {
 		t.Fatalf("cleanup exit %d, want 1 (the stubborn worker timed out):\n%s%s", res.Code, res.Stdout, res.Stderr)
@@ -117,11 +109,7 @@ func TestWatch_FlagsGrowthAsItHappens(t *testing.T) {
 	}
 	frames := strings.Split(r.Stdout, "rescoord watch")
 	last := frames[len(frames)-1]
-	for _, want := range []string{"LAST 4 REFRESHES", "media_tab_10  timer  3     ↑↑↑ +3 growing"} {
-		if !strings.Contains(last, want) {
-			t.Errorf("the last frame lacks %q:\n%s", want, last)
-		}
-	}
+	wantContains(t, "the last frame", last, "LAST 4 REFRESHES", "media_tab_10  timer  3     ↑↑↑ +3 growing")
 	if strings.Contains(frames[2], "growing") {
 		t.Errorf("growth flagged after two refreshes:\n%s", frames[2])
 	}

@@ -13,10 +13,7 @@ import (
 )
 
 func TestCleanup_Golden(t *testing.T) {
-	tests := []struct {
-		golden string
-		args   []string
-	}{
+	runGoldens(t, []goldenCase{
 		{"cleanup/demo.txt", []string{"cleanup", "--dry-run", "--demo"}},
 		{"cleanup/demo.json", []string{"cleanup", "--dry-run", "--demo", "-o", "json"}},
 		{"cleanup/demo.md", []string{"cleanup", "--dry-run", "--demo", "-o", "markdown"}},
@@ -28,19 +25,7 @@ func TestCleanup_Golden(t *testing.T) {
 		{"cleanup/media_analysis_tab.txt", []string{"cleanup", "--dry-run", "--demo", "--component", "media_analysis_tab"}},
 		{"cleanup/subtree-warning.json", []string{"cleanup", "--dry-run", snapshotPath("plan-subtree-warning.json"), "--component", "editor_tab", "-o", "json"}},
 		{"cleanup/subtree-warning.md", []string{"cleanup", "--dry-run", snapshotPath("plan-subtree-warning.json"), "--component", "editor_tab", "-o", "markdown"}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.golden, func(t *testing.T) {
-			res := runCLI(t, tt.args...)
-			if res.Code != 0 {
-				t.Fatalf("exit %d, stderr:\n%s", res.Code, res.Stderr)
-			}
-			if strings.Contains(res.Stdout, "\x1b[") {
-				t.Error("piped output has ANSI codes")
-			}
-			golden(t, tt.golden, res.Stdout)
-		})
-	}
+	}, nil)
 }
 
 func TestCleanup_WarningsGoToStderrInText(t *testing.T) {

@@ -75,11 +75,7 @@ func TestConfig_PrintsTheEffectiveSettings(t *testing.T) {
 	if r.Code != 0 {
 		t.Fatalf("exit %d: %s", r.Code, r.Stderr)
 	}
-	for _, want := range []string{"rescoord leaks", "--fail-on", "warning", ".rescoord.yaml:2", "text, sarif=leaks.sarif", ".rescoord.yaml:3", "--grace", "default"} {
-		if !strings.Contains(r.Stdout, want) {
-			t.Errorf("config output lacks %q:\n%s", want, r.Stdout)
-		}
-	}
+	wantContains(t, "config output", r.Stdout, "rescoord leaks", "--fail-on", "warning", ".rescoord.yaml:2", "text, sarif=leaks.sarif", ".rescoord.yaml:3", "--grace", "default")
 	if r := newCLI(t).run("config", "--config", filepath.Join(t.TempDir(), "none.yaml")); r.Code != ExitError {
 		t.Errorf("a --config that does not exist: exit %d", r.Code)
 	}

@@ -10,10 +10,7 @@ import (
 	"testing"
 )
 
-var graphGoldens = []struct {
-	golden string
-	args   []string
-}{
+var graphGoldens = []goldenCase{
 	{"graph/demo.dot", []string{"graph", "--demo"}},
 	{"graph/demo.mmd", []string{"graph", "--demo", "--format", "mermaid"}},
 	{"graph/demo-plan.dot", []string{"graph", "--demo", "--plan"}},
@@ -31,19 +28,15 @@ var graphGoldens = []struct {
 }
 
 func TestGraph_Golden(t *testing.T) {
-	for _, tt := range graphGoldens {
-		t.Run(tt.golden, func(t *testing.T) {
-			res := runCLI(t, tt.args...)
-			if res.Code != 0 || res.Stderr != "" {
-				t.Fatalf("exit %d, stderr:\n%s", res.Code, res.Stderr)
-			}
-			golden(t, tt.golden, res.Stdout)
-			// Deterministic: a second run prints the same bytes.
-			if again := runCLI(t, tt.args...); again.Stdout != res.Stdout {
-				t.Error("two runs differ")
-			}
-		})
-	}
+	runGoldens(t, graphGoldens, func(t *testing.T, tt goldenCase, res result) {
+		if res.Stderr != "" {
+			t.Errorf("stderr:\n%s", res.Stderr)
+		}
+		// Deterministic: a second run prints the same bytes.
+		if again := runCLI(t, tt.args...); again.Stdout != res.Stdout {
+			t.Error("two runs differ")
+		}
+	})
 }
 
 // TestGraph_DOTIsValid feeds every DOT golden to Graphviz when it is

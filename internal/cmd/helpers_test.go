@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"flag"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -116,4 +118,70 @@ func serveReg(t testing.TB, reg *registry.Registry, opts ...registry.ServeOption
 	go func() { done <- srv.Serve(ctx) }()
 	t.Cleanup(func() { cancel(); <-done })
 	return srv
+}
+
+// wantContains fails the test for each of wants that out (named what)
+// does not contain.
+func wantContains(t testing.TB, what, out string, wants ...string) {
+	t.Helper()
+	for _, w := range wants {
+		if !strings.Contains(out, w) {
+			t.Errorf("%s lacks %q:\n%s", what, w, out)
+		}
+	}
+}
+
+// importGoroutines runs `rescoord import goroutines -` on dump and returns
+// the snapshot it writes.
+func importGoroutines(t testing.TB, dump []byte) string {
+	t.Helper()
+	c := newCLI(t)
+	c.stdin = string(dump)
+	r := c.run("import", "goroutines", "-")
+	if r.Code != 0 {
+		t.Fatalf("import goroutines: exit %d: %s", r.Code, r.Stderr)
+	}
+	return r.Stdout
+}
+
+// httpBody is the body of a GET of url.
+func httpBody(t testing.TB, url string) []byte {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// goldenCase is a command whose standard output is the golden file named.
+type goldenCase struct {
+	golden string
+	args   []string
+}
+
+// runGoldens runs each case piped, as a subtest: it must exit 0 and print
+// plain text equal to its golden file; check, when not nil, checks more.
+func runGoldens(t *testing.T, cases []goldenCase, check func(t *testing.T, tt goldenCase, res result)) {
+	t.Helper()
+	for _, tt := range cases {
+		t.Run(tt.golden, func(t *testing.T) {
+			res := runCLI(t, tt.args...)
+			if res.Code != 0 {
+				t.Fatalf("exit %d, stderr:\n%s", res.Code, res.Stderr)
+			}
+			if strings.Contains(res.Stdout, "\x1b[") {
+				t.Error("piped output has ANSI codes")
+			}
+			golden(t, tt.golden, res.Stdout)
+			if check != nil {
+				check(t, tt, res)
+			}
+		})
+	}
 }

@@ -5,7 +5,6 @@ import (
 	"compress/gzip"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -35,16 +34,12 @@ func TestPprof_LeakedGoroutines(t *testing.T) {
 	if r.Code != 1 {
 		t.Fatalf("exit %d, want 1 (critical findings): %s", r.Code, r.Stderr)
 	}
-	for _, want := range []string{
+	wantContains(t, "leaks", r.Stdout,
 		`CRITICAL leaked-goroutine ×6 · thread "main.leakLabelled.func1" of /upload`,
 		`CRITICAL leaked-goroutine ×4 · thread "main.leakUnlabelled.func1" of main`,
 		"/upload (label handler, label/handler=/upload)  alive",
 		"10 critical, 0 errors, 0 warnings",
-	} {
-		if !strings.Contains(r.Stdout, want) {
-			t.Errorf("leaks does not say %q:\n%s", want, r.Stdout)
-		}
-	}
+	)
 	// Goroutines blocked on a reachable channel are not leaks.
 	if strings.Contains(r.Stdout, "main.park") {
 		t.Errorf("a parked goroutine is reported:\n%s", r.Stdout)
@@ -52,32 +47,14 @@ func TestPprof_LeakedGoroutines(t *testing.T) {
 
 	// The text form of the leak profile marks them "(leaked)": imported,
 	// they are the same findings, grouped by package (a dump has no labels).
-	resp, err := http.Get(strings.TrimPrefix(target, "pprof:") + "goroutineleak?debug=2")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dump, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
 	c := newCLI(t)
-	c.stdin = string(dump)
-	imported := c.run("import", "goroutines", "-")
-	if imported.Code != 0 {
-		t.Fatalf("import: exit %d: %s", imported.Code, imported.Stderr)
-	}
-	c.stdin = imported.Stdout
+	c.stdin = importGoroutines(t, httpBody(t, strings.TrimPrefix(target, "pprof:")+"goroutineleak?debug=2"))
 	r = c.run("leaks", "-")
-	for _, want := range []string{
+	wantContains(t, "leaks of the imported leak dump", r.Stdout,
 		`CRITICAL leaked-goroutine ×6 · thread "main.leakLabelled.func1" of main`,
 		`CRITICAL leaked-goroutine ×4 · thread "main.leakUnlabelled.func1" of main`,
 		"10 critical, 0 errors",
-	} {
-		if !strings.Contains(r.Stdout, want) {
-			t.Errorf("leaks of the imported leak dump does not say %q:\n%s", want, r.Stdout)
-		}
-	}
+	)
 }
 
 // Without the experiment the leak profile is not served (404): the
@@ -109,22 +86,9 @@ func TestPprof_LeakProfileNotServed(t *testing.T) {
 		}
 	}
 	// The same profile saved to a file imports the same way.
-	resp, err := http.Get(strings.TrimPrefix(target, "pprof:") + "goroutine")
-	if err != nil {
-		t.Fatal(err)
-	}
-	pb, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := newCLI(t)
-	c.stdin = string(pb)
-	r = c.run("import", "goroutines", "-")
-	if r.Code != 0 {
-		t.Fatalf("import of the protobuf profile: exit %d: %s", r.Code, r.Stderr)
-	}
-	imp, err := snapshot.Decode(strings.NewReader(r.Stdout), "imported")
+	pb := httpBody(t, strings.TrimPrefix(target, "pprof:")+"goroutine")
+	imported := importGoroutines(t, pb)
+	imp, err := snapshot.Decode(strings.NewReader(imported), "imported")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,6 +101,7 @@ func TestPprof_LeakProfileNotServed(t *testing.T) {
 	if n != 6 {
 		t.Errorf("the imported profile has %d labelled leaking goroutines, want 6", n)
 	}
+	c := newCLI(t)
 	c.stdin = string(pb[:len(pb)/2])
 	oneLine(t, c.run("import", "goroutines", "-"), "rescoord: -: ")
 

@@ -134,14 +134,7 @@ func TestInput_FIFOWithoutAWriterEndsWithTheContext(t *testing.T) {
 	done := make(chan int, 1)
 	go func() { done <- RunContext(ctx, f, []string{"validate", path}) }()
 	cancel()
-	select {
-	case code := <-done:
-		if code == 0 {
-			t.Errorf("exit 0 on an interrupted read")
-		}
-	case <-time.After(20 * time.Second): // a bound on a hang, not a wait
-		t.Fatal("validate on a FIFO without a writer did not return after its context ended")
-	}
+	wantInterrupted(t, done, "validate on a FIFO without a writer did not return after its context ended")
 }
 
 // TestInput_SizesSaturate: two resources of 2^63-1 bytes exceed the
@@ -190,12 +183,20 @@ func TestInput_AttachEndsWithTheContext(t *testing.T) {
 	done := make(chan int, 1)
 	go func() { done <- RunContext(ctx, f, []string{"validate", "--attach", target, "--timeout", "1h"}) }()
 	cancel()
+	wantInterrupted(t, done, "validate --attach did not return after its context ended")
+}
+
+// wantInterrupted waits for the exit code on done of a command whose
+// context has ended: not 0, and within a bound on a hang; what says what
+// did not return.
+func wantInterrupted(t *testing.T, done <-chan int, what string) {
+	t.Helper()
 	select {
 	case code := <-done:
 		if code == 0 {
-			t.Errorf("exit 0 on an interrupted fetch")
+			t.Errorf("exit 0 from an interrupted command")
 		}
 	case <-time.After(20 * time.Second): // a bound on a hang, not a wait
-		t.Fatal("validate --attach did not return after its context ended")
+		t.Fatal(what)
 	}
 }

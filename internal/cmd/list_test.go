@@ -11,32 +11,20 @@ import (
 
 // TestList_Golden covers every output format, the filters and the sorts on the demo.
 func TestList_Golden(t *testing.T) {
-	tests := []struct {
-		name string
-		args []string
-	}{
-		{"table.txt", nil},
-		{"wide.txt", []string{"-o", "wide"}},
-		{"json.json", []string{"-o", "json"}},
-		{"csv.csv", []string{"-o", "csv"}},
-		{"markdown.md", []string{"-o", "markdown"}},
-		{"tree.txt", []string{"--tree"}},
-		{"tree-owner.txt", []string{"--tree", "--owner", "copy_verify_tab", "--type", "file", "--type", "worker"}},
-		{"workers-running.txt", []string{"--type", "worker", "--type", "thread", "--running"}},
-		{"owner-recursive-size.txt", []string{"--owner", "copy_verify_tab", "--recursive", "--sort", "size"}},
-		{"all-by-age-limit.txt", []string{"--state", "all", "--sort", "age", "--limit", "5"}},
-		{"min-size-json.json", []string{"--min-size", "16MiB", "--sort", "owner", "-o", "json"}},
-		{"released.txt", []string{"--state", "released", "--sort", "type"}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			r := runCLI(t, append([]string{"list", "--demo"}, tt.args...)...)
-			if r.Code != 0 {
-				t.Fatalf("exit %d: %s", r.Code, r.Stderr)
-			}
-			golden(t, "list/"+tt.name, r.Stdout)
-		})
-	}
+	runGoldens(t, []goldenCase{
+		{"list/table.txt", []string{"list", "--demo"}},
+		{"list/wide.txt", []string{"list", "--demo", "-o", "wide"}},
+		{"list/json.json", []string{"list", "--demo", "-o", "json"}},
+		{"list/csv.csv", []string{"list", "--demo", "-o", "csv"}},
+		{"list/markdown.md", []string{"list", "--demo", "-o", "markdown"}},
+		{"list/tree.txt", []string{"list", "--demo", "--tree"}},
+		{"list/tree-owner.txt", []string{"list", "--demo", "--tree", "--owner", "copy_verify_tab", "--type", "file", "--type", "worker"}},
+		{"list/workers-running.txt", []string{"list", "--demo", "--type", "worker", "--type", "thread", "--running"}},
+		{"list/owner-recursive-size.txt", []string{"list", "--demo", "--owner", "copy_verify_tab", "--recursive", "--sort", "size"}},
+		{"list/all-by-age-limit.txt", []string{"list", "--demo", "--state", "all", "--sort", "age", "--limit", "5"}},
+		{"list/min-size-json.json", []string{"list", "--demo", "--min-size", "16MiB", "--sort", "owner", "-o", "json"}},
+		{"list/released.txt", []string{"list", "--demo", "--state", "released", "--sort", "type"}},
+	}, nil)
 }
 
 func TestList_JSONShape(t *testing.T) {
