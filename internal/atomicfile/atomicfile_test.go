@@ -11,33 +11,12 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-)
 
-// entries lists the names in dir.
-func entries(t *testing.T, dir string) []string {
-	t.Helper()
-	des, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, de := range des {
-		names = append(names, de.Name())
-	}
-	return names
-}
+	"github.com/rescoord/rescoord/internal/testfs"
+)
 
 func writeString(s string) func(io.Writer) error {
 	return func(w io.Writer) error { _, err := io.WriteString(w, s); return err }
-}
-
-func readFile(t *testing.T, path string) string {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
 }
 
 func TestWrite_ModeOfNewAndReplacedFiles(t *testing.T) {
@@ -63,13 +42,13 @@ func TestWrite_ModeOfNewAndReplacedFiles(t *testing.T) {
 	if err := Write(path, 0o644, writeString("two")); err != nil {
 		t.Fatal(err)
 	}
-	if got := readFile(t, path); got != "two" {
+	if got := testfs.Read(t, path); got != "two" {
 		t.Errorf("content %q, want two", got)
 	}
 	if perm() != 0o600 {
 		t.Errorf("replaced file: mode %v, want its own 0600 kept", perm())
 	}
-	if got := entries(t, dir); len(got) != 1 {
+	if got := testfs.Names(t, dir); len(got) != 1 {
 		t.Errorf("directory holds %q, want only out.json", got)
 	}
 }
@@ -80,7 +59,7 @@ func TestWrite_RelativePathInWorkingDirectory(t *testing.T) {
 	if err := Write("r.txt", 0o644, writeString("x")); err != nil {
 		t.Fatal(err)
 	}
-	if got := readFile(t, filepath.Join(dir, "r.txt")); got != "x" {
+	if got := testfs.Read(t, filepath.Join(dir, "r.txt")); got != "x" {
 		t.Errorf("content %q", got)
 	}
 }
@@ -105,7 +84,7 @@ func TestWrite_NeverWritesThroughASymlink(t *testing.T) {
 			t.Errorf("the link was not left alone: %v %v", fi, err)
 		}
 	}
-	if got := readFile(t, victim); got != "precious" {
+	if got := testfs.Read(t, victim); got != "precious" {
 		t.Errorf("written through the link: victim holds %q", got)
 	}
 	if _, err := os.Lstat(filepath.Join(dir, "dangling")); !errors.Is(err, fs.ErrNotExist) {
@@ -143,10 +122,10 @@ func TestWrite_FailedWriteKeepsTheOldFile(t *testing.T) {
 	if !errors.Is(err, boom) {
 		t.Fatalf("err %v, want the writer's", err)
 	}
-	if got := readFile(t, path); got != "good old report" {
+	if got := testfs.Read(t, path); got != "good old report" {
 		t.Errorf("old file now holds %d bytes", len(got))
 	}
-	if got := entries(t, dir); len(got) != 1 {
+	if got := testfs.Names(t, dir); len(got) != 1 {
 		t.Errorf("directory holds %q: a temporary file was left behind", got)
 	}
 }
@@ -175,10 +154,10 @@ func TestWrite_FullDiskKeepsTheOldFile(t *testing.T) {
 	if !errors.Is(err, syscall.ENOSPC) {
 		t.Fatalf("err %v, want ENOSPC", err)
 	}
-	if got := readFile(t, path); got != "good old snapshot" {
+	if got := testfs.Read(t, path); got != "good old snapshot" {
 		t.Errorf("old file now holds %d bytes", len(got))
 	}
-	if got := entries(t, dir); len(got) != 1 {
+	if got := testfs.Names(t, dir); len(got) != 1 {
 		t.Errorf("directory holds %q: a temporary file was left behind", got)
 	}
 }
@@ -220,10 +199,10 @@ func TestWrite_KilledMidWrite(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = cmd.Wait()
-	if got := readFile(t, path); got != "good old report" {
+	if got := testfs.Read(t, path); got != "good old report" {
 		t.Errorf("killed mid-write: the destination holds %d bytes", len(got))
 	}
-	for _, name := range entries(t, dir) {
+	for _, name := range testfs.Names(t, dir) {
 		if name != "leaks.sarif" && !strings.HasPrefix(name, ".leaks.sarif.") {
 			t.Errorf("unexpected file %q (leftovers must be hidden temporary files)", name)
 		}

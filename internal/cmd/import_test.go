@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rescoord/rescoord/internal/testfs"
+
 	"github.com/rescoord/rescoord/pkg/snapshot"
 )
 
@@ -23,7 +25,7 @@ func TestImport_GoroutinesToFile(t *testing.T) {
 	if r.Stdout != out+"  5 goroutines, 5 components\n" {
 		t.Errorf("stdout %q", r.Stdout)
 	}
-	if m := mode(t, out); m.Perm() != 0o600 {
+	if m := testfs.Mode(t, out); m.Perm() != 0o600 {
 		t.Errorf("%s is %v, want 0600", out, m)
 	}
 	s, err := snapshot.Load(out)

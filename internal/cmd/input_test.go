@@ -2,7 +2,6 @@ package cmd
 
 import (
 	"bytes"
-	"compress/gzip"
 	"context"
 	"net/http"
 	"os"
@@ -11,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/rescoord/rescoord/internal/testfs"
 )
 
 // readCommands are the commands that read a snapshot.
@@ -31,25 +32,11 @@ func oneLineError(t *testing.T, what string, r result, want string) {
 	}
 }
 
-// gzipBomb writes a gzip file of about size/1000 bytes that expands to
-// size bytes: the start of a snapshot, then spaces (one compressed member
-// repeated, so it is made at once).
+// gzipBomb writes testfs.GzipBomb(size) to a file and returns its path.
 func gzipBomb(t *testing.T, size int64) string {
 	t.Helper()
-	member := func(data []byte) []byte {
-		var b bytes.Buffer
-		zw, _ := gzip.NewWriterLevel(&b, gzip.BestCompression)
-		zw.Write(data)
-		zw.Close()
-		return b.Bytes()
-	}
-	out := bytes.NewBuffer(member([]byte(`{"format":"rescoord/v1","taken_at":"2026-11-27T12:00:05Z","x":"`)))
-	spaces := member(bytes.Repeat([]byte(" "), 1<<20))
-	for n := int64(0); n < size; n += 1 << 20 {
-		out.Write(spaces)
-	}
 	path := filepath.Join(t.TempDir(), "bomb.json.gz")
-	if err := os.WriteFile(path, out.Bytes(), 0o600); err != nil {
+	if err := os.WriteFile(path, testfs.GzipBomb(size), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return path

@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rescoord/rescoord/internal/testfs"
+
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/rescoord/rescoord/internal/report"
@@ -362,20 +364,6 @@ func oneLineErr(t *testing.T, r result, want string) {
 	}
 }
 
-// dirNames lists dir.
-func dirNames(t *testing.T, dir string) []string {
-	t.Helper()
-	des, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, de := range des {
-		names = append(names, de.Name())
-	}
-	return names
-}
-
 func TestLeaks_ReportFileReplacedAtomicallyWithMode(t *testing.T) {
 	defer syscall.Umask(syscall.Umask(0o022))
 	dir := t.TempDir()
@@ -397,13 +385,13 @@ func TestLeaks_ReportFileReplacedAtomicallyWithMode(t *testing.T) {
 	if ino() == before {
 		t.Error("the report was written in place, not renamed into place")
 	}
-	if m := mode(t, filepath.Join(dir, "new.sarif")); m.Perm() != 0o644 {
+	if m := testfs.Mode(t, filepath.Join(dir, "new.sarif")); m.Perm() != 0o644 {
 		t.Errorf("a new report is %v, want 0644 (reports are meant to be shared)", m.Perm())
 	}
-	if m := mode(t, path); m.Perm() != 0o600 {
+	if m := testfs.Mode(t, path); m.Perm() != 0o600 {
 		t.Errorf("a replaced report is %v, want its own 0600 kept", m.Perm())
 	}
-	if got := dirNames(t, dir); len(got) != 2 {
+	if got := testfs.Names(t, dir); len(got) != 2 {
 		t.Errorf("directory holds %q, want the two reports only", got)
 	}
 }
@@ -422,7 +410,7 @@ func TestLeaks_ReportNeverWrittenThroughASymlink(t *testing.T) {
 	if b, _ := os.ReadFile(victim); string(b) != "ssh-ed25519 AAAA" {
 		t.Errorf("written through the link: the target holds %d bytes", len(b))
 	}
-	if m := mode(t, link); m&fs.ModeSymlink == 0 {
+	if m := testfs.Mode(t, link); m&fs.ModeSymlink == 0 {
 		t.Errorf("the link was replaced by %v", m)
 	}
 	// A planted link to a device is no stream: refused too.
@@ -438,7 +426,7 @@ func TestLeaks_ReportToStreams(t *testing.T) {
 	if r := runCLI(t, "leaks", "--demo", "-o", "sarif=/dev/null"); r.Code != ExitFindings {
 		t.Errorf("-o sarif=/dev/null: exit %d %q", r.Code, r.Stderr)
 	}
-	if m := mode(t, "/dev/null"); m&fs.ModeCharDevice == 0 {
+	if m := testfs.Mode(t, "/dev/null"); m&fs.ModeCharDevice == 0 {
 		t.Fatalf("/dev/null was replaced: %v", m)
 	}
 	fifo := filepath.Join(t.TempDir(), "fifo")
@@ -493,7 +481,7 @@ func TestLeaks_FullDiskKeepsTheOldReport(t *testing.T) {
 	if b, _ := os.ReadFile(path); string(b) != `{"good":"old report"}` {
 		t.Errorf("the old report was lost: %d bytes", len(b))
 	}
-	if got := dirNames(t, dir); len(got) != 1 {
+	if got := testfs.Names(t, dir); len(got) != 1 {
 		t.Errorf("directory holds %q: a temporary file was left behind", got)
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/rescoord/rescoord/internal/testfs"
 )
 
 // recordCLI is a CLI attached to a fake process serving the demo, whose
@@ -18,15 +20,6 @@ func recordCLI(t *testing.T) (*cli, string) {
 	c := attachCLI(t)
 	c.sleep = func(context.Context, time.Duration) error { return nil }
 	return c, target
-}
-
-func mode(t *testing.T, path string) fs.FileMode {
-	t.Helper()
-	fi, err := os.Lstat(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return fi.Mode()
 }
 
 // oneLine checks r is a one-line refusal, exit 2, containing want.
@@ -43,7 +36,7 @@ func TestRecord_PrivateModes(t *testing.T) {
 	if r := c.run("record", "--attach", target, "--count", "2", "--out", out); r.Code != 0 {
 		t.Fatalf("exit %d: %s", r.Code, r.Stderr)
 	}
-	if m := mode(t, out); m.Perm() != 0o700 || !m.IsDir() {
+	if m := testfs.Mode(t, out); m.Perm() != 0o700 || !m.IsDir() {
 		t.Errorf("--out created %v, want a 0700 directory", m)
 	}
 	names, _ := filepath.Glob(filepath.Join(out, "*"))
@@ -52,7 +45,7 @@ func TestRecord_PrivateModes(t *testing.T) {
 		t.Errorf("--out holds %q %q, want two snapshots and no temporary file", names, hidden)
 	}
 	for _, p := range names {
-		if m := mode(t, p); m.Perm() != 0o600 || !m.IsRegular() {
+		if m := testfs.Mode(t, p); m.Perm() != 0o600 || !m.IsRegular() {
 			t.Errorf("%s is %v, want a 0600 file", p, m)
 		}
 	}
@@ -64,10 +57,10 @@ func TestRecord_PrivateModes(t *testing.T) {
 	if r := c.run("record", "--attach", target, "--count", "1", "--out", shared); r.Code != 0 {
 		t.Fatalf("exit %d: %s", r.Code, r.Stderr)
 	}
-	if m := mode(t, shared); m.Perm() != 0o755 {
+	if m := testfs.Mode(t, shared); m.Perm() != 0o755 {
 		t.Errorf("an existing --out was changed to %v", m.Perm())
 	}
-	if m := mode(t, filepath.Join(shared, "snapshot-0001.json")); m.Perm() != 0o600 {
+	if m := testfs.Mode(t, filepath.Join(shared, "snapshot-0001.json")); m.Perm() != 0o600 {
 		t.Errorf("snapshot in an existing directory is %v, want 0600", m.Perm())
 	}
 	// One anybody can write to is used too, with a warning.
@@ -145,7 +138,7 @@ func TestRecord_NeverWritesThroughAPlantedSymlink(t *testing.T) {
 	if b, _ := os.ReadFile(victim); string(b) != "root's file" {
 		t.Errorf("written through the planted link: the victim holds %d bytes", len(b))
 	}
-	if m := mode(t, link); !m.IsRegular() || m.Perm() != 0o600 {
+	if m := testfs.Mode(t, link); !m.IsRegular() || m.Perm() != 0o600 {
 		t.Errorf("the snapshot is %v, want a 0600 regular file in place of the link", m)
 	}
 

@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/rescoord/rescoord/internal/testfs"
 )
 
 func TestWriteListPrune(t *testing.T) {
@@ -98,15 +100,6 @@ func needRoot(t *testing.T) {
 	}
 }
 
-func mode(t *testing.T, path string) os.FileMode {
-	t.Helper()
-	st, err := os.Lstat(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return st.Mode()
-}
-
 func wantRefused(t *testing.T, err error, path, reason string) {
 	t.Helper()
 	var re *RefusedError
@@ -131,7 +124,7 @@ func TestEnsureDir_RefusesASymlinkWithoutFollowingIt(t *testing.T) {
 	wantRefused(t, EnsureDir(link), link, "symbolic link")
 	_, err := Write(link, Entry{PID: 1, Process: "x", Address: "unix:///x.sock"})
 	wantRefused(t, err, link, "symbolic link")
-	if m := mode(t, victim).Perm(); m != 0o755 {
+	if m := testfs.Mode(t, victim).Perm(); m != 0o755 {
 		t.Errorf("the link's target was changed to %v", m)
 	}
 	if names, _ := os.ReadDir(victim); len(names) != 0 {
@@ -148,13 +141,13 @@ func TestEnsureDir_NeverChmodsADirectoryItDidNotCreate(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantRefused(t, EnsureDir(dir), dir, "writable by other users (mode 0777)")
-	if m := mode(t, dir).Perm(); m != 0o777 {
+	if m := testfs.Mode(t, dir).Perm(); m != 0o777 {
 		t.Errorf("mode changed to %v", m)
 	}
 	// Ours and private to writes is accepted as it is.
 	os.Chmod(dir, 0o750)
-	if err := EnsureDir(dir); err != nil || mode(t, dir).Perm() != 0o750 {
-		t.Errorf("EnsureDir on a 0750 dir of ours: %v, mode %v", err, mode(t, dir).Perm())
+	if err := EnsureDir(dir); err != nil || testfs.Mode(t, dir).Perm() != 0o750 {
+		t.Errorf("EnsureDir on a 0750 dir of ours: %v, mode %v", err, testfs.Mode(t, dir).Perm())
 	}
 }
 
@@ -170,7 +163,7 @@ func TestEnsureDir_ChecksTheOwnerBeforeAnyChmod(t *testing.T) {
 			t.Fatal(err)
 		}
 		wantRefused(t, EnsureDir(dir), dir, "belongs to uid 54321, not to you (uid 0)")
-		if m := mode(t, dir).Perm(); m != perm {
+		if m := testfs.Mode(t, dir).Perm(); m != perm {
 			t.Errorf("another user's %v directory was changed to %v", perm, m)
 		}
 	}
@@ -181,7 +174,7 @@ func TestWrite_AtomicAndNeverThroughASymlink(t *testing.T) {
 	if err := EnsureDir(dir); err != nil {
 		t.Fatal(err)
 	}
-	if m := mode(t, dir).Perm(); m != 0o700 {
+	if m := testfs.Mode(t, dir).Perm(); m != 0o700 {
 		t.Errorf("created with mode %v, want 0700", m)
 	}
 	victim := filepath.Join(t.TempDir(), "victim")
@@ -199,7 +192,7 @@ func TestWrite_AtomicAndNeverThroughASymlink(t *testing.T) {
 	if b, _ := os.ReadFile(victim); string(b) != "precious\n" {
 		t.Errorf("wrote through a symlink: the victim now holds %q", b)
 	}
-	if m := mode(t, path); !m.IsRegular() || m.Perm() != 0o600 {
+	if m := testfs.Mode(t, path); !m.IsRegular() || m.Perm() != 0o600 {
 		t.Errorf("discovery file mode %v, want a regular 0600 file", m)
 	}
 	names, _ := filepath.Glob(filepath.Join(dir, ".4242.json.*.tmp"))

@@ -14,30 +14,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rescoord/rescoord/internal/testfs"
+
 	"github.com/rescoord/rescoord/internal/gensnap"
 )
-
-// gzipBomb returns a gzip stream of about size/1000 bytes that expands to
-// size bytes: the start of a snapshot, then spaces. It is made of one
-// member compressing 1 MiB of spaces, repeated (gzip readers read
-// concatenated members as one stream), so it costs nothing to make.
-func gzipBomb(t testing.TB, size int64) []byte {
-	t.Helper()
-	member := func(data []byte) []byte {
-		var b bytes.Buffer
-		zw, _ := gzip.NewWriterLevel(&b, gzip.BestCompression)
-		zw.Write(data)
-		zw.Close()
-		return b.Bytes()
-	}
-	head := member([]byte(`{"format":"rescoord/v1","taken_at":"2026-11-27T12:00:05Z","x":"`))
-	spaces := member(bytes.Repeat([]byte(" "), 1<<20))
-	out := bytes.NewBuffer(head)
-	for n := int64(0); n < size; n += 1 << 20 {
-		out.Write(spaces)
-	}
-	return out.Bytes()
-}
 
 // allocated returns the bytes f allocates.
 func allocated(f func()) uint64 {
@@ -52,7 +32,7 @@ func allocated(f func()) uint64 {
 // TestDecode_GzipBombFailsWithinTheLimit: a 5 MB gzip stream expanding to
 // 5 GiB is refused once it passes the limit, having held none of it.
 func TestDecode_GzipBombFailsWithinTheLimit(t *testing.T) {
-	bomb := gzipBomb(t, 5<<30)
+	bomb := testfs.GzipBomb(5 << 30)
 	if len(bomb) > 8<<20 {
 		t.Fatalf("bomb of %d bytes", len(bomb))
 	}
