@@ -67,15 +67,11 @@ func TestWrite_RelativePathInWorkingDirectory(t *testing.T) {
 func TestWrite_NeverWritesThroughASymlink(t *testing.T) {
 	dir := t.TempDir()
 	victim := filepath.Join(dir, "victim")
-	if err := os.WriteFile(victim, []byte("precious"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	testfs.WriteFile(t, victim, []byte("precious"), 0o644)
 	for _, target := range []string{victim, filepath.Join(dir, "dangling")} {
 		path := filepath.Join(dir, "out.json")
 		os.Remove(path)
-		if err := os.Symlink(target, path); err != nil {
-			t.Fatal(err)
-		}
+		testfs.Symlink(t, target, path)
 		err := Write(path, 0o600, writeString("attacker-controlled"))
 		if !errors.Is(err, ErrSymlink) {
 			t.Errorf("link to %s: err %v, want ErrSymlink", target, err)
@@ -109,9 +105,7 @@ func TestWrite_RefusesNonRegularWithoutBlocking(t *testing.T) {
 func TestWrite_FailedWriteKeepsTheOldFile(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "report.sarif")
-	if err := os.WriteFile(path, []byte("good old report"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	testfs.WriteFile(t, path, []byte("good old report"), 0o644)
 	boom := errors.New("disk full")
 	err := Write(path, 0o644, func(w io.Writer) error {
 		if _, err := w.Write(make([]byte, 200<<10)); err != nil { // past the buffer: reaches the temp file
@@ -147,9 +141,7 @@ func mountTiny(t *testing.T) string {
 func TestWrite_FullDiskKeepsTheOldFile(t *testing.T) {
 	dir := mountTiny(t)
 	path := filepath.Join(dir, "snapshot-0001.json")
-	if err := os.WriteFile(path, []byte("good old snapshot"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	testfs.WriteFile(t, path, []byte("good old snapshot"), 0o600)
 	err := Write(path, 0o600, writeString(strings.Repeat("x", 1<<20)))
 	if !errors.Is(err, syscall.ENOSPC) {
 		t.Fatalf("err %v, want ENOSPC", err)
@@ -177,9 +169,7 @@ func TestWrite_KilledMidWrite(t *testing.T) {
 	}
 	dir := t.TempDir()
 	path := filepath.Join(dir, "leaks.sarif")
-	if err := os.WriteFile(path, []byte("good old report"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	testfs.WriteFile(t, path, []byte("good old report"), 0o644)
 	cmd := exec.Command(os.Args[0], "-test.run=^TestWrite_KilledMidWrite$")
 	cmd.Env = append(os.Environ(), "ATOMICFILE_CHILD_PATH="+path)
 	out, err := cmd.StdoutPipe()

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rescoord/rescoord/internal/testfs"
+
 	"github.com/rescoord/rescoord/internal/discovery"
 	"github.com/rescoord/rescoord/internal/printer"
 	"github.com/rescoord/rescoord/pkg/registry"
@@ -424,9 +426,7 @@ func TestAttachCheck_BrokenServers(t *testing.T) {
 		{name: "discovery file without process", setup: func(t *testing.T, c *cli, target string) string {
 			path := writeDiscovery(t, c, discovery.Entry{PID: os.Getpid(), Process: "x", Address: target, StartedAt: time.Now()})
 			b, _ := json.Marshal(map[string]any{"pid": os.Getpid(), "address": target, "started_at": time.Now()})
-			if err := os.WriteFile(path, b, 0o600); err != nil {
-				t.Fatal(err)
-			}
+			testfs.WriteFile(t, path, b, 0o600)
 			return "pid:" + strconv.Itoa(os.Getpid())
 		}, want: `FAIL discovery file `},
 		{name: "discovery file says no token", token: true, setup: func(t *testing.T, c *cli, target string) string {

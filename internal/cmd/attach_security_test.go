@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rescoord/rescoord/internal/testfs"
+
 	"github.com/rescoord/rescoord/internal/discovery"
 )
 
@@ -198,9 +200,7 @@ func foreignServer(t *testing.T) (socket string, stop func() string) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := os.WriteFile(bin, b, 0o755); err != nil {
-			t.Fatal(err)
-		}
+		testfs.WriteFile(t, bin, b, 0o755)
 	}
 	os.Chmod(bin, 0o755)
 	demo := filepath.Join(dir, "demo.json")

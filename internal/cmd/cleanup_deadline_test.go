@@ -3,10 +3,11 @@ package cmd
 import (
 	"encoding/json"
 	"encoding/xml"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/rescoord/rescoord/internal/testfs"
 
 	"github.com/rescoord/rescoord/internal/report"
 )
@@ -107,9 +108,7 @@ func TestCleanupDeadline_Baseline(t *testing.T) {
 	dir := t.TempDir()
 	demo := string(demoJSON(t))
 	old := filepath.Join(dir, "old.json")
-	if err := os.WriteFile(old, []byte(demo), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	testfs.WriteFile(t, old, []byte(demo), 0o600)
 	// The new snapshot gives ffprobe 8 s instead of its default 5 s: the
 	// critical path grows from 5 s to 8 s (+60%), the worst case by 3 s.
 	slower := strings.Replace(demo, `"name": "ffprobe",`, `"name": "ffprobe", "cleanup": {"timeout_ms": 8000},`, 1)
@@ -117,9 +116,7 @@ func TestCleanupDeadline_Baseline(t *testing.T) {
 		t.Fatal("the demo changed: ffprobe not found")
 	}
 	cur := filepath.Join(dir, "new.json")
-	if err := os.WriteFile(cur, []byte(slower), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	testfs.WriteFile(t, cur, []byte(slower), 0o600)
 	r := runCLI(t, "cleanup", "--dry-run", cur, "--baseline", old)
 	if r.Code != 1 || !strings.Contains(r.Stdout, "critical path 5s → 8s (+60.0%), worst case 34.5s → 37.5s (+8.7%): REGRESSION beyond 20.0% (critical path)") {
 		t.Errorf("exit %d, stderr %q, output:\n%s", r.Code, r.Stderr, r.Stdout)

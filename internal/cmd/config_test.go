@@ -1,10 +1,11 @@
 package cmd
 
 import (
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/rescoord/rescoord/internal/testfs"
 )
 
 // configCLI is an in-process CLI run in a directory holding a
@@ -12,9 +13,7 @@ import (
 func configCLI(t *testing.T, config string) *cli {
 	t.Helper()
 	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, DefaultConfigFile), []byte(config), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	testfs.WriteFile(t, filepath.Join(dir, DefaultConfigFile), []byte(config), 0o644)
 	c := newCLI(t)
 	c.chdir = dir
 	return c

@@ -1,9 +1,10 @@
 package cmd
 
 import (
-	"os"
 	"strings"
 	"testing"
+
+	"github.com/rescoord/rescoord/internal/testfs"
 )
 
 // TestList_UnknownOwner: --owner names a component as --component does:
@@ -157,8 +158,6 @@ func firstLine(s string) string {
 func writeSnapshot(t *testing.T, body string) string {
 	t.Helper()
 	p := t.TempDir() + "/snap.json"
-	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	testfs.WriteFile(t, p, []byte(body), 0o600)
 	return p
 }

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/rescoord/rescoord/internal/testfs"
 )
 
 // deepChain writes a snapshot of a chain of n components, each the parent
@@ -182,9 +184,7 @@ func TestDeepChain_ManyDeepFindingsStayLinear(t *testing.T) {
 		fmt.Fprintf(&b, `{"id": "r%d", "type": "worker", "owner": "c%d", "state": "active", "running": true, "created_by": ["site%d.go:1 f"]}`, i, i, i)
 	}
 	b.WriteString("]}")
-	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	testfs.WriteFile(t, path, []byte(b.String()), 0o600)
 	const groups = n / 2
 	for _, format := range []string{"text", "json", "sarif", "junit", "github", "markdown"} {
 		t.Run(format, func(t *testing.T) {

@@ -36,9 +36,7 @@ func oneLineError(t *testing.T, what string, r result, want string) {
 func gzipBomb(t *testing.T, size int64) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "bomb.json.gz")
-	if err := os.WriteFile(path, testfs.GzipBomb(size), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	testfs.WriteFile(t, path, testfs.GzipBomb(size), 0o600)
 	return path
 }
 
@@ -133,9 +131,7 @@ func TestInput_SizesSaturate(t *testing.T) {
 {"id":"a","type":"memory","owner":"app","state":"active","size_bytes":9223372036854775807},
 {"id":"b","type":"memory","owner":"app","state":"active","size_bytes":9223372036854775807}]}`
 	path := filepath.Join(t.TempDir(), "big.json")
-	if err := os.WriteFile(path, []byte(snap), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	testfs.WriteFile(t, path, []byte(snap), 0o600)
 	r := runCLI(t, "leaks", "-o", "json", path)
 	if !strings.Contains(r.Stdout, `"over-global-limit"`) {
 		t.Errorf("no over-global-limit finding:\n%s", r.Stdout)

@@ -1,10 +1,11 @@
 package cmd
 
 import (
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/rescoord/rescoord/internal/testfs"
 )
 
 // --path-map and --source-root map the frames of another producer's
@@ -14,9 +15,7 @@ func TestLeaks_SourcePaths(t *testing.T) {
 	doc := `{"format":"rescoord/v1","taken_at":"2026-11-27T12:00:05Z","components":[],"cleanups":[],"resources":[
 	  {"id":"r-1","type":"memory","owner":"gone","name":"abs","state":"active","created_by":["/build/src/app/ui/tab.go:12 ui.Open"]},
 	  {"id":"r-2","type":"file","owner":"gone","name":"mod","state":"active","created_by":["github.com/you/app/ui/player.go:30 ui.Play"]}]}`
-	if err := os.WriteFile(snap, []byte(doc), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	testfs.WriteFile(t, snap, []byte(doc), 0o600)
 	args := []string{"leaks", snap, "--no-step-summary", "--path-map", "github.com/you/app=", "--source-root", "/build/src/app"}
 	r := runCLI(t, append(args, "-o", "github")...)
 	for _, want := range []string{"file=ui/tab.go,line=12", "file=ui/player.go,line=30"} {

@@ -181,9 +181,7 @@ func TestLeaks_SARIFValidatesAgainstSchema(t *testing.T) {
 	}
 	dir := t.TempDir()
 	ignore := filepath.Join(dir, "ignore.yaml")
-	if err := os.WriteFile(ignore, []byte("suppressions:\n  - type: file\n    action: report\n    reason: third-party\n  - rule: growth\n    reason: unused\n    expires: 2020-01-01\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	testfs.WriteFile(t, ignore, []byte("suppressions:\n  - type: file\n    action: report\n    reason: third-party\n  - rule: growth\n    reason: unused\n    expires: 2020-01-01\n"), 0o644)
 	for _, args := range [][]string{
 		{"--demo"},
 		{"--demo", "--suppressions", ignore},
@@ -275,9 +273,7 @@ func TestLeaks_SuppressionsFromWorkingDirectory(t *testing.T) {
   - name: no-such-resource
     reason: left over from an old fix
 `
-	if err := os.WriteFile(filepath.Join(dir, ".rescoord-ignore.yaml"), []byte(ignore), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	testfs.WriteFile(t, filepath.Join(dir, ".rescoord-ignore.yaml"), []byte(ignore), 0o644)
 	// The harness reads the demo and golden files relative to the working
 	// directory: go back to it after each run in dir.
 	wd, err := os.Getwd()
@@ -332,18 +328,14 @@ func TestLeaks_SuppressionsFromWorkingDirectory(t *testing.T) {
 	}
 
 	// A broken file is exit 2, naming the file and line.
-	if err := os.WriteFile(filepath.Join(dir, ".rescoord-ignore.yaml"), []byte("suppressions:\n  - rule: x\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	testfs.WriteFile(t, filepath.Join(dir, ".rescoord-ignore.yaml"), []byte("suppressions:\n  - rule: x\n"), 0o644)
 	res = runIn("leaks", demo)
 	if res.Code != ExitError || !strings.Contains(res.Stderr, ".rescoord-ignore.yaml:2: entry has no reason") {
 		t.Errorf("bad suppressions: exit %d, stderr %q", res.Code, res.Stderr)
 	}
 	// --suppressions names another file.
 	other := filepath.Join(dir, "other.yaml")
-	if err := os.WriteFile(other, []byte("suppressions: []\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	testfs.WriteFile(t, other, []byte("suppressions: []\n"), 0o644)
 	if res := runIn("leaks", demo, "--suppressions", other, "--fail-on", "none"); res.Code != ExitOK {
 		t.Errorf("--suppressions: exit %d, stderr %q", res.Code, res.Stderr)
 	}
@@ -368,9 +360,7 @@ func TestLeaks_ReportFileReplacedAtomicallyWithMode(t *testing.T) {
 	defer syscall.Umask(syscall.Umask(0o022))
 	dir := t.TempDir()
 	path := filepath.Join(dir, "leaks.json")
-	if err := os.WriteFile(path, []byte("old"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	testfs.WriteFile(t, path, []byte("old"), 0o600)
 	ino := func() uint64 {
 		fi, err := os.Stat(path)
 		if err != nil {
@@ -399,13 +389,9 @@ func TestLeaks_ReportFileReplacedAtomicallyWithMode(t *testing.T) {
 func TestLeaks_ReportNeverWrittenThroughASymlink(t *testing.T) {
 	dir := t.TempDir()
 	victim := filepath.Join(dir, "authorized_keys")
-	if err := os.WriteFile(victim, []byte("ssh-ed25519 AAAA"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	testfs.WriteFile(t, victim, []byte("ssh-ed25519 AAAA"), 0o600)
 	link := filepath.Join(dir, "leaks.sarif") // shipped by a pull request
-	if err := os.Symlink(victim, link); err != nil {
-		t.Fatal(err)
-	}
+	testfs.Symlink(t, victim, link)
 	oneLineErr(t, runCLI(t, "leaks", "--demo", "-o", "sarif="+link), "symbolic link")
 	if b, _ := os.ReadFile(victim); string(b) != "ssh-ed25519 AAAA" {
 		t.Errorf("written through the link: the target holds %d bytes", len(b))
@@ -415,9 +401,7 @@ func TestLeaks_ReportNeverWrittenThroughASymlink(t *testing.T) {
 	}
 	// A planted link to a device is no stream: refused too.
 	dev := filepath.Join(dir, "leaks.json")
-	if err := os.Symlink("/dev/null", dev); err != nil {
-		t.Fatal(err)
-	}
+	testfs.Symlink(t, "/dev/null", dev)
 	oneLineErr(t, runCLI(t, "leaks", "--demo", "-o", "json="+dev), "symbolic link")
 }
 
@@ -473,9 +457,7 @@ func TestLeaks_FullDiskKeepsTheOldReport(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = syscall.Unmount(dir, syscall.MNT_DETACH) })
 	path := filepath.Join(dir, "leaks.json")
-	if err := os.WriteFile(path, []byte(`{"good":"old report"}`), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	testfs.WriteFile(t, path, []byte(`{"good":"old report"}`), 0o644)
 	r := runCLI(t, "leaks", "--demo", "-o", "json="+path)
 	oneLineErr(t, r, "no space left on device")
 	if b, _ := os.ReadFile(path); string(b) != `{"good":"old report"}` {
@@ -497,9 +479,7 @@ func seriesFile(t *testing.T, dir string, n int, takenAt, source string) string 
 	s = regexp.MustCompile(`"taken_at": "[^"]*"`).ReplaceAllString(s, `"taken_at": "`+takenAt+`"`)
 	s = strings.Replace(s, `"process": "leaks-test"`, source, 1)
 	path := filepath.Join(dir, fmt.Sprintf("s%d.json", n))
-	if err := os.WriteFile(path, []byte(s), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	testfs.WriteFile(t, path, []byte(s), 0o644)
 	return path
 }
 
@@ -628,9 +608,7 @@ func TestLeaks_SuppressionsFileLimits(t *testing.T) {
 	}
 	dir := t.TempDir()
 	big := filepath.Join(dir, "big.yaml")
-	if err := os.WriteFile(big, []byte("suppressions:\n"+strings.Repeat("# pad\n", 200_000)), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	testfs.WriteFile(t, big, []byte("suppressions:\n"+strings.Repeat("# pad\n", 200_000)), 0o644)
 	oneLineErr(t, runCLI(t, "leaks", demo, "--suppressions", big), "larger than 1048576 bytes")
 	oneLineErr(t, runCLI(t, "leaks", demo, "--suppressions", "/dev/zero"), "/dev/zero is not a regular file (a character device)")
 	fifo := filepath.Join(dir, "fifo.yaml")
@@ -645,9 +623,7 @@ func TestLeaks_SuppressionsFileLimits(t *testing.T) {
 	c.chdir = dir
 	oneLineErr(t, c.run("leaks", demo), ".rescoord-ignore.yaml: larger than 1048576 bytes")
 	dup := filepath.Join(dir, "dup.yaml")
-	if err := os.WriteFile(dup, []byte("suppressions: []\nsuppressions:\n  - rule: growth\n    reason: r\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	testfs.WriteFile(t, dup, []byte("suppressions: []\nsuppressions:\n  - rule: growth\n    reason: r\n"), 0o644)
 	oneLineErr(t, runCLI(t, "leaks", demo, "--suppressions", dup), `dup.yaml:2: "suppressions" given twice (first at line 1)`)
 }
 
@@ -699,9 +675,7 @@ func TestLeaks_GitHubStepSummary(t *testing.T) {
 	}
 
 	link := filepath.Join(dir, "link.md")
-	if err := os.Symlink(filepath.Join(dir, "elsewhere"), link); err != nil {
-		t.Fatal(err)
-	}
+	testfs.Symlink(t, filepath.Join(dir, "elsewhere"), link)
 	c.env = map[string]string{"GITHUB_STEP_SUMMARY": link}
 	oneLineErr(t, c.run("leaks", "--demo", "-o", "github"), "symbolic link")
 	if _, err := os.Lstat(filepath.Join(dir, "elsewhere")); !errors.Is(err, fs.ErrNotExist) {

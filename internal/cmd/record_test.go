@@ -84,9 +84,7 @@ func TestRecord_RefusesAnOlderSeriesUnlessForced(t *testing.T) {
 	c, target := recordCLI(t)
 	out := t.TempDir()
 	for _, name := range []string{"snapshot-0001.json", "snapshot-0002.json", "snapshot-0003.json", "notes.txt"} {
-		if err := os.WriteFile(filepath.Join(out, name), []byte("old run"), 0o600); err != nil {
-			t.Fatal(err)
-		}
+		testfs.WriteFile(t, filepath.Join(out, name), []byte("old run"), 0o600)
 	}
 	r := c.run("record", "--attach", target, "--count", "2", "--out", out)
 	oneLine(t, r, "already holds a series (3 files, snapshot-0001.json…)")
@@ -114,9 +112,7 @@ func TestRecord_NeverWritesThroughAPlantedSymlink(t *testing.T) {
 	c, target := recordCLI(t)
 	dir := t.TempDir()
 	victim := filepath.Join(dir, "victim")
-	if err := os.WriteFile(victim, []byte("root's file"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	testfs.WriteFile(t, victim, []byte("root's file"), 0o644)
 	if os.Geteuid() == 0 {
 		if err := os.Chown(victim, 65534, 65534); err != nil { // another user's file
 			t.Fatal(err)
@@ -127,9 +123,7 @@ func TestRecord_NeverWritesThroughAPlantedSymlink(t *testing.T) {
 		t.Fatal(err)
 	}
 	link := filepath.Join(out, "snapshot-0001.json")
-	if err := os.Symlink(victim, link); err != nil {
-		t.Fatal(err)
-	}
+	testfs.Symlink(t, victim, link)
 	r := c.run("record", "--attach", target, "--count", "1", "--out", out)
 	oneLine(t, r, "already holds a series")
 	if r := c.run("record", "--attach", target, "--count", "1", "--out", out, "--force"); r.Code != 0 {
@@ -144,13 +138,9 @@ func TestRecord_NeverWritesThroughAPlantedSymlink(t *testing.T) {
 
 	// --out itself a link (to a directory of someone else's) is refused.
 	linkDir := filepath.Join(dir, "snaps")
-	if err := os.Symlink(t.TempDir(), linkDir); err != nil {
-		t.Fatal(err)
-	}
+	testfs.Symlink(t, t.TempDir(), linkDir)
 	oneLine(t, c.run("record", "--attach", target, "--count", "1", "--out", linkDir), "is a symbolic link")
 	notDir := filepath.Join(dir, "file")
-	if err := os.WriteFile(notDir, nil, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	testfs.WriteFile(t, notDir, nil, 0o600)
 	oneLine(t, c.run("record", "--attach", target, "--count", "1", "--out", notDir), "is not a directory")
 }

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"github.com/rescoord/rescoord/internal/testfs"
+
 	"github.com/rescoord/rescoord/internal/discovery"
 )
 
@@ -60,9 +62,7 @@ func hostileSnapshot(t *testing.T) string {
 		t.Fatal(err)
 	}
 	path := filepath.Join(t.TempDir(), "hostile.json")
-	if err := os.WriteFile(path, b, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	testfs.WriteFile(t, path, b, 0o600)
 	return path
 }
 
@@ -159,9 +159,7 @@ func TestUntrustedText_ValidateErrorsEscapeControls(t *testing.T) {
 		"components": []any{map[string]any{"id": "a" + evil, "state": "alive" + evil, "parent": "b" + evil}},
 		"resources":  []any{map[string]any{"id": "r" + evil, "type": "t" + evil, "owner": "a" + evil, "state": "on" + evil}}})
 	path := filepath.Join(t.TempDir(), "broken"+evil+".json")
-	if err := os.WriteFile(path, b, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	testfs.WriteFile(t, path, b, 0o600)
 	for _, color := range []string{"never", "always"} {
 		r := runCLI(t, "--color", color, "validate", path)
 		if r.Code != 2 || r.Stdout == "" {

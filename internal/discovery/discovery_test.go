@@ -118,9 +118,7 @@ func TestEnsureDir_RefusesASymlinkWithoutFollowingIt(t *testing.T) {
 		t.Fatal(err)
 	}
 	link := filepath.Join(base, "rescoord")
-	if err := os.Symlink(victim, link); err != nil {
-		t.Fatal(err)
-	}
+	testfs.Symlink(t, victim, link)
 	wantRefused(t, EnsureDir(link), link, "symbolic link")
 	_, err := Write(link, Entry{PID: 1, Process: "x", Address: "unix:///x.sock"})
 	wantRefused(t, err, link, "symbolic link")
@@ -181,9 +179,7 @@ func TestWrite_AtomicAndNeverThroughASymlink(t *testing.T) {
 	os.WriteFile(victim, []byte("precious\n"), 0o644)
 	// Links planted where a writer might put its file or its temporary file.
 	for _, name := range []string{"4242.json", "4242.json.tmp", ".4242.json.tmp"} {
-		if err := os.Symlink(victim, filepath.Join(dir, name)); err != nil {
-			t.Fatal(err)
-		}
+		testfs.Symlink(t, victim, filepath.Join(dir, name))
 	}
 	path, err := Write(dir, Entry{PID: 4242, Process: "mediaapp", Address: "unix:///run/a.sock"})
 	if err != nil {
@@ -206,9 +202,7 @@ func writeEntry(t *testing.T, dir string, e Entry) string {
 	t.Helper()
 	b, _ := json.Marshal(e)
 	path := filepath.Join(dir, strconv.Itoa(e.PID)+".json")
-	if err := os.WriteFile(path, b, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	testfs.WriteFile(t, path, b, 0o600)
 	return path
 }
 

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rescoord/rescoord/internal/testfs"
+
 	"github.com/rescoord/rescoord/internal/gensnap"
 	"github.com/rescoord/rescoord/pkg/leaks"
 	"github.com/rescoord/rescoord/pkg/snapshot"
@@ -207,8 +209,6 @@ func python3With(t *testing.T, module string) string {
 func writeTemp(t *testing.T, name string, data []byte) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), name)
-	if err := os.WriteFile(path, data, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	testfs.WriteFile(t, path, data, 0o644)
 	return path
 }

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/rescoord/rescoord/internal/testfs"
+
 	"github.com/rescoord/rescoord/pkg/leaks"
 )
 
@@ -164,9 +166,7 @@ func TestGitHub_HostileNames(t *testing.T) {
 func TestGitHub_StepSummary(t *testing.T) {
 	dir := t.TempDir()
 	summary := filepath.Join(dir, "summary.md")
-	if err := os.WriteFile(summary, []byte("earlier step\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	testfs.WriteFile(t, summary, []byte("earlier step\n"), 0o644)
 	r := demoReport(t)
 	out := string(printReport(t, "github", Options{StepSummary: summary}, r))
 	got, err := os.ReadFile(summary)
@@ -190,13 +190,9 @@ func TestGitHub_StepSummary(t *testing.T) {
 
 	// A symbolic link is refused, and its target left alone.
 	target := filepath.Join(dir, "target")
-	if err := os.WriteFile(target, []byte("secret"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	testfs.WriteFile(t, target, []byte("secret"), 0o600)
 	link := filepath.Join(dir, "link.md")
-	if err := os.Symlink(target, link); err != nil {
-		t.Fatal(err)
-	}
+	testfs.Symlink(t, target, link)
 	p, _ := New("github", Options{StepSummary: link})
 	if err := p.Print(new(strings.Builder), r); err == nil || !strings.Contains(err.Error(), "symbolic link") {
 		t.Errorf("a link as step summary: %v", err)

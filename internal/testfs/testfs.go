@@ -66,3 +66,19 @@ func gzipMember(data []byte) []byte {
 	zw.Close()
 	return b.Bytes()
 }
+
+// WriteFile is os.WriteFile that fails the test on an error.
+func WriteFile(tb testing.TB, name string, data []byte, perm fs.FileMode) {
+	tb.Helper()
+	if err := os.WriteFile(name, data, perm); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// Symlink is os.Symlink that fails the test on an error.
+func Symlink(tb testing.TB, target, link string) {
+	tb.Helper()
+	if err := os.Symlink(target, link); err != nil {
+		tb.Fatal(err)
+	}
+}

@@ -4,6 +4,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/rescoord/rescoord/internal/testfs"
 )
 
 // Files of the main module are relative to its root, however the binary
@@ -47,9 +49,7 @@ func TestLearnModuleDir_GoMod(t *testing.T) {
 	t.Cleanup(func() { moduleDir.Store(saved) })
 	moduleDir.Store(nil)
 	dir := filepath.ToSlash(t.TempDir())
-	if err := os.WriteFile(dir+"/go.mod", []byte("module "+modulePath+"\n\ngo 1.24\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	testfs.WriteFile(t, dir+"/go.mod", []byte("module "+modulePath+"\n\ngo 1.24\n"), 0o600)
 	if got := frameFile(dir+"/cmd/app/main.go", "main.main"); got != "cmd/app/main.go" {
 		t.Errorf("frameFile = %q, want cmd/app/main.go", got)
 	}

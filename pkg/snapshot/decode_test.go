@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rescoord/rescoord/internal/testfs"
+
 	"github.com/rescoord/rescoord/internal/golden"
 )
 
@@ -86,9 +88,7 @@ func TestDecode_Gzip(t *testing.T) {
 	zw.Write(data)
 	zw.Close()
 	path := filepath.Join(t.TempDir(), "snap.json.gz")
-	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	testfs.WriteFile(t, path, buf.Bytes(), 0o644)
 	s, err := Load(path)
 	if err != nil {
 		t.Fatal(err)

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/rescoord/rescoord/internal/testfs"
+
 	"github.com/rescoord/rescoord/internal/gensnap"
 )
 
@@ -256,9 +258,7 @@ func TestLoad_LargeFilesAgreeWithParse(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "snap.json")
-			if err := os.WriteFile(path, data, 0o644); err != nil {
-				t.Fatal(err)
-			}
+			testfs.WriteFile(t, path, data, 0o644)
 			want, werr := Parse(append([]byte(nil), data...), path)
 			got, gerr := loadTuned(path, small())
 			if errText(werr) != errText(gerr) {
@@ -337,9 +337,7 @@ func TestDecoders_DuplicateKeysAreErrors(t *testing.T) {
 				t.Errorf("%d elements, %s: error %q, want one duplicate key %q", n, tc.res+tc.comp+tc.cleanup, got, tc.key)
 			}
 			path := filepath.Join(t.TempDir(), "snap.json")
-			if err := os.WriteFile(path, data, 0o600); err != nil {
-				t.Fatal(err)
-			}
+			testfs.WriteFile(t, path, data, 0o600)
 			_, lerr := loadTuned(path, tiny)
 			if errText(lerr) != strings.ReplaceAll(errText(err), "in:", path+":") {
 				t.Errorf("Load: %s, Parse: %s", errText(lerr), errText(err))

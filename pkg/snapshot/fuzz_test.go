@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/rescoord/rescoord/internal/testfs"
 )
 
 // FuzzParse checks that no input makes the decoder panic, that every
@@ -87,9 +89,7 @@ func FuzzLoadLarge(f *testing.F) {
 		tu := small()
 		tu.windowSize = 16 + int(window%1024)
 		path := filepath.Join(dir, "snap.json")
-		if err := os.WriteFile(path, data, 0o600); err != nil {
-			t.Fatal(err)
-		}
+		testfs.WriteFile(t, path, data, 0o600)
 		want, werr := Parse(append([]byte(nil), data...), path)
 		got, gerr := loadTuned(path, tu)
 		if errText(werr) != errText(gerr) {

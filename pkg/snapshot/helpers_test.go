@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/rescoord/rescoord/internal/testfs"
+
 	"github.com/rescoord/rescoord/internal/gensnap"
 )
 
@@ -24,9 +26,7 @@ func generated(tb testing.TB, cfg gensnap.Config) []byte {
 func writeTemp(tb testing.TB, name string, data []byte) string {
 	tb.Helper()
 	path := filepath.Join(tb.TempDir(), name)
-	if err := os.WriteFile(path, data, 0o600); err != nil {
-		tb.Fatal(err)
-	}
+	testfs.WriteFile(tb, path, data, 0o600)
 	return path
 }
 

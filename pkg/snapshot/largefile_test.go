@@ -9,6 +9,8 @@ import (
 	"runtime/metrics"
 	"testing"
 
+	"github.com/rescoord/rescoord/internal/testfs"
+
 	"github.com/rescoord/rescoord/internal/gensnap"
 )
 
@@ -114,9 +116,7 @@ func TestLoad_SkimsAndFallsBackToTheExactOutline(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "snap.json")
-			if err := os.WriteFile(path, tc.data, 0o644); err != nil {
-				t.Fatal(err)
-			}
+			testfs.WriteFile(t, path, tc.data, 0o644)
 			f, err := os.Open(path)
 			if err != nil {
 				t.Fatal(err)

@@ -37,9 +37,7 @@ func TestDecode_GzipBombFailsWithinTheLimit(t *testing.T) {
 		t.Fatalf("bomb of %d bytes", len(bomb))
 	}
 	path := filepath.Join(t.TempDir(), "bomb.json.gz")
-	if err := os.WriteFile(path, bomb, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	testfs.WriteFile(t, path, bomb, 0o600)
 	const limit = 64 << 20
 	var err error
 	alloc := allocated(func() { _, err = LoadContext(context.Background(), path, Options{MaxBytes: limit}) })
@@ -129,9 +127,7 @@ func TestDecode_FailsAtTheFirstByte(t *testing.T) {
 // input larger than the limit are refused; a file by its size, unread.
 func TestLoad_OverTheLimit(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "snap.json")
-	if err := os.WriteFile(path, []byte(minimal), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	testfs.WriteFile(t, path, []byte(minimal), 0o600)
 	small := Options{MaxBytes: int64(len(minimal)) - 1}
 	var large *TooLargeError
 	if _, err := LoadContext(context.Background(), path, small); !errors.As(err, &large) || large.Name != path || large.Decompressed {

@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/rescoord/rescoord/internal/testfs"
 )
 
 const snapshotDir = "../../../pkg/snapshot"
@@ -108,9 +110,7 @@ func TestGenerate_RefusesABadTable(t *testing.T) {
 func TestWriteFile_ReplacesAndLeavesNoTemporary(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "out.go")
-	if err := os.WriteFile(path, []byte("old"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	testfs.WriteFile(t, path, []byte("old"), 0o600)
 	if err := writeFile(path, []byte("new")); err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/rescoord/rescoord/internal/testfs"
+
 	"github.com/rescoord/rescoord/pkg/coordinator"
 	"github.com/rescoord/rescoord/pkg/registry"
 )
@@ -60,12 +62,8 @@ func TestDocs_PromtoolConfig(t *testing.T) {
 	promtool(t)
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "prometheus.yml")
-	if err := os.WriteFile(cfg, []byte(docBlock(t, "config")), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "mediaapp.token"), []byte("secret\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	testfs.WriteFile(t, cfg, []byte(docBlock(t, "config")), 0o600)
+	testfs.WriteFile(t, filepath.Join(dir, "mediaapp.token"), []byte("secret\n"), 0o600)
 	runPromtool(t, nil, "check", "config", cfg)
 }
 
@@ -75,9 +73,7 @@ func TestDocs_PromtoolRules(t *testing.T) {
 	promtool(t)
 	rules := docBlock(t, "rules")
 	f := filepath.Join(t.TempDir(), "rules.yml")
-	if err := os.WriteFile(f, []byte(rules), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	testfs.WriteFile(t, f, []byte(rules), 0o600)
 	runPromtool(t, nil, "check", "rules", f)
 	text := scrape(t, mediaRegistry(t))
 	for _, m := range regexp.MustCompile(`rescoord_[a-z_]+`).FindAllString(rules, -1) {

@@ -15,6 +15,8 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/rescoord/rescoord/internal/testfs"
+
 	"github.com/rescoord/rescoord/pkg/leaks"
 	"github.com/rescoord/rescoord/pkg/registry"
 )
@@ -515,9 +517,7 @@ func TestScope_AliveChildIsAWarning(t *testing.T) {
 func TestOptions_BadInput(t *testing.T) {
 	r := registry.New()
 	bad := filepath.Join(t.TempDir(), "bad.yaml")
-	if err := os.WriteFile(bad, []byte("suppressions:\n  - name: x\n  - name: y\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	testfs.WriteFile(t, bad, []byte("suppressions:\n  - name: x\n  - name: y\n"), 0o600)
 	f := manual(t, "TestBad")
 	// Every error keeps its own line.
 	if id := Scope(f, r, SuppressionsFile(bad)); id != "" || len(f.fatals) != 1 ||
