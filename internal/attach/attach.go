@@ -439,22 +439,35 @@ func firstNonEmpty(a, b string) string {
 	return b
 }
 
+// getJSON sends GET path and returns the response when its status is 200
+// and its content JSON; otherwise it closes the body and says what came
+// back, "did not answer " + what.
+func (c *Client) getJSON(ctx context.Context, path, what string) (*http.Response, error) {
+	resp, err := c.do(ctx, http.MethodGet, path)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.checkStatus(resp, path); err != nil {
+		resp.Body.Close()
+		return nil, err
+	}
+	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+		resp.Body.Close()
+		return nil, fmt.Errorf("%s did not answer %s (content type %q)", c.target.Name, what, c.scrub(ct))
+	}
+	return resp, nil
+}
+
 // Snapshot fetches and decodes the process's snapshot. The whole request
 // is bounded by the timeout and the body, once decompressed, by MaxBytes.
 func (c *Client) Snapshot(ctx context.Context) (*snapshot.Snapshot, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
 	defer cancel()
-	resp, err := c.do(ctx, http.MethodGet, PathSnapshot)
+	resp, err := c.getJSON(ctx, PathSnapshot, "with a snapshot")
 	if err != nil {
 		return nil, err
 	}
 	defer resp.Body.Close()
-	if err := c.checkStatus(resp, PathSnapshot); err != nil {
-		return nil, err
-	}
-	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
-		return nil, fmt.Errorf("%s did not answer with a snapshot (content type %q)", c.target.Name, c.scrub(ct))
-	}
 	if resp.ContentLength > c.opts.MaxBytes {
 		return nil, c.tooLarge()
 	}
@@ -483,17 +496,11 @@ func (c *Client) Snapshot(ctx context.Context) (*snapshot.Snapshot, error) {
 func (c *Client) Cleanups(ctx context.Context) (*CleanupState, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
 	defer cancel()
-	resp, err := c.do(ctx, http.MethodGet, PathStats)
+	resp, err := c.getJSON(ctx, PathStats, "/stats with JSON")
 	if err != nil {
 		return nil, err
 	}
 	defer resp.Body.Close()
-	if err := c.checkStatus(resp, PathStats); err != nil {
-		return nil, err
-	}
-	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
-		return nil, fmt.Errorf("%s did not answer /stats with JSON (content type %q)", c.target.Name, c.scrub(ct))
-	}
 	limit := min(c.opts.MaxBytes, 64<<20)
 	body := &limitReader{r: resp.Body, n: limit}
 	var st CleanupState

@@ -41,7 +41,7 @@ type AttachOptions struct {
 
 func (o *InputOptions) addFlags(c *cobra.Command) {
 	c.Flags().BoolVar(&o.Demo, "demo", false, "read the sample snapshot built into rescoord (a media app with a few real leaks)")
-	c.Flags().StringVar(&o.Attach, "attach", "", "read the snapshot a live process serves (unix:///path.sock, http://127.0.0.1:6060, pid:1234, a process name from 'rescoord ps', or without instrumentation proc:PID and pprof:http://HOST:PORT/debug/pprof/)")
+	c.Flags().StringVar(&o.Attach, "attach", "", "read the snapshot of "+attachTargetHelp)
 	o.MaxBytes = snapshot.DefaultMaxBytes
 	c.Flags().Var((*sizeFlag)(&o.MaxBytes), "max-input", "refuse a snapshot larger than this once decompressed, such as 512MB or 4GiB")
 	o.AttachOptions.addFlags(c)
@@ -64,6 +64,16 @@ func (s *sizeFlag) Set(v string) error {
 	*s = sizeFlag(n)
 	return nil
 }
+
+// addTargetFlags adds --attach, naming the live process into *target, and
+// the flags of o: for the commands that only ever attach.
+func (o *AttachOptions) addTargetFlags(c *cobra.Command, target *string) {
+	c.Flags().StringVar(target, "attach", "", attachTargetHelp)
+	o.addFlags(c)
+}
+
+// attachTargetHelp is the help of --attach: every kind of target it takes.
+const attachTargetHelp = "the live process: unix:///path.sock, http://127.0.0.1:6060, pid:1234, a process name from 'rescoord ps', or without instrumentation proc:PID and pprof:http://HOST:PORT/debug/pprof/"
 
 func (o *AttachOptions) addFlags(c *cobra.Command) {
 	c.Flags().DurationVar(&o.Timeout, "timeout", 5*time.Second, "with --attach, how long to wait for the process to answer")

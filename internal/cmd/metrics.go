@@ -51,16 +51,10 @@ Host that is not a loopback address are refused. Ctrl-C stops it.`,
 		Example: `  rescoord metrics --attach mediaapp --listen 127.0.0.1:9464
   rescoord metrics --attach proc:4242 --listen 127.0.0.1:9464 --timeout 10s`,
 		Args: cobra.NoArgs,
-		RunE: func(c *cobra.Command, args []string) error {
-			if runF != nil {
-				return runF(opts)
-			}
-			return runMetrics(c.Context(), f, opts)
-		},
+		RunE: runner(f, opts, nil, runF, runMetrics),
 	}
 	fl := c.Flags()
-	fl.StringVar(&opts.Attach, "attach", "", "the live process (unix:///path.sock, http://127.0.0.1:6060, pid:1234, a name from 'rescoord ps', proc:PID or pprof:URL)")
-	opts.AttachOptions.addFlags(c)
+	opts.AttachOptions.addTargetFlags(c, &opts.Attach)
 	opts.MaxBytes = snapshot.DefaultMaxBytes
 	fl.Var((*sizeFlag)(&opts.MaxBytes), "max-input", "refuse a snapshot larger than this once decompressed, such as 512MB or 4GiB")
 	fl.StringVar(&opts.Listen, "listen", "127.0.0.1:9464", "serve /metrics on this host:port (a loopback address unless --public; port 0 picks one)")

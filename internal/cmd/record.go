@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -48,15 +49,9 @@ snapshot's name is never written through.`,
 		Example: `  rescoord record --attach mediaapp --every 2s --count 5 --out snaps
   rescoord leaks snaps/snapshot-*.json`,
 		Args: cobra.NoArgs,
-		RunE: func(c *cobra.Command, args []string) error {
-			if runF != nil {
-				return runF(opts)
-			}
-			return runRecord(c, f, opts)
-		},
+		RunE: runner(f, opts, nil, runF, runRecord),
 	}
-	c.Flags().StringVar(&opts.Attach, "attach", "", "the live process (unix:///path.sock, http://127.0.0.1:6060, pid:1234 or a name from 'rescoord ps')")
-	opts.AttachOptions.addFlags(c)
+	opts.AttachOptions.addTargetFlags(c, &opts.Attach)
 	c.Flags().DurationVar(&opts.Every, "every", 2*time.Second, "interval between snapshots")
 	c.Flags().IntVar(&opts.Count, "count", 5, "how many snapshots to save")
 	c.Flags().StringVar(&opts.Out, "out", "snapshots", "directory to save them in (created 0700 if needed)")
@@ -64,7 +59,7 @@ snapshot's name is never written through.`,
 	return c
 }
 
-func runRecord(c *cobra.Command, f *Factory, opts *RecordOptions) error {
+func runRecord(ctx context.Context, f *Factory, opts *RecordOptions) error {
 	if opts.Attach == "" {
 		return usageError("record needs --attach TARGET (rescoord ps lists attachable processes)")
 	}
@@ -85,7 +80,6 @@ func runRecord(c *cobra.Command, f *Factory, opts *RecordOptions) error {
 	if shared {
 		warnf(f, "--out %s is writable by other users and not sticky: they can replace the snapshots saved there", opts.Out)
 	}
-	ctx := c.Context()
 	for i := 1; i <= opts.Count; i++ {
 		if i > 1 {
 			if err := f.sleep(ctx, opts.Every); err != nil {

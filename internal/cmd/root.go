@@ -267,12 +267,14 @@ func printError(w io.Writer, err error) {
 	fmt.Fprintf(w, "rescoord: %s\n", strings.Join(lines, "\n"))
 }
 
-// runner is the RunE of a command that takes snapshot arguments: it keeps
-// them in *args, then runs run with the command's context (Ctrl-C), or,
-// in tests, runF with the options the flags filled.
+// runner is the RunE of a command: it keeps its arguments in *args (when
+// args is not nil), then runs run with the command's context (Ctrl-C),
+// or, in tests, runF with the options the flags filled.
 func runner[O any](f *Factory, opts *O, args *[]string, runF func(*O) error, run func(context.Context, *Factory, *O) error) func(*cobra.Command, []string) error {
 	return func(c *cobra.Command, a []string) error {
-		*args = a
+		if args != nil {
+			*args = a
+		}
 		if runF != nil {
 			return runF(opts)
 		}

@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"cmp"
+	"context"
 	"fmt"
 	"io"
 	"slices"
@@ -42,15 +43,9 @@ summary per refresh.`,
 		Example: `  rescoord watch --attach mediaapp
   rescoord watch --attach unix:///run/user/1000/rescoord/4242.sock --every 5s --count 10`,
 		Args: cobra.NoArgs,
-		RunE: func(c *cobra.Command, args []string) error {
-			if runF != nil {
-				return runF(opts)
-			}
-			return runWatch(c, f, opts)
-		},
+		RunE: runner(f, opts, nil, runF, runWatch),
 	}
-	c.Flags().StringVar(&opts.Attach, "attach", "", "the live process (unix:///path.sock, http://127.0.0.1:6060, pid:1234 or a name from 'rescoord ps')")
-	opts.AttachOptions.addFlags(c)
+	opts.AttachOptions.addTargetFlags(c, &opts.Attach)
 	c.Flags().DurationVar(&opts.Every, "every", 2*time.Second, "refresh interval")
 	c.Flags().IntVar(&opts.Count, "count", 0, "stop after this many refreshes (0: until interrupted)")
 	c.Flags().IntVar(&opts.Top, "top", 8, "how many components to show")
@@ -97,7 +92,7 @@ func liveGroups(ix *snapshot.Index) map[groupKey]int {
 	return out
 }
 
-func runWatch(c *cobra.Command, f *Factory, opts *WatchOptions) error {
+func runWatch(ctx context.Context, f *Factory, opts *WatchOptions) error {
 	if opts.Attach == "" {
 		return usageError("watch needs --attach TARGET (rescoord ps lists attachable processes)")
 	}
@@ -111,7 +106,6 @@ func runWatch(c *cobra.Command, f *Factory, opts *WatchOptions) error {
 	if err != nil {
 		return err
 	}
-	ctx := c.Context()
 	st := f.Styles()
 	var last *watchFrame
 	for i := 1; opts.Count == 0 || i <= opts.Count; i++ {
