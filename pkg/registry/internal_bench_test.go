@@ -54,16 +54,40 @@ func BenchmarkSnapshotPause(b *testing.B) {
 // trackLoop tracks and releases in a loop until stop, and returns the
 // slowest single Track+Release.
 func trackLoop[T any](b testing.TB, r *Registry, owner string, stop <-chan T) time.Duration {
+	return tracker(b, r, owner, stop, nil)
+}
+
+// tickTracker tracks and releases a resource every millisecond, as a busy
+// application would, until stop, and returns the slowest Track+Release.
+// Unlike trackLoop it allocates next to nothing, so that B/op is the
+// serving's own.
+func tickTracker(b testing.TB, r *Registry, owner string, stop <-chan struct{}) time.Duration {
+	t := time.NewTicker(time.Millisecond)
+	defer t.Stop()
+	return tracker(b, r, owner, stop, t.C)
+}
+
+// tracker tracks and releases a resource of owner at each tick (nil: in a
+// loop) until stop, and returns the slowest Track+Release.
+func tracker[T any](b testing.TB, r *Registry, owner string, stop <-chan T, tick <-chan time.Time) time.Duration {
 	if err := r.RegisterComponent(owner); err != nil {
 		b.Fatal(err)
 	}
 	ctx := context.Background()
 	var worst time.Duration
 	for {
-		select {
-		case <-stop:
-			return worst
-		default:
+		if tick == nil {
+			select {
+			case <-stop:
+				return worst
+			default:
+			}
+		} else {
+			select {
+			case <-stop:
+				return worst
+			case <-tick:
+			}
 		}
 		start := time.Now()
 		h, _ := r.Track(owner, nil, WithSize(1))
@@ -122,31 +146,6 @@ func BenchmarkServeSnapshot(b *testing.B) {
 				b.ReportMetric(float64(worst.Microseconds())/1000, "max-track-ms")
 			})
 		}
-	}
-}
-
-// tickTracker tracks and releases a resource every millisecond, as a busy
-// application would, until stop, and returns the slowest Track+Release.
-// Unlike trackLoop it allocates next to nothing, so that B/op is the
-// serving's own.
-func tickTracker(b testing.TB, r *Registry, owner string, stop <-chan struct{}) time.Duration {
-	if err := r.RegisterComponent(owner); err != nil {
-		b.Fatal(err)
-	}
-	t := time.NewTicker(time.Millisecond)
-	defer t.Stop()
-	ctx := context.Background()
-	var worst time.Duration
-	for {
-		select {
-		case <-stop:
-			return worst
-		case <-t.C:
-		}
-		start := time.Now()
-		h, _ := r.Track(owner, nil, WithSize(1))
-		_ = h.Release(ctx)
-		worst = max(worst, time.Since(start))
 	}
 }
 
