@@ -325,6 +325,11 @@ func NewClient(t Target, opts Options) *Client {
 	return &Client{target: t, opts: opts, http: &http.Client{Transport: tr}}
 }
 
+// Close closes the connections the client keeps open between requests:
+// a program that is done with the target, but goes on, does not hold one
+// of the few connections its server accepts at a time.
+func (c *Client) Close() { c.http.CloseIdleConnections() }
+
 // Target is the target the client talks to.
 func (c *Client) Target() Target { return c.target }
 

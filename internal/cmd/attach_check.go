@@ -104,6 +104,7 @@ func runAttachCheck(ctx context.Context, f *Factory, opts *AttachCheckOptions) e
 	if err != nil {
 		return err
 	}
+	defer client.Close()
 	allow, _ := attach.ParseUIDs(opts.Attach.AllowUID) // client checked it
 	k := &checker{ctx: ctx, f: f, client: client, target: client.Target(), timeout: opts.Attach.Timeout, public: opts.Public, allowUIDs: allow}
 	if err := k.run(); err != nil {

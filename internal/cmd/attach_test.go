@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rescoord/rescoord/pkg/registry"
+
 	"github.com/rescoord/rescoord/internal/attach"
 	"github.com/rescoord/rescoord/internal/discovery"
 )
@@ -294,5 +296,34 @@ func TestWatch(t *testing.T) {
 	c.tty = true
 	if r := c.run("watch", "--attach", target, "--count", "1"); !strings.HasPrefix(r.Stdout, "\x1b[H\x1b[2J") {
 		t.Error("on a terminal, watch does not redraw in place")
+	}
+}
+
+// TestAttach_CommandsLeaveNoConnectionOpen: a command run in a process
+// that goes on (RunContext, as an embedding program or these tests do)
+// closes its connections to the target when it ends. The server accepts
+// two connections at a time here: without that, the third command would
+// wait for a connection until its --timeout.
+func TestAttach_CommandsLeaveNoConnectionOpen(t *testing.T) {
+	reg := registry.New(registry.WithStackCapture(false))
+	if err := reg.RegisterComponent("tab"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := reg.Track("tab", nil, registry.WithType("worker")); err != nil {
+		t.Fatal(err)
+	}
+	srv := serveReg(t, reg, registry.WithAddress("unix://"+shortTempDir(t)+"/app.sock"), registry.WithoutDiscovery(), registry.WithMaxConnections(2))
+	c := attachCLI(t)
+	out := t.TempDir()
+	for _, args := range [][]string{
+		{"list"}, {"stats"}, {"validate"}, {"leaks"}, {"leaks", "--reconcile"},
+		{"watch", "--count", "1"}, {"record", "--count", "1", "--every", "1ms", "--force", "--out", out},
+	} {
+		for i := range 3 {
+			r := c.run(append(args, "--attach", srv.Address(), "--timeout", "2s")...)
+			if r.Code > 1 {
+				t.Fatalf("%v, run %d: exit %d: %s", args, i+1, r.Code, r.Stderr)
+			}
+		}
 	}
 }

@@ -43,6 +43,7 @@ func runLiveCleanup(ctx context.Context, f *Factory, opts *CleanupOptions) error
 	if err != nil {
 		return err
 	}
+	defer client.Close()
 	s, err := client.Snapshot(ctx)
 	if err != nil {
 		return &exitError{code: ExitError, err: err}

@@ -89,6 +89,8 @@ func (o *AttachOptions) addFlags(c *cobra.Command) {
 type attachSource interface {
 	Snapshot(ctx context.Context) (*snapshot.Snapshot, error)
 	Cleanups(ctx context.Context) (*attach.CleanupState, error)
+	// Close ends the connections kept for the next request.
+	Close()
 }
 
 // source connects to an attach target for its snapshots: any target,
@@ -133,6 +135,7 @@ func (o *AttachOptions) fetch(ctx context.Context, f *Factory, target string) (*
 	if err != nil {
 		return nil, err
 	}
+	defer c.Close()
 	s, err := c.Snapshot(ctx)
 	if err != nil {
 		return nil, &exitError{code: ExitError, err: err}

@@ -42,6 +42,9 @@ func (noRegistry) Cleanups(context.Context) (*attach.CleanupState, error) {
 	return nil, errNoRegistry
 }
 
+// Close does nothing: an imported target keeps no connection of its own.
+func (noRegistry) Close() {}
+
 // procSource reads a Linux process from /proc.
 type procSource struct {
 	noRegistry

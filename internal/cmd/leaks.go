@@ -430,6 +430,7 @@ func reconcileIndex(ctx context.Context, f *Factory, opts *LeaksOptions, s *snap
 	if err != nil {
 		return nil, nil, err // proc: and pprof: targets have no registry
 	}
+	defer c.Close()
 	if s.Source.PID <= 0 {
 		return nil, nil, &exitError{code: ExitError, err: errors.New("--reconcile: the attached process's snapshot names no pid (source.pid)")}
 	}

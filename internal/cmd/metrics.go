@@ -82,6 +82,7 @@ func runMetrics(ctx context.Context, f *Factory, opts *MetricsOptions) error {
 	if err != nil {
 		return err
 	}
+	defer src.Close()
 	ln, err := net.Listen("tcp", opts.Listen)
 	if err != nil {
 		return &exitError{code: ExitError, err: fmt.Errorf("--listen: %w", err)}

@@ -73,6 +73,7 @@ func runRecord(ctx context.Context, f *Factory, opts *RecordOptions) error {
 	if err != nil {
 		return err
 	}
+	defer client.Close()
 	old, shared, err := prepareOut(opts.Out, opts.Force)
 	if err != nil {
 		return err

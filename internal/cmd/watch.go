@@ -106,6 +106,7 @@ func runWatch(ctx context.Context, f *Factory, opts *WatchOptions) error {
 	if err != nil {
 		return err
 	}
+	defer client.Close()
 	st := f.Styles()
 	var last *watchFrame
 	for i := 1; opts.Count == 0 || i <= opts.Count; i++ {

@@ -34,11 +34,12 @@ func BenchmarkSnapshotPause(b *testing.B) {
 			}
 			var maxHold time.Duration
 			r.lockHeld = func(d time.Duration) { maxHold = max(maxHold, d) }
-			quiet := trackLoop(b, r, "quiet", time.After(200*time.Millisecond))
+			mustRegister(b, r, "quiet", "busy")
+			quiet := trackLoop(r, "quiet", time.After(200*time.Millisecond))
 			stop := make(chan struct{})
 			var worst time.Duration
 			var wg sync.WaitGroup
-			wg.Go(func() { worst = trackLoop(b, r, "busy", stop) })
+			wg.Go(func() { worst = trackLoop(r, "busy", stop) })
 			for b.Loop() {
 				_ = r.Snapshot()
 			}
@@ -51,28 +52,35 @@ func BenchmarkSnapshotPause(b *testing.B) {
 	}
 }
 
-// trackLoop tracks and releases in a loop until stop, and returns the
-// slowest single Track+Release.
-func trackLoop[T any](b testing.TB, r *Registry, owner string, stop <-chan T) time.Duration {
-	return tracker(b, r, owner, stop, nil)
+// mustRegister registers the tracker components owners.
+func mustRegister(b testing.TB, r *Registry, owners ...string) {
+	b.Helper()
+	for _, o := range owners {
+		if err := r.RegisterComponent(o); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
 
-// tickTracker tracks and releases a resource every millisecond, as a busy
-// application would, until stop, and returns the slowest Track+Release.
-// Unlike trackLoop it allocates next to nothing, so that B/op is the
-// serving's own.
-func tickTracker(b testing.TB, r *Registry, owner string, stop <-chan struct{}) time.Duration {
+// trackLoop tracks and releases a resource of owner (registered) in a
+// loop until stop, and returns the slowest single Track+Release.
+func trackLoop[T any](r *Registry, owner string, stop <-chan T) time.Duration {
+	return tracker(r, owner, stop, nil)
+}
+
+// tickTracker tracks and releases a resource of owner (registered) every
+// millisecond, as a busy application would, until stop, and returns the
+// slowest Track+Release. Unlike trackLoop it allocates next to nothing,
+// so that B/op is the serving's own.
+func tickTracker(r *Registry, owner string, stop <-chan struct{}) time.Duration {
 	t := time.NewTicker(time.Millisecond)
 	defer t.Stop()
-	return tracker(b, r, owner, stop, t.C)
+	return tracker(r, owner, stop, t.C)
 }
 
 // tracker tracks and releases a resource of owner at each tick (nil: in a
 // loop) until stop, and returns the slowest Track+Release.
-func tracker[T any](b testing.TB, r *Registry, owner string, stop <-chan T, tick <-chan time.Time) time.Duration {
-	if err := r.RegisterComponent(owner); err != nil {
-		b.Fatal(err)
-	}
+func tracker[T any](r *Registry, owner string, stop <-chan T, tick <-chan time.Time) time.Duration {
 	ctx := context.Background()
 	var worst time.Duration
 	for {
@@ -116,6 +124,7 @@ func BenchmarkServeSnapshot(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
+		runs := 0
 		req := httptest.NewRequest(http.MethodGet, "/snapshot", nil)
 		req.Header.Set("Accept-Encoding", "gzip")
 		for _, way := range []struct {
@@ -134,7 +143,11 @@ func BenchmarkServeSnapshot(b *testing.B) {
 				stop := make(chan struct{})
 				var worst time.Duration
 				var wg sync.WaitGroup
-				wg.Go(func() { worst = tickTracker(b, r, fmt.Sprintf("tracker-%s-%d", way.name, b.N), stop) })
+				// The registry serves every run (-count): each has a tracker of its own.
+				runs++
+				owner := fmt.Sprintf("tracker-%s-%d", way.name, runs)
+				mustRegister(b, r, owner)
+				wg.Go(func() { worst = tickTracker(r, owner, stop) })
 				b.ReportAllocs()
 				for b.Loop() {
 					way.serve(discardResponse{h: http.Header{}}, req)
