@@ -82,10 +82,10 @@ func (o *AttachOptions) addFlags(c *cobra.Command) {
 	c.Flags().StringVar(&o.AllowUID, "allow-uid", "", "with --attach, also trust a unix socket served by this uid (comma-separated; by default only your own)")
 }
 
-// attachSource is what record and watch ask of an attach target: a
-// registry's endpoint (attach.Client), or a process read without
-// instrumentation (proc:PID, pprof:URL: docs/importers.md), which serves
-// snapshots only.
+// attachSource is what fetch, record, watch and metrics ask of an attach
+// target: a registry's endpoint (attach.Client), or a process read
+// without instrumentation (proc:PID, pprof:URL: docs/importers.md), which
+// serves snapshots only.
 type attachSource interface {
 	Snapshot(ctx context.Context) (*snapshot.Snapshot, error)
 	Cleanups(ctx context.Context) (*attach.CleanupState, error)
