@@ -210,6 +210,15 @@ type rewriter struct {
 	answer func(w http.ResponseWriter, r *http.Request) bool
 }
 
+// contentType is a rewriter that answers path with the Content-Type ct.
+func contentType(path, ct string) rewriter {
+	return rewriter{response: func(r *http.Request, h http.Header) {
+		if r.URL.Path == path {
+			h.Set("Content-Type", ct)
+		}
+	}}
+}
+
 func (rw *rewriter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if rw.request != nil {
 		rw.request(r)
@@ -299,11 +308,7 @@ func TestAttachCheck_BrokenServers(t *testing.T) {
 		{name: "answers a preflight with CORS headers", rw: rewriter{response: func(r *http.Request, h http.Header) {
 			h.Set("Access-Control-Allow-Origin", "*")
 		}}, want: "FAIL OPTIONS /cleanup, a CORS preflight: want 403 without any Access-Control-Allow-* header"},
-		{name: "wrong snapshot content type", rw: rewriter{response: func(r *http.Request, h http.Header) {
-			if r.URL.Path == "/snapshot" {
-				h.Set("Content-Type", "text/plain")
-			}
-		}}, want: "FAIL GET /snapshot: want 200 application/json, got 200 text/plain"},
+		{name: "wrong snapshot content type", rw: contentType("/snapshot", "text/plain"), want: "FAIL GET /snapshot: want 200 application/json, got 200 text/plain"},
 		{name: "invalid snapshot", rw: rewriter{answer: func(w http.ResponseWriter, r *http.Request) bool {
 			if r.URL.Path == "/snapshot" && r.Method == http.MethodGet && r.Header.Get("Origin") == "" && r.Header.Get("Sec-Fetch-Site") != "cross-site" {
 				jsonAnswer(w, http.StatusOK, `{"format":"rescoord/v9","taken_at":"2026-11-27T12:00:05Z","components":[],"resources":[]}`)
@@ -337,11 +342,7 @@ func TestAttachCheck_BrokenServers(t *testing.T) {
 			}
 			return false
 		}}, want: "FAIL GET /metrics: want 200 text/plain (version 0.0.4), Prometheus text with rescoord_components, rescoord_registry_live_bytes and rescoord_leak_findings, got not Prometheus text"},
-		{name: "metrics as JSON", rw: rewriter{response: func(r *http.Request, h http.Header) {
-			if r.URL.Path == "/metrics" {
-				h.Set("Content-Type", "application/json")
-			}
-		}}, want: "FAIL GET /metrics: want 200 text/plain, got 200 application/json"},
+		{name: "metrics as JSON", rw: contentType("/metrics", "application/json"), want: "FAIL GET /metrics: want 200 text/plain, got 200 application/json"},
 		{name: "not found without the JSON body", rw: rewriter{answer: func(w http.ResponseWriter, r *http.Request) bool {
 			if r.URL.Path == "/no-such-endpoint" {
 				http.NotFound(w, r)

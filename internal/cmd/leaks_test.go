@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rescoord/rescoord/internal/tabletest"
 	"github.com/rescoord/rescoord/internal/testfs"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
@@ -633,7 +634,7 @@ func TestLeaks_SuppressionsFileLimits(t *testing.T) {
 func TestSnapshotArtifact(t *testing.T) {
 	dir := t.TempDir()
 	t.Chdir(dir)
-	for in, want := range map[string]string{
+	tabletest.Func(t, "snapshotArtifact", snapshotArtifact, map[string]string{
 		"snap.json":                            "snap.json",
 		"./sub/../snap.json":                   "snap.json",
 		filepath.Join(dir, "ci", "run 1.json"): "ci/run 1.json",
@@ -641,11 +642,7 @@ func TestSnapshotArtifact(t *testing.T) {
 		"/etc/snap.json":                       "",
 		"-":                                    "",
 		"":                                     "",
-	} {
-		if got := snapshotArtifact(in); got != want {
-			t.Errorf("%q: %q, want %q", in, got, want)
-		}
-	}
+	})
 }
 
 // -o github appends the Markdown report to $GITHUB_STEP_SUMMARY unless

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rescoord/rescoord/internal/tabletest"
 	"github.com/rescoord/rescoord/internal/testfs"
 )
 
@@ -327,15 +328,11 @@ func TestCheckAddress(t *testing.T) {
 }
 
 func TestRedact(t *testing.T) {
-	for in, want := range map[string]string{
+	tabletest.Func(t, "Redact", Redact, map[string]string{
 		"http://user:TOKEN@127.0.0.1:6060/debug": "http://127.0.0.1:6060/debug",
 		"http://TOKEN@127.0.0.1:6060":            "http://127.0.0.1:6060",
 		"http://127.0.0.1:6060/a@b":              "http://127.0.0.1:6060/a@b",
 		"unix:///run/a.sock":                     "unix:///run/a.sock",
 		"mediaapp":                               "mediaapp",
-	} {
-		if got := Redact(in); got != want {
-			t.Errorf("Redact(%s) = %s, want %s", in, got, want)
-		}
-	}
+	})
 }

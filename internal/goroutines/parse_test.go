@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rescoord/rescoord/internal/tabletest"
 	"github.com/rescoord/rescoord/pkg/snapshot"
 )
 
@@ -131,7 +132,7 @@ func TestParse_BoundsFrames(t *testing.T) {
 }
 
 func TestPackage(t *testing.T) {
-	for in, want := range map[string]string{
+	tabletest.Func(t, "Package", Package, map[string]string{
 		"main.main":              "main",
 		"main.main.func1":        "main",
 		"net/http.(*conn).serve": "net/http",
@@ -140,11 +141,7 @@ func TestPackage(t *testing.T) {
 		"runtime.gopark":         "runtime",
 		"noDot":                  "noDot",
 		"example.com/a/b.c/d.fn": "example.com/a/b.c/d",
-	} {
-		if got := Package(in); got != want {
-			t.Errorf("Package(%q) = %q, want %q", in, got, want)
-		}
-	}
+	})
 }
 
 func TestBuild(t *testing.T) {

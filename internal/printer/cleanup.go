@@ -216,16 +216,26 @@ func (planMarkdownPrinter) Print(w io.Writer, v *CleanupData) error {
 // mdEscape escapes control characters (render.Escape) and the characters
 // Markdown would read as formatting.
 func mdEscape(s string) string {
+	return escapeSpecial(s, "\\`*_[]<>|#~", func(b *strings.Builder, r rune) {
+		b.WriteByte('\\')
+		b.WriteRune(r)
+	})
+}
+
+// escapeSpecial escapes the control characters of s (render.Escape), then
+// writes each rune of special through esc.
+func escapeSpecial(s, special string, esc func(b *strings.Builder, r rune)) string {
 	s = render.Escape(s)
-	if !strings.ContainsAny(s, "\\`*_[]<>|#~") {
+	if !strings.ContainsAny(s, special) {
 		return s
 	}
 	var b strings.Builder
 	for _, r := range s {
-		if strings.ContainsRune("\\`*_[]<>|#~", r) {
-			b.WriteByte('\\')
+		if strings.ContainsRune(special, r) {
+			esc(&b, r)
+		} else {
+			b.WriteRune(r)
 		}
-		b.WriteRune(r)
 	}
 	return b.String()
 }

@@ -459,20 +459,9 @@ func writeDOT(w *bufio.Writer, g *graph) {
 // characters shown escaped (render.Escape), then the characters Mermaid or
 // HTML would read specially as #code; entities.
 func mermaidEscape(s string) string {
-	s = render.Escape(s)
-	if !strings.ContainsAny(s, "\"#<>&`") {
-		return s
-	}
-	var b strings.Builder
-	for _, r := range s {
-		switch r {
-		case '"', '#', '<', '>', '&', '`':
-			b.WriteString("#" + strconv.Itoa(int(r)) + ";")
-		default:
-			b.WriteRune(r)
-		}
-	}
-	return b.String()
+	return escapeSpecial(s, "\"#<>&`", func(b *strings.Builder, r rune) {
+		b.WriteString("#" + strconv.Itoa(int(r)) + ";")
+	})
 }
 
 func writeMermaid(w *bufio.Writer, g *graph) {

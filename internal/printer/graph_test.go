@@ -1,6 +1,10 @@
 package printer
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/rescoord/rescoord/internal/tabletest"
+)
 
 func TestGraph_Escaping(t *testing.T) {
 	tests := []struct{ in, dot, mermaid string }{
@@ -19,4 +23,15 @@ func TestGraph_Escaping(t *testing.T) {
 			t.Errorf("mermaidEscape(%q) = %q, want %q", tt.in, got, tt.mermaid)
 		}
 	}
+}
+
+// The Markdown plan escapes control characters and every character
+// Markdown reads as formatting, and nothing else.
+func TestMarkdown_Escaping(t *testing.T) {
+	tabletest.Func(t, "mdEscape", mdEscape, map[string]string{
+		"plain tab-1":        "plain tab-1",
+		"*bold* _it_ `code`": "\\*bold\\* \\_it\\_ \\`code\\`",
+		`a\b [x](y) <b> |#~`: `a\\b \[x\](y) \<b\> \|\#\~`,
+		"bell\a\u202e":       `bell\\x07\\u202e`, // rendered: bell\x07\u202e
+	})
 }

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rescoord/rescoord/internal/tabletest"
 	"github.com/rescoord/rescoord/internal/tools/helper"
 	"github.com/rescoord/rescoord/pkg/snapshot"
 )
@@ -337,14 +338,10 @@ func TestParseUnix(t *testing.T) {
 }
 
 func TestThreadGroup(t *testing.T) {
-	for in, want := range map[string]string{
+	tabletest.Func(t, "ThreadGroup", ThreadGroup, map[string]string{
 		"worker-1": "worker-N", "worker-12": "worker-N", "kworker/0:1": "kworker/N:N",
 		"main": "main", "": "", "3": "N", "a1b22c": "aNbNc",
-	} {
-		if got := ThreadGroup(in); got != want {
-			t.Errorf("ThreadGroup(%q) = %q, want %q", in, got, want)
-		}
-	}
+	})
 }
 
 func TestParseTarget(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/rescoord/rescoord/internal/tabletest"
 	"github.com/rescoord/rescoord/internal/testfs"
 
 	"github.com/rescoord/rescoord/pkg/leaks"
@@ -69,24 +70,16 @@ func count(cmds []githubCommand) map[string]int {
 // The escaping is @actions/core's (command.ts escapeData, escapeProperty):
 // % first, then CR and LF, and in properties also : and ,.
 func TestGitHub_EscapingMatchesActionsCore(t *testing.T) {
-	for in, want := range map[string]string{
+	tabletest.Func(t, "escapeData", func(in string) string { return string(appendEscapedData(nil, []byte(in))) }, map[string]string{
 		"50% done\r\nnext":  "50%25 done%0D%0Anext",
 		"literal %0A stays": "literal %250A stays",
 		"a: b, c":           "a: b, c",
-	} {
-		if got := string(appendEscapedData(nil, []byte(in))); got != want {
-			t.Errorf("data %q: %q, want %q", in, got, want)
-		}
-	}
-	for in, want := range map[string]string{
+	})
+	tabletest.Func(t, "escapeProperty", escapeProperty, map[string]string{
 		"a: b, c%\n":     "a%3A b%2C c%25%0A",
 		"x.py::error%0D": "x.py%3A%3Aerror%250D",
 		"\r":             "%0D",
-	} {
-		if got := escapeProperty(in); got != want {
-			t.Errorf("property %q: %q, want %q", in, got, want)
-		}
-	}
+	})
 }
 
 // At most 10 errors and 10 warnings, the most severe first, then one

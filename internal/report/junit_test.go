@@ -11,6 +11,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"github.com/rescoord/rescoord/internal/tabletest"
 	"github.com/rescoord/rescoord/pkg/leaks"
 )
 
@@ -177,18 +178,14 @@ func TestJUnit_HostileNames(t *testing.T) {
 }
 
 func TestXMLChars(t *testing.T) {
-	for in, want := range map[string]string{
+	tabletest.Func(t, "xmlChars", xmlChars, map[string]string{
 		"plain é ✓ 𝄞":      "plain é ✓ 𝄞",
 		"tab\tnl\ncr\r":    "tab\tnl\ncr\r",
 		"\x00\x01\x1b\x1f": `\x00\x01\x1b\x1f`,
 		"\uFFFE\uFFFF":     `\uFFFE\uFFFF`,
 		"\xff\xed\xa0\x80": `\xff\xed\xa0\x80`, // \xed\xa0\x80 is a lone surrogate, U+D800
 		"\uFFFD":           "\uFFFD",
-	} {
-		if got := xmlChars(in); got != want {
-			t.Errorf("%q: %q, want %q", in, got, want)
-		}
-	}
+	})
 }
 
 // A report of more groups than maxJUnitGroups lists the first ones and

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"github.com/rescoord/rescoord/internal/tabletest"
 	"github.com/rescoord/rescoord/pkg/leaks"
 )
 
@@ -139,7 +140,7 @@ func TestMarkdown_HostileNames(t *testing.T) {
 }
 
 func TestMDText(t *testing.T) {
-	for in, want := range map[string]string{
+	tabletest.Func(t, "mdText", mdText, map[string]string{
 		"plain name":             "plain name",
 		"a|b":                    `a\|b`,
 		"*x* _y_ `z` ~w~ [l](u)": `\*x\* \_y\_ \` + "`z\\`" + ` \~w\~ \[l\]\(u\)`,
@@ -148,11 +149,7 @@ func TestMDText(t *testing.T) {
 		"http://x www.y.z":       "http:\u2060//x www\u2060.y.z",
 		"back\\slash $x$":        `back\\slash \$x\$`,
 		"nl\nesc\x1b":            `nl\\nesc\\x1b`,
-	} {
-		if got := mdText(in); got != want {
-			t.Errorf("%q: %q, want %q", in, got, want)
-		}
-	}
+	})
 	if got := mdText(strings.Repeat("&", 1000)); len(got) > maxMarkdownText || !strings.HasSuffix(got, "…") {
 		t.Errorf("%d bytes", len(got))
 	}

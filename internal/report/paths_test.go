@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rescoord/rescoord/internal/tabletest"
 	"github.com/rescoord/rescoord/pkg/leaks"
 	"github.com/rescoord/rescoord/pkg/snapshot"
 )
@@ -22,7 +23,7 @@ func TestPaths_Apply(t *testing.T) {
 		},
 		SourceRoot: "/build/src/app",
 	}
-	for file, want := range map[string]string{
+	tabletest.Func(t, "p.Apply", p.Apply, map[string]string{
 		"github.com/you/app/ui/player.go": "ui/player.go",
 		"github.com/you/application/x.go": "github.com/you/application/x.go", // not at a "/"
 		"/ci/checkout/cmd/main.go":        "cmd/main.go",
@@ -31,11 +32,7 @@ func TestPaths_Apply(t *testing.T) {
 		`C:\build\x.go`:                   "C:/build/x.go",
 		"/usr/lib/go/src/net/http/x.go":   "/usr/lib/go/src/net/http/x.go",
 		"ui/tab.go":                       "ui/tab.go",
-	} {
-		if got := p.Apply(file); got != want {
-			t.Errorf("Apply(%q) = %q, want %q", file, got, want)
-		}
-	}
+	})
 	if got := (Paths{}).Apply("/abs/x.go"); got != "/abs/x.go" {
 		t.Errorf("no mapping: %q", got)
 	}

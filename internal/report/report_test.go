@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rescoord/rescoord/internal/tabletest"
 	"github.com/rescoord/rescoord/pkg/leaks"
 	"github.com/rescoord/rescoord/pkg/snapshot"
 )
@@ -49,17 +50,13 @@ func TestGitHubEscaping(t *testing.T) {
 }
 
 func TestFileURI(t *testing.T) {
-	for in, want := range map[string]string{
+	tabletest.Func(t, "fileURI", fileURI, map[string]string{
 		"media_app.py":     "media_app.py",
 		"src/my file.py":   "src/my%20file.py",
 		"/home/ana/app.py": "file:///home/ana/app.py",
 		`C:\work\app.py`:   "file:///C:/work/app.py",
 		"pkg:odd/name.py":  "./pkg:odd/name.py",
-	} {
-		if got := fileURI(in); got != want {
-			t.Errorf("%q: %q, want %q", in, got, want)
-		}
-	}
+	})
 }
 
 func TestNew_UnknownFormat(t *testing.T) {

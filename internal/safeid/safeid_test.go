@@ -3,16 +3,14 @@ package safeid
 import (
 	"testing"
 	"unicode/utf8"
+
+	"github.com/rescoord/rescoord/internal/tabletest"
 )
 
 func TestEscape(t *testing.T) {
-	for in, want := range map[string]string{
+	tabletest.Func(t, "Escape", Escape, map[string]string{
 		"plain": "plain", "é": "é", "a\xffb": `a\xffb`, `a\xffb`: `a\\xffb`, "\xfe": `\xfe`, `\`: `\\`,
-	} {
-		if got := Escape(in); got != want {
-			t.Errorf("Escape(%q) = %q, want %q", in, got, want)
-		}
-	}
+	})
 }
 
 func FuzzEscape(f *testing.F) {

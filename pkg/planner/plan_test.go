@@ -52,6 +52,14 @@ func wantOrder(t *testing.T, p *Plan, want ...string) {
 	}
 }
 
+// wantReason fails t unless the step's reason is want.
+func wantReason(t *testing.T, s Step, want string) {
+	t.Helper()
+	if s.Reason != want {
+		t.Errorf("%s %s: reason %q, want %q", s.Kind, s.ID, s.Reason, want)
+	}
+}
+
 func TestPlan_DependencyBeatsDepth(t *testing.T) {
 	ix := testsnap.Lists(t, `[
 		{"id":"top","state":"alive"},
@@ -63,12 +71,8 @@ func TestPlan_DependencyBeatsDepth(t *testing.T) {
 	// r-file is the deepest, but r-worker uses it; and deep cannot be marked
 	// destroyed while its file is open, nor mid before deep.
 	wantOrder(t, p, "resource:r-worker", "resource:r-file", "component:deep", "component:mid", "component:top")
-	if got := step(t, p, "r-worker").Reason; got != "before r-file: depends on it" {
-		t.Errorf("worker reason = %q", got)
-	}
-	if got := step(t, p, "r-file").Reason; got != "after r-worker, which depends on it" {
-		t.Errorf("file reason = %q", got)
-	}
+	wantReason(t, step(t, p, "r-worker"), "before r-file: depends on it")
+	wantReason(t, step(t, p, "r-file"), "after r-worker, which depends on it")
 }
 
 func TestPlan_DeeperFirst(t *testing.T) {
@@ -81,12 +85,8 @@ func TestPlan_DeeperFirst(t *testing.T) {
 		{"id":"r-c","type":"memory","owner":"c","state":"active"}]`, "")
 	p := mustPlan(t, ix, Scope{})
 	wantOrder(t, p, "resource:r-c", "component:c", "resource:r-b", "component:b", "resource:r-a", "component:a")
-	if got := p.Steps[0].Reason; got != "deepest first (depth 2)" {
-		t.Errorf("first reason = %q", got)
-	}
-	if got := p.Steps[2].Reason; got != "deeper first (depth 1)" {
-		t.Errorf("r-b reason = %q", got)
-	}
+	wantReason(t, p.Steps[0], "deepest first (depth 2)")
+	wantReason(t, p.Steps[2], "deeper first (depth 1)")
 }
 
 func TestPlan_NewestComponentFirstAbsentOldest(t *testing.T) {
@@ -98,12 +98,8 @@ func TestPlan_NewestComponentFirstAbsentOldest(t *testing.T) {
 		{"id":"new-twin-a","state":"alive","created_at":"2026-11-27T11:30:00Z"}]`, `[]`, "")
 	p := mustPlan(t, ix, Scope{})
 	wantOrder(t, p, "component:new", "component:new-twin-a", "component:new-twin-b", "component:old", "component:none")
-	if got := p.Steps[1].Reason; got != "by component id" {
-		t.Errorf("twin reason = %q", got)
-	}
-	if got := p.Steps[3].Reason; got != "newest component first" {
-		t.Errorf("old reason = %q", got)
-	}
+	wantReason(t, p.Steps[1], "by component id")
+	wantReason(t, p.Steps[3], "newest component first")
 }
 
 func TestPlan_CallbacksByPriorityThenSnapshotOrder(t *testing.T) {
@@ -115,12 +111,8 @@ func TestPlan_CallbacksByPriorityThenSnapshotOrder(t *testing.T) {
 		{"id":"c-neg","component":"tab","priority":-5}]`)
 	p := mustPlan(t, ix, Scope{})
 	wantOrder(t, p, "callback:tab#1", "callback:c-high-2", "callback:c-low", "callback:c-neg", "resource:r-1", "component:tab")
-	if got := p.Steps[1].Reason; got != "priority 10, snapshot order" {
-		t.Errorf("reason = %q", got)
-	}
-	if got := p.Steps[2].Reason; got != "priority 1" {
-		t.Errorf("reason = %q", got)
-	}
+	wantReason(t, p.Steps[1], "priority 10, snapshot order")
+	wantReason(t, p.Steps[2], "priority 1")
 	if st := p.Steps[0]; st.TimeoutMS != 100 || st.Name != "tab#1" || st.Index != 1 {
 		t.Errorf("id-less callback step = %+v", st)
 	}
@@ -131,9 +123,7 @@ func TestPlan_CallbacksByPriorityThenSnapshotOrder(t *testing.T) {
 	if got := step(t, p, "r-1").After; !reflect.DeepEqual(got, []int{1, 2, 3, 4}) {
 		t.Errorf("r-1 After = %v", got)
 	}
-	if got := step(t, p, "r-1").Reason; got != "after its callbacks" {
-		t.Errorf("r-1 reason = %q", got)
-	}
+	wantReason(t, step(t, p, "r-1"), "after its callbacks")
 	if got := step(t, p, "tab"); !reflect.DeepEqual(got.After, []int{1, 2, 3, 4, 5}) || got.Reason != "after its callbacks and resources" {
 		t.Errorf("tab step = %+v", got)
 	}
@@ -176,9 +166,7 @@ func TestPlan_MissingOwnerIsDeepest(t *testing.T) {
 	if got := step(t, p, "r-z1"); got.Reason != "owner missing: by owner id" || got.Component != "zed" {
 		t.Errorf("r-z1 = %+v", got)
 	}
-	if got := p.Steps[0].Reason; got != "owner missing: first" {
-		t.Errorf("reason = %q", got)
-	}
+	wantReason(t, p.Steps[0], "owner missing: first")
 	// A subtree scope never holds resources of a missing owner.
 	if got := ids(mustPlan(t, ix, Scope{Component: "a"})); !reflect.DeepEqual(got, []string{"resource:r-b", "component:b", "component:a"}) {
 		t.Errorf("subtree plan = %v", got)

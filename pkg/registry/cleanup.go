@@ -189,7 +189,7 @@ func (r *Registry) prepareSet(hs []*Handle) *planInput {
 
 // captureOwned adds the live resources c owns directly. r.mu must be held.
 func (r *Registry) captureOwned(cp *capture, c *component) {
-	for h := c.firstRes; h != nil; h = h.nextRes {
+	for h := c.res.first; h != nil; h = h.siblings.next {
 		cp.items = append(cp.items, h)
 		cp.sizes = append(cp.sizes, r.res.sizes[h.slot])
 		cp.states = append(cp.states, r.res.states[h.slot])

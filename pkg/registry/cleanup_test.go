@@ -17,24 +17,29 @@ import (
 	"github.com/rescoord/rescoord/pkg/snapshot"
 )
 
-// journal records what cleanups and fakes did, in order, for several
-// goroutines.
-type journal struct {
-	mu  sync.Mutex
-	log []string
+// syncList collects values from several goroutines, in order.
+type syncList[T any] struct {
+	mu    sync.Mutex
+	items []T
 }
 
-func (j *journal) add(s string) {
-	j.mu.Lock()
-	j.log = append(j.log, s)
-	j.mu.Unlock()
+func (l *syncList[T]) add(v T) {
+	l.mu.Lock()
+	l.items = append(l.items, v)
+	l.mu.Unlock()
 }
 
-func (j *journal) String() string {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	return strings.Join(j.log, " ")
+// all returns a copy of what was added so far.
+func (l *syncList[T]) all() []T {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.items)
 }
+
+// journal records what cleanups and fakes did, in order.
+type journal struct{ syncList[string] }
+
+func (j *journal) String() string { return strings.Join(j.all(), " ") }
 
 // note returns a cleanup function that records name.
 func (j *journal) note(name string) func(context.Context) error {
@@ -42,24 +47,15 @@ func (j *journal) note(name string) func(context.Context) error {
 }
 
 // stepLog collects the steps a cleanup reports.
-type stepLog struct {
-	mu      sync.Mutex
-	results []registry.StepResult
-}
+type stepLog struct{ syncList[registry.StepResult] }
 
 func (l *stepLog) ctx(ctx context.Context) context.Context {
-	return registry.ObserveSteps(ctx, func(r registry.StepResult) {
-		l.mu.Lock()
-		l.results = append(l.results, r)
-		l.mu.Unlock()
-	})
+	return registry.ObserveSteps(ctx, l.add)
 }
 
 func (l *stepLog) ids() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
 	var out []string
-	for _, r := range l.results {
+	for _, r := range l.all() {
 		out = append(out, string(r.Step.Kind)+":"+r.Step.ID)
 	}
 	return strings.Join(out, " ")
@@ -267,11 +263,9 @@ func TestDestroy_BudgetNamesTheStepStillRunningAndTheSkippedOnes(t *testing.T) {
 		if last, ok := r.LastCleanup(); !ok || last.Scope != "tab" || len(last.Unfinished) != 5 {
 			t.Errorf("LastCleanup = %+v, %v", last, ok)
 		}
-		steps.mu.Lock()
-		if len(steps.results) != 5 || !steps.results[4].Skipped || steps.results[0].Skipped || steps.results[0].Err == nil {
-			t.Errorf("observed %+v", steps.results)
+		if got := steps.all(); len(got) != 5 || !got[4].Skipped || got[0].Skipped || got[0].Err == nil {
+			t.Errorf("observed %+v", got)
 		}
-		steps.mu.Unlock()
 		// The components are destroyed all the same: the leftover resource
 		// is an orphan that snapshots and the sweep see.
 		snap := r.Snapshot()

@@ -33,20 +33,19 @@ type component struct {
 	alive     func() bool     // nil unless registered with WithObject
 	cleanup   runtime.Cleanup // the weak hold's cleanup, when alive != nil
 
-	id          string // changes only when a new component takes the id over
-	state       uint8
-	run         uint64 // the cleanup run that is destroying it, when closing
-	destroyedAt time.Time
-	slot        int
-	// children, in registration order
-	firstKid, lastKid, prevSib, nextSib *component
-	// live resources owned directly, in creation order
-	firstRes, lastRes *Handle
-	live              int
-	own, subtree      int64 // live bytes owned directly / by the subtree
-	tracked           uint64
-	released          uint64
-	cbs               []*callback
+	id           string // changes only when a new component takes the id over
+	state        uint8
+	run          uint64 // the cleanup run that is destroying it, when closing
+	destroyedAt  time.Time
+	slot         int
+	kids         list[component, *component] // kept children, in registration order
+	sib          link[component]             // its place among its parent's kids
+	res          list[Handle, *Handle]       // live resources owned directly, in creation order
+	live         int
+	own, subtree int64 // live bytes owned directly / by the subtree
+	tracked      uint64
+	released     uint64
+	cbs          []*callback
 }
 
 func (c *component) slotp() *int { return &c.slot }
@@ -217,13 +216,7 @@ func (r *Registry) register(id string, cfg *componentConfig) error {
 	r.comps[id] = c
 	r.compTable.add(c)
 	if p := c.parent; p != nil {
-		if p.lastKid == nil {
-			p.firstKid = c
-		} else {
-			p.lastKid.nextSib = c
-			c.prevSib = p.lastKid
-		}
-		p.lastKid = c
+		p.kids.pushBack(c)
 	}
 	if cfg.hold != nil {
 		cfg.hold(r, c)
@@ -327,35 +320,27 @@ func (r *Registry) collect(c *component, evs []DestroyedEvent) []DestroyedEvent 
 // more (no live resources, no kept children), then its parent likewise.
 // r.mu must be held.
 func (r *Registry) maybePrune(c *component) {
-	for c != nil && c.state == csDestroyed && c.live == 0 && c.firstKid == nil && c.slot >= 0 {
+	for c != nil && c.state == csDestroyed && c.live == 0 && c.kids.first == nil && c.slot >= 0 {
 		if r.comps[c.id] == c {
 			delete(r.comps, c.id)
 		}
 		r.compTable.remove(c)
 		p := c.parent
 		if p != nil {
-			if c.prevSib != nil {
-				c.prevSib.nextSib = c.nextSib
-			} else {
-				p.firstKid = c.nextSib
-			}
-			if c.nextSib != nil {
-				c.nextSib.prevSib = c.prevSib
-			} else {
-				p.lastKid = c.prevSib
-			}
-			c.prevSib, c.nextSib = nil, nil
+			p.kids.remove(c)
 		}
 		c = p
 	}
 }
+
+func (c *component) links() *link[component] { return &c.sib }
 
 // subtree returns root and its kept descendants, parents before children.
 // r.mu must be held.
 func subtree(root *component) []*component {
 	out := []*component{root}
 	for i := 0; i < len(out); i++ {
-		for k := out[i].firstKid; k != nil; k = k.nextSib {
+		for k := out[i].kids.first; k != nil; k = k.sib.next {
 			out = append(out, k)
 		}
 	}

@@ -115,14 +115,18 @@ func WithStackCapture(on bool) Option {
 	return func(r *Registry) { r.stacks = on }
 }
 
+// setPositive sets *field to v when v is above zero: an option given zero
+// or less keeps the default.
+func setPositive[T time.Duration | int](field *T, v T) {
+	if v > 0 {
+		*field = v
+	}
+}
+
 // WithSweepInterval sets how often the background sweep started by
 // StartSweep runs. Default: 60 s.
 func WithSweepInterval(d time.Duration) Option {
-	return func(r *Registry) {
-		if d > 0 {
-			r.sweepEvery = d
-		}
-	}
+	return func(r *Registry) { setPositive(&r.sweepEvery, d) }
 }
 
 // WithGrace sets how long a cleanup step may still run after its timeout

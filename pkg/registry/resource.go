@@ -103,9 +103,9 @@ type Handle struct {
 	runner atomic.Uint64
 
 	// Guarded by reg.mu.
-	slot             int // in reg.res; -1 once released
-	prevRes, nextRes *Handle
-	done             chan struct{} // made by a waiter, closed at release
+	slot     int           // in reg.res; -1 once released
+	siblings link[Handle]  // its place in its owner's res
+	done     chan struct{} // made by a waiter, closed at release
 }
 
 // Track tracks value as a resource owned by the alive component owner and
@@ -222,13 +222,7 @@ func (r *Registry) track(owner string, value any, cfg *trackConfig) (*Handle, er
 	h.id = r.nextRes
 	h.owner = c
 	r.res.add(h, cfg.size)
-	if c.lastRes == nil {
-		c.firstRes = h
-	} else {
-		c.lastRes.nextRes = h
-		h.prevRes = c.lastRes
-	}
-	c.lastRes = h
+	c.res.pushBack(h)
 	c.live++
 	c.tracked++
 	tc := r.counters(h.typ)
@@ -392,23 +386,15 @@ func (r *Registry) claim(h *Handle) (ok bool, wait <-chan struct{}) {
 	return true, nil
 }
 
+func (h *Handle) links() *link[Handle] { return &h.siblings }
+
 // finish forgets a claimed resource once its cleanup has returned.
 func (r *Registry) finish(h *Handle) {
 	r.mu.Lock()
 	size := r.res.sizes[h.slot]
 	r.res.remove(h)
 	c := h.owner
-	if h.prevRes != nil {
-		h.prevRes.nextRes = h.nextRes
-	} else {
-		c.firstRes = h.nextRes
-	}
-	if h.nextRes != nil {
-		h.nextRes.prevRes = h.prevRes
-	} else {
-		c.lastRes = h.prevRes
-	}
-	h.prevRes, h.nextRes = nil, nil
+	c.res.remove(h)
 	c.live--
 	c.released++
 	tc := r.counters(h.typ)

@@ -128,11 +128,7 @@ func WithMetrics(h http.Handler) ServeOption {
 // headers and body, from the moment it connects or starts it. Default:
 // DefaultReadTimeout (10 s).
 func WithReadTimeout(d time.Duration) ServeOption {
-	return func(c *serveConfig) {
-		if d > 0 {
-			c.readTimeout = d
-		}
-	}
+	return func(c *serveConfig) { setPositive(&c.readTimeout, d) }
 }
 
 // WithWriteTimeout bounds each write of a response: a client that reads
@@ -140,33 +136,21 @@ func WithReadTimeout(d time.Duration) ServeOption {
 // progresses, so a long snapshot or a cleanup streamed for minutes is not
 // cut. Default: DefaultWriteTimeout (30 s).
 func WithWriteTimeout(d time.Duration) ServeOption {
-	return func(c *serveConfig) {
-		if d > 0 {
-			c.writeTimeout = d
-		}
-	}
+	return func(c *serveConfig) { setPositive(&c.writeTimeout, d) }
 }
 
 // WithIdleTimeout sets how long a keep-alive connection may wait for its
 // next request before the server closes it. Default: DefaultIdleTimeout
 // (30 s).
 func WithIdleTimeout(d time.Duration) ServeOption {
-	return func(c *serveConfig) {
-		if d > 0 {
-			c.idleTimeout = d
-		}
-	}
+	return func(c *serveConfig) { setPositive(&c.idleTimeout, d) }
 }
 
 // WithMaxConnections caps the connections served at once; further clients
 // wait in the kernel's listen backlog, holding no file descriptor of the
 // process, until one closes. Default: DefaultMaxConnections (16).
 func WithMaxConnections(n int) ServeOption {
-	return func(c *serveConfig) {
-		if n > 0 {
-			c.maxConns = n
-		}
-	}
+	return func(c *serveConfig) { setPositive(&c.maxConns, n) }
 }
 
 // DefaultProgressInterval is how often POST /cleanup reports progress; see

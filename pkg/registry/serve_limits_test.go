@@ -221,3 +221,19 @@ func TestServe_WriteTimeoutDoesNotCutAStream(t *testing.T) {
 		t.Errorf("stream: %s", body)
 	}
 }
+
+// A limit given as zero or less keeps its default; one above zero is taken.
+func TestServeOptions_ZeroKeepsTheDefault(t *testing.T) {
+	c := newServeConfig([]ServeOption{WithReadTimeout(0), WithWriteTimeout(-time.Second), WithIdleTimeout(0), WithMaxConnections(-1)})
+	if c.readTimeout != DefaultReadTimeout || c.writeTimeout != DefaultWriteTimeout || c.idleTimeout != DefaultIdleTimeout || c.maxConns != DefaultMaxConnections {
+		t.Errorf("zero or negative options changed the defaults: %+v", c)
+	}
+	c = newServeConfig([]ServeOption{WithReadTimeout(time.Second), WithWriteTimeout(2 * time.Second), WithIdleTimeout(3 * time.Second), WithMaxConnections(4)})
+	if c.readTimeout != time.Second || c.writeTimeout != 2*time.Second || c.idleTimeout != 3*time.Second || c.maxConns != 4 {
+		t.Errorf("options not taken: %+v", c)
+	}
+	r := New(WithSweepInterval(0))
+	if r.sweepEvery <= 0 {
+		t.Errorf("WithSweepInterval(0): sweep every %v", r.sweepEvery)
+	}
+}

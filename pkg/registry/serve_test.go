@@ -18,6 +18,7 @@ import (
 
 	"github.com/rescoord/rescoord/internal/attach"
 	"github.com/rescoord/rescoord/internal/discovery"
+	"github.com/rescoord/rescoord/internal/tabletest"
 	"github.com/rescoord/rescoord/pkg/coordinator"
 	"github.com/rescoord/rescoord/pkg/registry"
 	"github.com/rescoord/rescoord/pkg/registry/metrics"
@@ -389,17 +390,13 @@ func TestServe_HostileWebPage(t *testing.T) {
 }
 
 func TestServe_LoopbackHosts(t *testing.T) {
-	for host, want := range map[string]bool{
+	tabletest.Func(t, "loopbackHost", registry.LoopbackHostForTest, map[string]bool{
 		"127.0.0.1": true, "127.0.0.1:6060": true, "127.9.8.7:1": true, "[::1]": true, "[::1]:6060": true,
 		"localhost": true, "LocalHost:80": true,
 		"": false, "::1": false, "evil.example": false, "evil.example:6060": false, "localhost.": false,
 		"localhost.evil.example": false, "10.0.0.1:6060": false, "[::2]:6060": false, "0.0.0.0:6060": false,
 		"127.1:6060": false, "[::1%lo]:6060": false,
-	} {
-		if got := registry.LoopbackHostForTest(host); got != want {
-			t.Errorf("loopbackHost(%q) = %v, want %v", host, got, want)
-		}
-	}
+	})
 }
 
 // TestServe_PublicAddressAcceptsOtherHosts: opting into a public address

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/rescoord/rescoord/internal/tabletest"
 	"github.com/rescoord/rescoord/internal/testfs"
 )
 
@@ -27,7 +28,9 @@ func TestFrameFile(t *testing.T) {
 	if got := frameFile(root+"/pkg/registry/stack_test.go", "github.com/rescoord/rescoord/pkg/registry.TestFrameFile"); got != "pkg/registry/stack_test.go" {
 		t.Errorf("the registry's own file: %q", got)
 	}
-	for file, want := range map[string]string{
+	tabletest.Func(t, "frameFile", func(file string) string {
+		return frameFile(file, "github.com/rescoord/rescoord/pkg/registry.TestFrameFile")
+	}, map[string]string{
 		"github.com/rescoord/rescoord/examples/mediaapp/main.go": "examples/mediaapp/main.go",
 		"github.com/rescoord/rescoordx/main.go":                  "github.com/rescoord/rescoordx/main.go",
 		"github.com/other/lib@v1.2.0/x.go":                       "github.com/other/lib@v1.2.0/x.go",
@@ -35,11 +38,7 @@ func TestFrameFile(t *testing.T) {
 		root + "x/main.go":                                       root + "x/main.go",
 		"/usr/lib/go/src/net/http/server.go":                     "/usr/lib/go/src/net/http/server.go",
 		"main.go":                                                "main.go",
-	} {
-		if got := frameFile(file, "github.com/rescoord/rescoord/pkg/registry.TestFrameFile"); got != want {
-			t.Errorf("frameFile(%q) = %q, want %q", file, got, want)
-		}
-	}
+	})
 }
 
 // Without a frame of one of its packages, the root is found from a go.mod

@@ -48,7 +48,7 @@ func (r *Registry) Sweep(ctx context.Context) (SweepReport, error) {
 		if c == nil || c.state != csDestroyed {
 			continue
 		}
-		for h := c.firstRes; h != nil; h = h.nextRes {
+		for h := c.res.first; h != nil; h = h.siblings.next {
 			if r.res.states[h.slot] == stActive {
 				orphans = append(orphans, h)
 			}

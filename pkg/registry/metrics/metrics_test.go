@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
+	"github.com/rescoord/rescoord/internal/tabletest"
 	"github.com/rescoord/rescoord/pkg/leaks"
 	"github.com/rescoord/rescoord/pkg/registry"
 	"github.com/rescoord/rescoord/pkg/registry/metrics"
@@ -212,7 +213,7 @@ func TestMetrics_SharedNameLimits(t *testing.T) {
 	  "resources":[{"id":"r-1","type":"memory","owner":"a","state":"active","size_bytes":900},
 	    {"id":"r-2","type":"memory","owner":"b","state":"active","size_bytes":600}],"cleanups":[]}`)
 	text := scrape(t, fixed{s})
-	for series, want := range map[string]string{
+	tabletest.Func(t, "value", func(series string) string { return value(text, series) }, map[string]string{
 		`rescoord_live_resources{component_name="Tab",component_type="tab",type="memory"}`: "2",
 		`rescoord_live_bytes{component_name="Tab",component_type="tab",type="memory"}`:     "1500",
 		`rescoord_limit_bytes{component_name="Tab",component_type="tab"}`:                  "3000",
@@ -220,20 +221,12 @@ func TestMetrics_SharedNameLimits(t *testing.T) {
 		`rescoord_registry_limit_bytes`:                                                    "4000",
 		`rescoord_registry_limit_use_ratio`:                                                "0.375",
 		`rescoord_registry_live_bytes`:                                                     "1500",
-	} {
-		if got := value(text, series); got != want {
-			t.Errorf("%s = %q, want %s", series, got, want)
-		}
-	}
+	})
 	ids := scrape(t, fixed{s}, metrics.WithComponentIDs())
-	for series, want := range map[string]string{
+	tabletest.Func(t, "WithComponentIDs: value", func(series string) string { return value(ids, series) }, map[string]string{
 		`rescoord_live_bytes{component="a",component_name="Tab",component_type="tab",type="memory"}`: "900",
 		`rescoord_limit_use_ratio{component="b",component_name="Tab",component_type="tab"}`:          "0.2",
-	} {
-		if got := value(ids, series); got != want {
-			t.Errorf("WithComponentIDs: %s = %q, want %s", series, got, want)
-		}
-	}
+	})
 }
 
 // A registry's counters are exported with it; a fetched snapshot has none.

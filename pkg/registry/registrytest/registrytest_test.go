@@ -110,22 +110,26 @@ func track(t *testing.T, r *registry.Registry, owner, name string) *registry.Han
 }
 
 // stuck tracks a resource of a new component id whose release blocks
-// until release is closed, then destroys the component: the registry
-// gives up on the step (1 ms timeout, no grace) and the resource is left
-// releasing, an orphan of a destroyed owner, until release is closed.
-func stuck(t *testing.T, r *registry.Registry, id, name string, release <-chan struct{}) {
+// until release is called or the test ends, then destroys the component:
+// the registry gives up on the step (1 ms timeout, no grace) and the
+// resource is left releasing, an orphan of a destroyed owner, until then.
+func stuck(t *testing.T, r *registry.Registry, id, name string) (release func()) {
 	t.Helper()
+	unblock := make(chan struct{})
+	release = sync.OnceFunc(func() { close(unblock) })
+	t.Cleanup(release)
 	if err := r.RegisterComponent(id); err != nil {
 		t.Fatal(err)
 	}
 	_, err := r.Track(id, nil, registry.WithName(name), registry.WithTimeout(time.Millisecond),
-		registry.WithCleanup(func(context.Context) error { <-release; return nil }))
+		registry.WithCleanup(func(context.Context) error { <-unblock; return nil }))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := r.Destroy(context.Background(), id); err == nil {
 		t.Fatal("Destroy: the stuck release did not time out")
 	}
+	return release
 }
 
 // Parallel subtests share one registry; exactly one leaks, and only that
@@ -138,9 +142,7 @@ func stuck(t *testing.T, r *registry.Registry, id, name string, release <-chan s
 // the whole registry, as goleak's, would blame on every one of them.
 func TestScope_ParallelSubtests_OnlyTheLeakyOneFails(t *testing.T) {
 	r := registry.New(registry.WithGrace(0))
-	release := make(chan struct{})
-	defer close(release)
-	stuck(t, r, "earlier", "earlier-leak", release)
+	stuck(t, r, "earlier", "earlier-leak")
 	clean := []string{"a", "b", "c"}
 	var checked sync.WaitGroup
 	checked.Add(len(clean))
@@ -200,9 +202,7 @@ func TestScope_ParallelSubtests_OnlyTheLeakyOneFails(t *testing.T) {
 // A real orphan outside every scope is no scope's leak either.
 func TestScope_ConcurrentChecks_EachSeesOnlyItsSubtree(t *testing.T) {
 	r := registry.New(registry.WithGrace(0))
-	release := make(chan struct{})
-	defer close(release)
-	stuck(t, r, "earlier", "earlier-leak", release)
+	stuck(t, r, "earlier", "earlier-leak")
 	names := []string{"Test/x", "Test/leaky", "Test/y", "Test/leaky2"}
 	fakes := make([]*fakeTB, len(names))
 	for i, name := range names {
@@ -350,9 +350,7 @@ func TestScope_RealLeakFailsAfterTheDeadline(t *testing.T) {
 func TestVerifyNone_DefaultRetry(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		r := registry.New(registry.WithGrace(0))
-		release := make(chan struct{})
-		defer close(release)
-		stuck(t, r, "gone", "stuck", release)
+		stuck(t, r, "gone", "stuck")
 		var at []time.Duration
 		start := time.Now()
 		f := manual(t, "TestDefault")
@@ -385,8 +383,7 @@ func TestVerifyNone_OrphanFailsUntilReleased(t *testing.T) {
 	r := registry.New(registry.WithGrace(0))
 	_ = r.RegisterComponent("alive")
 	track(t, r, "alive", "kept") // an alive owner's resource is no leak
-	release := make(chan struct{})
-	stuck(t, r, "tab", "decoder", release)
+	release := stuck(t, r, "tab", "decoder")
 
 	f := manual(t, "TestVerifyNone")
 	VerifyNone(f, r, fast...)
@@ -398,7 +395,7 @@ func TestVerifyNone_OrphanFailsUntilReleased(t *testing.T) {
 		t.Errorf("VerifyNone called Fatal: %q", f.fatals)
 	}
 
-	close(release)
+	release()
 	f = manual(t, "TestVerifyNone")
 	VerifyNone(f, r, Deadline(10*time.Second))
 	if got := f.failures(); len(got) != 0 {
@@ -576,8 +573,6 @@ func (m *fakeM) Run() int {
 // VerifyTestMain checks after passing tests only, prints what leaked and
 // turns the exit code to 1.
 func TestVerifyTestMain(t *testing.T) {
-	release := make(chan struct{})
-	defer close(release)
 	leaky := registry.New(registry.WithGrace(0))
 	for _, tc := range []struct {
 		name     string
@@ -597,7 +592,7 @@ func TestVerifyTestMain(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			m := &fakeM{code: tc.code}
 			if tc.name == "leaky" {
-				m.run = func() { stuck(t, leaky, "tab", "decoder", release) }
+				m.run = func() { stuck(t, leaky, "tab", "decoder") }
 			}
 			var stderr bytes.Buffer
 			code := verifyTestMain(m, tc.r, &stderr, append(opts(), tc.opts...))
@@ -652,9 +647,7 @@ func TestScope_Nested(t *testing.T) {
 func TestCheck_LongDeadlineKeepsTheMaximumInterval(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		r := registry.New(registry.WithGrace(0))
-		release := make(chan struct{})
-		defer close(release)
-		stuck(t, r, "gone", "stuck", release)
+		stuck(t, r, "gone", "stuck")
 		// 1+2+…+512 ms ≈ 1 s in 10 waits, then one a second for the rest.
 		want := 11 + 30*60 - 1
 		var attempts int
