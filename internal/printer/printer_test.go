@@ -55,15 +55,22 @@ func TestFormats_LeaksAreTheReportFormats(t *testing.T) {
 // A printer refuses the data of another kind instead of guessing.
 func TestPrint_RefusesOtherKindsData(t *testing.T) {
 	t.Parallel()
-	p, err := New(Stats, "text", Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := mustNew(t, Stats, "text")
 	for _, d := range []Data{nil, &ListData{}, &LeaksData{}} {
 		if err := p.Print(io.Discard, d); err == nil {
 			t.Errorf("a stats printer printed %T", d)
 		}
 	}
+}
+
+// mustNew returns the printer of kind and format, without options.
+func mustNew(t *testing.T, k Kind, format string) Printer {
+	t.Helper()
+	p, err := New(k, format, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 // hostile is a snapshot whose strings would act on a terminal.
@@ -103,10 +110,7 @@ func TestPrint_NoControlCharacterReachesTheOutput(t *testing.T) {
 	}
 	for k, d := range data {
 		for _, f := range Formats(k) {
-			p, err := New(k, f.Name, Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
+			p := mustNew(t, k, f.Name)
 			var out bytes.Buffer
 			if err := p.Print(&out, d); err != nil {
 				t.Fatalf("%s -o %s: %v", k, f.Name, err)
@@ -122,10 +126,7 @@ func TestPrint_NoControlCharacterReachesTheOutput(t *testing.T) {
 func TestPrint_ListTree(t *testing.T) {
 	t.Parallel()
 	ix := hostile(t)
-	p, err := New(List, "table", Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := mustNew(t, List, "table")
 	var out bytes.Buffer
 	if err := p.Print(&out, &ListData{Index: ix, Sel: []int32{0}, Tree: true}); err != nil {
 		t.Fatal(err)
@@ -142,11 +143,8 @@ func TestPrint_ListTree(t *testing.T) {
 func TestPrint_WriteError(t *testing.T) {
 	t.Parallel()
 	ix := hostile(t)
-	p, err := New(List, "table", Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = p.Print(&failingWriter{}, &ListData{Index: ix, Sel: []int32{0}, Total: 1})
+	p := mustNew(t, List, "table")
+	err := p.Print(&failingWriter{}, &ListData{Index: ix, Sel: []int32{0}, Total: 1})
 	if !errors.Is(err, errWriteFailed) {
 		t.Errorf("err = %v, want the write's", err)
 	}

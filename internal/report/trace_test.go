@@ -8,20 +8,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rescoord/rescoord/internal/testsnap"
 	"github.com/rescoord/rescoord/pkg/leaks"
 	"github.com/rescoord/rescoord/pkg/snapshot"
 )
 
 func underOrphanReport(t *testing.T) *leaks.Report {
 	t.Helper()
-	s, err := snapshot.Load(filepath.Join("..", "..", "testdata", "leaks", "running-under-orphan.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ix, err := snapshot.NewIndex(s)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ix := testsnap.File(t, filepath.Join("..", "..", "testdata", "leaks", "running-under-orphan.json"))
 	return leaks.Analyze(ix, leaks.ReportOptions{FailOn: leaks.SeverityError})
 }
 
@@ -50,14 +44,7 @@ func TestTrace_RunningUnderOrphanMarksTheGoneAncestor(t *testing.T) {
 // Only running-under-orphan marks a hop: a running orphan's own owner is
 // the reason, and is marked destroyed already.
 func TestTrace_RunningOrphanHasNoMark(t *testing.T) {
-	s, err := snapshot.Load(filepath.Join("..", "..", "testdata", "leaks", "running-under-orphan-clean.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ix, err := snapshot.NewIndex(s)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ix := testsnap.File(t, filepath.Join("..", "..", "testdata", "leaks", "running-under-orphan-clean.json"))
 	tr := newTracer(ix)
 	for _, f := range leaks.FindLeaks(ix, leaks.LeakOptions{}) {
 		if got := tr.trace(&f).appendPlain(nil); bytes.Contains(got, []byte(goneMark)) {

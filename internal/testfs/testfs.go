@@ -6,6 +6,7 @@ package testfs
 import (
 	"bytes"
 	"compress/gzip"
+	"io"
 	"io/fs"
 	"os"
 	"testing"
@@ -57,6 +58,21 @@ func GzipBomb(size int64) []byte {
 		out.Write(spaces)
 	}
 	return out.Bytes()
+}
+
+// Gunzip returns what the gzip stream r expands to, failing the test if it
+// is not one.
+func Gunzip(tb testing.TB, r io.Reader) []byte {
+	tb.Helper()
+	var b []byte
+	zr, err := gzip.NewReader(r)
+	if err == nil {
+		b, err = io.ReadAll(zr)
+	}
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return b
 }
 
 func gzipMember(data []byte) []byte {

@@ -192,14 +192,7 @@ func TestFast_DuplicateIDsFallBackToStrictErrors(t *testing.T) {
 
 // FuzzFastAgreesWithStrict decodes each input both ways.
 func FuzzFastAgreesWithStrict(f *testing.F) {
-	for _, dir := range []string{"snapshots", "broken"} {
-		paths, _ := filepath.Glob(filepath.Join(testdata, dir, "*.json"))
-		for _, p := range paths {
-			if data, err := os.ReadFile(p); err == nil {
-				f.Add(data)
-			}
-		}
-	}
+	addSeeds(f)
 	for _, res := range fastCases {
 		f.Add([]byte(`{"format":"rescoord/v1","taken_at":"2026-11-27T12:00:05Z","components":[{"id":"c","state":"alive"}],"resources":[` + res + `],"cleanups":[{"component":"c","priority":1}]}`))
 	}

@@ -14,14 +14,7 @@ import (
 // failure is a located *Errors, that what json.Valid rejects is rejected,
 // and that what decodes indexes and survives a JSON round trip.
 func FuzzParse(f *testing.F) {
-	for _, dir := range []string{"snapshots", "broken"} {
-		paths, _ := filepath.Glob(filepath.Join(testdata, dir, "*.json"))
-		for _, p := range paths {
-			if data, err := os.ReadFile(p); err == nil {
-				f.Add(data)
-			}
-		}
-	}
+	addSeeds(f)
 	f.Add([]byte(`{"format":"rescoord/v1","taken_at":"2026-11-27T12:00:05Z","components":[],"resources":[]}`))
 	f.Add([]byte(`{"format":"rescoord/v1","taken_at":"2026-11-27T12:00:05Z","components":[{"id":"a","state":"alive","parent":"a"}],"resources":[]}`))
 	f.Add([]byte(`"\ud800"`))

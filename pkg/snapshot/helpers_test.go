@@ -41,3 +41,14 @@ func openTemp(tb testing.TB, data []byte) *os.File {
 	tb.Cleanup(func() { f.Close() })
 	return f
 }
+
+// addSeeds adds every snapshot of testdata/snapshots and testdata/broken
+// to f's seed corpus.
+func addSeeds(f *testing.F) {
+	for _, dir := range []string{"snapshots", "broken"} {
+		paths, _ := filepath.Glob(filepath.Join(testdata, dir, "*.json"))
+		for _, p := range paths {
+			f.Add([]byte(testfs.Read(f, p)))
+		}
+	}
+}

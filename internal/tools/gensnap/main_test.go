@@ -2,11 +2,12 @@ package main
 
 import (
 	"bytes"
-	"compress/gzip"
 	"io"
-	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+
+	"github.com/rescoord/rescoord/internal/testfs"
 )
 
 func TestRun_WritesPlainAndGzip(t *testing.T) {
@@ -17,24 +18,8 @@ func TestRun_WritesPlainAndGzip(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	want, err := os.ReadFile(plain)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f, err := os.Open(gz)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := io.ReadAll(zr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(got, want) || len(want) == 0 {
+	want := []byte(testfs.Read(t, plain))
+	if got := testfs.Gunzip(t, strings.NewReader(testfs.Read(t, gz))); !bytes.Equal(got, want) || len(want) == 0 {
 		t.Fatal("the gzip output differs from the plain one")
 	}
 	var stdout bytes.Buffer
