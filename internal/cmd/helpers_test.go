@@ -120,6 +120,27 @@ func serveReg(t testing.TB, reg *registry.Registry, opts ...registry.ServeOption
 	return srv
 }
 
+// oneLine checks a refusal: exit 2 and one line on stderr holding want,
+// no stack trace.
+func oneLine(t *testing.T, r result, want string) {
+	t.Helper()
+	oneLineError(t, "refusal", r, want)
+}
+
+// oneLineError is oneLine for the refusal named what.
+func oneLineError(t *testing.T, what string, r result, want string) {
+	t.Helper()
+	if r.Code != ExitError {
+		t.Errorf("%s: exit %d, want %d\n%s", what, r.Code, ExitError, r.Stderr)
+	}
+	if strings.Count(strings.TrimSuffix(r.Stderr, "\n"), "\n") > 0 || !strings.Contains(r.Stderr, want) {
+		t.Errorf("%s: stderr %q, want one line with %q", what, r.Stderr, want)
+	}
+	if strings.Contains(r.Stderr, "goroutine ") || strings.Contains(r.Stderr, "out of memory") {
+		t.Errorf("%s: crashed:\n%s", what, r.Stderr)
+	}
+}
+
 // wantContains fails the test for each of wants that out (named what)
 // does not contain.
 func wantContains(t testing.TB, what, out string, wants ...string) {

@@ -72,6 +72,18 @@ func (o *AttachOptions) addTargetFlags(c *cobra.Command, target *string) {
 	o.addFlags(c)
 }
 
+// attachOnly checks what a command that only ever attaches needs before
+// it connects: --attach given, and its interval flag above zero.
+func attachOnly(command, target, flag string, d time.Duration) error {
+	if target == "" {
+		return usageError("%s needs --attach TARGET (rescoord ps lists attachable processes)", command)
+	}
+	if d <= 0 {
+		return usageError("invalid %s %s: want a positive duration", flag, d)
+	}
+	return nil
+}
+
 // attachTargetHelp is the help of --attach: every kind of target it takes.
 const attachTargetHelp = "the live process: unix:///path.sock, http://127.0.0.1:6060, pid:1234, a process name from 'rescoord ps', or without instrumentation proc:PID and pprof:http://HOST:PORT/debug/pprof/"
 

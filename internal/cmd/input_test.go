@@ -17,21 +17,6 @@ import (
 // readCommands are the commands that read a snapshot.
 var readCommands = [][]string{{"list"}, {"stats"}, {"validate"}, {"leaks", "-o", "json"}, {"cleanup", "--dry-run"}, {"graph"}}
 
-// oneLineError checks a refusal: exit 2 and one line on stderr holding
-// want, no stack trace.
-func oneLineError(t *testing.T, what string, r result, want string) {
-	t.Helper()
-	if r.Code != ExitError {
-		t.Errorf("%s: exit %d, want %d\n%s", what, r.Code, ExitError, r.Stderr)
-	}
-	if strings.Count(strings.TrimSuffix(r.Stderr, "\n"), "\n") > 0 || !strings.Contains(r.Stderr, want) {
-		t.Errorf("%s: stderr %q, want one line with %q", what, r.Stderr, want)
-	}
-	if strings.Contains(r.Stderr, "goroutine ") || strings.Contains(r.Stderr, "out of memory") {
-		t.Errorf("%s: crashed:\n%s", what, r.Stderr)
-	}
-}
-
 // gzipBomb writes testfs.GzipBomb(size) to a file and returns its path.
 func gzipBomb(t *testing.T, size int64) string {
 	t.Helper()
@@ -181,5 +166,22 @@ func wantInterrupted(t *testing.T, done <-chan int, what string) {
 		}
 	case <-time.After(20 * time.Second): // a bound on a hang, not a wait
 		t.Fatal(what)
+	}
+}
+
+// The commands that only ever attach refuse, before connecting, a missing
+// --attach and an interval of zero or less.
+func TestAttachOnly_Refusals(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"watch"}, "watch needs --attach TARGET (rescoord ps lists attachable processes)"},
+		{[]string{"record"}, "record needs --attach TARGET"},
+		{[]string{"watch", "--attach", "proc:1", "--every", "0s"}, "invalid --every 0s: want a positive duration"},
+		{[]string{"record", "--attach", "proc:1", "--every", "-1s"}, "invalid --every -1s: want a positive duration"},
+		{[]string{"metrics", "--attach", "proc:1", "--timeout", "0s"}, "invalid --timeout 0s: want a positive duration"},
+	} {
+		oneLineError(t, strings.Join(tc.args, " "), runCLI(t, tc.args...), tc.want)
 	}
 }

@@ -349,14 +349,6 @@ func TestLeaks_MissingSnapshotIsExit2(t *testing.T) {
 	}
 }
 
-// oneLineErr checks r is exit 2 with one line on stderr containing want.
-func oneLineErr(t *testing.T, r result, want string) {
-	t.Helper()
-	if r.Code != ExitError || !strings.Contains(r.Stderr, want) || strings.Count(r.Stderr, "\n") != 1 {
-		t.Errorf("exit %d, stderr %q: want exit 2 and one line saying %q", r.Code, r.Stderr, want)
-	}
-}
-
 func TestLeaks_ReportFileReplacedAtomicallyWithMode(t *testing.T) {
 	defer syscall.Umask(syscall.Umask(0o022))
 	dir := t.TempDir()
@@ -393,7 +385,7 @@ func TestLeaks_ReportNeverWrittenThroughASymlink(t *testing.T) {
 	testfs.WriteFile(t, victim, []byte("ssh-ed25519 AAAA"), 0o600)
 	link := filepath.Join(dir, "leaks.sarif") // shipped by a pull request
 	testfs.Symlink(t, victim, link)
-	oneLineErr(t, runCLI(t, "leaks", "--demo", "-o", "sarif="+link), "symbolic link")
+	oneLine(t, runCLI(t, "leaks", "--demo", "-o", "sarif="+link), "symbolic link")
 	if b, _ := os.ReadFile(victim); string(b) != "ssh-ed25519 AAAA" {
 		t.Errorf("written through the link: the target holds %d bytes", len(b))
 	}
@@ -403,7 +395,7 @@ func TestLeaks_ReportNeverWrittenThroughASymlink(t *testing.T) {
 	// A planted link to a device is no stream: refused too.
 	dev := filepath.Join(dir, "leaks.json")
 	testfs.Symlink(t, "/dev/null", dev)
-	oneLineErr(t, runCLI(t, "leaks", "--demo", "-o", "json="+dev), "symbolic link")
+	oneLine(t, runCLI(t, "leaks", "--demo", "-o", "json="+dev), "symbolic link")
 }
 
 func TestLeaks_ReportToStreams(t *testing.T) {
@@ -418,7 +410,7 @@ func TestLeaks_ReportToStreams(t *testing.T) {
 	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
 		t.Skipf("no FIFOs: %v", err)
 	}
-	oneLineErr(t, runCLI(t, "leaks", "--demo", "-o", "json="+fifo), "a FIFO that nobody reads")
+	oneLine(t, runCLI(t, "leaks", "--demo", "-o", "json="+fifo), "a FIFO that nobody reads")
 	done := make(chan []byte)
 	go func() {
 		f, err := os.Open(fifo) // waits for the writer
@@ -460,7 +452,7 @@ func TestLeaks_FullDiskKeepsTheOldReport(t *testing.T) {
 	path := filepath.Join(dir, "leaks.json")
 	testfs.WriteFile(t, path, []byte(`{"good":"old report"}`), 0o644)
 	r := runCLI(t, "leaks", "--demo", "-o", "json="+path)
-	oneLineErr(t, r, "no space left on device")
+	oneLine(t, r, "no space left on device")
 	if b, _ := os.ReadFile(path); string(b) != `{"good":"old report"}` {
 		t.Errorf("the old report was lost: %d bytes", len(b))
 	}
@@ -497,7 +489,7 @@ func TestLeaks_SeriesFromTwoProcessesIsAnError(t *testing.T) {
 			s2 := seriesFile(t, dir, 2, "2026-11-27T12:05:05Z", tc.second)
 			s3 := seriesFile(t, dir, 3, "2026-11-27T12:10:05Z", same)
 			r := runCLI(t, "leaks", s1, s2, s3)
-			oneLineErr(t, r, "come from different processes "+tc.want)
+			oneLine(t, r, "come from different processes "+tc.want)
 		})
 	}
 	// The first snapshot gives no pid; the other two give different ones.
@@ -506,7 +498,7 @@ func TestLeaks_SeriesFromTwoProcessesIsAnError(t *testing.T) {
 		seriesFile(t, dir0, 1, "2026-11-27T12:00:05Z", `"process": "app"`),
 		seriesFile(t, dir0, 2, "2026-11-27T12:05:05Z", `"process": "app", "pid": 1`),
 		seriesFile(t, dir0, 3, "2026-11-27T12:10:05Z", `"process": "app", "pid": 2`))
-	oneLineErr(t, r, "s2.json and "+filepath.Join(dir0, "s3.json")+" come from different processes (source pid 1 and 2)")
+	oneLine(t, r, "s2.json and "+filepath.Join(dir0, "s3.json")+" come from different processes (source pid 1 and 2)")
 	// A field only one snapshot gives does not tell them apart.
 	dir := t.TempDir()
 	s1 := seriesFile(t, dir, 1, "2026-11-27T12:00:05Z", `"process": "app", "pid": 4242`)
@@ -547,9 +539,9 @@ func TestLeaks_SameSnapshotTwiceIsAnError(t *testing.T) {
 	if err := os.Link(s2, hard); err != nil {
 		t.Fatal(err)
 	}
-	oneLineErr(t, runCLI(t, "leaks", s1, s2, s2), s2+" is given twice")
-	oneLineErr(t, runCLI(t, "leaks", s1, s2, hard), s2+" and "+hard+" are the same file")
-	oneLineErr(t, runCLI(t, "leaks", s2, "--baseline", s2), s2+" is given twice")
+	oneLine(t, runCLI(t, "leaks", s1, s2, s2), s2+" is given twice")
+	oneLine(t, runCLI(t, "leaks", s1, s2, hard), s2+" and "+hard+" are the same file")
+	oneLine(t, runCLI(t, "leaks", s2, "--baseline", s2), s2+" is given twice")
 }
 
 // A baseline comes from another run by design (main's CI): its source may
@@ -610,11 +602,11 @@ func TestLeaks_SuppressionsFileLimits(t *testing.T) {
 	dir := t.TempDir()
 	big := filepath.Join(dir, "big.yaml")
 	testfs.WriteFile(t, big, []byte("suppressions:\n"+strings.Repeat("# pad\n", 200_000)), 0o644)
-	oneLineErr(t, runCLI(t, "leaks", demo, "--suppressions", big), "larger than 1048576 bytes")
-	oneLineErr(t, runCLI(t, "leaks", demo, "--suppressions", "/dev/zero"), "/dev/zero is not a regular file (a character device)")
+	oneLine(t, runCLI(t, "leaks", demo, "--suppressions", big), "larger than 1048576 bytes")
+	oneLine(t, runCLI(t, "leaks", demo, "--suppressions", "/dev/zero"), "/dev/zero is not a regular file (a character device)")
 	fifo := filepath.Join(dir, "fifo.yaml")
 	if err := syscall.Mkfifo(fifo, 0o644); err == nil {
-		oneLineErr(t, runCLI(t, "leaks", demo, "--suppressions", fifo), "is not a regular file (a FIFO)")
+		oneLine(t, runCLI(t, "leaks", demo, "--suppressions", fifo), "is not a regular file (a FIFO)")
 	}
 	// The default file over the cap is an error too: it is the user's file.
 	if err := os.Rename(big, filepath.Join(dir, ".rescoord-ignore.yaml")); err != nil {
@@ -622,10 +614,10 @@ func TestLeaks_SuppressionsFileLimits(t *testing.T) {
 	}
 	c := newCLI(t)
 	c.chdir = dir
-	oneLineErr(t, c.run("leaks", demo), ".rescoord-ignore.yaml: larger than 1048576 bytes")
+	oneLine(t, c.run("leaks", demo), ".rescoord-ignore.yaml: larger than 1048576 bytes")
 	dup := filepath.Join(dir, "dup.yaml")
 	testfs.WriteFile(t, dup, []byte("suppressions: []\nsuppressions:\n  - rule: growth\n    reason: r\n"), 0o644)
-	oneLineErr(t, runCLI(t, "leaks", demo, "--suppressions", dup), `dup.yaml:2: "suppressions" given twice (first at line 1)`)
+	oneLine(t, runCLI(t, "leaks", demo, "--suppressions", dup), `dup.yaml:2: "suppressions" given twice (first at line 1)`)
 }
 
 // A snapshot file is located in SARIF by its path relative to the working
@@ -674,7 +666,7 @@ func TestLeaks_GitHubStepSummary(t *testing.T) {
 	link := filepath.Join(dir, "link.md")
 	testfs.Symlink(t, filepath.Join(dir, "elsewhere"), link)
 	c.env = map[string]string{"GITHUB_STEP_SUMMARY": link}
-	oneLineErr(t, c.run("leaks", "--demo", "-o", "github"), "symbolic link")
+	oneLine(t, c.run("leaks", "--demo", "-o", "github"), "symbolic link")
 	if _, err := os.Lstat(filepath.Join(dir, "elsewhere")); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("written through the link: %v", err)
 	}

@@ -66,11 +66,8 @@ Host that is not a loopback address are refused. Ctrl-C stops it.`,
 }
 
 func runMetrics(ctx context.Context, f *Factory, opts *MetricsOptions) error {
-	if opts.Attach == "" {
-		return usageError("metrics needs --attach TARGET (rescoord ps lists attachable processes)")
-	}
-	if opts.Timeout <= 0 {
-		return usageError("invalid --timeout %s: want a positive duration", opts.Timeout)
+	if err := attachOnly("metrics", opts.Attach, "--timeout", opts.Timeout); err != nil {
+		return err
 	}
 	if opts.Grace < 0 || opts.MaxAge < 0 {
 		return usageError("--grace and --max-age must not be negative")

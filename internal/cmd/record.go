@@ -60,14 +60,11 @@ snapshot's name is never written through.`,
 }
 
 func runRecord(ctx context.Context, f *Factory, opts *RecordOptions) error {
-	if opts.Attach == "" {
-		return usageError("record needs --attach TARGET (rescoord ps lists attachable processes)")
+	if err := attachOnly("record", opts.Attach, "--every", opts.Every); err != nil {
+		return err
 	}
 	if opts.Count < 1 {
 		return usageError("invalid --count %d: want 1 or more", opts.Count)
-	}
-	if opts.Every <= 0 {
-		return usageError("invalid --every %s: want a positive duration", opts.Every)
 	}
 	client, err := opts.source(f, opts.Attach)
 	if err != nil {

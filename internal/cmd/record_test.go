@@ -22,14 +22,6 @@ func recordCLI(t *testing.T) (*cli, string) {
 	return c, target
 }
 
-// oneLine checks r is a one-line refusal, exit 2, containing want.
-func oneLine(t *testing.T, r result, want string) {
-	t.Helper()
-	if r.Code != ExitError || !strings.Contains(r.Stderr, want) || strings.Count(r.Stderr, "\n") != 1 {
-		t.Errorf("exit %d, stderr %q: want exit 2 and one line saying %q", r.Code, r.Stderr, want)
-	}
-}
-
 func TestRecord_PrivateModes(t *testing.T) {
 	c, target := recordCLI(t)
 	out := filepath.Join(t.TempDir(), "a", "snaps")

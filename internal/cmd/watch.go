@@ -93,11 +93,8 @@ func liveGroups(ix *snapshot.Index) map[groupKey]int {
 }
 
 func runWatch(ctx context.Context, f *Factory, opts *WatchOptions) error {
-	if opts.Attach == "" {
-		return usageError("watch needs --attach TARGET (rescoord ps lists attachable processes)")
-	}
-	if opts.Every <= 0 {
-		return usageError("invalid --every %s: want a positive duration", opts.Every)
+	if err := attachOnly("watch", opts.Attach, "--every", opts.Every); err != nil {
+		return err
 	}
 	if opts.Top < 1 || opts.Count < 0 {
 		return usageError("--top wants 1 or more and --count 0 or more")

@@ -96,11 +96,20 @@ type Base struct {
 
 // NewBase registers component c in reg and returns a coordinator bound to it.
 func NewBase(reg Registry, c ComponentSpec) (*Base, error) {
-	b := new(Base)
-	if err := b.Bind(reg, c); err != nil {
+	return newBound[Base](reg, c)
+}
+
+// newBound returns a new coordinator of type C bound to component c of
+// reg: what NewBase, NewUI and NewWorkers do.
+func newBound[C any, P interface {
+	*C
+	Bind(Registry, ComponentSpec) error
+}](reg Registry, c ComponentSpec) (*C, error) {
+	co := P(new(C))
+	if err := co.Bind(reg, c); err != nil {
 		return nil, err
 	}
-	return b, nil
+	return co, nil
 }
 
 // Bind registers component c in reg (type "coordinator" and label
@@ -177,6 +186,18 @@ func (b *Base) lockBound() (Registry, bool) {
 		return nil, false
 	}
 	return b.reg, true
+}
+
+// trackAs tracks value as Track does, with type typ and cleanup unless r
+// sets its own.
+func (b *Base) trackAs(value any, r ResourceSpec, typ string, cleanup func(context.Context) error) (Handle, error) {
+	if r.Type == "" {
+		r.Type = typ
+	}
+	if r.Cleanup == nil {
+		r.Cleanup = cleanup
+	}
+	return b.Track(value, r)
 }
 
 // Track tracks value as a resource of b's component, as described by r.

@@ -38,11 +38,7 @@ type UI struct {
 // NewUI registers component c in reg and returns a UI coordinator bound
 // to it.
 func NewUI(reg Registry, c ComponentSpec) (*UI, error) {
-	u := new(UI)
-	if err := u.Bind(reg, c); err != nil {
-		return nil, err
-	}
-	return u, nil
+	return newBound[UI](reg, c)
 }
 
 // Bind registers component c in reg (type "coordinator" and label
@@ -64,14 +60,8 @@ func (u *UI) TrackObject(obj Object, r ResourceSpec) (Handle, error) {
 	if obj == nil {
 		return nil, errors.New("tracking GUI object: nil object")
 	}
-	if r.Type == "" {
-		r.Type = "qobject"
-	}
-	if r.Cleanup == nil {
-		r.Cleanup = func(context.Context) error {
-			ReleaseObject(obj)
-			return nil
-		}
-	}
-	return u.Track(obj, r)
+	return u.trackAs(obj, r, "qobject", func(context.Context) error {
+		ReleaseObject(obj)
+		return nil
+	})
 }

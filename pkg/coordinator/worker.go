@@ -135,11 +135,7 @@ type Workers struct {
 // NewWorkers registers component c in reg and returns a worker
 // coordinator bound to it.
 func NewWorkers(reg Registry, c ComponentSpec) (*Workers, error) {
-	w := new(Workers)
-	if err := w.Bind(reg, c); err != nil {
-		return nil, err
-	}
-	return w, nil
+	return newBound[Workers](reg, c)
 }
 
 // Bind registers component c in reg (type "coordinator" and label
@@ -162,13 +158,7 @@ func (w *Workers) TrackWorker(wk Worker, r ResourceSpec) (Handle, error) {
 	if wk == nil {
 		return nil, errors.New("tracking worker: nil worker")
 	}
-	if r.Type == "" {
-		r.Type = "worker"
-	}
-	if r.Cleanup == nil {
-		r.Cleanup = func(ctx context.Context) error { return StopWorker(ctx, wk) }
-	}
-	h, err := w.Track(wk, r)
+	h, err := w.trackAs(wk, r, "worker", func(ctx context.Context) error { return StopWorker(ctx, wk) })
 	if err != nil {
 		return nil, err
 	}
@@ -201,6 +191,15 @@ func (w *Workers) finished(h Handle) {
 	}
 }
 
+// stopWatchersAfter stops the watchers once the base has released or
+// closed (err, returned as it is), unless w was never bound.
+func (w *Workers) stopWatchersAfter(err error) error {
+	if !errors.Is(err, ErrNotBound) {
+		w.stopWatchers()
+	}
+	return err
+}
+
 // stopWatchers stops the watchers of every tracked worker.
 func (w *Workers) stopWatchers() {
 	w.wmu.Lock()
@@ -228,11 +227,7 @@ func (w *Workers) ReleaseAll(ctx context.Context) error {
 	if w == nil {
 		return ErrNotBound
 	}
-	err := w.Base.ReleaseAll(ctx)
-	if !errors.Is(err, ErrNotBound) {
-		w.stopWatchers()
-	}
-	return err
+	return w.stopWatchersAfter(w.Base.ReleaseAll(ctx))
 }
 
 // Close destroys w's component through the registry, which stops its
@@ -241,9 +236,5 @@ func (w *Workers) Close(ctx context.Context) error {
 	if w == nil {
 		return ErrNotBound
 	}
-	err := w.Base.Close(ctx)
-	if !errors.Is(err, ErrNotBound) {
-		w.stopWatchers()
-	}
-	return err
+	return w.stopWatchersAfter(w.Base.Close(ctx))
 }
