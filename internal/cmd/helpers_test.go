@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -127,6 +128,9 @@ func oneLine(t *testing.T, r result, want string) {
 	oneLineError(t, "refusal", r, want)
 }
 
+// crashed matches what the Go runtime writes when a program dies.
+var crashed = regexp.MustCompile(`(?m)^(panic: |fatal error: |goroutine \d+ \[)|out of memory`)
+
 // oneLineError is oneLine for the refusal named what.
 func oneLineError(t *testing.T, what string, r result, want string) {
 	t.Helper()
@@ -136,7 +140,7 @@ func oneLineError(t *testing.T, what string, r result, want string) {
 	if strings.Count(strings.TrimSuffix(r.Stderr, "\n"), "\n") > 0 || !strings.Contains(r.Stderr, want) {
 		t.Errorf("%s: stderr %q, want one line with %q", what, r.Stderr, want)
 	}
-	if strings.Contains(r.Stderr, "goroutine ") || strings.Contains(r.Stderr, "out of memory") {
+	if crashed.MatchString(r.Stderr) {
 		t.Errorf("%s: crashed:\n%s", what, r.Stderr)
 	}
 }
