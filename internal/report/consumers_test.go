@@ -56,6 +56,17 @@ func analyzeFile(t testing.TB, path string, opts leaks.ReportOptions) *leaks.Rep
 	return leaks.Analyze(ix, opts)
 }
 
+// reportedFiles is the demo's report with a suppression of action report
+// for its file resources: suppressed, but shown.
+func reportedFiles(t testing.TB) *leaks.Report {
+	t.Helper()
+	sup, err := leaks.ParseSuppressions([]byte("suppressions:\n  - type: file\n    action: report\n    reason: third-party\n"), ".rescoord-ignore.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return analyzeFile(t, demoSnapshot, leaks.ReportOptions{Suppressions: sup})
+}
+
 // demoReport is the report of the demo snapshot.
 func demoReport(t testing.TB) *leaks.Report {
 	return analyzeFile(t, demoSnapshot, leaks.ReportOptions{})

@@ -126,11 +126,7 @@ func TestJUnit_ConsumersReadTheDemo(t *testing.T) {
 
 	// With action report suppressions: skipped cases, counted on
 	// <testsuites> too.
-	sup, err := leaks.ParseSuppressions([]byte("suppressions:\n  - type: file\n    action: report\n    reason: third-party\n"), ".rescoord-ignore.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	r = analyzeFile(t, demoSnapshot, leaks.ReportOptions{Suppressions: sup})
+	r = reportedFiles(t)
 	c = checkJUnit(t, printReport(t, "junit", Options{Input: demoSnapshot}, r))
 	if c.Skipped == 0 || c.Skipped != c.Suites[0].CaseSkipped {
 		t.Errorf("skipped %d on <testsuites>, %d cases skipped", c.Skipped, c.Suites[0].CaseSkipped)

@@ -1,7 +1,6 @@
 package report
 
 import (
-	"bytes"
 	"encoding/json"
 	"encoding/xml"
 	"slices"
@@ -63,15 +62,7 @@ var mapped = Paths{Map: []PathRewrite{{From: "github.com/you/app", To: ""}}, Sou
 
 func printed(t *testing.T, format string, opts Options) string {
 	t.Helper()
-	p, err := New(format, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var b bytes.Buffer
-	if err := p.Print(&b, mappedReport(t)); err != nil {
-		t.Fatal(err)
-	}
-	return b.String()
+	return string(printReport(t, format, opts, mappedReport(t)))
 }
 
 // SARIF, GitHub annotations and JUnit locate findings at the mapped,

@@ -84,14 +84,7 @@ func manyLeaks(t *testing.T, n int) *leaks.Report {
 func TestFormats_EmptyReport(t *testing.T) {
 	r := manyLeaks(t, 0)
 	for _, f := range Formats {
-		p, err := New(f, Options{Input: "empty.json", Version: "test"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		var b bytes.Buffer
-		if err := p.Print(&b, r); err != nil {
-			t.Errorf("%s: %v", f, err)
-		}
+		b := bytes.NewBuffer(printReport(t, f, Options{Input: "empty.json", Version: "test"}, r))
 		if f == "json" && b.String() != "{\n  \"findings\": [],\n  \"summary\": {\n    \"critical\": 0,\n    \"error\": 0,\n    \"warning\": 0,\n    \"info\": 0,\n    \"suppressed\": 0\n  }\n}\n" {
 			t.Errorf("empty json:\n%s", b.String())
 		}

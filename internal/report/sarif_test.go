@@ -245,11 +245,7 @@ func TestSARIF_ConsumersAcceptTheDemo(t *testing.T) {
 // With a suppression of action report, every result has a suppressions
 // array: the suppressed ones say why, the others are empty.
 func TestSARIF_SuppressionsAllOrNone(t *testing.T) {
-	sup, err := leaks.ParseSuppressions([]byte("suppressions:\n  - type: file\n    action: report\n    reason: third-party\n"), ".rescoord-ignore.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := analyzeFile(t, demoSnapshot, leaks.ReportOptions{Suppressions: sup})
+	r := reportedFiles(t)
 	log := checkSARIF(t, printReport(t, "sarif", Options{Input: "-"}, r))
 	with, empty := 0, 0
 	for _, res := range log.Runs[0].Results {

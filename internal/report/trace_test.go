@@ -108,15 +108,7 @@ running below it:
 func TestFormats_RunningUnderOrphan(t *testing.T) {
 	r := underOrphanReport(t)
 	for _, format := range Formats {
-		p, err := New(format, Options{Input: "running-under-orphan.json", Version: "test"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		var buf bytes.Buffer
-		if err := p.Print(&buf, r); err != nil {
-			t.Fatalf("%s: %v", format, err)
-		}
-		out := buf.String()
+		out := string(printReport(t, format, Options{Input: "running-under-orphan.json", Version: "test"}, r))
 		if !strings.Contains(out, "running-under-orphan") {
 			t.Errorf("%s: the rule is not named:\n%s", format, out)
 		}

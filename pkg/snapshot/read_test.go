@@ -182,6 +182,27 @@ func waitErr(t *testing.T, done <-chan error) error {
 	}
 }
 
+// wantCanceledAtOnce runs read with a context that it then ends, and
+// wants read to return context.Canceled (within waitErr's bound).
+func wantCanceledAtOnce(t *testing.T, read func(ctx context.Context) error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- read(ctx) }()
+	cancel()
+	if err := waitErr(t, done); !errors.Is(err, context.Canceled) {
+		t.Errorf("err = %v, want context.Canceled", err)
+	}
+}
+
+// loading is a read of wantCanceledAtOnce: LoadContext of path.
+func loading(path string) func(context.Context) error {
+	return func(ctx context.Context) error {
+		_, err := LoadContext(ctx, path, Options{})
+		return err
+	}
+}
+
 // TestParse_EndsWithTheContext: both decoders and the large-file loader
 // stop when the context has ended, with its error.
 func TestParse_EndsWithTheContext(t *testing.T) {

@@ -4,7 +4,6 @@ package snapshot
 
 import (
 	"context"
-	"errors"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -32,12 +31,7 @@ func fifo(t *testing.T) string {
 // until a writer comes; the context's end returns at once.
 func TestLoad_FIFOWithoutAWriterEndsWithTheContext(t *testing.T) {
 	path := fifo(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := loadAsync(ctx, path)
-	cancel()
-	if err := waitErr(t, done); !errors.Is(err, context.Canceled) {
-		t.Errorf("err = %v, want context.Canceled", err)
-	}
+	wantCanceledAtOnce(t, loading(path))
 }
 
 // TestLoad_FIFOWithASilentWriterEndsWithTheContext: a writer that never
@@ -52,12 +46,7 @@ func TestLoad_FIFOWithASilentWriterEndsWithTheContext(t *testing.T) {
 	if _, err := w.Write([]byte("{")); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := loadAsync(ctx, path)
-	cancel()
-	if err := waitErr(t, done); !errors.Is(err, context.Canceled) {
-		t.Errorf("err = %v, want context.Canceled", err)
-	}
+	wantCanceledAtOnce(t, loading(path))
 }
 
 // TestLoad_FIFOWithAWriter: a FIFO still reads as usual.
@@ -89,16 +78,10 @@ func TestDecode_BlockingPipeEndsWithTheContext(t *testing.T) {
 		t.Skip("the pipe is polled: TestLoad_FIFOWithASilentWriterEndsWithTheContext covers it")
 	}
 	w.Write([]byte("{"))
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
+	wantCanceledAtOnce(t, func(ctx context.Context) error {
 		_, err := DecodeContext(ctx, r, "-", Options{})
-		done <- err
-	}()
-	cancel()
-	if err := waitErr(t, done); !errors.Is(err, context.Canceled) {
-		t.Errorf("err = %v, want context.Canceled", err)
-	}
+		return err
+	})
 	// The read left behind ends with the writer; the data read so far is
 	// the caller's no more.
 	w.Close()
