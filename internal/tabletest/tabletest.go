@@ -1,6 +1,6 @@
 // Package tabletest runs the commonest table of the repository's tests: a
 // function of one argument, and for each input the result it must return
-// (docs/architecture.md, "Tests").
+// (docs/architecture.md).
 package tabletest
 
 import "testing"
