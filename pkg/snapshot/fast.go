@@ -1,6 +1,7 @@
 package snapshot
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"hash/maphash"
@@ -50,6 +51,14 @@ type fast struct {
 	// position of the last owner read (-1 when it is not a component).
 	comps    *idTable
 	ownerPos int32
+
+	// unknown holds the unknown fields of the object being read, extras
+	// the maps endExtra made of earlier ones.
+	unknown []unknownField
+	extras  *[extraSlots]struct {
+		hash uint64
+		m    map[string]json.RawMessage
+	}
 
 	// ctx, when set, is checked every checkEvery elements (decodeWindow).
 	ctx context.Context
@@ -149,17 +158,78 @@ func (f *fast) strings(intern bool) ([]string, bool) {
 	}
 }
 
-// extra reads the value of a field this version does not know, raw, into
-// *m (made on first use), as the strict decoder keeps it.
-func (f *fast) extra(m *map[string]json.RawMessage, k string) bool {
-	raw, ok := f.raw()
-	if ok {
-		if *m == nil {
-			*m = make(map[string]json.RawMessage)
-		}
-		(*m)[f.keep(k)] = raw
+// extra reads the value of a field this version does not know, raw, for
+// endExtra to keep as the strict decoder keeps it.
+func (f *fast) extra(k string) bool {
+	start := f.pos
+	if !f.skip() {
+		return false
 	}
-	return ok
+	f.unknown = append(f.unknown, unknownField{k, f.data[start:f.pos:f.pos]})
+	return true
+}
+
+// unknownField is a field extra read in the object being read: views of
+// the input, kept only if endExtra makes a new map of them.
+type unknownField struct {
+	key string
+	raw []byte
+}
+
+// extraSlots is the size of a cursor's cache of unknown-field maps.
+const extraSlots = 1 << 10
+
+// endExtra ends the object extra read unknown fields of: when ok, *m
+// becomes their map — the map of an earlier object with the same unknown
+// fields when the cache still holds it, otherwise a new one. Producers
+// repeat their own fields (a schema version, labels of their own), and a
+// map per element costs hundreds of bytes (docs/performance.md, "Unknown
+// fields, shared"). It returns ok.
+func (f *fast) endExtra(m *map[string]json.RawMessage, ok bool) bool {
+	fields := f.unknown
+	f.unknown = f.unknown[:0]
+	if !ok || len(fields) == 0 {
+		return ok
+	}
+	if f.extras == nil {
+		f.extras = new([extraSlots]struct {
+			hash uint64
+			m    map[string]json.RawMessage
+		})
+	}
+	h := uint64(len(fields))
+	for _, u := range fields {
+		h = mix64(h ^ maphash.String(extraSeed, u.key))
+		h = mix64(h ^ maphash.Bytes(extraSeed, u.raw))
+	}
+	slot := &f.extras[h&(extraSlots-1)]
+	if slot.hash == h && sameFields(slot.m, fields) {
+		*m = slot.m
+		return true
+	}
+	kept := make(map[string]json.RawMessage, len(fields))
+	for _, u := range fields {
+		kept[f.keep(u.key)] = f.keepBytes(u.raw)
+	}
+	slot.hash, slot.m = h, kept
+	*m = kept
+	return true
+}
+
+// extraSeed hashes the unknown fields of endExtra's cache.
+var extraSeed = maphash.MakeSeed()
+
+// sameFields reports whether m holds exactly fields (whose keys differ).
+func sameFields(m map[string]json.RawMessage, fields []unknownField) bool {
+	if len(m) != len(fields) {
+		return false
+	}
+	for _, u := range fields {
+		if raw, ok := m[u.key]; !ok || !bytes.Equal(raw, u.raw) {
+			return false
+		}
+	}
+	return true
 }
 
 // int64 returns a pointer to a copy of n, from the arena.

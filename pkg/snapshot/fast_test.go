@@ -375,3 +375,68 @@ func TestDecoders_TimeoutAboveTheMaximum(t *testing.T) {
 		}
 	}
 }
+
+// Elements with the same unknown fields share one Extra map, on both the
+// in-memory and the windowed path; others have maps of their own; the
+// unknown fields of an element the fast path gives up on (a 19-digit
+// size, which only the strict decoder reads) do not reach the next one.
+func TestFast_SameUnknownFieldsShareAMap(t *testing.T) {
+	t.Parallel()
+	var b strings.Builder
+	b.WriteString(`{"format":"rescoord/v1","taken_at":"2026-11-27T12:00:05Z","components":[{"id":"c","state":"alive","v":2},{"id":"d","state":"alive","v":2}],"resources":[`)
+	n := small().minParallel * 3
+	for k := range n {
+		if k > 0 {
+			b.WriteString(",\n")
+		}
+		switch {
+		case k == n/2:
+			fmt.Fprintf(&b, `{"id":"r-%d","type":"file","owner":"c","state":"active","gone":1,"size_bytes":1234567890123456789}`, k)
+		case k%2 == 0:
+			fmt.Fprintf(&b, `{"id":"r-%d","type":"file","owner":"c","state":"active","labels":{"tab":"t1"},"v":2}`, k)
+		default:
+			fmt.Fprintf(&b, `{"id":"r-%d","type":"file","owner":"c","state":"active"}`, k)
+		}
+	}
+	b.WriteString(`]}`)
+	data := []byte(b.String())
+	compareModes(t, data)
+	mapOf := func(m map[string]json.RawMessage) uintptr { return reflect.ValueOf(m).Pointer() }
+	check := func(how string, s *Snapshot) {
+		t.Helper()
+		if mapOf(s.Components[0].Extra) != mapOf(s.Components[1].Extra) {
+			t.Errorf("%s: the components' equal unknown fields are two maps", how)
+		}
+		shared := mapOf(s.Resources[0].Extra)
+		for k, r := range s.Resources {
+			switch {
+			case k == n/2:
+				if string(r.Extra["gone"]) != "1" || len(r.Extra) != 1 || mapOf(r.Extra) == shared {
+					t.Errorf("%s: resource %d: Extra %v", how, k, r.Extra)
+				}
+			case k%2 == 0:
+				if string(r.Extra["labels"]) != `{"tab":"t1"}` || string(r.Extra["v"]) != "2" || len(r.Extra) != 2 {
+					t.Errorf("%s: resource %d: Extra %v", how, k, r.Extra)
+				}
+				// Each worker has its cache: at most one map per worker.
+				if p := mapOf(r.Extra); p != shared && k < small().minParallel {
+					t.Errorf("%s: resource %d has a map of its own", how, k)
+				}
+			default:
+				if r.Extra != nil {
+					t.Errorf("%s: resource %d: Extra %v, want none", how, k, r.Extra)
+				}
+			}
+		}
+	}
+	s, err := parse(context.Background(), append([]byte(nil), data...), "in", false, small())
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("in memory", s)
+	s, err = loadTuned(writeTemp(t, "snap.json", data), small())
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("by windows", s)
+}

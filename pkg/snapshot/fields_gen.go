@@ -86,8 +86,9 @@ func (f *fast) component(v *Component) (offs [2]int, ok bool) {
 		case "labels":
 			return 1 << 7, f.readLabels(&v.Labels)
 		}
-		return 0, f.extra(&v.Extra, k)
+		return 0, f.extra(k)
 	})
+	ok = f.endExtra(&v.Extra, ok)
 	const required = 1<<0 | 1<<4
 	return offs, ok && seen&required == required
 }
@@ -200,8 +201,9 @@ func (f *fast) resource(v *Resource) (offs [2]int, ok bool) {
 		case "metadata":
 			return 1 << 11, f.readRaw(&v.Metadata)
 		}
-		return 0, f.extra(&v.Extra, k)
+		return 0, f.extra(k)
 	})
+	ok = f.endExtra(&v.Extra, ok)
 	const required = 1<<0 | 1<<1 | 1<<2 | 1<<4
 	return offs, ok && seen&required == required
 }

@@ -102,7 +102,9 @@ type Component struct {
 	DestroyedAt time.Time         `json:"destroyed_at,omitzero" snapshot:"time"`
 	Labels      map[string]string `json:"labels,omitempty" snapshot:"labels"`
 
-	// Extra holds fields this version does not know, kept raw.
+	// Extra holds fields this version does not know, kept raw. A decoded
+	// snapshot may share one map between elements whose unknown fields are
+	// the same: treat it as read-only (assign a new map to change it).
 	Extra map[string]json.RawMessage `json:"-" snapshot:"extra"`
 }
 
@@ -136,7 +138,9 @@ type Resource struct {
 	// Metadata is kept raw: it is only decoded when someone asks for it.
 	Metadata json.RawMessage `json:"metadata,omitempty" snapshot:"raw"`
 
-	// Extra holds fields this version does not know, kept raw.
+	// Extra holds fields this version does not know, kept raw. A decoded
+	// snapshot may share one map between elements whose unknown fields are
+	// the same: treat it as read-only (assign a new map to change it).
 	Extra map[string]json.RawMessage `json:"-" snapshot:"extra"`
 }
 

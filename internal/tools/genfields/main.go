@@ -319,11 +319,14 @@ func writeFast(b *bytes.Buffer, o object) {
 	}
 	b.WriteString("}\n")
 	if o.extra != "" {
-		fmt.Fprintf(b, "return 0, f.extra(&v.%s, k)\n", o.extra)
+		b.WriteString("return 0, f.extra(k)\n")
 	} else {
 		b.WriteString("return 0, f.skip()\n")
 	}
 	b.WriteString("})\n")
+	if o.extra != "" {
+		fmt.Fprintf(b, "ok = f.endExtra(&v.%s, ok)\n", o.extra)
+	}
 	cond := "ok"
 	if len(required) > 0 {
 		fmt.Fprintf(b, "const required = %s\n", strings.Join(required, " | "))

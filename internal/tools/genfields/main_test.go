@@ -56,7 +56,7 @@ func TestGenerate_ReadsTheTable(t *testing.T) {
 		"func (f *fast) thing(v *Thing) (offs [2]int, ok bool) {",
 		"return 1 << 0, f.at() != 'n' && f.readIdent(&v.ID)",
 		"return 1 << 1, f.readText(&v.Note)",
-		"return 0, f.extra(&v.Extra, k)",
+		"return 0, f.extra(k)", "ok = f.endExtra(&v.Extra, ok)",
 		"const required = 1 << 0",
 	} {
 		if !strings.Contains(string(out), want) {
