@@ -97,9 +97,6 @@ func runAttachCheck(ctx context.Context, f *Factory, opts *AttachCheckOptions) e
 	if err != nil {
 		return err
 	}
-	if opts.Attach.Timeout <= 0 {
-		return usageError("invalid --timeout %s: want more than 0", opts.Attach.Timeout)
-	}
 	client, err := opts.Attach.client(f, opts.Target)
 	if err != nil {
 		return err

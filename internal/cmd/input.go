@@ -72,12 +72,17 @@ func (o *AttachOptions) addTargetFlags(c *cobra.Command, target *string) {
 	o.addFlags(c)
 }
 
-// attachOnly checks what a command that only ever attaches needs before
-// it connects: --attach given, and its interval flag above zero.
-func attachOnly(command, target, flag string, d time.Duration) error {
+// needTarget refuses a command that only ever attaches when --attach is
+// missing.
+func needTarget(command, target string) error {
 	if target == "" {
 		return usageError("%s needs --attach TARGET (rescoord ps lists attachable processes)", command)
 	}
+	return nil
+}
+
+// positive refuses a duration flag of zero or less.
+func positive(flag string, d time.Duration) error {
 	if d <= 0 {
 		return usageError("invalid %s %s: want a positive duration", flag, d)
 	}
@@ -108,6 +113,9 @@ type attachSource interface {
 // source connects to an attach target for its snapshots: any target,
 // those without instrumentation included.
 func (o *AttachOptions) source(f *Factory, target string) (attachSource, error) {
+	if err := positive("--timeout", o.Timeout); err != nil {
+		return nil, err
+	}
 	if src, ok, err := o.importer(target); ok || err != nil {
 		return src, err
 	}
@@ -118,6 +126,9 @@ func (o *AttachOptions) source(f *Factory, target string) (attachSource, error) 
 // read without instrumentation has none: a live cleanup and attach-check
 // refuse it.
 func (o *AttachOptions) client(f *Factory, target string) (*attach.Client, error) {
+	if err := positive("--timeout", o.Timeout); err != nil {
+		return nil, err
+	}
 	if _, ok, err := o.importer(target); ok || err != nil {
 		if err != nil {
 			return nil, err

@@ -170,7 +170,8 @@ func wantInterrupted(t *testing.T, done <-chan int, what string) {
 }
 
 // The commands that only ever attach refuse, before connecting, a missing
-// --attach and an interval of zero or less.
+// --attach and an interval of zero or less; every command that attaches,
+// a --timeout of zero or less.
 func TestAttachOnly_Refusals(t *testing.T) {
 	for _, tc := range []struct {
 		args []string
@@ -181,6 +182,10 @@ func TestAttachOnly_Refusals(t *testing.T) {
 		{[]string{"watch", "--attach", "proc:1", "--every", "0s"}, "invalid --every 0s: want a positive duration"},
 		{[]string{"record", "--attach", "proc:1", "--every", "-1s"}, "invalid --every -1s: want a positive duration"},
 		{[]string{"metrics", "--attach", "proc:1", "--timeout", "0s"}, "invalid --timeout 0s: want a positive duration"},
+		{[]string{"leaks", "--attach", "proc:1", "--timeout", "0s"}, "invalid --timeout 0s: want a positive duration"},
+		{[]string{"list", "--attach", "unix:///nowhere.sock", "--timeout", "-1s"}, "invalid --timeout -1s: want a positive duration"},
+		{[]string{"attach-check", "unix:///nowhere.sock", "--timeout", "0s"}, "invalid --timeout 0s: want a positive duration"},
+		{[]string{"cleanup", "--attach", "unix:///nowhere.sock", "--component", "tab", "--timeout", "0s"}, "invalid --timeout 0s: want a positive duration"},
 	} {
 		oneLineError(t, strings.Join(tc.args, " "), runCLI(t, tc.args...), tc.want)
 	}

@@ -66,7 +66,7 @@ Host that is not a loopback address are refused. Ctrl-C stops it.`,
 }
 
 func runMetrics(ctx context.Context, f *Factory, opts *MetricsOptions) error {
-	if err := attachOnly("metrics", opts.Attach, "--timeout", opts.Timeout); err != nil {
+	if err := needTarget("metrics", opts.Attach); err != nil {
 		return err
 	}
 	if opts.Grace < 0 || opts.MaxAge < 0 {

@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -60,7 +61,7 @@ snapshot's name is never written through.`,
 }
 
 func runRecord(ctx context.Context, f *Factory, opts *RecordOptions) error {
-	if err := attachOnly("record", opts.Attach, "--every", opts.Every); err != nil {
+	if err := cmp.Or(needTarget("record", opts.Attach), positive("--every", opts.Every)); err != nil {
 		return err
 	}
 	if opts.Count < 1 {

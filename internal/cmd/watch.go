@@ -93,7 +93,7 @@ func liveGroups(ix *snapshot.Index) map[groupKey]int {
 }
 
 func runWatch(ctx context.Context, f *Factory, opts *WatchOptions) error {
-	if err := attachOnly("watch", opts.Attach, "--every", opts.Every); err != nil {
+	if err := cmp.Or(needTarget("watch", opts.Attach), positive("--every", opts.Every)); err != nil {
 		return err
 	}
 	if opts.Top < 1 || opts.Count < 0 {
