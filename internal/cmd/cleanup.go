@@ -109,6 +109,7 @@ func runCleanup(ctx context.Context, f *Factory, opts *CleanupOptions) error {
 		}
 		return runLiveCleanup(ctx, f, opts)
 	}
+	opts.Input.dropMetadata = true // never shown
 	in, ix, err := opts.Input.loadIndex(ctx, f, opts.Args)
 	if err != nil {
 		return err

@@ -73,6 +73,7 @@ func runGraph(ctx context.Context, f *Factory, opts *GraphOptions) error {
 	if err != nil {
 		return err
 	}
+	opts.Input.dropMetadata = true // never shown
 	_, ix, err := opts.Input.loadIndex(ctx, f, opts.Args)
 	if err != nil {
 		return err

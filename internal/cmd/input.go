@@ -22,6 +22,11 @@ type InputOptions struct {
 	Demo   bool
 	Attach string
 	AttachOptions
+
+	// dropMetadata reads snapshot files without their resources'
+	// metadata, for the commands that never show it
+	// (snapshot.Options.DropMetadata; docs/performance.md).
+	dropMetadata bool
 }
 
 // AttachOptions are the flags of a connection to a live process.
@@ -235,7 +240,7 @@ func (o *InputOptions) load(ctx context.Context, f *Factory, args []string) ([]*
 		}
 		return []*loaded{{Snap: s, Name: attach.Redact(o.Attach)}}, nil
 	}
-	read := snapshot.Options{MaxBytes: o.MaxBytes}
+	read := snapshot.Options{MaxBytes: o.MaxBytes, DropMetadata: o.dropMetadata}
 	out := make([]*loaded, 0, len(args))
 	stdin := false
 	for _, p := range args {
@@ -269,7 +274,7 @@ func (o *InputOptions) load(ctx context.Context, f *Factory, args []string) ([]*
 // loadPath reads one more snapshot file (a baseline) with the same limits
 // as the command's inputs.
 func (o *InputOptions) loadPath(ctx context.Context, f *Factory, path string) (*loaded, error) {
-	in := &InputOptions{AttachOptions: AttachOptions{MaxBytes: o.MaxBytes}}
+	in := &InputOptions{AttachOptions: AttachOptions{MaxBytes: o.MaxBytes}, dropMetadata: o.dropMetadata}
 	return in.loadOne(ctx, f, []string{path})
 }
 

@@ -190,3 +190,38 @@ func TestAttachOnly_Refusals(t *testing.T) {
 		oneLineError(t, strings.Join(tc.args, " "), runCLI(t, tc.args...), tc.want)
 	}
 }
+
+// TestInput_DropMetadata: the commands that never show metadata read
+// snapshot files (their baselines too) without it; the others keep it.
+func TestInput_DropMetadata(t *testing.T) {
+	path := snapshotPath("media-app.json")
+	f := &Factory{IO: &IOStreams{In: strings.NewReader(""), Out: new(bytes.Buffer), ErrOut: new(bytes.Buffer)}}
+	withMetadata := func(o *InputOptions, load func(*InputOptions) (*loaded, error)) int {
+		t.Helper()
+		in, err := load(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for i := range in.Snap.Resources {
+			if in.Snap.Resources[i].Metadata != nil {
+				n++
+			}
+		}
+		return n
+	}
+	inputs := func(o *InputOptions) (*loaded, error) { return o.loadOne(context.Background(), f, []string{path}) }
+	baseline := func(o *InputOptions) (*loaded, error) { return o.loadPath(context.Background(), f, path) }
+	for name, load := range map[string]func(*InputOptions) (*loaded, error){"input": inputs, "baseline": baseline} {
+		if n := withMetadata(&InputOptions{}, load); n == 0 {
+			t.Fatalf("%s: media-app.json read with no metadata: the test proves nothing", name)
+		}
+		if n := withMetadata(&InputOptions{dropMetadata: true}, load); n != 0 {
+			t.Errorf("%s: dropMetadata kept the metadata of %d resources", name, n)
+		}
+	}
+	// list shows metadata: it must keep it.
+	if r := runCLI(t, "list", "-o", "json", path); r.Code != 0 || !strings.Contains(r.Stdout, `"metadata"`) {
+		t.Errorf("list -o json lost the metadata: exit %d\n%.400s", r.Code, r.Stdout)
+	}
+}

@@ -146,6 +146,7 @@ func runLeaks(ctx context.Context, f *Factory, opts *LeaksOptions) error {
 	if err := distinctFiles(append(slices.Clone(opts.Args), opts.Baseline)); err != nil {
 		return err
 	}
+	opts.Input.dropMetadata = !opts.Reconcile // only --reconcile reads metadata
 	inputs, err := opts.Input.load(ctx, f, opts.Args)
 	if err != nil {
 		return err

@@ -42,6 +42,7 @@ func runStats(ctx context.Context, f *Factory, opts *StatsOptions) error {
 	if opts.Top < 1 {
 		return usageError("invalid --top %d: want 1 or more", opts.Top)
 	}
+	opts.Input.dropMetadata = true // never shown
 	in, ix, err := opts.Input.loadIndex(ctx, f, opts.Args)
 	if err != nil {
 		return err

@@ -52,6 +52,7 @@ func runValidate(ctx context.Context, f *Factory, opts *ValidateOptions) error {
 	if err != nil {
 		return err
 	}
+	opts.Input.dropMetadata = true // never shown
 	in, err := opts.Input.loadOne(ctx, f, opts.Args)
 	// name is the input as given, in JSON ("-" for standard input);
 	// label is how text names it ("stdin").

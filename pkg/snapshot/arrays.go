@@ -182,7 +182,7 @@ func fastArray[T any](ctx context.Context, tune tuning, data []byte, sh arraySha
 	}
 	workers := min(tune.parallelism(sh.n), len(sh.marks))
 	if workers <= 1 {
-		return decodeRange(ctx, data, sh, depth, out, 0, sh.n, elem)
+		return decodeRange(ctx, tune, data, sh, depth, out, 0, sh.n, elem)
 	}
 	// Chunks start at marks, so each worker knows where its first element is.
 	var wg sync.WaitGroup
@@ -191,7 +191,7 @@ func fastArray[T any](ctx context.Context, tune tuning, data []byte, sh arraySha
 		from := len(sh.marks) * w / workers * markEvery
 		to := min(len(sh.marks)*(w+1)/workers*markEvery, sh.n)
 		wg.Go(func() {
-			failed[w] = !decodeRange(ctx, data, sh, depth, out, from, to, elem)
+			failed[w] = !decodeRange(ctx, tune, data, sh, depth, out, from, to, elem)
 		})
 	}
 	wg.Wait()
@@ -204,8 +204,8 @@ func fastArray[T any](ctx context.Context, tune tuning, data []byte, sh arraySha
 }
 
 // decodeRange decodes elements [from, to) of the array held in data.
-func decodeRange[T any](ctx context.Context, data []byte, sh arrayShape, depth int, out []T, from, to int, elem elemFunc[T]) bool {
-	f := &fast{lexer: lexer{data: data, pos: sh.marks[from/markEvery], depth: depth}, ctx: ctx}
+func decodeRange[T any](ctx context.Context, tune tuning, data []byte, sh arrayShape, depth int, out []T, from, to int, elem elemFunc[T]) bool {
+	f := &fast{lexer: lexer{data: data, pos: sh.marks[from/markEvery], depth: depth}, dropMetadata: tune.dropMetadata, ctx: ctx}
 	return decodeWindow(f, sh, 0, out, from, to, elem)
 }
 

@@ -27,6 +27,9 @@ import (
 type fast struct {
 	lexer
 
+	// dropMetadata checks metadata but keeps none (Options.DropMetadata).
+	dropMetadata bool
+
 	strs  []string      // arena for depends_on and created_by
 	specs []CleanupSpec // arena for cleanup specs
 	ints  []int64       // arena for timeout_ms values

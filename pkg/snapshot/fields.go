@@ -225,18 +225,24 @@ func (f *fast) readLabels(dst *map[string]string) bool {
 	return ok
 }
 
-// raw: any value, kept as it is; null is no value.
-func (d *decoder) readRaw(dst *json.RawMessage, _ int) {
+// metadata: any value, kept as it is; null is no value. With
+// Options.DropMetadata the value is read (and so checked) but not kept.
+func (d *decoder) readMetadata(dst *json.RawMessage, _ int) {
 	if d.next() == 'n' {
 		d.literal("null")
 		return
 	}
-	*dst = d.raw()
+	if raw := d.raw(); !d.tune.dropMetadata {
+		*dst = raw
+	}
 }
 
-func (f *fast) readRaw(dst *json.RawMessage) bool {
+func (f *fast) readMetadata(dst *json.RawMessage) bool {
 	if f.at() == 'n' {
 		return f.null()
+	}
+	if f.dropMetadata {
+		return f.skip()
 	}
 	var ok bool
 	*dst, ok = f.raw()

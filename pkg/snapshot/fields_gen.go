@@ -132,7 +132,7 @@ func (d *decoder) resource(v *Resource, offs *[2]int) bool {
 		case "created_by":
 			d.readStack(&v.CreatedBy, d.pos)
 		case "metadata":
-			d.readRaw(&v.Metadata, d.pos)
+			d.readMetadata(&v.Metadata, d.pos)
 		default:
 			d.keepExtra(&v.Extra, key)
 		}
@@ -199,7 +199,7 @@ func (f *fast) resource(v *Resource) (offs [2]int, ok bool) {
 		case "created_by":
 			return 1 << 10, f.readStack(&v.CreatedBy)
 		case "metadata":
-			return 1 << 11, f.readRaw(&v.Metadata)
+			return 1 << 11, f.readMetadata(&v.Metadata)
 		}
 		return 0, f.extra(k)
 	})

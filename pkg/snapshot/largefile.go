@@ -565,7 +565,7 @@ func streamArray[T any](ctx context.Context, tune tuning, f *os.File, bufs [2][]
 		// What a worker keeps is mostly metadata and ids: a quarter of its
 		// share of the array is plenty for common snapshots.
 		hint := (sh.end - sh.start) / workers / 4
-		cursors[w] = &fast{lexer: lexer{depth: 2}, copy: true, comps: comps, bytesHint: hint, ctx: ctx}
+		cursors[w] = &fast{lexer: lexer{depth: 2}, copy: true, comps: comps, bytesHint: hint, dropMetadata: tune.dropMetadata, ctx: ctx}
 	}
 	groupEnd := func(g int) int { // file offset where group g ends
 		if g+1 < len(sh.marks) {

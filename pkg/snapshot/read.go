@@ -52,6 +52,12 @@ type Options struct {
 	// first's memory). A program that tunes its collector itself may not
 	// want them; the peak memory may then be higher.
 	NoCollect bool
+	// DropMetadata leaves every resource's Metadata nil. The metadata is
+	// still read and checked as the format requires, so a snapshot is
+	// accepted or refused exactly as without it; it is only not kept. A
+	// program that never reads metadata saves the memory it takes when a
+	// large file is copied out of its windows (docs/performance.md).
+	DropMetadata bool
 
 	// tune is the package's tuning; the zero value is defaultTuning (the
 	// tests set others).
@@ -59,10 +65,12 @@ type Options struct {
 }
 
 func (o Options) tuning() tuning {
+	t := defaultTuning()
 	if o.tune != nil {
-		return *o.tune
+		t = *o.tune
 	}
-	return defaultTuning()
+	t.dropMetadata = o.DropMetadata
+	return t
 }
 
 func (o Options) maxBytes() int64 {

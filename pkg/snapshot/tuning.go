@@ -13,6 +13,9 @@ type tuning struct {
 	// (largefile.go), and windowSize how much of the file one window holds.
 	largeFile  int64
 	windowSize int
+	// dropMetadata is Options.DropMetadata: both decoders check metadata
+	// and keep none.
+	dropMetadata bool
 }
 
 // defaultTuning is the tuning of every exported entry point.

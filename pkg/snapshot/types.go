@@ -135,8 +135,9 @@ type Resource struct {
 	// snapshot may share one list between resources created by the same
 	// code path: treat it as read-only (append copies it).
 	CreatedBy []string `json:"created_by,omitempty" snapshot:"stack"`
-	// Metadata is kept raw: it is only decoded when someone asks for it.
-	Metadata json.RawMessage `json:"metadata,omitempty" snapshot:"raw"`
+	// Metadata is kept raw: it is only decoded when someone asks for it
+	// (and not kept at all with Options.DropMetadata).
+	Metadata json.RawMessage `json:"metadata,omitempty" snapshot:"metadata"`
 
 	// Extra holds fields this version does not know, kept raw. A decoded
 	// snapshot may share one map between elements whose unknown fields are
