@@ -115,6 +115,8 @@ func runLeaks(ctx context.Context, f *Factory, opts *LeaksOptions) error {
 	ro := leaks.ReportOptions{
 		Leaks: leaks.LeakOptions{Grace: opts.Grace, MaxAge: opts.MaxAge},
 		Now:   f.Now(),
+		// The printers make the findings' text (the JSON one as it writes).
+		DeferText: true,
 	}
 	if ro.FailOn, err = leaks.ParseSeverity(opts.FailOn, true); err != nil {
 		return usageError("--fail-on: %v", err)

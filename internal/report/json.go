@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"io"
+	"sync"
 
 	"github.com/rescoord/rescoord/pkg/leaks"
 )
@@ -25,13 +26,18 @@ func (jsonPrinter) Print(w io.Writer, r *leaks.Report) error {
 	if err := bw.Flush(); err != nil {
 		return err
 	}
+	// The scratch memory the text of a finding is made in
+	// (leaks.ReportOptions.DeferText): one per worker, used again.
+	scratch := sync.Pool{New: func() any { return new(leaks.Scratch) }}
 	err := writeBlocks(w, len(r.Findings), jsonBlockFindings, func(b []byte, from, to int) []byte {
+		s := scratch.Get().(*leaks.Scratch)
+		defer scratch.Put(s)
 		for i := from; i < to; i++ {
 			if i > 0 {
 				b = append(b, ',')
 			}
 			b = append(b, "\n    "...)
-			b = r.Findings[i].AppendJSON(b, "    ", "  ")
+			b = r.AppendFindingJSON(b, &r.Findings[i], s, "    ", "  ")
 		}
 		return b
 	})

@@ -57,19 +57,29 @@ func New(format string, opts Options) (Printer, error) {
 	}
 	switch format {
 	case "text":
-		return &textPrinter{opts: opts, maxGroups: maxTextGroups}, nil
+		return completing{&textPrinter{opts: opts, maxGroups: maxTextGroups}}, nil
 	case "json":
 		return jsonPrinter{}, nil
 	case "sarif":
-		return &sarifPrinter{opts}, nil
+		return completing{&sarifPrinter{opts}}, nil
 	case "junit":
-		return &junitPrinter{opts}, nil
+		return completing{&junitPrinter{opts}}, nil
 	case "github":
-		return &githubPrinter{opts}, nil
+		return completing{&githubPrinter{opts}}, nil
 	case "markdown":
-		return &markdownPrinter{opts}, nil
+		return completing{&markdownPrinter{opts}}, nil
 	}
 	return nil, fmt.Errorf("unknown format %q: want %s", format, strings.Join(Formats, ", "))
+}
+
+// completing is a printer that reads the findings' text where it likes:
+// the text a report left for later (leaks.ReportOptions.DeferText) is
+// made first. Only the JSON printer makes it as it writes.
+type completing struct{ Printer }
+
+func (p completing) Print(w io.Writer, r *leaks.Report) error {
+	r.CompleteAll()
+	return p.Printer.Print(w, r)
 }
 
 // summaryLine is the closing line of a report: "2 critical, 5 errors,

@@ -75,6 +75,14 @@ type Finding struct {
 	// Entry is the suppression entry an expired-suppression or
 	// unused-suppression finding is about.
 	Entry *Suppression
+
+	// later is, for a finding whose text a report left for later
+	// (ReportOptions.DeferText), its rule slot + 1; 0 when its text is
+	// there.
+	later int8
+	// deps is where the positions of a dangling resource's dependencies
+	// start in the finder's resolved.
+	deps int32
 }
 
 // FindLeaks runs the rules of docs/leaks.md (all but growth, which compares
@@ -84,7 +92,8 @@ type Finding struct {
 // for what it reports. A large snapshot is scanned, and its findings
 // built, on all available cores.
 func FindLeaks(ix *snapshot.Index, opts LeakOptions) []Finding {
-	return findLeaks(ix, opts, defaults())
+	fs, _ := findLeaks(ix, opts, defaults(), false)
+	return fs
 }
 
 // tuning holds how the work is shared between goroutines: fields of a
@@ -111,7 +120,11 @@ func (t tuning) leakWorkers(n, least int) int {
 }
 
 // findLeaks is FindLeaks with a tuning.
-func findLeaks(ix *snapshot.Index, opts LeakOptions, tune tuning) []Finding {
+//
+// With later set, the findings about one resource come without their text
+// (message, path, dangling list): the finder returned makes it on demand
+// (Report.Complete).
+func findLeaks(ix *snapshot.Index, opts LeakOptions, tune tuning, later bool) ([]Finding, *finder) {
 	f := &finder{ix: ix, s: ix.Snap, opts: opts, goneAbove: goneAncestors(ix), tune: tune}
 	if opts.Grace > 0 {
 		f.graceNote = "; within the " + formatAge(opts.Grace) + " grace, so not yet a leak"
@@ -162,22 +175,33 @@ func findLeaks(ix *snapshot.Index, opts LeakOptions, tune tuning) []Finding {
 		from, to := len(all)*w/workers, len(all)*(w+1)/workers
 		wg.Go(func() {
 			b := f.newBuilder()
-			b.slab = hugemem.Make[string](f.pathRoom(all[from:to]))
-			b.text.next = (to - from) * 150 // a message takes about that
 			b.sigs.next = (to - from) * 16
+			if !later {
+				b.slab = hugemem.Make[string](f.pathRoom(all[from:to]))
+				b.text.next = (to - from) * messageBytes
+			}
 			slot := 0
 			for k := from; k < to; k++ {
 				for k >= slotEnd[slot] {
 					slot++
 				}
-				b.materialize(&out[k+shift[slot]], slot, all[k])
+				fd := &out[k+shift[slot]]
+				if later {
+					b.note(fd, slot, all[k])
+					fd.later, fd.deps = int8(slot+1), all[k].deps
+				} else {
+					b.materialize(fd, slot, all[k])
+				}
 			}
 		})
 	}
 	wg.Wait()
 	out = slices.Insert(out, cyclesAt, f.byRule[slotCleanupCycle]...)
-	return append(out, leakedGoroutines(ix)...) // after stale-resource, as in Rules (rules.go)
+	return append(out, leakedGoroutines(ix)...), f // after stale-resource, as in Rules (rules.go)
 }
+
+// messageBytes is about what the message of a resource finding takes.
+const messageBytes = 150
 
 // pendingRes notes a resource finding to build: the resource and its
 // owner; for a dangling dependency, where in finder.resolved the scan left
@@ -233,8 +257,9 @@ type builder struct {
 	// text holds the messages, sigs the signatures: apart, so that
 	// grouping findings by signature reads them in a row.
 	text, sigs textArena
-	// slab is where paths and dangling lists are carved from (take).
-	slab []string
+	// slab is where paths and dangling lists are carved from (take);
+	// slabStart is the slab take last made, whole (reuse).
+	slab, slabStart []string
 	// gone is scratch space for the positions of dangling dependencies.
 	gone []int
 	// destroyed caches what messages say of a destroyed component (many
@@ -386,26 +411,75 @@ func (f *finder) scan(p *scanned, start []int32, from, to int) {
 // or not), a resource running under a gone ancestor, a dangling
 // dependency or a stale resource.
 func (b *builder) materialize(fd *Finding, slot int, p pendingRes) {
+	b.note(fd, slot, p)
+	b.describe(fd, slot, p)
+}
+
+// note fills in fd all but the text of the finding of rule slot that p
+// notes: its rule, severity, grace, ids and signature.
+func (b *builder) note(fd *Finding, slot int, p pendingRes) {
+	ri, o := int(p.ri), int(p.o)
+	sev := SeverityWarning // dangling-dependency, stale-resource
+	switch slot {
+	case slotRunningOrphan, slotRunningUnderOrphan:
+		sev = SeverityCritical
+	case slotOrphanedResource:
+		sev = SeverityError
+	}
+	if b.grace(slot, o) {
+		sev = SeverityInfo
+		fd.WithinGrace = true
+	}
+	r := &b.s.Resources[ri]
+	var cname, ctype string
+	if o >= 0 {
+		c := &b.s.Components[o]
+		cname, ctype = c.DisplayName(), c.Type
+	}
+	frame := ""
+	if len(r.CreatedBy) > 0 {
+		frame = r.CreatedBy[0]
+	}
+	fd.Rule = ruleSlots[slot]
+	fd.Severity = sev
+	fd.Resource, fd.Component = ri, o
+	fd.ResourceID, fd.ComponentID = r.ID, r.Owner
+	fd.Signature = b.signature(string(ruleSlots[slot]), cname, ctype, r.Type, r.Name, frame)
+}
+
+// grace reports whether the finding of rule slot about a resource owned
+// by o is within the grace: an orphan's owner, or what is gone above a
+// resource running under an orphan, destroyed less than the grace before
+// the snapshot.
+func (b *builder) grace(slot, o int) bool {
+	switch slot {
+	case slotRunningOrphan, slotOrphanedResource:
+		return o >= 0 && b.withinGrace(&b.s.Components[o])
+	case slotRunningUnderOrphan:
+		g := b.goneAbove[o]
+		return g >= 0 && b.withinGrace(&b.s.Components[g])
+	}
+	return false
+}
+
+// describe fills in the text of the finding note filled in: its message,
+// path and dangling list, carved from the builder's arenas.
+func (b *builder) describe(fd *Finding, slot int, p pendingRes) {
 	ri, o := int(p.ri), int(p.o)
 	r := &b.s.Resources[ri]
 	msg := appendResource(b.text.start(), r)
-	sev := SeverityWarning
-	grace := false
 	switch slot {
 	case slotDanglingDependency:
 		msg, fd.Dangling = b.dangling(msg, r, b.resolved[p.deps:int(p.deps)+len(r.DependsOn)])
 	case slotRunningUnderOrphan:
-		sev = SeverityCritical
-		msg, grace = b.underGone(msg, o)
+		msg = b.underGone(msg, o)
 	case slotStaleResource:
 		msg = append(msg, " has been live for "...)
 		msg = append(msg, formatAge(b.s.TakenAt.Sub(r.CreatedAt))...)
 		msg = append(msg, ", longer than the maximum age of "...)
 		msg = append(msg, formatAge(b.opts.MaxAge)...)
 	default: // an orphan
-		sev = SeverityError
 		if slot == slotRunningOrphan {
-			sev = SeverityCritical
 			msg = append(msg, " is still running"...)
 		} else {
 			msg = append(msg, " is still "...)
@@ -417,22 +491,24 @@ func (b *builder) materialize(fd *Finding, slot int, p pendingRes) {
 			msg = append(msg, " is no longer in the registry"...)
 		} else {
 			msg = append(msg, b.destroyedText(o)...)
-			grace = b.withinGrace(&b.s.Components[o])
 		}
 	}
-	if grace {
-		sev = SeverityInfo
-		fd.WithinGrace = true
+	if fd.WithinGrace {
 		msg = append(msg, b.graceNote...)
 	}
 	fd.Message = b.text.finish(msg)
-	b.resourceFinding(fd, slot, sev, ri, o)
+	if o >= 0 {
+		fd.Path, fd.PathElided = b.pathTo(o, 1)
+		fd.Path[len(fd.Path)-1] = r.ID
+	} else {
+		fd.Path = b.take(2)
+		fd.Path[0], fd.Path[1] = r.Owner, r.ID
+	}
 }
 
 // underGone appends to a running-under-orphan message what is gone above
-// the resource's owner o, which is alive, and reports whether that
-// ancestor was destroyed within the grace.
-func (b *builder) underGone(msg []byte, o int) ([]byte, bool) {
+// the resource's owner o, which is alive.
+func (b *builder) underGone(msg []byte, o int) []byte {
 	comps := b.s.Components
 	msg = append(msg, " is still running; its owner "...)
 	msg = appendComponent(msg, &comps[o])
@@ -445,10 +521,9 @@ func (b *builder) underGone(msg []byte, o int) ([]byte, bool) {
 	}
 	if g < 0 {
 		msg = append(msg, comps[-2-g].Parent...)
-		return append(msg, " is no longer in the registry"...), false
+		return append(msg, " is no longer in the registry"...)
 	}
-	msg = append(msg, b.destroyedText(g)...)
-	return msg, b.withinGrace(&comps[g])
+	return append(msg, b.destroyedText(g)...)
 }
 
 // noneGone marks, in finder.goneAbove, a component without a gone ancestor.
@@ -534,7 +609,8 @@ func (b *builder) dangling(msg []byte, r *snapshot.Resource, deps []int32) ([]by
 // finding's message and signature cost no allocation of their own, and a
 // large buffer is backed by huge pages (makeLarge). What was handed out is
 // never written again, bytes are only appended after it: that is what
-// makes the unsafe.String sound.
+// makes the unsafe.String sound. (A Scratch's builder starts again over
+// its own text, builder.reuse: the findings it makes never leave it.)
 type textArena struct {
 	buf []byte
 	// next is the size of the next buffer (at least 16 KiB).
@@ -566,12 +642,21 @@ func (b *builder) signature(fields ...string) string {
 	return b.sigs.finish(b.sig.appendSum(b.sigs.start(), fields...))
 }
 
+// reuse makes the builder write the next finding's text over the last
+// one's (Report.AppendFindingJSON): its message and its path or dangling list start
+// again at the beginning of the same memory.
+func (b *builder) reuse() {
+	b.text.buf = b.text.buf[:0]
+	b.slab = b.slabStart
+}
+
 // take carves n strings out of a shared slab: paths and dangling lists
 // cost one allocation per few thousand findings rather than one each.
 // (A builder of many findings starts with a slab sized by pathRoom.)
 func (b *builder) take(n int) []string {
 	if n > len(b.slab) {
 		b.slab = make([]string, max(n, 4096))
+		b.slabStart = b.slab
 	}
 	s := b.slab[:n:n]
 	b.slab = b.slab[n:]
@@ -618,35 +703,6 @@ func (b *builder) destroyedText(ci int) string {
 	}
 	b.destroyed[ci] = string(t)
 	return b.destroyed[ci]
-}
-
-// resourceFinding fills in fd the fields of the finding of rule slot
-// about resource ri owned by o (-1 when the owner is missing), all but
-// the message.
-func (b *builder) resourceFinding(fd *Finding, slot int, sev Severity, ri, o int) {
-	r := &b.s.Resources[ri]
-	var cname, ctype string
-	var path []string
-	elided := 0
-	if o >= 0 {
-		c := &b.s.Components[o]
-		cname, ctype = c.DisplayName(), c.Type
-		path, elided = b.pathTo(o, 1)
-		path[len(path)-1] = r.ID
-	} else {
-		path = b.take(2)
-		path[0], path[1] = r.Owner, r.ID
-	}
-	frame := ""
-	if len(r.CreatedBy) > 0 {
-		frame = r.CreatedBy[0]
-	}
-	fd.Rule = ruleSlots[slot]
-	fd.Severity = sev
-	fd.Resource, fd.Component = ri, o
-	fd.ResourceID, fd.ComponentID = r.ID, r.Owner
-	fd.Signature = b.signature(string(ruleSlots[slot]), cname, ctype, r.Type, r.Name, frame)
-	fd.Path, fd.PathElided = path, elided
 }
 
 // componentFinding builds the finding of rule slot about component ci.

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"hash/maphash"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/rescoord/rescoord/internal/hugemem"
@@ -48,6 +49,13 @@ type ReportOptions struct {
 	// registry's own server.
 	Reconcile *snapshot.Index
 	Serving   []string
+	// DeferText leaves the text of the findings about one resource — the
+	// bulk of a leaky snapshot's — to be made when it is printed: such a
+	// finding of the report comes with every field but Message, Path,
+	// PathElided and Dangling, and Report.Complete makes those for one
+	// finding, Report.CompleteAll for every one. A report of many findings
+	// then takes a fraction of the memory (docs/performance.md).
+	DeferText bool
 }
 
 // LeakSummary counts the findings of a report by severity (docs/leaks.md): every
@@ -133,6 +141,68 @@ type Report struct {
 	// Snapshots is how many snapshots growth compared (0 without
 	// baseline or series).
 	Snapshots int
+
+	// text makes the text ReportOptions.DeferText left out; nil without.
+	text *finder
+	// completeOnce guards CompleteAll.
+	completeOnce sync.Once
+}
+
+// AppendFindingJSON appends the JSON of f, a finding of r, to dst, as
+// f.AppendJSON does. When r was made with ReportOptions.DeferText and left
+// f's text out, the text is made first, in s's memory, which the next call
+// with s writes over: each goroutine needs its own Scratch, whose zero
+// value is ready to use. A report of a million findings is written so
+// with the memory of one.
+func (r *Report) AppendFindingJSON(dst []byte, f *Finding, s *Scratch, prefix, indent string) []byte {
+	if f.later == 0 || r.text == nil {
+		return f.AppendJSON(dst, prefix, indent)
+	}
+	if s.b == nil || s.b.finder != r.text {
+		s.b = r.text.newBuilder()
+	}
+	s.b.reuse()
+	s.f = *f
+	s.f.later = 0
+	s.b.describe(&s.f, int(f.later-1), pendingRes{ri: int32(f.Resource), o: int32(f.Component), deps: f.deps})
+	return s.f.AppendJSON(dst, prefix, indent)
+}
+
+// Scratch is the memory Report.AppendFindingJSON makes a finding's text
+// in, used again by every call. Nothing it holds leaves it.
+type Scratch struct {
+	f Finding
+	b *builder
+}
+
+// CompleteAll makes the text ReportOptions.DeferText left out of r's
+// findings, in place, on every core, as if r had been made without it.
+// Calls after the first do nothing; it is safe for concurrent use.
+func (r *Report) CompleteAll() {
+	r.completeOnce.Do(func() {
+		if r.text == nil {
+			return
+		}
+		fs := r.Findings
+		workers := r.text.tune.leakWorkers(len(fs), r.text.tune.buildRange)
+		var wg sync.WaitGroup
+		for w := range workers {
+			from, to := len(fs)*w/workers, len(fs)*(w+1)/workers
+			wg.Go(func() {
+				b := r.text.newBuilder()
+				b.text.next = (to - from) * messageBytes
+				for i := from; i < to; i++ {
+					if f := &fs[i]; f.later != 0 {
+						p := pendingRes{ri: int32(f.Resource), o: int32(f.Component), deps: f.deps}
+						slot := int(f.later - 1)
+						f.later, f.deps = 0, 0
+						b.describe(f, slot, p)
+					}
+				}
+			})
+		}
+		wg.Wait()
+	})
 }
 
 // Fails reports whether a finding makes a report with threshold failOn fail.
@@ -155,7 +225,10 @@ func analyze(ix *snapshot.Index, opts ReportOptions, hash func(maphash.Seed, str
 	if growth == (GrowthOptions{}) {
 		growth = DefaultGrowth()
 	}
-	all := FindLeaks(ix, opts.Leaks)
+	all, text := findLeaks(ix, opts.Leaks, defaults(), opts.DeferText)
+	if opts.DeferText {
+		r.text = text
+	}
 	var series []*snapshot.Index
 	switch {
 	case opts.Baseline != nil:
@@ -200,7 +273,8 @@ func analyze(ix *snapshot.Index, opts ReportOptions, hash func(maphash.Seed, str
 	if opts.Baseline != nil || len(opts.BaselineSignatures) > 0 {
 		known := make(map[string]bool)
 		if opts.Baseline != nil {
-			for _, f := range FindLeaks(opts.Baseline, opts.Leaks) {
+			base, _ := findLeaks(opts.Baseline, opts.Leaks, defaults(), true) // only their signatures
+			for _, f := range base {
 				known[f.Signature] = true
 			}
 		}

@@ -45,8 +45,8 @@ func TestFindLeaks_ParallelSameAsSerial(t *testing.T) {
 	cfg.Cycles = 5
 	ix := testsnap.Generated(t, cfg)
 	for _, opts := range []LeakOptions{{}, {Grace: 3 * time.Minute, MaxAge: 30 * time.Minute}} {
-		serial := findLeaks(ix, opts, tuning{workers: 1, scanRange: 1 << 16, buildRange: 4096})
-		parallel := findLeaks(ix, opts, tuning{workers: 4, scanRange: 999, buildRange: 97})
+		serial, _ := findLeaks(ix, opts, tuning{workers: 1, scanRange: 1 << 16, buildRange: 4096}, false)
+		parallel, _ := findLeaks(ix, opts, tuning{workers: 4, scanRange: 999, buildRange: 97}, false)
 		if len(serial) < 500 || !reflect.DeepEqual(serial, parallel) {
 			t.Errorf("%+v: %d findings on one goroutine, %d on four, or they differ", opts, len(serial), len(parallel))
 		}
