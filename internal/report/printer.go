@@ -57,7 +57,7 @@ func New(format string, opts Options) (Printer, error) {
 	}
 	switch format {
 	case "text":
-		return completing{&textPrinter{opts: opts, maxGroups: maxTextGroups}}, nil
+		return &textPrinter{opts: opts, maxGroups: maxTextGroups}, nil
 	case "json":
 		return jsonPrinter{}, nil
 	case "sarif":
@@ -74,11 +74,12 @@ func New(format string, opts Options) (Printer, error) {
 
 // completing is a printer that reads the findings' text where it likes:
 // the text a report left for later (leaks.ReportOptions.DeferText) is
-// made first. Only the JSON printer makes it as it writes.
+// made first. The JSON printer makes it as it writes, the text printer
+// only for the groups it shows.
 type completing struct{ Printer }
 
 func (p completing) Print(w io.Writer, r *leaks.Report) error {
-	r.CompleteAll()
+	r.Complete(r.Findings)
 	return p.Printer.Print(w, r)
 }
 

@@ -6,13 +6,17 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
+	"io"
 	"runtime"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/rescoord/rescoord/internal/gensnap"
+	"github.com/rescoord/rescoord/internal/render"
 	"github.com/rescoord/rescoord/internal/tabletest"
+	"github.com/rescoord/rescoord/internal/testsnap"
 	"github.com/rescoord/rescoord/pkg/leaks"
 	"github.com/rescoord/rescoord/pkg/snapshot"
 )
@@ -234,5 +238,46 @@ func TestFormats_SameOnEveryCore(t *testing.T) {
 				t.Errorf("junit: %v, want a suite of at least %d cases, counted", err, maxJUnitGroups)
 			}
 		}
+	}
+}
+
+// A report whose findings' text was left for later
+// (leaks.ReportOptions.DeferText, as `rescoord leaks` makes it) prints
+// the same in every format; the text report makes the text of the groups
+// it shows only.
+func TestFormats_DeferredTextPrintsTheSame(t *testing.T) {
+	ix := testsnap.Generated(t, gensnap.Tiny)
+	opts := leaks.ReportOptions{FailOn: leaks.SeverityError, Now: time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)}
+	deferred := opts
+	deferred.DeferText = true
+	popts := Options{Input: "tiny.json", Version: "test"}
+	for _, f := range Formats {
+		want := printReport(t, f, popts, leaks.Analyze(ix, opts))
+		if got := printReport(t, f, popts, leaks.Analyze(ix, deferred)); !bytes.Equal(want, got) {
+			t.Errorf("%s: the deferred report prints differently\nwant %.600s\ngot  %.600s", f, want, got)
+		}
+	}
+	r := leaks.Analyze(ix, deferred)
+	if len(r.Groups) < 10 {
+		t.Fatalf("%d groups: the test proves little", len(r.Groups))
+	}
+	var b bytes.Buffer
+	p := &textPrinter{opts: Options{Styles: render.NewStyles(io.Discard, false)}, maxGroups: 5}
+	if err := p.Print(&b, r); err != nil {
+		t.Fatal(err)
+	}
+	left := 0
+	for gi, g := range r.Groups {
+		for _, f := range g.Findings {
+			switch {
+			case gi < p.maxGroups && f.Message == "":
+				t.Fatalf("group %d is shown without its text", gi)
+			case gi >= p.maxGroups && f.Message == "":
+				left++
+			}
+		}
+	}
+	if left == 0 {
+		t.Error("the text report made the text of groups it does not show")
 	}
 }

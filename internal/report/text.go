@@ -68,6 +68,7 @@ func (p *textPrinter) Print(w io.Writer, r *leaks.Report) error {
 		fmt.Fprintln(bw)
 	}
 	shown := min(len(r.Groups), p.maxGroups)
+	r.Complete(shownFindings(r, shown))
 	for gi := range r.Groups[:shown] {
 		p.group(bw, t, &r.Groups[gi])
 	}
@@ -85,6 +86,20 @@ func (p *textPrinter) Print(w io.Writer, r *leaks.Report) error {
 	}
 	fmt.Fprintln(bw, line)
 	return bw.Flush()
+}
+
+// shownFindings are the findings of r's first shown groups: since the
+// groups are windows of r.Findings in order (leaks.Report), its first
+// ones. Groups laid out otherwise get all of them.
+func shownFindings(r *leaks.Report, shown int) []leaks.Finding {
+	n := 0
+	for _, g := range r.Groups[:shown] {
+		if len(g.Findings) == 0 || n+len(g.Findings) > len(r.Findings) || &g.Findings[0] != &r.Findings[n] {
+			return r.Findings
+		}
+		n += len(g.Findings)
+	}
+	return r.Findings[:n]
 }
 
 func (p *textPrinter) group(w io.Writer, t *tracer, g *leaks.Group) {

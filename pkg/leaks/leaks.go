@@ -123,7 +123,7 @@ func (t tuning) leakWorkers(n, least int) int {
 //
 // With later set, the findings about one resource come without their text
 // (message, path, dangling list): the finder returned makes it on demand
-// (Report.Complete).
+// (Report.AppendFindingJSON, Report.Complete).
 func findLeaks(ix *snapshot.Index, opts LeakOptions, tune tuning, later bool) ([]Finding, *finder) {
 	f := &finder{ix: ix, s: ix.Snap, opts: opts, goneAbove: goneAncestors(ix), tune: tune}
 	if opts.Grace > 0 {

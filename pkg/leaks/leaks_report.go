@@ -52,9 +52,10 @@ type ReportOptions struct {
 	// DeferText leaves the text of the findings about one resource — the
 	// bulk of a leaky snapshot's — to be made when it is printed: such a
 	// finding of the report comes with every field but Message, Path,
-	// PathElided and Dangling, and Report.Complete makes those for one
-	// finding, Report.CompleteAll for every one. A report of many findings
-	// then takes a fraction of the memory (docs/performance.md).
+	// PathElided and Dangling. Report.AppendFindingJSON makes those as it
+	// writes a finding's JSON, Report.Complete for findings in place. A
+	// report of many findings then takes a fraction of the memory
+	// (docs/performance.md).
 	DeferText bool
 }
 
@@ -144,8 +145,6 @@ type Report struct {
 
 	// text makes the text ReportOptions.DeferText left out; nil without.
 	text *finder
-	// completeOnce guards CompleteAll.
-	completeOnce sync.Once
 }
 
 // AppendFindingJSON appends the JSON of f, a finding of r, to dst, as
@@ -175,34 +174,38 @@ type Scratch struct {
 	b *builder
 }
 
-// CompleteAll makes the text ReportOptions.DeferText left out of r's
-// findings, in place, on every core, as if r had been made without it.
-// Calls after the first do nothing; it is safe for concurrent use.
-func (r *Report) CompleteAll() {
-	r.completeOnce.Do(func() {
-		if r.text == nil {
-			return
-		}
-		fs := r.Findings
-		workers := r.text.tune.leakWorkers(len(fs), r.text.tune.buildRange)
-		var wg sync.WaitGroup
-		for w := range workers {
-			from, to := len(fs)*w/workers, len(fs)*(w+1)/workers
-			wg.Go(func() {
-				b := r.text.newBuilder()
-				b.text.next = (to - from) * messageBytes
-				for i := from; i < to; i++ {
-					if f := &fs[i]; f.later != 0 {
-						p := pendingRes{ri: int32(f.Resource), o: int32(f.Component), deps: f.deps}
-						slot := int(f.later - 1)
-						f.later, f.deps = 0, 0
-						b.describe(f, slot, p)
-					}
+// Complete makes the text ReportOptions.DeferText left out of fs, findings
+// of r (r.Findings or a window of it, such as a group's), in place, on
+// every core when they are many, as if r had been made without it.
+// Findings that have their text are left alone, so calling it again costs
+// little; it must not run on the same findings from two goroutines at once.
+func (r *Report) Complete(fs []Finding) {
+	if r.text == nil {
+		return
+	}
+	workers := r.text.tune.leakWorkers(len(fs), r.text.tune.buildRange)
+	var wg sync.WaitGroup
+	for w := range workers {
+		from, to := len(fs)*w/workers, len(fs)*(w+1)/workers
+		wg.Go(func() {
+			var b *builder
+			for i := from; i < to; i++ {
+				f := &fs[i]
+				if f.later == 0 {
+					continue
 				}
-			})
-		}
-		wg.Wait()
-	})
+				if b == nil {
+					b = r.text.newBuilder()
+					b.text.next = (to - i) * messageBytes
+				}
+				p := pendingRes{ri: int32(f.Resource), o: int32(f.Component), deps: f.deps}
+				slot := int(f.later - 1)
+				f.later, f.deps = 0, 0
+				b.describe(f, slot, p)
+			}
+		})
+	}
+	wg.Wait()
 }
 
 // Fails reports whether a finding makes a report with threshold failOn fail.
