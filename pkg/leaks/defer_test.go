@@ -2,7 +2,6 @@ package leaks
 
 import (
 	"bytes"
-	"fmt"
 	"reflect"
 	"sync"
 	"testing"
@@ -100,7 +99,7 @@ func TestDeferText_ScratchAndConcurrency(t *testing.T) {
 	wg.Wait()
 	for i := range a.Findings {
 		if a.Findings[i].Message != wantA.Findings[i].Message {
-			t.Fatal(fmt.Sprintf("finding %d: message %q, want %q", i, a.Findings[i].Message, wantA.Findings[i].Message))
+			t.Fatalf("finding %d: message %q, want %q", i, a.Findings[i].Message, wantA.Findings[i].Message)
 		}
 	}
 }
