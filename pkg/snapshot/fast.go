@@ -62,6 +62,13 @@ type fast struct {
 		hash uint64
 		m    map[string]json.RawMessage
 	}
+	// labels holds the labels of the object being read, labelMaps the
+	// maps sharedLabels made of earlier ones.
+	labels    []labelPair
+	labelMaps *[extraSlots]struct {
+		hash uint64
+		m    map[string]string
+	}
 
 	// ctx, when set, is checked every checkEvery elements (decodeWindow).
 	ctx context.Context
@@ -216,6 +223,51 @@ func (f *fast) endExtra(m *map[string]json.RawMessage, ok bool) bool {
 	}
 	slot.hash, slot.m = h, kept
 	*m = kept
+	return true
+}
+
+// labelPair is a label readLabels read: views of the input.
+type labelPair struct{ key, value string }
+
+// sharedLabels returns the map of labels (distinct keys, at least one):
+// the map of an earlier component with the same labels when the cache
+// still holds it, otherwise a new one. An application labels its
+// components from a few sets, and a map per component costs hundreds of
+// bytes (docs/performance.md, "Unknown fields, shared").
+func (f *fast) sharedLabels(labels []labelPair) map[string]string {
+	if f.labelMaps == nil {
+		f.labelMaps = new([extraSlots]struct {
+			hash uint64
+			m    map[string]string
+		})
+	}
+	h := uint64(len(labels))
+	for _, l := range labels {
+		h = mix64(h ^ maphash.String(extraSeed, l.key))
+		h = mix64(h ^ maphash.String(extraSeed, l.value))
+	}
+	slot := &f.labelMaps[h&(extraSlots-1)]
+	if slot.hash == h && sameLabels(slot.m, labels) {
+		return slot.m
+	}
+	m := make(map[string]string, len(labels))
+	for _, l := range labels {
+		m[f.intern(l.key)] = f.intern(l.value)
+	}
+	slot.hash, slot.m = h, m
+	return m
+}
+
+// sameLabels reports whether m holds exactly labels (whose keys differ).
+func sameLabels(m map[string]string, labels []labelPair) bool {
+	if len(m) != len(labels) {
+		return false
+	}
+	for _, l := range labels {
+		if v, ok := m[l.key]; !ok || v != l.value {
+			return false
+		}
+	}
 	return true
 }
 

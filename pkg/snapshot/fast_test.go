@@ -443,3 +443,74 @@ func TestFast_SameUnknownFieldsShareAMap(t *testing.T) {
 	}
 	check("by windows", s)
 }
+
+// Components with the same labels share one map, in memory and by
+// windows; labels that differ, by a value, a key or a null, do not.
+func TestFast_SameLabelsShareAMap(t *testing.T) {
+	t.Parallel()
+	var b strings.Builder
+	b.WriteString(`{"format":"rescoord/v1","taken_at":"2026-11-27T12:00:05Z","components":[`)
+	n := small().minParallel * 3
+	for k := range n {
+		if k > 0 {
+			b.WriteString(",\n")
+		}
+		switch {
+		case k == n/2:
+			fmt.Fprintf(&b, `{"id":"c-%d","state":"alive","labels":{"kind":"tab","app":"other"}}`, k)
+		case k == n/2+1:
+			fmt.Fprintf(&b, `{"id":"c-%d","state":"alive","labels":{"kind":"tab","app":"media","x":"y"}}`, k)
+		case k == n/2+2:
+			fmt.Fprintf(&b, `{"id":"c-%d","state":"alive","labels":{"kind":"tab","app":null}}`, k)
+		case k%3 == 0:
+			fmt.Fprintf(&b, `{"id":"c-%d","state":"alive"}`, k)
+		default:
+			fmt.Fprintf(&b, `{"id":"c-%d","state":"alive","labels":{"kind":"tab","app":"media"}}`, k)
+		}
+	}
+	b.WriteString(`],"resources":[]}`)
+	data := []byte(b.String())
+	compareModes(t, data)
+	mapOf := func(m map[string]string) uintptr { return reflect.ValueOf(m).Pointer() }
+	check := func(how string, s *Snapshot) {
+		t.Helper()
+		maps := map[uintptr]bool{}
+		for k, c := range s.Components {
+			want := map[string]string{"kind": "tab", "app": "media"}
+			switch {
+			case k == n/2:
+				want["app"] = "other"
+			case k == n/2+1:
+				want["x"] = "y"
+			case k == n/2+2:
+				delete(want, "app")
+			case k%3 == 0:
+				want = nil
+			}
+			if !reflect.DeepEqual(c.Labels, want) {
+				t.Fatalf("%s: component %d: labels %v, want %v", how, k, c.Labels, want)
+			}
+			if k >= n/2 && k <= n/2+2 {
+				if maps[mapOf(c.Labels)] {
+					t.Errorf("%s: component %d shares the map of other labels", how, k)
+				}
+			} else if want != nil {
+				maps[mapOf(c.Labels)] = true
+			}
+		}
+		// Each cursor has its cache: a map per worker at most.
+		if len(maps) > runtime.GOMAXPROCS(0)+1 {
+			t.Errorf("%s: %d maps for one set of labels", how, len(maps))
+		}
+	}
+	s, err := parse(context.Background(), append([]byte(nil), data...), "in", false, small())
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("in memory", s)
+	s, err = loadTuned(writeTemp(t, "snap.json", data), small())
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("by windows", s)
+}

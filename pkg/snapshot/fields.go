@@ -212,16 +212,18 @@ func (f *fast) readLabels(dst *map[string]string) bool {
 	if f.at() == 'n' {
 		return f.null()
 	}
+	labels := f.labels[:0]
 	_, ok := f.object(func(k string, _ int) (uint32, bool) {
 		s, ok := f.optView()
 		if ok && f.data[f.pos-1] == '"' {
-			if *dst == nil {
-				*dst = make(map[string]string)
-			}
-			(*dst)[f.intern(k)] = f.intern(s)
+			labels = append(labels, labelPair{k, s})
 		}
 		return 0, ok
 	})
+	f.labels = labels[:0]
+	if ok && len(labels) > 0 {
+		*dst = f.sharedLabels(labels)
+	}
 	return ok
 }
 

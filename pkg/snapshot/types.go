@@ -92,6 +92,8 @@ type Limits struct {
 }
 
 // Component is a tracked window, tab, controller, coordinator or plugin.
+// A decoded snapshot may share one Labels map between components that have
+// the same labels: treat it as read-only (assign a new map to change it).
 type Component struct {
 	ID          string            `json:"id" snapshot:"ident,required,offset"`
 	Name        string            `json:"name,omitempty" snapshot:"text"`
