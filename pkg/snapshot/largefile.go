@@ -6,7 +6,6 @@ import (
 	"io"
 	"os"
 	"runtime"
-	"runtime/debug"
 	"sync"
 
 	"github.com/rescoord/rescoord/internal/hugemem"
@@ -408,14 +407,6 @@ func loadLargeTables(ctx context.Context, f *os.File, size int64, name string, c
 	// for reading one window while the one before is decoded.
 	bufs := [2][]byte{hugemem.Make[byte](tune.windowSize), hugemem.Make[byte](tune.windowSize)}
 	if s, t, ok := loadWindows(ctx, f, size, name, bufs, true, collect, tune); ok {
-		// The window buffers and the decoder's scratch are garbage now:
-		// collect them and hand their memory back, so that what the
-		// caller allocates next does not add to the peak on top of them
-		// (docs/performance.md, "One collection, at the right time").
-		if collect && size >= 1<<20 {
-			bufs = [2][]byte{}
-			debug.FreeOSMemory()
-		}
 		return s, t, true
 	}
 	if ctx.Err() != nil {

@@ -47,12 +47,10 @@ type Options struct {
 	// NoCollect turns off the garbage collections that loading a large
 	// file forces: one right after the result's slices are allocated (a
 	// collection then starting would slow the decoding down more than
-	// finishing it at once costs), one between the two reads of a file
+	// finishing it at once costs), and one between the two reads of a file
 	// whose skimmed outline proved wrong (so that the second reuses the
-	// first's memory), and one at the end, which also returns the memory
-	// of the window buffers to the operating system (debug.FreeOSMemory).
-	// A program that tunes its collector itself may not want them; the
-	// peak memory may then be higher.
+	// first's memory). A program that tunes its collector itself may not
+	// want them; the peak memory may then be higher.
 	NoCollect bool
 	// DropMetadata leaves every resource's Metadata nil. The metadata is
 	// still read and checked as the format requires, so a snapshot is
