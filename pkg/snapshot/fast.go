@@ -58,17 +58,11 @@ type fast struct {
 	// unknown holds the unknown fields of the object being read, extras
 	// the maps endExtra made of earlier ones.
 	unknown []unknownField
-	extras  *[extraSlots]struct {
-		hash uint64
-		m    map[string]json.RawMessage
-	}
+	extras  *mapCache[json.RawMessage]
 	// labels holds the labels of the object being read, labelMaps the
 	// maps sharedLabels made of earlier ones.
 	labels    []labelPair
-	labelMaps *[extraSlots]struct {
-		hash uint64
-		m    map[string]string
-	}
+	labelMaps *mapCache[string]
 
 	// ctx, when set, is checked every checkEvery elements (decodeWindow).
 	ctx context.Context
@@ -186,8 +180,46 @@ type unknownField struct {
 	raw []byte
 }
 
-// extraSlots is the size of a cursor's cache of unknown-field maps.
+// extraSlots is the size of a cursor's caches of maps (unknown fields,
+// labels).
 const extraSlots = 1 << 10
+
+// mapCache is a cursor's cache of the maps it made of elements' fields,
+// direct-mapped by a hash of their keys and values: an element that
+// repeats an earlier one's set gets its map.
+type mapCache[V any] [extraSlots]mapSlot[V]
+
+// mapSlot is a map of a mapCache and the hash it was made for.
+type mapSlot[V any] struct {
+	hash uint64
+	m    map[string]V
+}
+
+// pairsHash is the hash of an element's fields, keys and values, for a
+// mapCache.
+func pairsHash[P interface{ pair() (string, string) }](ps []P) uint64 {
+	h := uint64(len(ps))
+	for _, p := range ps {
+		k, v := p.pair()
+		h = mix64(h ^ maphash.String(extraSeed, k))
+		h = mix64(h ^ maphash.String(extraSeed, v))
+	}
+	return h
+}
+
+func (u unknownField) pair() (string, string) {
+	return u.key, unsafe.String(unsafe.SliceData(u.raw), len(u.raw))
+}
+
+func (l labelPair) pair() (string, string) { return l.key, l.value }
+
+// cacheSlot is the slot of hash h in the cache *c, made on first use.
+func cacheSlot[V any](c **mapCache[V], h uint64) *mapSlot[V] {
+	if *c == nil {
+		*c = new(mapCache[V])
+	}
+	return &(*c)[h&(extraSlots-1)]
+}
 
 // endExtra ends the object extra read unknown fields of: when ok, *m
 // becomes their map — the map of an earlier object with the same unknown
@@ -201,18 +233,8 @@ func (f *fast) endExtra(m *map[string]json.RawMessage, ok bool) bool {
 	if !ok || len(fields) == 0 {
 		return ok
 	}
-	if f.extras == nil {
-		f.extras = new([extraSlots]struct {
-			hash uint64
-			m    map[string]json.RawMessage
-		})
-	}
-	h := uint64(len(fields))
-	for _, u := range fields {
-		h = mix64(h ^ maphash.String(extraSeed, u.key))
-		h = mix64(h ^ maphash.Bytes(extraSeed, u.raw))
-	}
-	slot := &f.extras[h&(extraSlots-1)]
+	h := pairsHash(fields)
+	slot := cacheSlot(&f.extras, h)
 	if slot.hash == h && sameFields(slot.m, fields) {
 		*m = slot.m
 		return true
@@ -235,18 +257,8 @@ type labelPair struct{ key, value string }
 // components from a few sets, and a map per component costs hundreds of
 // bytes (docs/performance.md, "Unknown fields, shared").
 func (f *fast) sharedLabels(labels []labelPair) map[string]string {
-	if f.labelMaps == nil {
-		f.labelMaps = new([extraSlots]struct {
-			hash uint64
-			m    map[string]string
-		})
-	}
-	h := uint64(len(labels))
-	for _, l := range labels {
-		h = mix64(h ^ maphash.String(extraSeed, l.key))
-		h = mix64(h ^ maphash.String(extraSeed, l.value))
-	}
-	slot := &f.labelMaps[h&(extraSlots-1)]
+	h := pairsHash(labels)
+	slot := cacheSlot(&f.labelMaps, h)
 	if slot.hash == h && sameLabels(slot.m, labels) {
 		return slot.m
 	}

@@ -386,10 +386,7 @@ func TestFast_SameUnknownFieldsShareAMap(t *testing.T) {
 	var b strings.Builder
 	b.WriteString(`{"format":"rescoord/v1","taken_at":"2026-11-27T12:00:05Z","components":[{"id":"c","state":"alive","v":2},{"id":"d","state":"alive","v":2}],"resources":[`)
 	n := small().minParallel * 3
-	for k := range n {
-		if k > 0 {
-			b.WriteString(",\n")
-		}
+	elements(&b, n, func(k int) {
 		switch {
 		case k == n/2:
 			fmt.Fprintf(&b, `{"id":"r-%d","type":"file","owner":"c","state":"active","gone":1,"size_bytes":1234567890123456789}`, k)
@@ -398,7 +395,7 @@ func TestFast_SameUnknownFieldsShareAMap(t *testing.T) {
 		default:
 			fmt.Fprintf(&b, `{"id":"r-%d","type":"file","owner":"c","state":"active"}`, k)
 		}
-	}
+	})
 	b.WriteString(`]}`)
 	data := []byte(b.String())
 	compareModes(t, data)
@@ -432,16 +429,7 @@ func TestFast_SameUnknownFieldsShareAMap(t *testing.T) {
 			t.Errorf("%s: %d maps for %d equal sets of unknown fields", how, len(maps), n/2)
 		}
 	}
-	s, err := parse(context.Background(), append([]byte(nil), data...), "in", false, small())
-	if err != nil {
-		t.Fatal(err)
-	}
-	check("in memory", s)
-	s, err = loadTuned(writeTemp(t, "snap.json", data), small())
-	if err != nil {
-		t.Fatal(err)
-	}
-	check("by windows", s)
+	bothWays(t, data, check)
 }
 
 // Components with the same labels share one map, in memory and by
@@ -451,10 +439,7 @@ func TestFast_SameLabelsShareAMap(t *testing.T) {
 	var b strings.Builder
 	b.WriteString(`{"format":"rescoord/v1","taken_at":"2026-11-27T12:00:05Z","components":[`)
 	n := small().minParallel * 3
-	for k := range n {
-		if k > 0 {
-			b.WriteString(",\n")
-		}
+	elements(&b, n, func(k int) {
 		switch {
 		case k == n/2:
 			fmt.Fprintf(&b, `{"id":"c-%d","state":"alive","labels":{"kind":"tab","app":"other"}}`, k)
@@ -467,7 +452,7 @@ func TestFast_SameLabelsShareAMap(t *testing.T) {
 		default:
 			fmt.Fprintf(&b, `{"id":"c-%d","state":"alive","labels":{"kind":"tab","app":"media"}}`, k)
 		}
-	}
+	})
 	b.WriteString(`],"resources":[]}`)
 	data := []byte(b.String())
 	compareModes(t, data)
@@ -503,6 +488,13 @@ func TestFast_SameLabelsShareAMap(t *testing.T) {
 			t.Errorf("%s: %d maps for one set of labels", how, len(maps))
 		}
 	}
+	bothWays(t, data, check)
+}
+
+// bothWays decodes data on the fast path in memory and by windows, and
+// checks each snapshot.
+func bothWays(t *testing.T, data []byte, check func(how string, s *Snapshot)) {
+	t.Helper()
 	s, err := parse(context.Background(), append([]byte(nil), data...), "in", false, small())
 	if err != nil {
 		t.Fatal(err)
@@ -513,4 +505,15 @@ func TestFast_SameLabelsShareAMap(t *testing.T) {
 		t.Fatal(err)
 	}
 	check("by windows", s)
+}
+
+// elements writes n elements of an array to b, element k by write(k),
+// one a line.
+func elements(b *strings.Builder, n int, write func(k int)) {
+	for k := range n {
+		if k > 0 {
+			b.WriteString(",\n")
+		}
+		write(k)
+	}
 }
