@@ -643,8 +643,8 @@ func (b *builder) signature(fields ...string) string {
 }
 
 // reuse makes the builder write the next finding's text over the last
-// one's (Report.AppendFindingJSON): its message and its path or dangling list start
-// again at the beginning of the same memory.
+// one's (Report.AppendFindingJSON): its message and its path or dangling
+// list start again at the beginning of the same memory.
 func (b *builder) reuse() {
 	b.text.buf = b.text.buf[:0]
 	b.slab = b.slabStart
