@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/rescoord/rescoord/internal/gensnap"
@@ -92,24 +93,22 @@ func TestOptions_DropMetadataStillChecksIt(t *testing.T) {
 	t.Parallel()
 	for i, meta := range []string{`{"a":[1,2,}`, `01`, `{"a":"b\qc"}`, `[1,2]]`} {
 		t.Run(fmt.Sprint(i), func(t *testing.T) {
-			var b bytes.Buffer
+			var b strings.Builder
 			b.WriteString(`{"format":"rescoord/v1","taken_at":"2026-11-27T12:00:05Z","components":[{"id":"c","state":"alive"}],"resources":[`)
 			n := small().minParallel + 5
-			for k := range n {
-				if k > 0 {
-					b.WriteString(",\n")
-				}
+			elements(&b, n, func(k int) {
 				m := `{"k":1}`
 				if k == n/2 {
 					m = meta
 				}
 				fmt.Fprintf(&b, `{"id":"r-%d","type":"file","owner":"c","state":"active","metadata":%s}`, k, m)
-			}
+			})
 			b.WriteString(`]}`)
+			data := []byte(b.String())
 			dir := t.TempDir()
 			for _, r := range dropReaders {
-				_, kerr := r.read(t, dir, b.Bytes(), false)
-				_, derr := r.read(t, dir, b.Bytes(), true)
+				_, kerr := r.read(t, dir, data, false)
+				_, derr := r.read(t, dir, data, true)
 				if kerr == nil {
 					t.Fatalf("%s: the broken metadata %s was accepted", r.name, meta)
 				}

@@ -1,7 +1,6 @@
 package snapshot
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"hash/maphash"
@@ -235,7 +234,7 @@ func (f *fast) endExtra(m *map[string]json.RawMessage, ok bool) bool {
 	}
 	h := pairsHash(fields)
 	slot := cacheSlot(&f.extras, h)
-	if slot.hash == h && sameFields(slot.m, fields) {
+	if slot.hash == h && samePairs(slot.m, fields) {
 		*m = slot.m
 		return true
 	}
@@ -259,7 +258,7 @@ type labelPair struct{ key, value string }
 func (f *fast) sharedLabels(labels []labelPair) map[string]string {
 	h := pairsHash(labels)
 	slot := cacheSlot(&f.labelMaps, h)
-	if slot.hash == h && sameLabels(slot.m, labels) {
+	if slot.hash == h && samePairs(slot.m, labels) {
 		return slot.m
 	}
 	m := make(map[string]string, len(labels))
@@ -270,13 +269,15 @@ func (f *fast) sharedLabels(labels []labelPair) map[string]string {
 	return m
 }
 
-// sameLabels reports whether m holds exactly labels (whose keys differ).
-func sameLabels(m map[string]string, labels []labelPair) bool {
-	if len(m) != len(labels) {
+// samePairs reports whether m holds exactly the fields ps (whose keys
+// differ): the map a mapCache slot holds for them.
+func samePairs[V ~string | ~[]byte, P interface{ pair() (string, string) }](m map[string]V, ps []P) bool {
+	if len(m) != len(ps) {
 		return false
 	}
-	for _, l := range labels {
-		if v, ok := m[l.key]; !ok || v != l.value {
+	for _, p := range ps {
+		k, v := p.pair()
+		if have, ok := m[k]; !ok || string(have) != v {
 			return false
 		}
 	}
@@ -285,19 +286,6 @@ func sameLabels(m map[string]string, labels []labelPair) bool {
 
 // extraSeed hashes the unknown fields of endExtra's cache.
 var extraSeed = maphash.MakeSeed()
-
-// sameFields reports whether m holds exactly fields (whose keys differ).
-func sameFields(m map[string]json.RawMessage, fields []unknownField) bool {
-	if len(m) != len(fields) {
-		return false
-	}
-	for _, u := range fields {
-		if raw, ok := m[u.key]; !ok || !bytes.Equal(raw, u.raw) {
-			return false
-		}
-	}
-	return true
-}
 
 // int64 returns a pointer to a copy of n, from the arena.
 func (f *fast) int64(n int64) *int64 {
