@@ -19,3 +19,15 @@ func Advise(p unsafe.Pointer, size uintptr) {
 	end := (uintptr(p) + size + PageSize - 1) &^ (PageSize - 1)
 	_, _, _ = syscall.Syscall(syscall.SYS_MADVISE, start, end-start, syscall.MADV_HUGEPAGE)
 }
+
+// release gives the whole small pages of [p, p+size) back to the kernel
+// (MADV_DONTNEED): they read as zeros from then on, and count in the
+// process's resident memory again only once written.
+func release(p unsafe.Pointer, size uintptr) {
+	const small = 4 << 10
+	start := (uintptr(p) + small - 1) &^ (small - 1)
+	end := (uintptr(p) + size) &^ (small - 1)
+	if end > start {
+		_, _, _ = syscall.Syscall(syscall.SYS_MADVISE, start, end-start, syscall.MADV_DONTNEED)
+	}
+}

@@ -49,3 +49,66 @@ func vmFlags(addr uintptr) (string, error) {
 	}
 	return "", fmt.Errorf("no mapping holds %#x", addr)
 }
+
+// TestRelease wants a large slice of numbers to read as zeros once
+// released, and its pages out of the process's resident memory; slices
+// holding pointers, and small ones, are left as they are.
+func TestRelease(t *testing.T) {
+	s := Make[uint64](4 << 20) // 32 MiB
+	for i := range s {
+		s[i] = uint64(i) + 1
+	}
+	before, ok := residentKiB(t)
+	Release(s)
+	after, _ := residentKiB(t)
+	if ok && before-after < 24<<10 {
+		t.Errorf("resident memory %d KiB → %d KiB: want 32 MiB given back", before, after)
+	}
+	for _, i := range []int{0, 1 << 10, 1 << 20, len(s) - 1} {
+		if s[i] != 0 {
+			t.Fatalf("released s[%d] = %d, want 0", i, s[i])
+		}
+	}
+	// Still usable, as any slice.
+	s[5] = 7
+	if s[5] != 7 {
+		t.Fatal("a released slice does not keep what is written to it")
+	}
+
+	v := 1
+	ptrs := Make[*int](1 << 20)
+	type pair struct {
+		n int
+		p *int
+	}
+	pairs := Make[pair](1 << 18)
+	small := []byte{1, 2, 3}
+	for i := range ptrs {
+		ptrs[i] = &v
+	}
+	pairs[len(pairs)-1].p = &v
+	Release(ptrs)
+	Release(pairs)
+	Release(small)
+	if ptrs[len(ptrs)/2] != &v || pairs[len(pairs)-1].p != &v || small[2] != 3 {
+		t.Error("Release changed a slice of pointers or a small slice")
+	}
+}
+
+// residentKiB is the process's VmRSS, in KiB; ok is false (and the test
+// checks contents only) where /proc does not give it.
+func residentKiB(t *testing.T) (kib int, ok bool) {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0, false
+	}
+	for line := range strings.Lines(string(b)) {
+		if rest, found := strings.CutPrefix(line, "VmRSS:"); found {
+			if _, err := fmt.Sscan(rest, &kib); err == nil {
+				return kib, true
+			}
+		}
+	}
+	t.Log("no VmRSS in /proc/self/status")
+	return 0, false
+}

@@ -149,13 +149,16 @@ func findLeaks(ix *snapshot.Index, opts LeakOptions, tune tuning, later bool) ([
 	// none). When every dependency is on a resource listed earlier, as
 	// registries that list resources in creation order have them, there
 	// is none to look for.
-	var all []pendingRes
 	var slotEnd, shift [len(ruleSlots)]int // finding all[k] of slot goes to out[k+shift[slot]]
-	total := 0
+	total, noted := 0, 0
 	for slot := range ruleSlots {
-		total += len(f.byRule[slot]) + len(pend[slot])
+		total += len(f.byRule[slot])
+		for _, p := range pend[slot] {
+			noted += len(p)
+		}
 	}
-	out := hugemem.Make[Finding](total)
+	all := hugemem.MakeCap[pendingRes](0, noted)
+	out := hugemem.Make[Finding](total + noted)
 	n, cyclesAt := 0, 0
 	for slot := range ruleSlots {
 		if slot == slotCleanupCycle {
@@ -163,9 +166,12 @@ func findLeaks(ix *snapshot.Index, opts LeakOptions, tune tuning, later bool) ([
 		}
 		n += copy(out[n:], f.byRule[slot])
 		shift[slot] = n - len(all)
-		all = append(all, pend[slot]...)
+		for _, p := range pend[slot] {
+			all = append(all, p...)
+			n += len(p)
+			hugemem.Release(p)
+		}
 		slotEnd[slot] = len(all)
-		n += len(pend[slot])
 	}
 	if forward {
 		wg.Go(func() { other.cycles(start, list) })
@@ -196,6 +202,11 @@ func findLeaks(ix *snapshot.Index, opts LeakOptions, tune tuning, later bool) ([
 		})
 	}
 	wg.Wait()
+	// The scan's notes and edges are done with: their pages go back now,
+	// not at a collection that may never come (docs/performance.md,
+	// "Scratch handed back").
+	hugemem.Release(all)
+	hugemem.Release(start, list)
 	out = slices.Insert(out, cyclesAt, f.byRule[slotCleanupCycle]...)
 	return append(out, leakedGoroutines(ix)...), f // after stale-resource, as in Rules (rules.go)
 }
@@ -277,13 +288,13 @@ func (b *builder) add(slot int, fd Finding) {
 }
 
 // resources applies the per-resource rules, noting their findings per
-// rule (pend), and returns the live → live dependency edges
-// (deduplicated) in CSR form, for the cycle search: the dependencies are
+// rule (pend: each range's, in order), and returns the live → live
+// dependency edges (deduplicated) in CSR form, for the cycle search: the dependencies are
 // resolved once, for both. forward is set when an edge goes to the
 // resource itself or to one listed after it: without such an edge there
 // is no cycle. A large snapshot is scanned in parallel, in ranges, whose
 // results are then joined in order.
-func (f *finder) resources() (pend [len(ruleSlots)][]pendingRes, start, list []int32, forward bool) {
+func (f *finder) resources() (pend [len(ruleSlots)][][]pendingRes, start, list []int32, forward bool) {
 	res := f.s.Resources
 	n := len(res)
 	start = hugemem.Make[int32](n + 1)
@@ -317,7 +328,7 @@ func (f *finder) resources() (pend [len(ruleSlots)][]pendingRes, start, list []i
 	wg.Wait()
 	for slot := range ruleSlots {
 		for w := range parts {
-			pend[slot] = append(pend[slot], parts[w].pend[slot]...)
+			pend[slot] = append(pend[slot], parts[w].pend[slot])
 		}
 	}
 	for w := range parts {

@@ -373,6 +373,9 @@ func group(fs []Finding, failOn Severity, hash func(maphash.Seed, string) uint64
 		pos += infos[g].count
 		groups[k] = Group{Signature: w[0].Signature, Rule: w[0].Rule, Severity: w[0].Severity, Findings: w, Fails: w[0].Fails(failOn)}
 	}
+	// Scratch, handed back (docs/performance.md, "Scratch handed back").
+	hugemem.Release(gid, order, next)
+	hugemem.Release(infos)
 	return fs, groups
 }
 
@@ -452,6 +455,7 @@ func findGroups(fs []Finding, hash func(maphash.Seed, string) uint64) (gid []int
 		}
 		lo = hi
 	}
+	hugemem.Release(es)
 
 	// Renumber the groups in the order of their first finding: findings
 	// come in rule order, so the groups then nearly are in report order.
@@ -464,5 +468,7 @@ func findGroups(fs []Finding, hash func(maphash.Seed, string) uint64) (gid []int
 		}
 		gid[i] = renumber[g]
 	}
+	hugemem.Release(byHash)
+	hugemem.Release(renumber)
 	return gid, infos
 }

@@ -229,6 +229,36 @@ func TestFindLeaks_AgreesWithReference(t *testing.T) {
 	}
 }
 
+// TestAnalyze_AtScaleAgreesWithReference analyses a registry large enough
+// that the analysis hands its scratch arrays back to the system as it
+// finishes with them (hugemem.Release: a megabyte or more), and wants the
+// reference's findings all the same, grouped by signature.
+func TestAnalyze_AtScaleAgreesWithReference(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a registry of 270,000 resources")
+	}
+	t.Parallel()
+	ix := testsnap.Generated(t, gensnap.Config{Components: 3000, Resources: 270000, Seed: 9, Cycles: 1})
+	r := Analyze(ix, ReportOptions{Leaks: LeakOptions{MaxAge: time.Minute}})
+	if got, want := findingKeys(ix, r.Findings), refFindLeaks(ix, time.Minute); !slices.Equal(got, want) {
+		t.Fatalf("Analyze and the reference differ:\n%s", keyDiff(got, want))
+	}
+	signatures := map[string]bool{}
+	n := 0
+	for _, g := range r.Groups {
+		for _, f := range g.Findings {
+			if f.Signature != g.Signature {
+				t.Fatalf("group %s holds a finding of signature %s", g.Signature, f.Signature)
+			}
+		}
+		n += len(g.Findings)
+		signatures[g.Signature] = true
+	}
+	if n != len(r.Findings) || len(signatures) != len(r.Groups) || len(r.Groups) < 1000 {
+		t.Errorf("%d groups of %d signatures hold %d of %d findings", len(r.Groups), len(signatures), n, len(r.Findings))
+	}
+}
+
 // keyDiff lists what only one of two sorted lists holds.
 func keyDiff(got, want []string) string {
 	var b strings.Builder

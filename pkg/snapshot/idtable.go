@@ -102,6 +102,7 @@ func (t *idTable) fill(hashes []uint64) bool {
 		})
 	}
 	wg.Wait()
+	hugemem.Release(order)
 	for _, good := range ok {
 		if !good {
 			return false
@@ -137,7 +138,10 @@ func (t *idTable) rebind(key func(pos int32) string) *idTable {
 // buildIDTable indexes the ids of n elements. ok is false when two are equal.
 func buildIDTable(n int, key func(pos int32) string, tune tuning) (t *idTable, ok bool) {
 	t = newIDTable(n, key, tune)
-	return t, t.fill(t.hashAll(n))
+	hashes := t.hashAll(n)
+	ok = t.fill(hashes)
+	hugemem.Release(hashes)
+	return t, ok
 }
 
 // hashAll hashes the ids of n elements, on several goroutines when n is large.

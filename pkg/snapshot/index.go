@@ -94,6 +94,12 @@ func newIndex(s *Snapshot, t *tables, tune tuning) (*Index, error) {
 		owners = t.owners
 	}
 	ix.resolveOwners(owners)
+	if t != nil {
+		// Read once, here: handed back (docs/performance.md, "Scratch
+		// handed back"), as is the scratch below.
+		hugemem.Release(t.owners)
+		t.owners = nil
+	}
 	ix.ownedStart, ix.ownedList = csr(nc, len(s.Resources), func(yield func(group, item int32)) {
 		for i, o := range ix.owner {
 			if o >= 0 {
@@ -123,6 +129,7 @@ func newIndex(s *Snapshot, t *tables, tune tuning) (*Index, error) {
 			ix.subtreeBytes[p] = addBytes(ix.subtreeBytes[p], ix.subtreeBytes[ci])
 		}
 	}
+	hugemem.Release(order)
 	return ix, nil
 }
 
@@ -221,6 +228,7 @@ func (ix *Index) resolveOwners(hint []int32) {
 		for ci, b := range p.own {
 			ix.ownBytes[ci] = addBytes(ix.ownBytes[ci], b)
 		}
+		hugemem.Release(p.own)
 	}
 }
 
@@ -239,6 +247,7 @@ func csr(groups, items int, each func(yield func(group, item int32))) (start, li
 		list[fill[g]] = item
 		fill[g]++
 	})
+	hugemem.Release(fill)
 	return start, list
 }
 

@@ -319,6 +319,7 @@ func outlineFile(ctx context.Context, f *os.File, size int, bufs [2][]byte, skim
 		sh.n++
 	}
 	sh.end = second.out.arrays[unknownArray].end
+	hugemem.Release(second.starts)
 	for k := range trackedKeys {
 		if second.out.seen[k] {
 			if out.seen[k] {
@@ -407,6 +408,10 @@ func loadLargeTables(ctx context.Context, f *os.File, size int64, name string, c
 	// for reading one window while the one before is decoded.
 	bufs := [2][]byte{hugemem.Make[byte](tune.windowSize), hugemem.Make[byte](tune.windowSize)}
 	if s, t, ok := loadWindows(ctx, f, size, name, bufs, true, collect, tune); ok {
+		// Nothing the snapshot holds points into them: their pages go
+		// back now rather than at a collection that seldom comes
+		// (docs/performance.md, "Scratch handed back").
+		hugemem.Release(bufs[:]...)
 		return s, t, true
 	}
 	if ctx.Err() != nil {
@@ -418,7 +423,9 @@ func loadLargeTables(ctx context.Context, f *os.File, size int64, name string, c
 	if collect && size >= 1<<20 {
 		runtime.GC()
 	}
-	return loadWindows(ctx, f, size, name, bufs, false, collect, tune)
+	s, t, ok := loadWindows(ctx, f, size, name, bufs, false, collect, tune)
+	hugemem.Release(bufs[:]...)
+	return s, t, ok
 }
 
 // loadWindows is loadLarge with a skimmed or an exact outline.
@@ -481,6 +488,7 @@ func loadWindows(ctx context.Context, f *os.File, size int64, name string, bufs 
 				hashes[i] = compIDs.hash(c.ID)
 				return ok
 			}) && compIDs.fill(hashes)
+			hugemem.Release(hashes)
 			owners = compIDs
 		case 1:
 			hashes := hugemem.Make[uint64](len(res))
@@ -495,6 +503,7 @@ func loadWindows(ctx context.Context, f *os.File, size int64, name string, bufs 
 				}
 				return ok
 			}) && resIDs.fill(hashes)
+			hugemem.Release(hashes)
 		case 2:
 			ok = streamArray(ctx, tune, f, bufs, sh, cl, nil, func(fc *fast, c *Cleanup, i int) bool {
 				_, ok := fc.cleanup(c)

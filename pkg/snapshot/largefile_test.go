@@ -165,3 +165,32 @@ func TestLoad_NoCollect(t *testing.T) {
 		t.Errorf("NoCollect: %d forced collections", n)
 	}
 }
+
+// TestLoad_HandsBackItsWindows loads files by windows large enough to be
+// handed back to the system once read (hugemem.Release), and wants the
+// snapshot equal to Parse's all the same: nothing it holds — ids, names,
+// metadata, labels, unknown fields, stacks — may point into a window.
+func TestLoad_HandsBackItsWindows(t *testing.T) {
+	for _, name := range gensnap.Shapes {
+		t.Run(name, func(t *testing.T) {
+			shape, _ := gensnap.ParseShape(name)
+			data := generated(t, gensnap.Config{Components: 400, Resources: 12000, Cleanups: 600, Seed: 8, Shape: shape})
+			tu := small()
+			tu.windowSize = 1 << 20 // the least hugemem.Release gives back
+			if len(data) < 3*tu.windowSize {
+				t.Fatalf("a file of %d bytes: want several windows", len(data))
+			}
+			got, err := LoadContext(context.Background(), writeTemp(t, "snap.json", data), Options{tune: &tu})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := Parse(data, "snap.json")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !sameSnapshot(want, got) {
+				t.Error("Load and Parse disagree")
+			}
+		})
+	}
+}
