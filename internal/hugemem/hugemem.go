@@ -1,6 +1,7 @@
 // Package hugemem allocates the large slices of rescoord's decoder,
 // index, planner and leak analysis so that Linux backs them with
-// transparent huge pages.
+// transparent huge pages, and hands the memory of those used as scratch
+// back to the system once they are done with (Release).
 //
 // On the virtual machines CI runs on, the first write to a page of fresh
 // memory is the most expensive thing rescoord does: about 12 µs for each
