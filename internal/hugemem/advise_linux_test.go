@@ -86,11 +86,11 @@ func TestRelease(t *testing.T) {
 	for i := range ptrs {
 		ptrs[i] = &v
 	}
-	pairs[len(pairs)-1].p = &v
+	pairs[len(pairs)-1] = pair{n: 2, p: &v}
 	Release(ptrs)
 	Release(pairs)
 	Release(small)
-	if ptrs[len(ptrs)/2] != &v || pairs[len(pairs)-1].p != &v || small[2] != 3 {
+	if ptrs[len(ptrs)/2] != &v || pairs[len(pairs)-1] != (pair{2, &v}) || small[2] != 3 {
 		t.Error("Release changed a slice of pointers or a small slice")
 	}
 }
