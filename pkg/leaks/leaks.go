@@ -289,11 +289,11 @@ func (b *builder) add(slot int, fd Finding) {
 
 // resources applies the per-resource rules, noting their findings per
 // rule (pend: each range's, in order), and returns the live → live
-// dependency edges (deduplicated) in CSR form, for the cycle search: the dependencies are
-// resolved once, for both. forward is set when an edge goes to the
-// resource itself or to one listed after it: without such an edge there
-// is no cycle. A large snapshot is scanned in parallel, in ranges, whose
-// results are then joined in order.
+// dependency edges (deduplicated) in CSR form, for the cycle search: the
+// dependencies are resolved once, for both. forward is set when an edge
+// goes to the resource itself or to one listed after it: without such an
+// edge there is no cycle. A large snapshot is scanned in parallel, in
+// ranges, whose results are then joined in order.
 func (f *finder) resources() (pend [len(ruleSlots)][][]pendingRes, start, list []int32, forward bool) {
 	res := f.s.Resources
 	n := len(res)
