@@ -194,7 +194,7 @@ func findLeaks(ix *snapshot.Index, opts LeakOptions, tune tuning, later bool) ([
 				fd := &out[k+shift[slot]]
 				if later {
 					b.note(fd, slot, all[k])
-					fd.later, fd.deps = int8(slot+1), all[k].deps
+					fd.leaveText(slot, all[k])
 				} else {
 					b.materialize(fd, slot, all[k])
 				}
@@ -209,6 +209,22 @@ func findLeaks(ix *snapshot.Index, opts LeakOptions, tune tuning, later bool) ([
 	hugemem.Release(start, list)
 	out = slices.Insert(out, cyclesAt, f.byRule[slotCleanupCycle]...)
 	return append(out, leakedGoroutines(ix)...), f // after stale-resource, as in Rules (rules.go)
+}
+
+// leaveText marks fd, noted from p as a finding of rule slot, as waiting
+// for its text (ReportOptions.DeferText); textLeft says what to make it
+// from.
+func (fd *Finding) leaveText(slot int, p pendingRes) {
+	fd.later, fd.deps = int8(slot+1), p.deps
+}
+
+// textLeft returns, for a finding leaveText marked, its rule slot and the
+// note to make its text from; ok is false when its text is there.
+func (fd *Finding) textLeft() (slot int, p pendingRes, ok bool) {
+	if fd.later == 0 {
+		return 0, pendingRes{}, false
+	}
+	return int(fd.later - 1), pendingRes{ri: int32(fd.Resource), o: int32(fd.Component), deps: fd.deps}, true
 }
 
 // messageBytes is about what the message of a resource finding takes.

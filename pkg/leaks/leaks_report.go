@@ -154,7 +154,8 @@ type Report struct {
 // value is ready to use. A report of a million findings is written so
 // with the memory of one.
 func (r *Report) AppendFindingJSON(dst []byte, f *Finding, s *Scratch, prefix, indent string) []byte {
-	if f.later == 0 || r.text == nil {
+	slot, p, left := f.textLeft()
+	if !left || r.text == nil {
 		return f.AppendJSON(dst, prefix, indent)
 	}
 	if s.b == nil || s.b.finder != r.text {
@@ -162,8 +163,8 @@ func (r *Report) AppendFindingJSON(dst []byte, f *Finding, s *Scratch, prefix, i
 	}
 	s.b.reuse()
 	s.f = *f
-	s.f.later = 0
-	s.b.describe(&s.f, int(f.later-1), pendingRes{ri: int32(f.Resource), o: int32(f.Component), deps: f.deps})
+	s.f.later, s.f.deps = 0, 0
+	s.b.describe(&s.f, slot, p)
 	return s.f.AppendJSON(dst, prefix, indent)
 }
 
@@ -191,15 +192,14 @@ func (r *Report) Complete(fs []Finding) {
 			var b *builder
 			for i := from; i < to; i++ {
 				f := &fs[i]
-				if f.later == 0 {
+				slot, p, left := f.textLeft()
+				if !left {
 					continue
 				}
 				if b == nil {
 					b = r.text.newBuilder()
 					b.text.next = (to - i) * messageBytes
 				}
-				p := pendingRes{ri: int32(f.Resource), o: int32(f.Component), deps: f.deps}
-				slot := int(f.later - 1)
 				f.later, f.deps = 0, 0
 				b.describe(f, slot, p)
 			}

@@ -232,18 +232,9 @@ func (f *fast) endExtra(m *map[string]json.RawMessage, ok bool) bool {
 	if !ok || len(fields) == 0 {
 		return ok
 	}
-	h := pairsHash(fields)
-	slot := cacheSlot(&f.extras, h)
-	if slot.hash == h && samePairs(slot.m, fields) {
-		*m = slot.m
-		return true
-	}
-	kept := make(map[string]json.RawMessage, len(fields))
-	for _, u := range fields {
-		kept[f.keep(u.key)] = f.keepBytes(u.raw)
-	}
-	slot.hash, slot.m = h, kept
-	*m = kept
+	*m = shared(&f.extras, fields, func(u unknownField) (string, json.RawMessage) {
+		return f.keep(u.key), f.keepBytes(u.raw)
+	})
 	return true
 }
 
@@ -254,16 +245,27 @@ type labelPair struct{ key, value string }
 // the map of an earlier component with the same labels when the cache
 // still holds it, otherwise a new one. An application labels its
 // components from a few sets, and a map per component costs hundreds of
-// bytes (docs/performance.md, "Unknown fields, shared").
+// bytes (docs/performance.md, "Labels, shared").
 func (f *fast) sharedLabels(labels []labelPair) map[string]string {
-	h := pairsHash(labels)
-	slot := cacheSlot(&f.labelMaps, h)
-	if slot.hash == h && samePairs(slot.m, labels) {
+	return shared(&f.labelMaps, labels, func(l labelPair) (string, string) {
+		return f.intern(l.key), f.intern(l.value)
+	})
+}
+
+// shared returns the map of the fields ps (distinct keys, at least one)
+// from the cache *c when it holds an equal one, otherwise a new map of
+// them, each field kept (copied out of the input) by keep, which the
+// cache then holds.
+func shared[V ~string | ~[]byte, P interface{ pair() (string, string) }](c **mapCache[V], ps []P, keep func(P) (string, V)) map[string]V {
+	h := pairsHash(ps)
+	slot := cacheSlot(c, h)
+	if slot.hash == h && samePairs(slot.m, ps) {
 		return slot.m
 	}
-	m := make(map[string]string, len(labels))
-	for _, l := range labels {
-		m[f.intern(l.key)] = f.intern(l.value)
+	m := make(map[string]V, len(ps))
+	for _, p := range ps {
+		k, v := keep(p)
+		m[k] = v
 	}
 	slot.hash, slot.m = h, m
 	return m
@@ -284,7 +286,7 @@ func samePairs[V ~string | ~[]byte, P interface{ pair() (string, string) }](m ma
 	return true
 }
 
-// extraSeed hashes the unknown fields of endExtra's cache.
+// extraSeed hashes the fields of the caches of maps (pairsHash).
 var extraSeed = maphash.MakeSeed()
 
 // int64 returns a pointer to a copy of n, from the arena.
