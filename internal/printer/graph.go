@@ -266,7 +266,7 @@ func buildGraph(ix *snapshot.Index, root int, all bool, plan *planner.Plan, find
 		}
 		n.lines = append(n.lines, first, idAndType(r.ID, r.Name, r.Type))
 		if r.State != snapshot.StateActive {
-			n.lines = append(n.lines, r.State)
+			n.lines = append(n.lines, r.State.String())
 		}
 		resNode[ri] = len(g.nodes)
 		g.nodes = append(g.nodes, n)

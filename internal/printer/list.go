@@ -192,7 +192,7 @@ func printListCSV(w io.Writer, res []snapshot.Resource, sel []int32) error {
 		// A cell is quoted as CSV wants, and escaped (render.Escape): a
 		// terminal would act on an ESC in it (docs: list -o csv).
 		_ = cw.Write([]string{render.Escape(r.ID), render.Escape(r.Type), render.Escape(r.Name), render.Escape(r.Owner),
-			render.Escape(r.State), strconv.FormatBool(r.Running), strconv.FormatInt(r.SizeBytes, 10), created,
+			r.State.String(), strconv.FormatBool(r.Running), strconv.FormatInt(r.SizeBytes, 10), created,
 			render.Escape(strings.Join(r.DependsOn, " ")), render.Escape(frame)})
 	}
 	cw.Flush()
@@ -209,7 +209,7 @@ func listRows(ix *snapshot.Index, sel []int32, wide bool) ([]string, [][]string)
 	rows := make([][]string, 0, len(sel))
 	for _, i := range sel {
 		r := &s.Resources[i]
-		state := r.State
+		state := r.State.String()
 		if r.Running {
 			state += ", running"
 		}
@@ -218,7 +218,7 @@ func listRows(ix *snapshot.Index, sel []int32, wide bool) ([]string, [][]string)
 			size = render.Bytes(r.SizeBytes)
 		}
 		row := []string{render.Escape(r.ID), render.Escape(r.Type), render.Escape(r.Name), render.Escape(r.Owner),
-			render.Escape(state), size, render.Since(s.TakenAt, r.CreatedAt)}
+			state, size, render.Since(s.TakenAt, r.CreatedAt)}
 		if wide {
 			ownerState := "missing"
 			if o := ix.Owner(int(i)); o >= 0 {

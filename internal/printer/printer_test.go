@@ -82,7 +82,7 @@ func hostile(t *testing.T) *snapshot.Index {
 		Source:     snapshot.Source{Process: "app\x1b]0;owned\x07"},
 		Components: []snapshot.Component{{ID: "app\x1b[2J", Type: "window", State: "alive"}},
 		Resources: []snapshot.Resource{{ID: "r-1\x1b[31m", Type: "worker", Owner: "app\x1b[2J", Name: "evil\x1b]8;;http://x\x07",
-			State: "active", Running: true, CreatedAt: time.Date(2026, 12, 1, 11, 0, 0, 0, time.UTC)}},
+			State: snapshot.StateActive, Running: true, CreatedAt: time.Date(2026, 12, 1, 11, 0, 0, 0, time.UTC)}},
 	}
 	ix, err := snapshot.NewIndex(s)
 	if err != nil {

@@ -86,7 +86,7 @@ func (t *tracer) trace(f *leaks.Finding) trace {
 		for _, dep := range f.Dangling {
 			if j, ok := ix.ResourceIndex(dep); ok {
 				d := &s.Resources[j]
-				tr.notes = append(tr.notes, fmt.Sprintf("depends on %s: %s", resourceLabel(d), render.Escape(d.State)))
+				tr.notes = append(tr.notes, fmt.Sprintf("depends on %s: %s", resourceLabel(d), d.State))
 			} else {
 				tr.notes = append(tr.notes, fmt.Sprintf("depends on %s: not in the registry", render.Escape(dep)))
 			}
@@ -367,7 +367,7 @@ func (t *tracer) resourceHop(ri int) hop {
 
 // resourceState is "active, running, 12.0 MiB, created 1m05s before the snapshot".
 func resourceState(s *snapshot.Snapshot, r *snapshot.Resource) string {
-	parts := []string{render.Escape(r.State)}
+	parts := []string{r.State.String()}
 	if r.Running {
 		parts = append(parts, "running")
 	}

@@ -62,7 +62,7 @@ func TestTrace_OrphanedComponentListsWhatRunsBelow(t *testing.T) {
 			{ID: "ctl", Parent: "tab", State: snapshot.StateAlive},
 			{ID: "workers", Parent: "ctl", State: snapshot.StateAlive},
 		}}
-	add := func(id, typ, owner string, running bool, state string) {
+	add := func(id, typ, owner string, running bool, state snapshot.ResourceState) {
 		s.Resources = append(s.Resources, snapshot.Resource{ID: id, Type: typ, Owner: owner, State: state, Running: running,
 			CreatedBy: []string{id + ".py:3 start"}})
 	}

@@ -510,7 +510,7 @@ func (b *builder) describe(fd *Finding, slot int, p pendingRes) {
 			msg = append(msg, " is still running"...)
 		} else {
 			msg = append(msg, " is still "...)
-			msg = append(msg, r.State...)
+			msg = append(msg, r.State.String()...)
 		}
 		msg = append(msg, ", but its owner "...)
 		if o < 0 {

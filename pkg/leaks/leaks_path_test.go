@@ -28,7 +28,7 @@ func chainIndex(t testing.TB, n, gone int, missingRoot bool) *snapshot.Index {
 		}
 		s.Components = append(s.Components, c)
 		if i > gone {
-			s.Resources = append(s.Resources, snapshot.Resource{ID: "r" + strconv.Itoa(i), Type: "worker", Owner: c.ID, State: "active", Running: true})
+			s.Resources = append(s.Resources, snapshot.Resource{ID: "r" + strconv.Itoa(i), Type: "worker", Owner: c.ID, State: snapshot.StateActive, Running: true})
 		}
 	}
 	ix, err := snapshot.NewIndex(s)

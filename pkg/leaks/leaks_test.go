@@ -60,7 +60,7 @@ func TestAnalyze_GroupsDespiteHashCollisions(t *testing.T) {
 		Components: []snapshot.Component{{ID: "tab", Name: "Tab", Type: "tab", State: "destroyed"}}}
 	for i := range 30 {
 		s.Resources = append(s.Resources, snapshot.Resource{ID: fmt.Sprintf("r-%02d", i), Type: "worker", Owner: "tab",
-			Name: fmt.Sprintf("w-%d", i%4), State: "active", Running: i%3 == 0, DependsOn: []string{fmt.Sprintf("gone-%d", i%3)}})
+			Name: fmt.Sprintf("w-%d", i%4), State: snapshot.StateActive, Running: i%3 == 0, DependsOn: []string{fmt.Sprintf("gone-%d", i%3)}})
 	}
 	ix, err := snapshot.NewIndex(s)
 	if err != nil {
@@ -105,10 +105,10 @@ func TestAnalyze_GroupsBySignature(t *testing.T) {
 	s := &snapshot.Snapshot{Format: snapshot.FormatV1, TakenAt: time.Date(2026, 11, 27, 12, 0, 5, 0, time.UTC),
 		Components: []snapshot.Component{{ID: "tab", Name: "Tab", Type: "tab", State: "destroyed"}}}
 	for i := range 12 {
-		s.Resources = append(s.Resources, snapshot.Resource{ID: fmt.Sprintf("r-%02d", i), Type: "memory", Owner: "tab", Name: "buf", State: "active",
+		s.Resources = append(s.Resources, snapshot.Resource{ID: fmt.Sprintf("r-%02d", i), Type: "memory", Owner: "tab", Name: "buf", State: snapshot.StateActive,
 			CreatedBy: []string{"thumbs.py:77 render"}})
 	}
-	s.Resources = append(s.Resources, snapshot.Resource{ID: "w", Type: "worker", Owner: "tab", State: "active", Running: true})
+	s.Resources = append(s.Resources, snapshot.Resource{ID: "w", Type: "worker", Owner: "tab", State: snapshot.StateActive, Running: true})
 	ix, err := snapshot.NewIndex(s)
 	if err != nil {
 		t.Fatal(err)
@@ -235,13 +235,13 @@ func bigSnapshot(n int) *snapshot.Snapshot {
 	types := []string{"worker", "timer", "file", "memory", "qobject"}
 	for i := range n {
 		r := snapshot.Resource{ID: fmt.Sprintf("r-%d", i), Type: types[i%len(types)], Owner: fmt.Sprintf("c-%d", i%nc), Name: fmt.Sprintf("res-%d", i%100),
-			State: "active", Running: i%3 == 0, SizeBytes: int64(i % 4096), CreatedAt: taken.Add(-time.Duration(i%600) * time.Second),
+			State: snapshot.StateActive, Running: i%3 == 0, SizeBytes: int64(i % 4096), CreatedAt: taken.Add(-time.Duration(i%600) * time.Second),
 			CreatedBy: []string{fmt.Sprintf("module_%d.py:%d make", i%20, i%300), "app.py:1 main"}}
 		if i%97 == 0 {
 			r.Owner = "gone"
 		}
 		if i%7 == 0 {
-			r.State = "released"
+			r.State = snapshot.StateReleased
 		}
 		if i > 0 && i%3 == 1 {
 			r.DependsOn = []string{fmt.Sprintf("r-%d", i-1)}
@@ -273,7 +273,7 @@ func BenchmarkFindLeaks(b *testing.B) {
 func bigSnapshotWithCycles(n int) *snapshot.Snapshot {
 	s := bigSnapshot(n)
 	for i := 0; i+20 < n; i += 50 {
-		s.Resources[i].State, s.Resources[i+10].State, s.Resources[i+20].State = "active", "active", "active"
+		s.Resources[i].State, s.Resources[i+10].State, s.Resources[i+20].State = snapshot.StateActive, snapshot.StateActive, snapshot.StateActive
 		s.Resources[i].DependsOn = append(s.Resources[i].DependsOn, s.Resources[i+10].ID)
 		s.Resources[i+10].DependsOn = append(s.Resources[i+10].DependsOn, s.Resources[i+20].ID)
 		if i%100 == 0 {

@@ -167,3 +167,49 @@ func TestWriteJSON_IsAppendJSONInChunks(t *testing.T) {
 		}
 	}
 }
+
+// A resource's state is a byte in memory and its name in JSON, through
+// encoding/json as through the package's own encoder; a value that names
+// no state is never written as a number.
+func TestResourceState_JSON(t *testing.T) {
+	for _, st := range []ResourceState{StateActive, StateReleasing, StateReleased} {
+		b, err := json.Marshal(Resource{ID: "r", Type: TypeFile, Owner: "c", State: st})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := `"state":"` + st.String() + `"`
+		if !bytes.Contains(b, []byte(want)) {
+			t.Errorf("json.Marshal: %s, want it to hold %s", b, want)
+		}
+		r := Resource{ID: "r", Type: TypeFile, Owner: "c", State: st}
+		if own := r.appendJSON(nil); !bytes.Contains(own, []byte(want)) {
+			t.Errorf("appendJSON: %s, want it to hold %s", own, want)
+		}
+		var back Resource
+		if err := json.Unmarshal(b, &back); err != nil || back.State != st {
+			t.Errorf("json.Unmarshal(%s): state %v, %v; want %v", b, back.State, err, st)
+		}
+		if p, ok := ParseResourceState(st.String()); !ok || p != st {
+			t.Errorf("ParseResourceState(%q) = %v, %v", st.String(), p, ok)
+		}
+	}
+	for _, st := range []ResourceState{0, 9} {
+		if b, err := json.Marshal(st); err == nil {
+			t.Errorf("json.Marshal(ResourceState(%d)) = %s, want an error", st, b)
+		}
+	}
+	// A resource without a state is written with an empty one, which the
+	// decoder refuses, as when the state was a string.
+	if b := (&Resource{ID: "r"}).appendJSON(nil); !bytes.Contains(b, []byte(`"state":""`)) {
+		t.Errorf(`a resource without a state: %s, want "state":""`, b)
+	}
+	var r Resource
+	if err := json.Unmarshal([]byte(`{"state":"alive"}`), &r); err == nil {
+		t.Error(`json.Unmarshal of state "alive": no error`)
+	}
+	for _, s := range []string{"", "alive", "Active"} {
+		if _, ok := ParseResourceState(s); ok {
+			t.Errorf("ParseResourceState(%q) accepted", s)
+		}
+	}
+}

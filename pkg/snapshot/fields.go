@@ -88,17 +88,34 @@ func (d *decoder) readComponentState(dst *string, at int) {
 func (f *fast) readComponentState(dst *string) bool { return f.state(dst, componentStates[:]) }
 
 // resourceState: active, releasing or released.
-func (d *decoder) readResourceState(dst *string, at int) {
-	d.state(dst, at, "active, releasing or released", resourceStates[:])
+func (d *decoder) readResourceState(dst *ResourceState, at int) {
+	s, ok := d.str()
+	if !ok {
+		return
+	}
+	if *dst, ok = ParseResourceState(s); !ok {
+		d.errAt(at, "invalid state %q: want active, releasing or released", s)
+	}
 }
 
-func (f *fast) readResourceState(dst *string) bool { return f.state(dst, resourceStates[:]) }
+// readResourceState compares with the states most common first.
+func (f *fast) readResourceState(dst *ResourceState) bool {
+	s, ok := f.view()
+	if !ok {
+		return false
+	}
+	for _, st := range [...]ResourceState{StateActive, StateReleased, StateReleasing} {
+		if s == resourceStateNames[st] {
+			*dst = st
+			return true
+		}
+	}
+	return false
+}
 
-// The states, most common first (the fast path compares in this order).
-var (
-	componentStates = [...]string{StateAlive, StateDestroyed}
-	resourceStates  = [...]string{StateActive, StateReleased, StateReleasing}
-)
+// The component states, most common first (the fast path compares in this
+// order).
+var componentStates = [...]string{StateAlive, StateDestroyed}
 
 // state reads a state, a string or null, and reports one that is none of
 // states (want names them).

@@ -153,7 +153,7 @@ func (v *Resource) appendJSON(b []byte) []byte {
 	b = appendString(b, v.Owner)
 	b = appendStringField(b, 0, "name", v.Name)
 	b = append(b, ",\"state\":"...)
-	b = appendString(b, v.State)
+	b = v.State.appendJSON(b)
 	if v.Running {
 		b = append(appendKey(b, 0, "running"), "true"...)
 	}

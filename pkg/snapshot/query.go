@@ -72,7 +72,7 @@ func (ix *Index) Select(q Query) ([]int32, error) {
 			}
 		case FilterAll:
 		default:
-			if r.State != string(state) {
+			if r.State.String() != string(state) {
 				continue
 			}
 		}
