@@ -69,7 +69,7 @@ func TestGenerate_ShapesAValidRegistry(t *testing.T) {
 		if len(r.DependsOn) > 0 {
 			deps++
 		}
-		if len(r.CreatedBy) > 0 {
+		if r.CreatedBy.Len() > 0 {
 			stacks++
 		}
 		if r.Metadata != nil {
@@ -161,7 +161,7 @@ func TestGenerate_Shapes(t *testing.T) {
 					}
 				}
 			}
-			if len(r.CreatedBy) < 8 {
+			if r.CreatedBy.Len() < 8 {
 				shortStacks++
 			}
 			if r.Metadata == nil {

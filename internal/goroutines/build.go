@@ -135,7 +135,7 @@ func Build(gs []Goroutine, opts BuildOptions) *snapshot.Snapshot {
 		if g.CreatedBy != nil {
 			stack = append(stack, frame(*g.CreatedBy))
 		}
-		r.CreatedBy = stack
+		r.CreatedBy = snapshot.NewStack(stack...)
 		r.Metadata = metadata(g)
 		if g.Leaked {
 			r.Extra = map[string]json.RawMessage{LeakedField: leaked}

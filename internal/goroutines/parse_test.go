@@ -171,8 +171,8 @@ func TestBuild(t *testing.T) {
 		t.Errorf("goroutine 7 = %+v", r)
 	}
 	want := []string{"/src/app/worker/pool.go:88 example.com/app/worker.(*Pool).loop", "/src/app/worker/pool.go:40 example.com/app/worker.NewPool"}
-	if strings.Join(r.CreatedBy, "|") != strings.Join(want, "|") {
-		t.Errorf("created_by = %q, want %q", r.CreatedBy, want)
+	if strings.Join(r.CreatedBy.Frames(), "|") != strings.Join(want, "|") {
+		t.Errorf("created_by = %q, want %q", r.CreatedBy.Frames(), want)
 	}
 	var m map[string]any
 	if err := json.Unmarshal(r.Metadata, &m); err != nil {

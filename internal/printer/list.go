@@ -185,10 +185,7 @@ func printListCSV(w io.Writer, res []snapshot.Resource, sel []int32) error {
 		if !r.CreatedAt.IsZero() {
 			created = r.CreatedAt.Format(time.RFC3339Nano)
 		}
-		frame := ""
-		if len(r.CreatedBy) > 0 {
-			frame = r.CreatedBy[0]
-		}
+		frame := r.CreatedBy.Top()
 		// A cell is quoted as CSV wants, and escaped (render.Escape): a
 		// terminal would act on an ESC in it (docs: list -o csv).
 		_ = cw.Write([]string{render.Escape(r.ID), render.Escape(r.Type), render.Escape(r.Name), render.Escape(r.Owner),
@@ -225,8 +222,8 @@ func listRows(ix *snapshot.Index, sel []int32, wide bool) ([]string, [][]string)
 				ownerState = s.Components[o].State
 			}
 			frame := "-"
-			if len(r.CreatedBy) > 0 {
-				frame = r.CreatedBy[0]
+			if r.CreatedBy.Len() > 0 {
+				frame = r.CreatedBy.Top()
 			}
 			deps := "-"
 			if len(r.DependsOn) > 0 {

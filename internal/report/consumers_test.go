@@ -148,9 +148,9 @@ func hostileReport(t testing.TB) *leaks.Report {
 			DestroyedAt: s.TakenAt.Add(-time.Minute)})
 		s.Resources = append(s.Resources,
 			snapshot.Resource{ID: fmt.Sprintf("r-%d", i), Type: "worker", Owner: cid, Name: name, State: snapshot.StateActive, Running: true,
-				CreatedBy: []string{"/abs/" + name + ".py:3 f", name + "/mod.py:" + fmt.Sprint(i+1) + " " + name}},
+				CreatedBy: snapshot.NewStack("/abs/" + name + ".py:3 f", name + "/mod.py:" + fmt.Sprint(i+1) + " " + name)},
 			snapshot.Resource{ID: fmt.Sprintf("m-%d", i), Type: "memory", Owner: "gone-" + name, Name: name, State: snapshot.StateActive,
-				CreatedBy: []string{name}})
+				CreatedBy: snapshot.NewStack(name)})
 	}
 	ix, err := snapshot.NewIndex(s)
 	if err != nil {

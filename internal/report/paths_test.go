@@ -48,8 +48,8 @@ func mappedReport(t *testing.T) *leaks.Report {
 	t.Helper()
 	s := &snapshot.Snapshot{Format: snapshot.FormatV1, TakenAt: time.Date(2026, 11, 27, 12, 0, 5, 0, time.UTC)}
 	s.Resources = []snapshot.Resource{
-		{ID: "r-1", Type: "memory", Owner: "gone", Name: "abs", State: snapshot.StateActive, CreatedBy: []string{"/build/src/app/ui/tab.go:12 ui.Open"}},
-		{ID: "r-2", Type: "file", Owner: "gone", Name: "mod", State: snapshot.StateActive, CreatedBy: []string{"github.com/you/app/ui/player.go:30 ui.Play"}},
+		{ID: "r-1", Type: "memory", Owner: "gone", Name: "abs", State: snapshot.StateActive, CreatedBy: snapshot.NewStack("/build/src/app/ui/tab.go:12 ui.Open")},
+		{ID: "r-2", Type: "file", Owner: "gone", Name: "mod", State: snapshot.StateActive, CreatedBy: snapshot.NewStack("github.com/you/app/ui/player.go:30 ui.Play")},
 	}
 	ix, err := snapshot.NewIndex(s)
 	if err != nil {

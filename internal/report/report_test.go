@@ -75,7 +75,7 @@ func manyLeaks(t *testing.T, n int) *leaks.Report {
 	s := &snapshot.Snapshot{Format: snapshot.FormatV1, TakenAt: time.Date(2026, 11, 27, 12, 0, 5, 0, time.UTC)}
 	for i := range n {
 		s.Resources = append(s.Resources, snapshot.Resource{ID: fmt.Sprintf("r-%d", i), Type: "memory", Owner: "gone", Name: fmt.Sprintf("buffer-%d", i),
-			State: snapshot.StateActive, CreatedBy: []string{fmt.Sprintf("module_%d.py:%d alloc", i, i+1), strings.Repeat("deep_frame.py:1 f ", 10)}})
+			State: snapshot.StateActive, CreatedBy: snapshot.NewStack(fmt.Sprintf("module_%d.py:%d alloc", i, i+1), strings.Repeat("deep_frame.py:1 f ", 10))})
 	}
 	ix, err := snapshot.NewIndex(s)
 	if err != nil {

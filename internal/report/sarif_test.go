@@ -385,7 +385,7 @@ func TestSARIF_OneSignatureTwoGroups(t *testing.T) {
 	s := &snapshot.Snapshot{Format: snapshot.FormatV1, TakenAt: time.Date(2026, 11, 27, 12, 0, 5, 0, time.UTC)}
 	for i, second := range []string{"vendor/a.py:1 f", "app/b.py:2 g"} {
 		s.Resources = append(s.Resources, snapshot.Resource{ID: fmt.Sprintf("r-%d", i), Type: "memory", Owner: "gone", Name: "buf",
-			State: snapshot.StateActive, CreatedBy: []string{"alloc.py:7 alloc", second}})
+			State: snapshot.StateActive, CreatedBy: snapshot.NewStack("alloc.py:7 alloc", second)})
 	}
 	ix, err := snapshot.NewIndex(s)
 	if err != nil {

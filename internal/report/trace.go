@@ -91,7 +91,7 @@ func (t *tracer) trace(f *leaks.Finding) trace {
 				tr.notes = append(tr.notes, fmt.Sprintf("depends on %s: not in the registry", render.Escape(dep)))
 			}
 		}
-		tr.frames = r.CreatedBy
+		tr.frames = r.CreatedBy.Frames()
 	case f.Rule == leaks.RuleCleanupCycle:
 		for k, id := range f.Path {
 			ri, ok := ix.ResourceIndex(id)
@@ -104,8 +104,8 @@ func (t *tracer) trace(f *leaks.Finding) trace {
 				arrow = ""
 			}
 			note := fmt.Sprintf("%s%s owned by %s", arrow, resourceLabel(r), render.Escape(r.Owner))
-			if len(r.CreatedBy) > 0 {
-				note += ", created at " + render.Escape(r.CreatedBy[0])
+			if top := r.CreatedBy.Top(); top != "" {
+				note += ", created at " + render.Escape(top)
 			}
 			tr.notes = append(tr.notes, note)
 		}
@@ -124,7 +124,7 @@ func (t *tracer) trace(f *leaks.Finding) trace {
 		if ri := t.newestOf(g); ri >= 0 {
 			r := &s.Resources[ri]
 			tr.notes = append(tr.notes, "newest: "+resourceLabel(r)+", "+resourceState(s, r))
-			tr.frames = r.CreatedBy
+			tr.frames = r.CreatedBy.Frames()
 		}
 	case f.Rule == leaks.RuleOverComponentLimit && f.Component >= 0:
 		tr.hops = t.componentHops(f.Component, "")
@@ -199,8 +199,8 @@ func (t *tracer) runningBelow(ci, n int) []string {
 			continue
 		}
 		line := fmt.Sprintf("  %s, owned by %s", render.Escape(resourceLabel(r)), render.Escape(r.Owner))
-		if len(r.CreatedBy) > 0 {
-			line += ", created at " + render.Escape(r.CreatedBy[0])
+		if top := r.CreatedBy.Top(); top != "" {
+			line += ", created at " + render.Escape(top)
 		}
 		out = append(out, line)
 	}
@@ -443,8 +443,8 @@ func (t *tracer) largest(sel []int32, n int) []string {
 	for _, ri := range top {
 		r := &s.Resources[ri]
 		line := fmt.Sprintf("  %s %s, owned by %s", resourceLabel(r), render.Bytes(r.SizeBytes), render.Escape(r.Owner))
-		if len(r.CreatedBy) > 0 {
-			line += ", created at " + render.Escape(r.CreatedBy[0])
+		if top := r.CreatedBy.Top(); top != "" {
+			line += ", created at " + render.Escape(top)
 		}
 		out = append(out, line)
 	}
@@ -503,7 +503,7 @@ func (t *tracer) locationWhere(f *leaks.Finding, accept func(file string) bool) 
 		return f.Entry.File, f.Entry.Line, true
 	}
 	try := func(ri int) bool {
-		for _, fr := range s.Resources[ri].CreatedBy {
+		for _, fr := range s.Resources[ri].CreatedBy.Frames() {
 			if file, line, ok = parse(fr); ok {
 				return true
 			}
@@ -540,7 +540,7 @@ func (t *tracer) locationWhere(f *leaks.Finding, accept func(file string) bool) 
 				return
 			}
 		}
-		for _, fr := range r.CreatedBy {
+		for _, fr := range r.CreatedBy.Frames() {
 			if fl, ln, good := parse(fr); good {
 				best, bestFile, bestLine = ri, fl, ln
 				return

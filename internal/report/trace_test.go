@@ -64,7 +64,7 @@ func TestTrace_OrphanedComponentListsWhatRunsBelow(t *testing.T) {
 		}}
 	add := func(id, typ, owner string, running bool, state snapshot.ResourceState) {
 		s.Resources = append(s.Resources, snapshot.Resource{ID: id, Type: typ, Owner: owner, State: state, Running: running,
-			CreatedBy: []string{id + ".py:3 start"}})
+			CreatedBy: snapshot.NewStack(id + ".py:3 start")})
 	}
 	add("idle", "worker", "ctl", false, snapshot.StateActive)
 	add("file", "file", "ctl", true, snapshot.StateActive)
@@ -124,7 +124,7 @@ func TestTrace_RunningBelowEscapes(t *testing.T) {
 	s := &snapshot.Snapshot{Format: snapshot.FormatV1, TakenAt: time.Date(2026, 11, 27, 12, 0, 5, 0, time.UTC),
 		Components: []snapshot.Component{{ID: "ctl\x1b[2J", Parent: "gone", State: snapshot.StateAlive}},
 		Resources: []snapshot.Resource{{ID: "r-1", Type: "worker", Name: "w\r\n::error::x", Owner: "ctl\x1b[2J", State: snapshot.StateActive,
-			Running: true, CreatedBy: []string{"a.py:1 f\x07"}}}}
+			Running: true, CreatedBy: snapshot.NewStack("a.py:1 f\x07")}}}
 	ix, err := snapshot.NewIndex(s)
 	if err != nil {
 		t.Fatal(err)

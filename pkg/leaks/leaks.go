@@ -463,10 +463,7 @@ func (b *builder) note(fd *Finding, slot int, p pendingRes) {
 		c := &b.s.Components[o]
 		cname, ctype = c.DisplayName(), c.Type
 	}
-	frame := ""
-	if len(r.CreatedBy) > 0 {
-		frame = r.CreatedBy[0]
-	}
+	frame := r.CreatedBy.Top()
 	fd.Rule = ruleSlots[slot]
 	fd.Severity = sev
 	fd.Resource, fd.Component = ri, o
@@ -956,11 +953,7 @@ func (b *builder) cycles(start, list []int32) {
 		for k, m := range cyc {
 			r := &res[m]
 			path[k] = r.ID
-			frame := ""
-			if len(r.CreatedBy) > 0 {
-				frame = r.CreatedBy[0]
-			}
-			keys[k] = memberKey(r.Type, r.Name, frame)
+			keys[k] = memberKey(r.Type, r.Name, r.CreatedBy.Top())
 		}
 		msg := fmt.Sprintf("%d live resources depend on each other in a cycle, so no cleanup order exists: %s → %s",
 			len(cyc), strings.Join(path, " → "), path[0])

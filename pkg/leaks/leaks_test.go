@@ -106,7 +106,7 @@ func TestAnalyze_GroupsBySignature(t *testing.T) {
 		Components: []snapshot.Component{{ID: "tab", Name: "Tab", Type: "tab", State: "destroyed"}}}
 	for i := range 12 {
 		s.Resources = append(s.Resources, snapshot.Resource{ID: fmt.Sprintf("r-%02d", i), Type: "memory", Owner: "tab", Name: "buf", State: snapshot.StateActive,
-			CreatedBy: []string{"thumbs.py:77 render"}})
+			CreatedBy: snapshot.NewStack("thumbs.py:77 render")})
 	}
 	s.Resources = append(s.Resources, snapshot.Resource{ID: "w", Type: "worker", Owner: "tab", State: snapshot.StateActive, Running: true})
 	ix, err := snapshot.NewIndex(s)
@@ -236,7 +236,7 @@ func bigSnapshot(n int) *snapshot.Snapshot {
 	for i := range n {
 		r := snapshot.Resource{ID: fmt.Sprintf("r-%d", i), Type: types[i%len(types)], Owner: fmt.Sprintf("c-%d", i%nc), Name: fmt.Sprintf("res-%d", i%100),
 			State: snapshot.StateActive, Running: i%3 == 0, SizeBytes: int64(i % 4096), CreatedAt: taken.Add(-time.Duration(i%600) * time.Second),
-			CreatedBy: []string{fmt.Sprintf("module_%d.py:%d make", i%20, i%300), "app.py:1 main"}}
+			CreatedBy: snapshot.NewStack(fmt.Sprintf("module_%d.py:%d make", i%20, i%300), "app.py:1 main")}
 		if i%97 == 0 {
 			r.Owner = "gone"
 		}

@@ -194,11 +194,7 @@ func leakedGoroutines(ix *snapshot.Index) []Finding {
 			fd.Path = []string{r.Owner}
 		}
 		fd.Path = append(fd.Path, r.ID)
-		frame := ""
-		if len(r.CreatedBy) > 0 {
-			frame = r.CreatedBy[0]
-		}
-		fd.Signature = h.sum(string(RuleLeakedGoroutine), cname, ctype, r.Type, r.Name, frame)
+		fd.Signature = h.sum(string(RuleLeakedGoroutine), cname, ctype, r.Type, r.Name, r.CreatedBy.Top())
 		fd.Message = string(appendResource(nil, r)) + " is a goroutine the Go runtime found leaked: blocked forever on a channel or lock no running goroutine can reach"
 		out = append(out, fd)
 	}

@@ -35,7 +35,7 @@ func handSnapshot(t *testing.T, comps, res []string) *snapshot.Index {
 	for _, r := range res {
 		f := strings.Fields(r)
 		sr := snapshot.Resource{ID: f[0], Type: f[1], Owner: f[2], Name: f[0] + "-name", State: snapshot.StateActive,
-			CreatedBy: []string{f[0] + ".py:1 start"}}
+			CreatedBy: snapshot.NewStack(f[0] + ".py:1 start")}
 		for _, extra := range f[3:] {
 			switch extra {
 			case "running":

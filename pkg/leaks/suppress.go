@@ -138,7 +138,7 @@ func (s *Suppression) Match(ix *snapshot.Index, f *Finding) bool {
 			return false
 		}
 		ok := false
-		for _, fr := range r.CreatedBy {
+		for _, fr := range r.CreatedBy.Frames() {
 			if glob(s.Frame, fr) || glob(s.Frame, baseFrame(fr)) {
 				ok = true
 				break

@@ -407,9 +407,9 @@ func TestSnapshot_IsReadByTheDecoderUnchanged(t *testing.T) {
 		string(wr.Metadata) != `{"files":312}` || !wr.CreatedAt.Equal(t0.Add(time.Minute)) {
 		t.Errorf("worker: %+v", wr)
 	}
-	if len(wr.CreatedBy) == 0 || !strings.HasPrefix(wr.CreatedBy[0], "pkg/registry/registry_test.go:") ||
-		!strings.HasSuffix(wr.CreatedBy[0], " registry_test.TestSnapshot_IsReadByTheDecoderUnchanged") {
-		t.Errorf("created_by %q: want this test, by its path in the module, as the innermost frame", wr.CreatedBy)
+	if wr.CreatedBy.Len() == 0 || !strings.HasPrefix(wr.CreatedBy.Top(), "pkg/registry/registry_test.go:") ||
+		!strings.HasSuffix(wr.CreatedBy.Top(), " registry_test.TestSnapshot_IsReadByTheDecoderUnchanged") {
+		t.Errorf("created_by %q: want this test, by its path in the module, as the innermost frame", wr.CreatedBy.Frames())
 	}
 	if len(back.Cleanups) != 1 || back.Cleanups[0].ID != "c-1" || back.Cleanups[0].Component != "tab" ||
 		back.Cleanups[0].Priority != 10 || *back.Cleanups[0].TimeoutMS != 3000 {
@@ -439,8 +439,8 @@ func TestSnapshot_EmptyRegistryHasEmptyLists(t *testing.T) {
 func TestStackCapture_CanBeTurnedOff(t *testing.T) {
 	r, _ := newReg(t, []string{"c"}, registry.WithStackCapture(false))
 	mustTrack(t, r, "c", 1)
-	if got := r.Snapshot().Resources[0].CreatedBy; got != nil {
-		t.Errorf("created_by %v with capture off", got)
+	if got := r.Snapshot().Resources[0].CreatedBy; !got.IsZero() {
+		t.Errorf("created_by %v with capture off", got.Frames())
 	}
 }
 

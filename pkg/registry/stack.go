@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 
 	"github.com/rescoord/rescoord/pkg/coordinator"
+	"github.com/rescoord/rescoord/pkg/snapshot"
 )
 
 // stackDepth is how many program counters a creation stack keeps before
@@ -34,7 +35,7 @@ type stack struct {
 	pcs    stackKey
 	n      int
 	once   sync.Once
-	frames []string
+	frames snapshot.Stack
 }
 
 // captureStack records the caller's stack, skipping skip frames (0 is
@@ -73,17 +74,18 @@ func (r *Registry) captureStack(skip int) *stack {
 // root, as go build -trimpath shows them without the module path
 // ("examples/mediaapp/main.go:154"); others keep their full path
 // (docs/library.md, "Creation stacks").
-func (s *stack) Frames() []string {
+func (s *stack) Frames() snapshot.Stack {
 	if s == nil {
-		return nil
+		return snapshot.Stack{}
 	}
 	s.once.Do(func() {
+		var out []string
 		frames := runtime.CallersFrames(s.pcs[:s.n])
 		for {
 			f, more := frames.Next()
 			if f.Function != "" && !internalFrame(f.Function) {
-				s.frames = append(s.frames, frameFile(f.File, f.Function)+":"+strconv.Itoa(f.Line)+" "+shortFunc(f.Function))
-				if len(s.frames) == maxFrames {
+				out = append(out, frameFile(f.File, f.Function)+":"+strconv.Itoa(f.Line)+" "+shortFunc(f.Function))
+				if len(out) == maxFrames {
 					break
 				}
 			}
@@ -91,6 +93,7 @@ func (s *stack) Frames() []string {
 				break
 			}
 		}
+		s.frames = snapshot.NewStack(out...)
 	})
 	return s.frames
 }

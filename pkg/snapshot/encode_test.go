@@ -126,7 +126,7 @@ func TestWriteJSON_IsAppendJSONInChunks(t *testing.T) {
 	big := &Snapshot{Format: FormatV1}
 	for i := range 5000 {
 		big.Resources = append(big.Resources, Resource{ID: "r-" + string(rune('a'+i%26)) + string(rune('a'+i/26%26)) + string(rune('a'+i/676)), Type: TypeWorker, Owner: "c", State: StateActive, Running: true,
-			CreatedBy: []string{"main.go:1", "pkg/x/y.go:20"}, Metadata: json.RawMessage(`{"k":"v \"quoted\""}`)})
+			CreatedBy: NewStack("main.go:1", "pkg/x/y.go:20"), Metadata: json.RawMessage(`{"k":"v \"quoted\""}`)})
 	}
 	cases := map[string]*Snapshot{"5000 resources": big}
 	for _, p := range paths {
@@ -211,5 +211,55 @@ func TestResourceState_JSON(t *testing.T) {
 		if _, ok := ParseResourceState(s); ok {
 			t.Errorf("ParseResourceState(%q) accepted", s)
 		}
+	}
+}
+
+// A creation stack is a handle on its frames: the same JSON as a list of
+// strings, left out when empty, through encoding/json as through the
+// package's own encoder; NewStack copies what it is given, and what Frames
+// returns cannot be appended to in place.
+func TestStack_JSONAndSharing(t *testing.T) {
+	frames := []string{"a.py:1 f", "b.py:2 g"}
+	st := NewStack(frames...)
+	frames[0] = "changed"
+	if got := st.Frames(); len(got) != 2 || got[0] != "a.py:1 f" || st.Top() != "a.py:1 f" || st.Len() != 2 || st.IsZero() {
+		t.Fatalf("NewStack: frames %q, top %q, len %d", got, st.Top(), st.Len())
+	}
+	if f := NewStack(make([]string, 17)...).Frames(); cap(f) != len(f) {
+		t.Errorf("Frames has room to grow (cap %d, len %d): an append would write into the shared list", cap(f), len(f))
+	}
+	r := Resource{ID: "r", Type: TypeFile, Owner: "c", State: StateActive, CreatedBy: st}
+	b, err := json.Marshal(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `"created_by":["a.py:1 f","b.py:2 g"]`
+	if !bytes.Contains(b, []byte(want)) {
+		t.Errorf("json.Marshal: %s, want it to hold %s", b, want)
+	}
+	// encoding/json itself, not the resource's MarshalJSON.
+	type wrap struct {
+		S Stack `json:"s,omitzero"`
+	}
+	for _, c := range []struct {
+		in   wrap
+		want string
+	}{{wrap{st}, `{"s":["a.py:1 f","b.py:2 g"]}`}, {wrap{}, `{}`}, {wrap{NewStack()}, `{}`}} {
+		if got, err := json.Marshal(c.in); err != nil || string(got) != c.want {
+			t.Errorf("json.Marshal(%v) = %s, %v; want %s", c.in.S.Frames(), got, err, c.want)
+		}
+	}
+	var back Resource
+	if err := json.Unmarshal([]byte(`{"created_by":["x",null,"y"]}`), &back); err != nil {
+		t.Fatal(err)
+	}
+	if got := back.CreatedBy.Frames(); len(got) != 2 || got[0] != "x" || got[1] != "y" {
+		t.Errorf("json.Unmarshal: frames %q, want [x y] (nulls dropped, as the decoder drops them)", got)
+	}
+	if err := json.Unmarshal([]byte(`{"created_by":null}`), &back); err != nil || !back.CreatedBy.IsZero() {
+		t.Errorf("json.Unmarshal of null: %q, %v", back.CreatedBy.Frames(), err)
+	}
+	if (Stack{}).Top() != "" || (Stack{}).Frames() != nil {
+		t.Error("the zero Stack has frames")
 	}
 }

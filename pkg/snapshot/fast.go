@@ -46,8 +46,9 @@ type fast struct {
 	interns   *internCache
 	lists     *[listSlots]struct {
 		hash uint64
-		list []string
+		list *[]string
 	}
+	heads [][]string // arena for the stacks' lists (see stack)
 	// comps, when set, holds every component: an owner is then the
 	// component's own id string rather than a copy, and ownerPos the
 	// position of the last owner read (-1 when it is not a component).
@@ -147,14 +148,7 @@ func (f *fast) strings(intern bool) ([]string, bool) {
 			if len(f.strs) == start {
 				return nil, true
 			}
-			list := f.strs[start:len(f.strs):len(f.strs)]
-			if intern && f.copy {
-				if shared := f.internList(list); shared != nil {
-					f.strs = f.strs[:start] // the list is given back
-					return shared, true
-				}
-			}
-			return list, true
+			return f.strs[start:len(f.strs):len(f.strs)], true
 		default:
 			return nil, false
 		}
@@ -385,16 +379,20 @@ type internCache struct {
 // listSlots is the size of a cursor's cache of string lists.
 const listSlots = 1 << 12
 
-// internList returns an earlier list equal to list when the cache of
-// lists still holds one, else nil (and list is remembered). Creation
-// stacks repeat — the resources made by one code path share theirs — and
-// a million of them would otherwise take 16 bytes a frame. Their frames
-// are interned, so a list is hashed by where its strings are.
-func (f *fast) internList(list []string) []string {
+// stack makes the Stack of list, the tail of strs. In copy mode, when the
+// cache of lists still holds an earlier list equal to it, that one is
+// shared and list is given back. Creation stacks repeat — the resources
+// made by one code path share theirs — and a million of them would
+// otherwise take 16 bytes a frame. Their frames are interned, so a list is
+// hashed by where its strings are.
+func (f *fast) stack(list []string) Stack {
+	if !f.copy {
+		return Stack{f.head(list)}
+	}
 	if f.lists == nil {
 		f.lists = new([listSlots]struct {
 			hash uint64
-			list []string
+			list *[]string
 		})
 	}
 	h := uint64(len(list))
@@ -402,11 +400,24 @@ func (f *fast) internList(list []string) []string {
 		h = mix64(h ^ uint64(uintptr(unsafe.Pointer(unsafe.StringData(s)))) ^ uint64(len(s))<<48)
 	}
 	slot := &f.lists[h&(listSlots-1)]
-	if slot.hash == h && slices.Equal(slot.list, list) {
-		return slot.list
+	if slot.hash == h && slot.list != nil && slices.Equal(*slot.list, list) {
+		f.strs = f.strs[:len(f.strs)-len(list)]
+		return Stack{slot.list}
 	}
-	slot.hash, slot.list = h, list
-	return nil
+	slot.hash, slot.list = h, f.head(list)
+	return Stack{slot.list}
+}
+
+// headsBlock is how many list headers one block of heads holds.
+const headsBlock = 1 << 10
+
+// head keeps list in the arena of headers and points to it.
+func (f *fast) head(list []string) *[]string {
+	if len(f.heads) == cap(f.heads) {
+		f.heads = make([][]string, 0, headsBlock)
+	}
+	f.heads = append(f.heads, list)
+	return &f.heads[len(f.heads)-1]
 }
 
 // owner returns the kept form of an owner id: the component's id when it

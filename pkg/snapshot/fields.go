@@ -203,11 +203,19 @@ func (f *fast) readRefs(dst *[]string) bool {
 
 // stack: a creation stack, an array of frames (nulls in it dropped) or
 // null; the fast path shares one list between the resources that repeat it.
-func (d *decoder) readStack(dst *[]string, _ int) { *dst = d.strings() }
+func (d *decoder) readStack(dst *Stack, _ int) {
+	*dst = Stack{}
+	if list := d.strings(); len(list) > 0 {
+		*dst = Stack{&list}
+	}
+}
 
-func (f *fast) readStack(dst *[]string) bool {
-	var ok bool
-	*dst, ok = f.strings(true)
+func (f *fast) readStack(dst *Stack) bool {
+	*dst = Stack{}
+	list, ok := f.strings(true)
+	if ok && len(list) > 0 {
+		*dst = f.stack(list)
+	}
 	return ok
 }
 

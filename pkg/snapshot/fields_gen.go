@@ -163,7 +163,7 @@ func (v *Resource) appendJSON(b []byte) []byte {
 	if v.Cleanup != nil {
 		b = v.Cleanup.appendJSON(appendKey(b, 0, "cleanup"))
 	}
-	b = appendStrings(b, 0, "created_by", v.CreatedBy)
+	b = appendStrings(b, 0, "created_by", v.CreatedBy.Frames())
 	if len(v.Metadata) > 0 {
 		b = appendRaw(appendKey(b, 0, "metadata"), v.Metadata)
 	}

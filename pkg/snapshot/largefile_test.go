@@ -57,7 +57,7 @@ func TestLoad_SharesRepeatedStacks(t *testing.T) {
 	lists := map[*string]bool{}
 	stacks := 0
 	for i := range s.Resources {
-		if cb := s.Resources[i].CreatedBy; len(cb) > 0 {
+		if cb := s.Resources[i].CreatedBy.Frames(); len(cb) > 0 {
 			stacks++
 			lists[&cb[0]] = true
 			if cap(cb) != len(cb) {

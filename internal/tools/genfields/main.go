@@ -390,6 +390,8 @@ func writeEncoder(b *bytes.Buffer, o object) error {
 			}
 		case "[]string":
 			write = fmt.Sprintf("appendStrings(b, %s, %q, %s)", start, f.key, field)
+		case "Stack":
+			write = fmt.Sprintf("appendStrings(b, %s, %q, %s.Frames())", start, f.key, field)
 		case "map[string]string":
 			write = fmt.Sprintf("appendLabels(b, %s, %q, %s)", start, f.key, field)
 		case "map[string]int64":
