@@ -148,7 +148,7 @@ func hostileReport(t testing.TB) *leaks.Report {
 			DestroyedAt: s.TakenAt.Add(-time.Minute)})
 		s.Resources = append(s.Resources,
 			snapshot.Resource{ID: fmt.Sprintf("r-%d", i), Type: "worker", Owner: cid, Name: name, State: snapshot.StateActive, Running: true,
-				CreatedBy: snapshot.NewStack("/abs/" + name + ".py:3 f", name + "/mod.py:" + fmt.Sprint(i+1) + " " + name)},
+				CreatedBy: snapshot.NewStack("/abs/"+name+".py:3 f", name+"/mod.py:"+fmt.Sprint(i+1)+" "+name)},
 			snapshot.Resource{ID: fmt.Sprintf("m-%d", i), Type: "memory", Owner: "gone-" + name, Name: name, State: snapshot.StateActive,
 				CreatedBy: snapshot.NewStack(name)})
 	}
