@@ -204,7 +204,7 @@ func TestInput_DropMetadata(t *testing.T) {
 		}
 		n := 0
 		for i := range in.Snap.Resources {
-			if in.Snap.Resources[i].Metadata != nil {
+			if !in.Snap.Resources[i].Metadata.IsZero() {
 				n++
 			}
 		}

@@ -72,7 +72,7 @@ func TestGenerate_ShapesAValidRegistry(t *testing.T) {
 		if r.CreatedBy.Len() > 0 {
 			stacks++
 		}
-		if r.Metadata != nil {
+		if !r.Metadata.IsZero() {
 			metadata++
 		}
 		if r.Extra != nil {
@@ -164,7 +164,7 @@ func TestGenerate_Shapes(t *testing.T) {
 			if r.CreatedBy.Len() < 8 {
 				shortStacks++
 			}
-			if r.Metadata == nil {
+			if r.Metadata.IsZero() {
 				noMeta++
 			}
 			if r.Extra != nil {

@@ -136,7 +136,7 @@ func Build(gs []Goroutine, opts BuildOptions) *snapshot.Snapshot {
 			stack = append(stack, frame(*g.CreatedBy))
 		}
 		r.CreatedBy = snapshot.NewStack(stack...)
-		r.Metadata = metadata(g)
+		r.Metadata = snapshot.NewMetadata(metadata(g))
 		if g.Leaked {
 			r.Extra = map[string]json.RawMessage{LeakedField: leaked}
 		}

@@ -175,7 +175,7 @@ func TestBuild(t *testing.T) {
 		t.Errorf("created_by = %q, want %q", r.CreatedBy.Frames(), want)
 	}
 	var m map[string]any
-	if err := json.Unmarshal(r.Metadata, &m); err != nil {
+	if err := json.Unmarshal(r.Metadata.Raw(), &m); err != nil {
 		t.Fatal(err)
 	}
 	if m["wait"] != "1 minute" || m["wait_seconds"] != 60.0 || m["locked_to_thread"] != true || m["creator"] != 1.0 || m["state"] != "select" {

@@ -306,12 +306,12 @@ func (r *reader) cmdline(dir string) []string {
 }
 
 // raw marshals metadata; its values are strings and numbers only.
-func raw(m map[string]any) json.RawMessage {
+func raw(m map[string]any) snapshot.Metadata {
 	b, err := json.Marshal(m)
 	if err != nil {
 		panic(err) // only strings, numbers and string slices go in
 	}
-	return b
+	return snapshot.NewMetadata(b)
 }
 
 func (r *reader) take() (*snapshot.Snapshot, error) {

@@ -38,7 +38,7 @@ func startLeaky(t testing.TB, args ...string) (*helper.Proc, string) {
 func meta(t testing.TB, r *snapshot.Resource) map[string]any {
 	t.Helper()
 	var m map[string]any
-	if err := json.Unmarshal(r.Metadata, &m); err != nil {
+	if err := json.Unmarshal(r.Metadata.Raw(), &m); err != nil {
 		t.Fatalf("%s: metadata: %v", r.ID, err)
 	}
 	return m

@@ -33,6 +33,17 @@ type LeakOptions struct {
 type Finding struct {
 	Rule     Rule
 	Severity Severity
+	// WithinGrace is set when the owner (or parent) was destroyed within
+	// LeakOptions.Grace: the severity was lowered to info.
+	WithinGrace bool
+	// later is, for a finding whose text a report left for later
+	// (ReportOptions.DeferText), its rule slot + 1; 0 when its text is
+	// there. It and deps sit beside Severity, in what would be its padding
+	// (docs/performance.md, "A smaller resource").
+	later int8
+	// deps is where the positions of a dangling resource's dependencies
+	// start in the finder's resolved.
+	deps int32
 	// Resource is the resource's position in Snapshot.Resources, or -1 for
 	// a finding about no single resource.
 	Resource int
@@ -58,9 +69,6 @@ type Finding struct {
 	// PathElided is how many levels of a long Path were left out after its
 	// first PathEnds ids (0 when Path is whole).
 	PathElided int
-	// WithinGrace is set when the owner (or parent) was destroyed within
-	// LeakOptions.Grace: the severity was lowered to info.
-	WithinGrace bool
 	// Dangling holds, for dangling-dependency, the ids depended on that are
 	// released or missing.
 	Dangling []string
@@ -75,14 +83,6 @@ type Finding struct {
 	// Entry is the suppression entry an expired-suppression or
 	// unused-suppression finding is about.
 	Entry *Suppression
-
-	// later is, for a finding whose text a report left for later
-	// (ReportOptions.DeferText), its rule slot + 1; 0 when its text is
-	// there.
-	later int8
-	// deps is where the positions of a dangling resource's dependencies
-	// start in the finder's resolved.
-	deps int32
 }
 
 // FindLeaks runs the rules of docs/leaks.md (all but growth, which compares

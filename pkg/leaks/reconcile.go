@@ -35,8 +35,8 @@ type osObject struct {
 
 func objectOf(r *snapshot.Resource) osObject {
 	var o osObject
-	if len(r.Metadata) > 0 {
-		_ = json.Unmarshal(r.Metadata, &o) // metadata of another shape names nothing
+	if !r.Metadata.IsZero() {
+		_ = json.Unmarshal(r.Metadata.Raw(), &o) // metadata of another shape names nothing
 	}
 	return o
 }

@@ -19,9 +19,9 @@ func osMeta(t *testing.T, r *registry.Registry, v any, opts ...registry.TrackOpt
 	for _, res := range r.Snapshot().Resources {
 		if res.ID == h.ID() {
 			var md map[string]any
-			if len(res.Metadata) > 0 {
-				if err := json.Unmarshal(res.Metadata, &md); err != nil {
-					t.Fatalf("metadata %s: %v", res.Metadata, err)
+			if !res.Metadata.IsZero() {
+				if err := json.Unmarshal(res.Metadata.Raw(), &md); err != nil {
+					t.Fatalf("metadata %s: %v", res.Metadata.Raw(), err)
 				}
 			}
 			return md

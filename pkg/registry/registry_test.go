@@ -404,7 +404,7 @@ func TestSnapshot_IsReadByTheDecoderUnchanged(t *testing.T) {
 	wr := ix.Resource("r-2")
 	if wr == nil || wr.Type != "worker" || wr.Owner != "tab" || wr.Name != "analysis" || wr.State != snapshot.StateActive || !wr.Running ||
 		wr.SizeBytes != 4096 || strings.Join(wr.DependsOn, ",") != "r-1" || wr.Cleanup == nil || *wr.Cleanup.TimeoutMS != 1500 ||
-		string(wr.Metadata) != `{"files":312}` || !wr.CreatedAt.Equal(t0.Add(time.Minute)) {
+		string(wr.Metadata.Raw()) != `{"files":312}` || !wr.CreatedAt.Equal(t0.Add(time.Minute)) {
 		t.Errorf("worker: %+v", wr)
 	}
 	if wr.CreatedBy.Len() == 0 || !strings.HasPrefix(wr.CreatedBy.Top(), "pkg/registry/registry_test.go:") ||

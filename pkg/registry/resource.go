@@ -97,7 +97,7 @@ type Handle struct {
 	timeout time.Duration         // the cleanup timeout, when set
 	cleanup func(ctx context.Context) error
 	value   any
-	meta    json.RawMessage
+	meta    snapshot.Metadata
 
 	// runner is the goroutine running the resource's cleanup, once it runs.
 	runner atomic.Uint64
@@ -194,7 +194,7 @@ func (r *Registry) track(owner string, value any, cfg *trackConfig) (*Handle, er
 		if err != nil {
 			return nil, fmt.Errorf("tracking resource of %q: metadata: %w", owner, err)
 		}
-		h.meta = b
+		h.meta = snapshot.NewMetadata(b)
 	}
 	if len(cfg.deps) > 0 {
 		h.deps = make([]uint64, 0, len(cfg.deps))

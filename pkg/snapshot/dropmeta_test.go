@@ -17,7 +17,7 @@ func withoutMetadata(s *Snapshot) *Snapshot {
 	c := *s
 	c.Resources = append([]Resource(nil), s.Resources...)
 	for i := range c.Resources {
-		c.Resources[i].Metadata = nil
+		c.Resources[i].Metadata = Metadata{}
 	}
 	return &c
 }
@@ -64,7 +64,7 @@ func TestOptions_DropMetadataKeepsEverythingElse(t *testing.T) {
 			}
 			withMeta := 0
 			for i := range kept.Resources {
-				if len(kept.Resources[i].Metadata) > 0 {
+				if !kept.Resources[i].Metadata.IsZero() {
 					withMeta++
 				}
 			}
@@ -76,8 +76,8 @@ func TestOptions_DropMetadataKeepsEverythingElse(t *testing.T) {
 				t.Fatal(err)
 			}
 			for i := range dropped.Resources {
-				if m := dropped.Resources[i].Metadata; m != nil {
-					t.Fatalf("resource %d kept metadata %s", i, m)
+				if m := dropped.Resources[i].Metadata; !m.IsZero() {
+					t.Fatalf("resource %d kept metadata %s", i, m.Raw())
 				}
 			}
 			if !sameSnapshot(withoutMetadata(kept), dropped) {

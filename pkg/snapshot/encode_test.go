@@ -126,7 +126,7 @@ func TestWriteJSON_IsAppendJSONInChunks(t *testing.T) {
 	big := &Snapshot{Format: FormatV1}
 	for i := range 5000 {
 		big.Resources = append(big.Resources, Resource{ID: "r-" + string(rune('a'+i%26)) + string(rune('a'+i/26%26)) + string(rune('a'+i/676)), Type: TypeWorker, Owner: "c", State: StateActive, Running: true,
-			CreatedBy: NewStack("main.go:1", "pkg/x/y.go:20"), Metadata: json.RawMessage(`{"k":"v \"quoted\""}`)})
+			CreatedBy: NewStack("main.go:1", "pkg/x/y.go:20"), Metadata: NewMetadata(json.RawMessage(`{"k":"v \"quoted\""}`))})
 	}
 	cases := map[string]*Snapshot{"5000 resources": big}
 	for _, p := range paths {
@@ -261,5 +261,45 @@ func TestStack_JSONAndSharing(t *testing.T) {
 	}
 	if (Stack{}).Top() != "" || (Stack{}).Frames() != nil {
 		t.Error("the zero Stack has frames")
+	}
+}
+
+// Metadata is a handle on raw JSON: written as it is, left out when there
+// is none, through encoding/json as through the package's own encoder; read
+// back as a copy, null as none.
+func TestMetadata_JSON(t *testing.T) {
+	r := Resource{ID: "r", Type: TypeFile, Owner: "c", State: StateActive, Metadata: NewMetadata(json.RawMessage(`{"k":[1,2]}`))}
+	b, err := json.Marshal(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `"metadata":{"k":[1,2]}`; !bytes.Contains(b, []byte(want)) {
+		t.Errorf("json.Marshal: %s, want it to hold %s", b, want)
+	}
+	if b := (&Resource{ID: "r"}).appendJSON(nil); bytes.Contains(b, []byte("metadata")) {
+		t.Errorf("a resource without metadata: %s", b)
+	}
+	type wrap struct {
+		M Metadata `json:"m,omitzero"`
+	}
+	for _, c := range []struct {
+		in   wrap
+		want string
+	}{{wrap{NewMetadata(json.RawMessage(`"x"`))}, `{"m":"x"}`}, {wrap{}, `{}`}, {wrap{NewMetadata(nil)}, `{}`}} {
+		if got, err := json.Marshal(c.in); err != nil || string(got) != c.want {
+			t.Errorf("json.Marshal(%s) = %s, %v; want %s", c.in.M.Raw(), got, err, c.want)
+		}
+	}
+	in := []byte(`{"metadata":{"a":"b"}}`)
+	var back Resource
+	if err := json.Unmarshal(in, &back); err != nil || string(back.Metadata.Raw()) != `{"a":"b"}` {
+		t.Fatalf("json.Unmarshal: %s, %v", back.Metadata.Raw(), err)
+	}
+	in[len(in)-3] = 'X'
+	if string(back.Metadata.Raw()) != `{"a":"b"}` {
+		t.Errorf("json.Unmarshal kept the input's bytes: %s", back.Metadata.Raw())
+	}
+	if err := json.Unmarshal([]byte(`{"metadata":null}`), &back); err != nil || !back.Metadata.IsZero() {
+		t.Errorf("json.Unmarshal of null: %s, %v", back.Metadata.Raw(), err)
 	}
 }

@@ -48,7 +48,8 @@ type fast struct {
 		hash uint64
 		list *[]string
 	}
-	heads [][]string // arena for the stacks' lists (see stack)
+	heads [][]string        // arena for the stacks' lists (see stack)
+	raws  []json.RawMessage // arena for the metadata (readMetadata)
 	// comps, when set, holds every component: an owner is then the
 	// component's own id string rather than a copy, and ownerPos the
 	// position of the last owner read (-1 when it is not a component).
@@ -408,16 +409,21 @@ func (f *fast) stack(list []string) Stack {
 	return Stack{slot.list}
 }
 
-// headsBlock is how many list headers one block of heads holds.
-const headsBlock = 1 << 10
-
 // head keeps list in the arena of headers and points to it.
-func (f *fast) head(list []string) *[]string {
-	if len(f.heads) == cap(f.heads) {
-		f.heads = make([][]string, 0, headsBlock)
+func (f *fast) head(list []string) *[]string { return arenaPtr(&f.heads, list) }
+
+// arenaBlock is how many values one block of an arena of slice headers
+// holds.
+const arenaBlock = 1 << 10
+
+// arenaPtr keeps v in the arena *a and points to it: one allocation per
+// arenaBlock values rather than one each.
+func arenaPtr[T any](a *[]T, v T) *T {
+	if len(*a) == cap(*a) {
+		*a = make([]T, 0, arenaBlock)
 	}
-	f.heads = append(f.heads, list)
-	return &f.heads[len(f.heads)-1]
+	*a = append(*a, v)
+	return &(*a)[len(*a)-1]
 }
 
 // owner returns the kept form of an owner id: the component's id when it

@@ -230,7 +230,7 @@ func TestLoad_LargeFilesAgreeWithParse(t *testing.T) {
 			}
 			r := s.Resources[i]
 			if i%97 == 0 {
-				r.Metadata = []byte(`[{"a":1},{"b":[{"c":"},{\""}]},  {"d":2}]`)
+				r.Metadata = NewMetadata([]byte(`[{"a":1},{"b":[{"c":"},{\""}]},  {"d":2}]`))
 			}
 			b, _ := r.MarshalJSON()
 			reordered.Write(b)

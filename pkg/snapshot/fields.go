@@ -1,7 +1,6 @@
 package snapshot
 
 import (
-	"encoding/json"
 	"slices"
 	"time"
 )
@@ -254,25 +253,29 @@ func (f *fast) readLabels(dst *map[string]string) bool {
 
 // metadata: any value, kept as it is; null is no value. With
 // Options.DropMetadata the value is read (and so checked) but not kept.
-func (d *decoder) readMetadata(dst *json.RawMessage, _ int) {
+func (d *decoder) readMetadata(dst *Metadata, _ int) {
+	*dst = Metadata{}
 	if d.next() == 'n' {
 		d.literal("null")
 		return
 	}
 	if raw := d.raw(); !d.tune.dropMetadata {
-		*dst = raw
+		*dst = NewMetadata(raw)
 	}
 }
 
-func (f *fast) readMetadata(dst *json.RawMessage) bool {
+func (f *fast) readMetadata(dst *Metadata) bool {
+	*dst = Metadata{}
 	if f.at() == 'n' {
 		return f.null()
 	}
 	if f.dropMetadata {
 		return f.skip()
 	}
-	var ok bool
-	*dst, ok = f.raw()
+	raw, ok := f.raw()
+	if ok && len(raw) > 0 {
+		*dst = Metadata{arenaPtr(&f.raws, raw)}
+	}
 	return ok
 }
 

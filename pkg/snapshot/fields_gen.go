@@ -164,8 +164,8 @@ func (v *Resource) appendJSON(b []byte) []byte {
 		b = v.Cleanup.appendJSON(appendKey(b, 0, "cleanup"))
 	}
 	b = appendStrings(b, 0, "created_by", v.CreatedBy.Frames())
-	if len(v.Metadata) > 0 {
-		b = appendRaw(appendKey(b, 0, "metadata"), v.Metadata)
+	if !v.Metadata.IsZero() {
+		b = appendRaw(appendKey(b, 0, "metadata"), v.Metadata.Raw())
 	}
 	return appendExtra(b, v.Extra)
 }

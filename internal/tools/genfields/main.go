@@ -390,6 +390,8 @@ func writeEncoder(b *bytes.Buffer, o object) error {
 			}
 		case "[]string":
 			write = fmt.Sprintf("appendStrings(b, %s, %q, %s)", start, f.key, field)
+		case "Metadata":
+			fmt.Fprintf(b, "if !%s.IsZero() {\nb = appendRaw(%s, %s.Raw())\n}\n", field, key, field)
 		case "Stack":
 			write = fmt.Sprintf("appendStrings(b, %s, %q, %s.Frames())", start, f.key, field)
 		case "map[string]string":
