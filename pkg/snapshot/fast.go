@@ -285,12 +285,16 @@ func samePairs[V ~string | ~[]byte, P interface{ pair() (string, string) }](m ma
 var extraSeed = maphash.MakeSeed()
 
 // int64 returns a pointer to a copy of n, from the arena.
-func (f *fast) int64(n int64) *int64 {
-	if len(f.ints) == cap(f.ints) {
-		f.ints = make([]int64, 0, 512)
+func (f *fast) int64(n int64) *int64 { return arenaPtr(&f.ints, n, 512) }
+
+// arenaPtr keeps v in the arena *a and points to it: one allocation per
+// block values rather than one each.
+func arenaPtr[T any](a *[]T, v T, block int) *T {
+	if len(*a) == cap(*a) {
+		*a = make([]T, 0, block)
 	}
-	f.ints = append(f.ints, n)
-	return &f.ints[len(f.ints)-1]
+	*a = append(*a, v)
+	return &(*a)[len(*a)-1]
 }
 
 // arenaBytes is the size of a copy-mode cursor's blocks of bytes and of
@@ -410,21 +414,11 @@ func (f *fast) stack(list []string) Stack {
 }
 
 // head keeps list in the arena of headers and points to it.
-func (f *fast) head(list []string) *[]string { return arenaPtr(&f.heads, list) }
+func (f *fast) head(list []string) *[]string { return arenaPtr(&f.heads, list, headsBlock) }
 
-// arenaBlock is how many values one block of an arena of slice headers
-// holds.
-const arenaBlock = 1 << 10
-
-// arenaPtr keeps v in the arena *a and points to it: one allocation per
-// arenaBlock values rather than one each.
-func arenaPtr[T any](a *[]T, v T) *T {
-	if len(*a) == cap(*a) {
-		*a = make([]T, 0, arenaBlock)
-	}
-	*a = append(*a, v)
-	return &(*a)[len(*a)-1]
-}
+// headsBlock is how many slice headers one block of the arenas of stacks
+// and metadata holds.
+const headsBlock = 1 << 10
 
 // owner returns the kept form of an owner id: the component's id when it
 // is known.

@@ -274,7 +274,7 @@ func (f *fast) readMetadata(dst *Metadata) bool {
 	}
 	raw, ok := f.raw()
 	if ok && len(raw) > 0 {
-		*dst = Metadata{arenaPtr(&f.raws, raw)}
+		*dst = Metadata{arenaPtr(&f.raws, raw, headsBlock)}
 	}
 	return ok
 }
@@ -295,11 +295,7 @@ func (f *fast) readCleanupSpec(dst **CleanupSpec) bool {
 	if !f.cleanupSpec(&spec) {
 		return false
 	}
-	if len(f.specs) == cap(f.specs) {
-		f.specs = make([]CleanupSpec, 0, 256)
-	}
-	f.specs = append(f.specs, spec)
-	*dst = &f.specs[len(f.specs)-1]
+	*dst = arenaPtr(&f.specs, spec, 256)
 	return true
 }
 

@@ -13,7 +13,9 @@
 // for the errors found after the object is read. The field tagged
 // snapshot:"extra" keeps the fields the format does not know; an object
 // without one drops them, checked. A field of a struct type (not a
-// pointer) is encoded by that type's appendJSON.
+// pointer) is encoded by that type's appendJSON, except the handles Stack
+// and Metadata, which are written from what they hold and left out when
+// empty.
 package main
 
 import (
