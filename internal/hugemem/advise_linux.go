@@ -6,17 +6,21 @@ import (
 )
 
 // Advise asks Linux to back the memory [p, p+size) of a large allocation
-// that has not been written yet with huge pages (MADV_HUGEPAGE). The
-// range is widened to whole huge pages: the pages around the allocation
-// that are already in use keep their small pages (the kernel only maps a
-// huge page where none of its memory is mapped yet), and those that are
-// not are better off huge as well. It is a hint: errors are ignored.
+// that has not been written yet with huge pages (MADV_HUGEPAGE). Only the
+// huge pages wholly inside the allocation are advised: one that straddles
+// its end also holds other memory of the heap, small objects or free
+// spans, and backed by a huge page the first write to any of it would
+// make all 2 MiB resident (docs/performance.md, "Huge pages inside the
+// allocation"). It is a hint: errors are ignored.
 func Advise(p unsafe.Pointer, size uintptr) {
 	if size < minSize {
 		return
 	}
-	start := uintptr(p) &^ (PageSize - 1)
-	end := (uintptr(p) + size + PageSize - 1) &^ (PageSize - 1)
+	start := (uintptr(p) + PageSize - 1) &^ (PageSize - 1)
+	end := (uintptr(p) + size) &^ (PageSize - 1)
+	if end <= start {
+		return
+	}
 	_, _, _ = syscall.Syscall(syscall.SYS_MADVISE, start, end-start, syscall.MADV_HUGEPAGE)
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"syscall"
 	"testing"
 	"unsafe"
 )
@@ -21,6 +22,46 @@ func TestAdviseMarksTheMapping(t *testing.T) {
 	}
 	if !strings.Contains(" "+flags+" ", " hg ") {
 		t.Errorf("mapping of a 16 MiB slice has flags %q, want hg (MADV_HUGEPAGE)", flags)
+	}
+}
+
+// TestAdviseStaysInside wants only the huge pages wholly inside an
+// allocation advised: the one before its start and the one its end
+// straddles also hold other memory, and are left as they are.
+func TestAdviseStaysInside(t *testing.T) {
+	// A mapping of its own, which nothing else has advised.
+	s, err := syscall.Mmap(-1, 0, 16<<20, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_PRIVATE|syscall.MAP_ANON)
+	if err != nil {
+		t.Skipf("cannot map memory: %v", err)
+	}
+	defer syscall.Munmap(s)
+	base := uintptr(unsafe.Pointer(unsafe.SliceData(s)))
+	q := (base + 2*PageSize) &^ (PageSize - 1) // a huge page boundary inside s, with room before and after
+	const small = 4 << 10
+	before, after := q-small, q+PageSize
+	for _, a := range []uintptr{before, q, after} {
+		flags, err := vmFlags(a)
+		if err != nil {
+			t.Skipf("cannot read the mappings: %v", err)
+		}
+		if strings.Contains(" "+flags+" ", " hg ") {
+			t.Skipf("the memory at %#x is advised already (flags %q)", a, flags)
+		}
+	}
+	// From a small page before the boundary to a small page past the
+	// next one: one whole huge page inside.
+	Advise(unsafe.Pointer(&s[before-base]), PageSize+2*small)
+	for _, c := range []struct {
+		addr uintptr
+		want bool
+	}{{before, false}, {q, true}, {after - small, true}, {after, false}} {
+		flags, err := vmFlags(c.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Contains(" "+flags+" ", " hg "); got != c.want {
+			t.Errorf("at %#x (boundary %+d): advised %v, want %v (flags %q)", c.addr, int64(c.addr)-int64(q), got, c.want, flags)
+		}
 	}
 }
 

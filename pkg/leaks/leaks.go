@@ -401,13 +401,13 @@ func (f *finder) scan(p *scanned, start []int32, from, to int) {
 			if r.Running && r.CanRun() {
 				slot = slotRunningOrphan
 			}
-			p.pend[slot] = append(p.pend[slot], pendingRes{int32(ri), int32(o), 0})
+			p.note(slot, pendingRes{int32(ri), int32(o), 0}, to-from)
 		case r.Running && f.goneAbove[o] != noneGone && r.CanRun():
 			// Owner alive, an ancestor gone: more specific than stale.
-			p.pend[slotRunningUnderOrphan] = append(p.pend[slotRunningUnderOrphan], pendingRes{int32(ri), int32(o), 0})
+			p.note(slotRunningUnderOrphan, pendingRes{int32(ri), int32(o), 0}, to-from)
 		case f.opts.MaxAge > 0 && !r.CreatedAt.IsZero() && takenAt.Sub(r.CreatedAt) > f.opts.MaxAge:
 			// Most specific wins: an orphan is not also reported as stale.
-			p.pend[slotStaleResource] = append(p.pend[slotStaleResource], pendingRes{int32(ri), int32(o), 0})
+			p.note(slotStaleResource, pendingRes{int32(ri), int32(o), 0}, to-from)
 		}
 		dangling := false
 		deps = deps[:0]
@@ -427,11 +427,32 @@ func (f *finder) scan(p *scanned, start []int32, from, to int) {
 		}
 		start[ri+1] = int32(len(list))
 		if dangling {
-			p.pend[slotDanglingDependency] = append(p.pend[slotDanglingDependency], pendingRes{int32(ri), int32(o), int32(p.resolved)})
+			p.note(slotDanglingDependency, pendingRes{int32(ri), int32(o), int32(p.resolved)}, to-from)
 			p.resolved += copy(f.resolved[p.resolved:], deps)
 		}
 	}
 	p.list = list
+}
+
+// pendRoom is how many notes a range's list of one rule starts with, at
+// most: a megabyte of them, enough to be handed back.
+const pendRoom = (1 << 20) / int(unsafe.Sizeof(pendingRes{}))
+
+// note adds e to the notes of rule slot, in a range of n resources. A
+// list starts with room for pendRoom notes (fewer for a small range) and
+// doubles when full, handing the old one back: grown by append, it would
+// leave each smaller copy behind, garbage a command seldom collects, and a
+// list below a megabyte could not be handed back once joined
+// (docs/performance.md, "No garbage left by growth").
+func (p *scanned) note(slot int, e pendingRes, n int) {
+	l := p.pend[slot]
+	if len(l) == cap(l) {
+		grown := hugemem.MakeCap[pendingRes](len(l), max(2*cap(l), min(n, pendRoom)))
+		copy(grown, l)
+		hugemem.Release(l)
+		l = grown
+	}
+	p.pend[slot] = append(l, e)
 }
 
 // materialize builds, in fd, a noted resource finding: an orphan (running

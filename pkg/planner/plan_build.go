@@ -162,7 +162,12 @@ func (f *stepFiller) fill(lo, hi int) {
 		}
 		if count := p.afterLen(u); count > 0 {
 			if cap(f.after)-len(f.after) < count {
-				f.after = hugemem.Make[int](max(count, 2*(hi-k)))[:0]
+				// The lists filled so far keep the old array. The new
+				// one is at least twice as large, and the next ranges
+				// reuse it: a filler grows a few times in all, rather
+				// than twice per range (docs/performance.md, "No
+				// garbage left by growth").
+				f.after = hugemem.Make[int](max(count, 2*(hi-k), 2*cap(f.after)))[:0]
 			}
 			from := len(f.after)
 			f.after = p.appendAfter(f.after, u)

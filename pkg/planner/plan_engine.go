@@ -261,7 +261,15 @@ func (p *planner) scanResources() {
 	p.parallel(len(res), nil, func(w, lo, hi int) {
 		pt := &parts[w]
 		pt.nres = make([]int32, nc)
-		links := make([]depLink, 0, (hi-lo)/2)
+		// Room for every dependency of the range, counted first: an
+		// array that grew by appends would leave each smaller one behind,
+		// garbage that a command seldom collects (docs/performance.md,
+		// "No garbage left by growth").
+		ndeps := 0
+		for ri := lo; ri < hi; ri++ {
+			ndeps += len(res[ri].DependsOn)
+		}
+		links := hugemem.MakeCap[depLink](0, ndeps)
 		for ri := lo; ri < hi; ri++ {
 			r := &res[ri]
 			in := &p.info[ri]
@@ -656,6 +664,7 @@ func (p *planner) resolveDependencies() {
 			p.revList[p.revStart[v]] = p.resNode[from]
 		}
 	}
+	hugemem.Release(p.links...)
 	p.links = nil
 }
 
