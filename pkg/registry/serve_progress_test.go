@@ -135,7 +135,10 @@ func TestServe_CleanupSaysWhatATimeoutCost(t *testing.T) {
 	}
 	st, err := client(t, a.srv.Address(), "s3cret").Cleanups(context.Background())
 	must(t, err)
-	if st.Last == nil || st.Last.UnfinishedTotal != sum.Skipped+sum.TimedOut+sum.Failed || st.Last.Unfinished[0].ID != "c-1" {
+	// c-1 is among the unfinished steps; the worker's step before it
+	// finishes at once, but on a loaded machine it too may be given up on.
+	if st.Last == nil || st.Last.UnfinishedTotal != sum.Skipped+sum.TimedOut+sum.Failed ||
+		!slices.ContainsFunc(st.Last.Unfinished, func(u attach.StepResult) bool { return u.ID == "c-1" && u.Status == attach.StatusTimedOut }) {
 		t.Errorf("last cleanup %+v", st.Last)
 	}
 }
