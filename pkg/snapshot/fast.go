@@ -1,6 +1,7 @@
 package snapshot
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"hash/maphash"
@@ -48,7 +49,9 @@ type fast struct {
 		hash uint64
 		list *[]string
 	}
-	heads [][]string        // arena for the stacks' lists (see stack)
+	heads [][]string // arena for the stacks' lists (see stack)
+	// texts remembers the text of recent creation stacks (knownStack).
+	texts *stackTexts
 	raws  []json.RawMessage // arena for the metadata (readMetadata)
 	// comps, when set, holds every component: an owner is then the
 	// component's own id string rather than a copy, and ownerPos the
@@ -411,6 +414,90 @@ func (f *fast) stack(list []string) Stack {
 	}
 	slot.hash, slot.list = h, f.head(list)
 	return Stack{slot.list}
+}
+
+// The cache of stacks' texts: stackBuckets buckets of stackWays texts,
+// the bucket picked by the first stackKey bytes of a text. Only texts of
+// stackKey to stackMaxText bytes are kept, so a cursor's cache holds at
+// most 4 MiB. After stackProbe lookups with fewer than half of them hits
+// the cursor stops using it: input whose stacks do not repeat then pays
+// for a few thousand comparisons, not for one per stack.
+const (
+	stackKey     = 64
+	stackBuckets = 1 << 8
+	stackWays    = 16
+	stackMaxText = 1 << 10
+	stackProbe   = 1 << 12
+)
+
+type stackTexts struct {
+	seed          maphash.Seed
+	lookups, hits int
+	off           bool
+	// missAt is where the last lookup that missed started, and miss its
+	// bucket: the parse that follows keeps its text there (keepStack).
+	missAt  int
+	miss    uint64
+	buckets [stackBuckets]struct {
+		next uint8 // the way replaced next
+		ways [stackWays]struct {
+			text  []byte
+			stack Stack
+		}
+	}
+}
+
+// knownStack reads a creation stack whose text, byte for byte, is one the
+// cursor has parsed before, and returns that parse's Stack. Identical
+// text parses identically, and a kept text is a whole array that ends at
+// its closing bracket, so a match is the whole value at pos: the frames
+// are neither scanned nor interned again (docs/performance.md, "Stacks
+// known by their text"). In copy mode only: the texts are copies.
+func (f *fast) knownStack() (Stack, bool) {
+	t := f.texts
+	if t == nil {
+		t = &stackTexts{seed: maphash.MakeSeed(), missAt: -1}
+		f.texts = t
+	}
+	t.missAt = -1
+	rest := f.data[f.pos:]
+	if t.off || len(rest) < stackKey {
+		return Stack{}, false
+	}
+	h := maphash.Bytes(t.seed, rest[:stackKey]) & (stackBuckets - 1)
+	b := &t.buckets[h]
+	t.lookups++
+	for i := range b.ways {
+		w := &b.ways[i]
+		if len(w.text) > 0 && bytes.HasPrefix(rest, w.text) {
+			t.hits++
+			f.pos += len(w.text)
+			return w.stack, true
+		}
+	}
+	if t.lookups == stackProbe && t.hits < stackProbe/2 {
+		t.off = true
+	}
+	t.missAt, t.miss = f.pos, h
+	return Stack{}, false
+}
+
+// keepStack remembers that the text from start to pos parsed as s, when
+// knownStack has just missed it.
+func (f *fast) keepStack(start int, s Stack) {
+	t := f.texts
+	if t == nil || t.off || t.missAt != start {
+		return
+	}
+	t.missAt = -1
+	text := f.data[start:f.pos]
+	if len(text) < stackKey || len(text) > stackMaxText {
+		return
+	}
+	b := &t.buckets[t.miss]
+	w := &b.ways[b.next]
+	b.next = (b.next + 1) % stackWays
+	w.text, w.stack = append(w.text[:0], text...), s
 }
 
 // head keeps list in the arena of headers and points to it.

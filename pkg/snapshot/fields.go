@@ -211,9 +211,19 @@ func (d *decoder) readStack(dst *Stack, _ int) {
 
 func (f *fast) readStack(dst *Stack) bool {
 	*dst = Stack{}
+	start := f.pos
+	if f.copy && start < len(f.data) && f.data[start] == '[' && f.depth+1 <= maxDepth {
+		if s, ok := f.knownStack(); ok {
+			*dst = s
+			return true
+		}
+	}
 	list, ok := f.strings(true)
 	if ok && len(list) > 0 {
 		*dst = f.stack(list)
+		if f.copy {
+			f.keepStack(start, *dst)
+		}
 	}
 	return ok
 }
