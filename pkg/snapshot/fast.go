@@ -178,13 +178,19 @@ type unknownField struct {
 }
 
 // extraSlots is the size of a cursor's caches of maps (unknown fields,
-// labels).
-const extraSlots = 1 << 10
+// labels), in buckets of extraWays.
+const (
+	extraSlots = 1 << 10
+	extraWays  = 4
+)
 
 // mapCache is a cursor's cache of the maps it made of elements' fields,
-// direct-mapped by a hash of their keys and values: an element that
-// repeats an earlier one's set gets its map.
-type mapCache[V any] [extraSlots]mapSlot[V]
+// by a hash of their keys and values: an element that repeats an earlier
+// one's set gets its map. A bucket keeps its maps most recently used
+// first and drops the last for a new one, so the sets a producer repeats
+// stay while sets seen once come and go (docs/performance.md, "Unknown
+// fields, shared").
+type mapCache[V any] [extraSlots / extraWays][extraWays]mapSlot[V]
 
 // mapSlot is a map of a mapCache and the hash it was made for.
 type mapSlot[V any] struct {
@@ -210,12 +216,27 @@ func (u unknownField) pair() (string, string) {
 
 func (l labelPair) pair() (string, string) { return l.key, l.value }
 
-// cacheSlot is the slot of hash h in the cache *c, made on first use.
-func cacheSlot[V any](c **mapCache[V], h uint64) *mapSlot[V] {
+// cachedMap returns the map of the fields ps, of hash h, when the cache
+// *c (made on first use) holds it, and moves it to the front of its
+// bucket; otherwise nil, and the bucket's last slot, at the front, for
+// the caller to fill.
+func cachedMap[V ~string | ~[]byte, P interface{ pair() (string, string) }](c **mapCache[V], h uint64, ps []P) (map[string]V, *mapSlot[V]) {
 	if *c == nil {
 		*c = new(mapCache[V])
 	}
-	return &(*c)[h&(extraSlots-1)]
+	b := &(*c)[h&(extraSlots/extraWays-1)]
+	i, hit := 0, false
+	for ; i < extraWays && !hit; i++ {
+		hit = b[i].hash == h && b[i].m != nil && samePairs(b[i].m, ps)
+	}
+	i-- // the slot that matched, or the last
+	found := b[i]
+	copy(b[1:i+1], b[:i])
+	b[0] = found
+	if hit {
+		return found.m, &b[0]
+	}
+	return nil, &b[0]
 }
 
 // endExtra ends the object extra read unknown fields of: when ok, *m
@@ -256,9 +277,9 @@ func (f *fast) sharedLabels(labels []labelPair) map[string]string {
 // cache then holds.
 func shared[V ~string | ~[]byte, P interface{ pair() (string, string) }](c **mapCache[V], ps []P, keep func(P) (string, V)) map[string]V {
 	h := pairsHash(ps)
-	slot := cacheSlot(c, h)
-	if slot.hash == h && samePairs(slot.m, ps) {
-		return slot.m
+	hit, slot := cachedMap(c, h, ps)
+	if hit != nil {
+		return hit
 	}
 	m := make(map[string]V, len(ps))
 	for _, p := range ps {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -132,5 +133,36 @@ func TestFast_StackTextsCacheAndGiveUp(t *testing.T) {
 	read(g, text)
 	if g.texts.hits != 0 {
 		t.Fatal("the cache was used after it was given up")
+	}
+}
+
+// Two sets of fields that repeat and share a bucket of the cache of maps
+// keep their maps while sets seen once pass through the same bucket.
+func TestMapCache_KeepsWhatRepeats(t *testing.T) {
+	t.Parallel()
+	var c *mapCache[string]
+	get := func(h uint64, v string) uintptr {
+		ps := []labelPair{{"tab", v}}
+		m, slot := cachedMap(&c, h, ps)
+		if m == nil {
+			m = map[string]string{"tab": v}
+			slot.hash, slot.m = h, m
+		}
+		if len(m) != 1 || m["tab"] != v {
+			t.Fatalf("hash %d, %q: the map of %v", h, v, m)
+		}
+		return reflect.ValueOf(m).Pointer()
+	}
+	stride := uint64(extraSlots / extraWays) // the next hash of the same bucket
+	a, b := get(7, "a"), get(7+stride, "b")
+	for i := range 100 {
+		get(7+uint64(i+2)*stride, fmt.Sprint("once-", i))
+		if get(7, "a") != a || get(7+stride, "b") != b {
+			t.Fatalf("after %d sets seen once, a set that repeats got a new map", i+1)
+		}
+	}
+	// Equal hashes, other fields: not the cached map.
+	if get(7, "c") == a {
+		t.Fatal("another set of the same hash got its map")
 	}
 }
