@@ -455,11 +455,7 @@ type stackTexts struct {
 	seed          maphash.Seed
 	lookups, hits int
 	off           bool
-	// missAt is where the last lookup that missed started, and miss its
-	// bucket: the parse that follows keeps its text there (keepStack).
-	missAt  int
-	miss    uint64
-	buckets [stackBuckets]struct {
+	buckets       [stackBuckets]struct {
 		next uint8 // the way replaced next
 		ways [stackWays]struct {
 			text  []byte
@@ -473,17 +469,17 @@ type stackTexts struct {
 // text parses identically, and a kept text is a whole array that ends at
 // its closing bracket, so a match is the whole value at pos: the frames
 // are neither scanned nor interned again (docs/performance.md, "Stacks
-// known by their text"). In copy mode only: the texts are copies.
-func (f *fast) knownStack() (Stack, bool) {
+// known by their text"). In copy mode only: the texts are copies. On a
+// miss it returns the bucket the text is to be kept in, or -1.
+func (f *fast) knownStack() (s Stack, bucket int, ok bool) {
 	t := f.texts
 	if t == nil {
-		t = &stackTexts{seed: maphash.MakeSeed(), missAt: -1}
+		t = &stackTexts{seed: maphash.MakeSeed()}
 		f.texts = t
 	}
-	t.missAt = -1
 	rest := f.data[f.pos:]
 	if t.off || len(rest) < stackKey {
-		return Stack{}, false
+		return Stack{}, -1, false
 	}
 	h := maphash.Bytes(t.seed, rest[:stackKey]) & (stackBuckets - 1)
 	b := &t.buckets[h]
@@ -493,29 +489,25 @@ func (f *fast) knownStack() (Stack, bool) {
 		if len(w.text) > 0 && bytes.HasPrefix(rest, w.text) {
 			t.hits++
 			f.pos += len(w.text)
-			return w.stack, true
+			return w.stack, -1, true
 		}
 	}
 	if t.lookups == stackProbe && t.hits < stackProbe/2 {
 		t.off = true
+		return Stack{}, -1, false
 	}
-	t.missAt, t.miss = f.pos, h
-	return Stack{}, false
+	return Stack{}, int(h), false
 }
 
-// keepStack remembers that the text from start to pos parsed as s, when
-// knownStack has just missed it.
-func (f *fast) keepStack(start int, s Stack) {
-	t := f.texts
-	if t == nil || t.off || t.missAt != start {
-		return
-	}
-	t.missAt = -1
+// keepStack remembers in bucket, which knownStack named, that the text
+// from start to pos parsed as s.
+func (f *fast) keepStack(bucket, start int, s Stack) {
 	text := f.data[start:f.pos]
-	if len(text) < stackKey || len(text) > stackMaxText {
+	if bucket < 0 || len(text) < stackKey || len(text) > stackMaxText {
 		return
 	}
-	b := &t.buckets[t.miss]
+	t := f.texts
+	b := &t.buckets[bucket]
 	w := &b.ways[b.next]
 	b.next = (b.next + 1) % stackWays
 	w.text, w.stack = append(w.text[:0], text...), s

@@ -211,19 +211,19 @@ func (d *decoder) readStack(dst *Stack, _ int) {
 
 func (f *fast) readStack(dst *Stack) bool {
 	*dst = Stack{}
-	start := f.pos
+	start, bucket := f.pos, -1
 	if f.copy && start < len(f.data) && f.data[start] == '[' && f.depth+1 <= maxDepth {
-		if s, ok := f.knownStack(); ok {
+		s, b, ok := f.knownStack()
+		if ok {
 			*dst = s
 			return true
 		}
+		bucket = b
 	}
 	list, ok := f.strings(true)
 	if ok && len(list) > 0 {
 		*dst = f.stack(list)
-		if f.copy {
-			f.keepStack(start, *dst)
-		}
+		f.keepStack(bucket, start, *dst)
 	}
 	return ok
 }
