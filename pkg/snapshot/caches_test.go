@@ -34,6 +34,8 @@ func TestFast_StacksKnownByTheirText(t *testing.T) {
 	}
 	lastByte := slices.Clone(frames)
 	lastByte[15] = strings.TrimSuffix(lastByte[15], "w") + "x"
+	middle := slices.Clone(frames) // same length, start and end
+	middle[7] = strings.Replace(middle[7], ":107", ":197", 1)
 	long := slices.Repeat(frames, 4) // more than stackMaxText bytes
 	cases := []struct {
 		text string
@@ -43,6 +45,7 @@ func TestFast_StacksKnownByTheirText(t *testing.T) {
 		{quote(frames[:15]), frames[:15]},
 		{quote(frames[:2]), frames[:2]},
 		{quote(lastByte), lastByte},
+		{quote(middle), middle},
 		{strings.Replace(quote(frames), "media", `\u006dedia`, 1), frames},
 		{strings.Replace(quote(frames), `",`, `", null ,`, 1), frames},
 		{strings.ReplaceAll(quote(frames), `,`, ` , `), frames},

@@ -3,6 +3,7 @@ package snapshot
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"hash/maphash"
 	"slices"
@@ -459,6 +460,7 @@ type stackTexts struct {
 		next uint8 // the way replaced next
 		ways [stackWays]struct {
 			text  []byte
+			tail  uint64 // the text's last 8 bytes: most misses end there
 			stack Stack
 		}
 	}
@@ -486,7 +488,8 @@ func (f *fast) knownStack() (s Stack, bucket int, ok bool) {
 	t.lookups++
 	for i := range b.ways {
 		w := &b.ways[i]
-		if len(w.text) > 0 && bytes.HasPrefix(rest, w.text) {
+		n := len(w.text)
+		if n > 0 && n <= len(rest) && binary.LittleEndian.Uint64(rest[n-8:]) == w.tail && bytes.Equal(rest[:n], w.text) {
 			t.hits++
 			f.pos += len(w.text)
 			return w.stack, -1, true
@@ -511,6 +514,7 @@ func (f *fast) keepStack(bucket, start int, s Stack) {
 	w := &b.ways[b.next]
 	b.next = (b.next + 1) % stackWays
 	w.text, w.stack = append(w.text[:0], text...), s
+	w.tail = binary.LittleEndian.Uint64(text[len(text)-8:])
 }
 
 // head keeps list in the arena of headers and points to it.
