@@ -3,6 +3,7 @@ package jsonw
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"testing"
 )
 
@@ -25,6 +26,41 @@ func TestAppendString_MatchesEncodingJSON(t *testing.T) {
 	}
 }
 
+// noHTML is what a json.Encoder with SetEscapeHTML(false) writes for s.
+func noHTML(s string) []byte {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.Encode(s)
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+}
+
+// Every byte, and runes that straddle 8 bytes, at every place in and
+// around the words that plainPrefix reads at once.
+func TestAppendString_EveryByteEverywhere(t *testing.T) {
+	var specials []string
+	for c := range 256 {
+		specials = append(specials, string([]byte{byte(c)}))
+	}
+	specials = append(specials, "\u2028", "\u2029", "é", "😀")
+	for _, n := range []int{7, 8, 9, 16, 17, 24} {
+		for _, sp := range specials {
+			for at := 0; at+len(sp) <= n; at++ {
+				b := bytes.Repeat([]byte("x"), n)
+				copy(b[at:], sp)
+				s := string(b)
+				want, _ := json.Marshal(s)
+				if got := AppendString(nil, s); !bytes.Equal(got, want) {
+					t.Fatalf("AppendString(%q) = %s, want %s", s, got, want)
+				}
+				if got, want := AppendStringNoHTML(nil, s), noHTML(s); !bytes.Equal(got, want) {
+					t.Fatalf("AppendStringNoHTML(%q) = %s, want %s", s, got, want)
+				}
+			}
+		}
+	}
+}
+
 func FuzzAppendString(f *testing.F) {
 	for _, s := range samples {
 		f.Add(s)
@@ -34,5 +70,21 @@ func FuzzAppendString(f *testing.F) {
 		if got := AppendString(nil, s); !bytes.Equal(got, want) {
 			t.Fatalf("AppendString(%q) = %s, want %s", s, got, want)
 		}
+		if got, want := AppendStringNoHTML(nil, s), noHTML(s); !bytes.Equal(got, want) {
+			t.Fatalf("AppendStringNoHTML(%q) = %s, want %s", s, got, want)
+		}
 	})
+}
+
+// BenchmarkAppendString appends what the reports are made of: ids,
+// names, messages.
+func BenchmarkAppendString(b *testing.B) {
+	for _, s := range []string{"r-569350", "media_analysis_controller.py:107", "worker r-569350 (thumbnails) is still running, but its owner gone-10096 was destroyed"} {
+		b.Run(fmt.Sprint(len(s)), func(b *testing.B) {
+			buf := make([]byte, 0, 256)
+			for b.Loop() {
+				buf = AppendString(buf[:0], s)
+			}
+		})
+	}
 }
