@@ -42,10 +42,9 @@ elif [[ $# -gt 0 ]]; then
 fi
 mkdir -p "$OUT"
 
-# Tools: jq (the Debian package) and GNU time, installed when missing.
+# Tools: jq (the Debian package), installed when missing.
 need=()
 command -v jq >/dev/null || need+=(jq)
-[[ -x /usr/bin/time ]] || need+=(time)
 command -v python3 >/dev/null || need+=(python3)
 if ((${#need[@]})); then
 	echo "installing ${need[*]}" >&2
@@ -56,6 +55,7 @@ fi
 go build -o "$OUT/rescoord" .
 go build -o "$OUT/stdjson" ./bench/stdjson
 go build -o "$OUT/gensnap" ./internal/tools/gensnap
+go build -o "$OUT/timeit" ./bench/timeit
 
 label() { # 1000000 -> 1M
 	local n=$1
@@ -81,18 +81,17 @@ done
 
 # run_once CMD...: runs CMD once (stdout discarded; exit codes 0 and 1
 # are both results, `leaks` exits 1 when it finds leaks) and prints
-# "wall_s max_rss_kb cpu_s" (CPU: user + system).
+# "wall_s max_rss_kb cpu_s" (CPU: user + system), timed by bench/timeit
+# to the microsecond.
 run_once() {
-	local rc=0 wall rss user sys
-	/usr/bin/time -f '%e %M %U %S' -o "$OUT/time.txt" "$@" >/dev/null 2>"$OUT/stderr.txt" || rc=$?
+	local rc=0
+	"$OUT/timeit" -o "$OUT/time.txt" "$@" 2>"$OUT/stderr.txt" || rc=$?
 	if ((rc > 1)); then
 		echo "failed (exit $rc): $*" >&2
 		cat "$OUT/stderr.txt" >&2
 		exit 2
 	fi
-	# GNU time writes "Command exited with non-zero status 1" first.
-	read -r wall rss user sys < <(tail -n 1 "$OUT/time.txt")
-	echo "$wall $rss $(awk -v u="$user" -v s="$sys" 'BEGIN {print u + s}')"
+	cat "$OUT/time.txt"
 }
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
@@ -201,7 +200,7 @@ declare -A fsize # shape|size -> bytes
 			for a in "${approaches[@]}"; do
 				w=${wall["$k|$a"]} r=${rss["$k|$a"]} c=${cpu["$k|$a"]}
 				awk -v a="$a" -v sh="$shape" -v n="$(label "$n")" -v mb="$((fsize[$k] / 1000000))" -v w="$w" -v c="$c" -v r="$r" -v bw="$base_w" -v br="$base_r" 'BEGIN {
-					printf "| %s | %s | %s | %d MB | %.2f s | %.2f s | %d MB | %.1f× | %.1f× |\n", a, sh, n, mb, w, c, r / 1024, (bw > 0 ? w / bw : 0), (br > 0 ? r / br : 0)
+					printf "| %s | %s | %s | %d MB | %.3f s | %.3f s | %d MB | %.1f× | %.1f× |\n", a, sh, n, mb, w, c, r / 1024, (bw > 0 ? w / bw : 0), (br > 0 ? r / br : 0)
 				}'
 			done
 		done
@@ -269,7 +268,7 @@ for shape in $SHAPES; do
 	limit_kb=$((fsize[$k] * 12 / 10 / 1024))
 	for a in "rescoord leaks -o json" "rescoord cleanup --dry-run -o json"; do
 		w=${wall["$k|$a"]} r=${rss["$k|$a"]}
-		check "$a, $B $shape: ${w} s ≤ 1.0 s" "$(le "$w" 1.0)"
+		check "$a, $B $shape: $(awk -v w="$w" 'BEGIN {printf "%.3f", w}') s ≤ 1.0 s" "$(le "$w" 1.0)"
 		check "$a, $B $shape: $((r / 1024)) MB ≤ 1.2 × file = $((limit_kb / 1024)) MB" "$(le "$r" "$limit_kb")"
 		for other in "jq -f bench/orphans.jq:15" "python3 bench/orphans.py:12"; do
 			o=${other%:*} want=${other##*:}
