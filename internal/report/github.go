@@ -63,6 +63,7 @@ func (p *githubPrinter) Print(w io.Writer, r *leaks.Report) error {
 		title := fmt.Sprintf("rescoord %s %s: %s", g.Rule, countLabel(len(g.Findings)), t.subject(f))
 		props = append(props, "title="+escapeProperty(title))
 		b = fmt.Appendf(b, "::%s %s::", cmd, strings.Join(props, ","))
+		r.CompleteGroups(r.Groups[gi:gi+1], groupRead)
 		text = appendText(text[:0], t, g)
 		b = appendEscapedData(b, text)
 		b = append(b, '\n')

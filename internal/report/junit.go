@@ -199,6 +199,7 @@ func (p *junitPrinter) Print(w io.Writer, r *leaks.Report) error {
 	t.paths = p.opts.Paths
 	suite := JUnitSuite{Name: xmlChars("rescoord leaks: " + render.Escape(p.opts.Input)), Time: "0"}
 	shown := min(len(r.Groups), maxJUnitGroups)
+	r.CompleteGroups(r.Groups[:shown], groupRead) // the others are counted
 	count := func(o junitOutcome) {
 		switch o {
 		case junitFail:

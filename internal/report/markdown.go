@@ -158,6 +158,7 @@ func (p *markdownPrinter) Print(w io.Writer, r *leaks.Report) error {
 	}
 	b.WriteString("\n")
 	rows := min(len(r.Groups), maxMarkdownRows)
+	r.CompleteGroups(r.Groups[:rows], groupRead)
 	if len(r.Groups) == 0 {
 		b.WriteString("No leaks found.\n")
 	} else {

@@ -61,27 +61,23 @@ func New(format string, opts Options) (Printer, error) {
 	case "json":
 		return jsonPrinter{}, nil
 	case "sarif":
-		return completing{&sarifPrinter{opts}}, nil
+		return &sarifPrinter{opts}, nil
 	case "junit":
-		return completing{&junitPrinter{opts}}, nil
+		return &junitPrinter{opts}, nil
 	case "github":
-		return completing{&githubPrinter{opts}}, nil
+		return &githubPrinter{opts}, nil
 	case "markdown":
-		return completing{&markdownPrinter{opts}}, nil
+		return &markdownPrinter{opts}, nil
 	}
 	return nil, fmt.Errorf("unknown format %q: want %s", format, strings.Join(Formats, ", "))
 }
 
-// completing is a printer that reads the findings' text where it likes:
-// the text a report left for later (leaks.ReportOptions.DeferText) is
-// made first. The JSON printer makes it as it writes, the text printer
-// only for the groups it shows.
-type completing struct{ Printer }
-
-func (p completing) Print(w io.Writer, r *leaks.Report) error {
-	r.Complete(r.Findings)
-	return p.Printer.Print(w, r)
-}
+// groupRead is how many findings of a group the reports read the text of
+// (appendText): the first, and the others it lists. A printer makes the
+// text a report left for later (leaks.ReportOptions.DeferText) of the
+// groups it shows only, with leaks.Report.CompleteGroups; the JSON printer
+// makes it as it writes.
+const groupRead = 1 + maxOthers
 
 // summaryLine is the closing line of a report: "2 critical, 5 errors,
 // 3 warnings, 1 info · 4 suppressed · fails on error: FAIL (7 findings)".

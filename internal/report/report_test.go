@@ -70,7 +70,11 @@ func TestNew_UnknownFormat(t *testing.T) {
 }
 
 // manyLeaks is a snapshot with n distinct leak groups.
-func manyLeaks(t *testing.T, n int) *leaks.Report {
+func manyLeaks(t *testing.T, n int) *leaks.Report { return manyLeaksWith(t, n, false) }
+
+// manyLeaksWith is manyLeaks, the findings' text left for later with
+// deferText (leaks.ReportOptions.DeferText).
+func manyLeaksWith(t *testing.T, n int, deferText bool) *leaks.Report {
 	t.Helper()
 	s := &snapshot.Snapshot{Format: snapshot.FormatV1, TakenAt: time.Date(2026, 11, 27, 12, 0, 5, 0, time.UTC)}
 	for i := range n {
@@ -81,7 +85,7 @@ func manyLeaks(t *testing.T, n int) *leaks.Report {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return leaks.Analyze(ix, leaks.ReportOptions{FailOn: leaks.SeverityError})
+	return leaks.Analyze(ix, leaks.ReportOptions{FailOn: leaks.SeverityError, DeferText: deferText})
 }
 
 // Every format prints an empty report without failing, and JSON lists are [] not null.
@@ -236,6 +240,37 @@ func TestFormats_SameOnEveryCore(t *testing.T) {
 			var doc JUnitSuites
 			if err := xml.Unmarshal([]byte(want), &doc); err != nil || len(doc.Suites) != 1 || len(doc.Suites[0].Cases) < maxJUnitGroups || doc.Tests != len(doc.Suites[0].Cases) {
 				t.Errorf("junit: %v, want a suite of at least %d cases, counted", err, maxJUnitGroups)
+			}
+		}
+	}
+}
+
+// A report that shows some of the groups makes, when the findings' text
+// was left for later, the text of those only, and prints what it prints
+// with the text made first: a SARIF log shows 25,000 groups, JUnit 1,000,
+// GitHub 10 errors and 10 warnings, Markdown 50.
+func TestFormats_MakeOnlyTheTextTheyShow(t *testing.T) {
+	for _, c := range []struct {
+		format   string
+		shown, n int
+	}{
+		{"sarif", MaxSARIFResults - 1, MaxSARIFResults + 10},
+		{"junit", maxJUnitGroups, maxJUnitGroups + 10},
+		{"github", MaxGitHubErrors, 40}, // orphaned resources: errors
+		{"markdown", maxMarkdownRows, maxMarkdownRows + 10},
+	} {
+		opts := Options{Input: "snap.json", Version: "test"}
+		want := printReport(t, c.format, opts, manyLeaks(t, c.n))
+		r := manyLeaksWith(t, c.n, true)
+		if got := printReport(t, c.format, opts, r); !bytes.Equal(got, want) {
+			t.Errorf("%s: the deferred report prints differently", c.format)
+		}
+		if len(r.Groups) != c.n {
+			t.Fatalf("%s: %d groups, want %d", c.format, len(r.Groups), c.n)
+		}
+		for gi, g := range r.Groups {
+			if made := g.Findings[0].Message != ""; made != (gi < c.shown) {
+				t.Fatalf("%s: group %d of %d, %d shown: text made %v", c.format, gi, c.n, c.shown, made)
 			}
 		}
 	}

@@ -315,6 +315,7 @@ func (p *sarifPrinter) Print(w io.Writer, r *leaks.Report) error {
 	if shown > MaxSARIFResults {
 		shown = MaxSARIFResults - 1
 	}
+	r.CompleteGroups(r.Groups[:shown], groupRead)
 	// SARIF §3.27.23: when a result is suppressed, every result has a
 	// suppressions array, empty when it is not.
 	anySuppressed := false
@@ -623,6 +624,34 @@ func fileURI(file string) string {
 	return (&url.URL{Path: p}).String()
 }
 
+// sarifEscapeAt returns where the first character appendSARIFString
+// escapes starts in b, valid UTF-8 (encoding/json has replaced what is
+// not), or -1: C1 controls are C2 80–C2 9F, U+061C is D8 9C, U+200E and
+// U+200F are E2 80 8E and 8F, U+202A–U+202E E2 80 AA–AE, U+2066–U+2069
+// E2 81 A6–A9. Other text, box drawings and all, is not copied again.
+func sarifEscapeAt(b []byte) int {
+	for i := 0; i < len(b); i++ {
+		switch b[i] {
+		case 0xc2:
+			if i+1 < len(b) && b[i+1] <= 0x9f {
+				return i
+			}
+		case 0xd8:
+			if i+1 < len(b) && b[i+1] == 0x9c {
+				return i
+			}
+		case 0xe2:
+			if i+2 < len(b) {
+				c1, c2 := b[i+1], b[i+2]
+				if c1 == 0x80 && (c2 == 0x8e || c2 == 0x8f || c2 >= 0xaa && c2 <= 0xae) || c1 == 0x81 && c2 >= 0xa6 && c2 <= 0xa9 {
+					return i
+				}
+			}
+		}
+	}
+	return -1
+}
+
 // appendSARIFString appends s as a JSON string, as encoding/json writes
 // it but with the C1 controls and the bidirectional marks, overrides and
 // isolates escaped as \uNNNN too: the same string to a JSON reader, and
@@ -630,13 +659,11 @@ func fileURI(file string) string {
 func appendSARIFString(b []byte, s string) []byte {
 	from := len(b)
 	b = jsonw.AppendStringNoHTML(b, s)
-	i := from
-	for i < len(b) && b[i] < utf8.RuneSelf {
-		i++
-	}
-	if i == len(b) {
+	i := sarifEscapeAt(b[from:])
+	if i < 0 {
 		return b
 	}
+	i += from
 	out := append([]byte(nil), b[from:i]...)
 	for i < len(b) {
 		r, n := utf8.DecodeRune(b[i:])

@@ -404,3 +404,48 @@ func TestSARIF_OneSignatureTwoGroups(t *testing.T) {
 		t.Errorf("results: %+v", res)
 	}
 }
+
+// appendSARIFString escapes the C1 controls and the bidirectional marks,
+// overrides and isolates, and those only: the runes at and around the
+// edges of each range, alone and amid other text, against a rune-by-rune
+// reading of encoding/json's output.
+func TestAppendSARIFString_EscapesWhatTerminalsActOn(t *testing.T) {
+	escaped := func(r rune) bool {
+		return r >= 0x80 && r <= 0x9f || r == 0x061c || r == 0x200e || r == 0x200f ||
+			r >= 0x202a && r <= 0x202e || r >= 0x2066 && r <= 0x2069
+	}
+	want := func(s string) string {
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
+		enc.SetEscapeHTML(false)
+		enc.Encode(s)
+		var out strings.Builder
+		for _, r := range strings.TrimSuffix(buf.String(), "\n") {
+			if escaped(r) {
+				fmt.Fprintf(&out, `\u%04x`, r)
+			} else {
+				out.WriteRune(r)
+			}
+		}
+		return out.String()
+	}
+	var runes []rune
+	for _, edge := range []rune{0x80, 0x9f, 0x061c, 0x200e, 0x200f, 0x202a, 0x202e, 0x2066, 0x2069} {
+		runes = append(runes, edge-1, edge, edge+1)
+	}
+	runes = append(runes, '└', '─', 0xc0, 0x7f, 0x2028, 0xfeff, 0x1f600)
+	seen := 0
+	for _, r := range runes {
+		if escaped(r) {
+			seen++
+		}
+		for _, s := range []string{string(r), "a" + string(r) + "b", "└─ " + string(r) + " ─┘", string(r) + "\xff" + string(r)} {
+			if got := string(appendSARIFString([]byte("x"), s)); got != "x"+want(s) {
+				t.Errorf("appendSARIFString(%q) = %s, want %s", s, got[1:], want(s))
+			}
+		}
+	}
+	if seen < 15 {
+		t.Fatalf("only %d runes to escape: the test proves little", seen)
+	}
+}

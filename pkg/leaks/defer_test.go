@@ -2,6 +2,7 @@ package leaks
 
 import (
 	"bytes"
+	"fmt"
 	"reflect"
 	"sync"
 	"testing"
@@ -101,5 +102,52 @@ func TestDeferText_ScratchAndConcurrency(t *testing.T) {
 		if a.Findings[i].Message != wantA.Findings[i].Message {
 			t.Fatalf("finding %d: message %q, want %q", i, a.Findings[i].Message, wantA.Findings[i].Message)
 		}
+	}
+}
+
+// CompleteGroups makes the text of the first perGroup findings of the
+// groups it is given, as the report made with the text has it, and of no
+// other finding.
+func TestCompleteGroups_TheFirstFindingsOfTheGroupsGiven(t *testing.T) {
+	// 40 destroyed tabs, each still holding 5 alike workers: 40 groups of
+	// 5 findings.
+	s := &snapshot.Snapshot{Format: snapshot.FormatV1, TakenAt: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)}
+	for c := range 40 {
+		id := fmt.Sprintf("tab-%d", c)
+		s.Components = append(s.Components, snapshot.Component{ID: id, Type: "tab", State: snapshot.StateDestroyed, DestroyedAt: s.TakenAt.Add(-time.Hour)})
+		for k := range 5 {
+			s.Resources = append(s.Resources, snapshot.Resource{ID: fmt.Sprintf("r-%d-%d", c, k), Type: "worker", Name: "thumbnails", Owner: id,
+				State: snapshot.StateActive, CreatedBy: snapshot.NewStack(fmt.Sprintf("tab_%d.py:1 start", c))})
+		}
+	}
+	ix, err := snapshot.NewIndex(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := ReportOptions{Now: s.TakenAt}
+	want := Analyze(ix, opts)
+	opts.DeferText = true
+	got := Analyze(ix, opts)
+	if len(got.Groups) != 40 || len(got.Findings) != 200 {
+		t.Fatalf("%d groups of %d findings, want 40 of 200", len(got.Groups), len(got.Findings))
+	}
+	const from, to, per = 10, 30, 2
+	got.CompleteGroups(got.Groups[from:to], per)
+	made := 0
+	for gi, g := range got.Groups {
+		for k := range g.Findings {
+			f, w := &g.Findings[k], &want.Groups[gi].Findings[k]
+			if gi >= from && gi < to && k < per {
+				if f.Message != w.Message || !reflect.DeepEqual(f.Path, w.Path) || f.PathElided != w.PathElided || f.Message == "" {
+					t.Fatalf("group %d, finding %d: %q %v, want %q %v", gi, k, f.Message, f.Path, w.Message, w.Path)
+				}
+				made++
+			} else if f.Message != "" || f.Path != nil {
+				t.Fatalf("group %d, finding %d: text made outside the findings given", gi, k)
+			}
+		}
+	}
+	if made != (to-from)*per {
+		t.Errorf("%d findings made, want %d", made, (to-from)*per)
 	}
 }
