@@ -27,6 +27,11 @@ func benchInput(b *testing.B, name string, cfg gensnap.Config) []byte {
 	if name != "10k" && !largeAsked(name) {
 		b.Skipf("%s: set RESCOORD_BENCH_LARGE=1 or name %s in -bench", name, name)
 	}
+	return generatedOnce(name, cfg)
+}
+
+// generatedOnce returns the snapshot cfg generates, once per process.
+func generatedOnce(name string, cfg gensnap.Config) []byte {
 	f, _ := benchData.LoadOrStore(name, sync.OnceValue(func() []byte {
 		var buf bytes.Buffer
 		if err := gensnap.Generate(cfg, &buf); err != nil {
@@ -49,6 +54,25 @@ func BenchmarkDecode(b *testing.B) {
 	for _, sz := range gensnap.BenchSizes() {
 		b.Run(sz.Name, func(b *testing.B) {
 			data := benchInput(b, sz.Name, sz.Config)
+			b.SetBytes(int64(len(data)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := Parse(data, "bench"); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkDecodeShape decodes 100,000 resources of every shape
+// bench/run.sh measures, on one core if run with -cpu 1: the fast path,
+// without the file's windows.
+func BenchmarkDecodeShape(b *testing.B) {
+	for _, name := range gensnap.Shapes {
+		shape, _ := gensnap.ParseShape(name)
+		b.Run(name, func(b *testing.B) {
+			data := generatedOnce("shape-"+name, gensnap.ScaleShape(100_000, shape))
 			b.SetBytes(int64(len(data)))
 			b.ReportAllocs()
 			for b.Loop() {

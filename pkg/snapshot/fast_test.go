@@ -517,3 +517,43 @@ func elements(b *strings.Builder, n int, write func(k int)) {
 		write(k)
 	}
 }
+
+// The fast path reads a resource's keys in the order the encoders write
+// them by comparing bytes (lexer.object's known), and any other way of
+// writing them as before: out of order, escaped, spaced before the
+// colon, next to an unknown key that starts like a known one. A key given
+// twice still leaves the object to the strict decoder.
+func TestFast_KeysInTheirOrder(t *testing.T) {
+	const inOrder = `{"id":"r","type":"file","owner":"c","name":"n","state":"active","running":true,"size_bytes":7,"created_at":"2026-11-27T12:00:00Z","depends_on":["q"],"created_by":["a.py:1 f"],"metadata":{"k":1}}`
+	cases := []struct {
+		name, text string
+		ok         bool
+	}{
+		{"in order", inOrder, true},
+		{"reversed", `{"metadata":{"k":1},"created_by":["a.py:1 f"],"depends_on":["q"],"created_at":"2026-11-27T12:00:00Z","size_bytes":7,"running":true,"state":"active","name":"n","owner":"c","type":"file","id":"r"}`, true},
+		{"escaped", strings.Replace(strings.Replace(inOrder, `"name"`, `"\u006eame"`, 1), `"owner"`, `"ow\u006eer"`, 1), true},
+		{"spaced", strings.ReplaceAll(inOrder, `":`, `" :`), true},
+		{"unknown like a known one", strings.Replace(inOrder, `"name":"n"`, `"names":"x","name":"n"`, 1), true},
+		{"unknown as long as the one expected", strings.Replace(inOrder, `"name":"n"`, `"nome":"x","name":"n"`, 1), true},
+		{"given twice", strings.Replace(inOrder, `"name":"n"`, `"name":"n","name":"n"`, 1), false},
+		{"known twice, expected", strings.Replace(inOrder, `"state":"active"`, `"state":"active","owner":"c"`, 1), false},
+	}
+	for _, c := range cases {
+		f := &fast{lexer: lexer{data: []byte(c.text)}}
+		var r Resource
+		_, ok := f.resource(&r)
+		if ok != c.ok {
+			t.Fatalf("%s: fast path ok %v, want %v", c.name, ok, c.ok)
+		}
+		if !ok {
+			continue
+		}
+		if f.pos != len(c.text) || r.ID != "r" || r.Type != "file" || r.Owner != "c" || r.Name != "n" || r.State != StateActive ||
+			!r.Running || r.SizeBytes != 7 || r.CreatedAt.IsZero() || len(r.DependsOn) != 1 || r.CreatedBy.Top() != "a.py:1 f" || r.Metadata.IsZero() {
+			t.Errorf("%s: %+v (read to %d of %d)", c.name, r, f.pos, len(c.text))
+		}
+		if c.name == "unknown like a known one" && string(r.Extra["names"]) != `"x"` || c.name == "unknown as long as the one expected" && string(r.Extra["nome"]) != `"x"` {
+			t.Errorf("%s: extra %v", c.name, r.Extra)
+		}
+	}
+}

@@ -247,7 +247,7 @@ func (f *fast) readLabels(dst *map[string]string) bool {
 		return f.null()
 	}
 	labels := f.labels[:0]
-	_, ok := f.object(func(k string, _ int) (uint32, bool) {
+	_, ok := f.object(nil, func(k string, _ int) (uint32, bool) {
 		s, ok := f.optView()
 		if ok && f.data[f.pos-1] == '"' {
 			labels = append(labels, labelPair{k, s})

@@ -62,10 +62,13 @@ func (v *Component) appendJSON(b []byte) []byte {
 	return appendExtra(b, v.Extra)
 }
 
+// componentKeys are the keys of a Component's fields, in the order of their bits.
+var componentKeys = [...]string{"id", "name", "type", "parent", "state", "created_at", "destroyed_at", "labels"}
+
 // component reads a Component object on the fast path into v, which must be zero.
 func (f *fast) component(v *Component) (offs [2]int, ok bool) {
 	offs = [2]int{-1, -1}
-	seen, ok := f.object(func(k string, at int) (uint32, bool) {
+	seen, ok := f.object(componentKeys[:], func(k string, at int) (uint32, bool) {
 		switch k {
 		case "id":
 			offs[0] = at
@@ -170,10 +173,13 @@ func (v *Resource) appendJSON(b []byte) []byte {
 	return appendExtra(b, v.Extra)
 }
 
+// resourceKeys are the keys of a Resource's fields, in the order of their bits.
+var resourceKeys = [...]string{"id", "type", "owner", "name", "state", "running", "size_bytes", "created_at", "depends_on", "cleanup", "created_by", "metadata"}
+
 // resource reads a Resource object on the fast path into v, which must be zero.
 func (f *fast) resource(v *Resource) (offs [2]int, ok bool) {
 	offs = [2]int{-1, -1}
-	seen, ok := f.object(func(k string, at int) (uint32, bool) {
+	seen, ok := f.object(resourceKeys[:], func(k string, at int) (uint32, bool) {
 		switch k {
 		case "id":
 			offs[0] = at
@@ -255,10 +261,13 @@ func (v *Cleanup) appendJSON(b []byte) []byte {
 	return append(b, '}')
 }
 
+// cleanupKeys are the keys of a Cleanup's fields, in the order of their bits.
+var cleanupKeys = [...]string{"id", "component", "name", "priority", "timeout_ms"}
+
 // cleanup reads a Cleanup object on the fast path into v, which must be zero.
 func (f *fast) cleanup(v *Cleanup) (offs [2]int, ok bool) {
 	offs = [2]int{-1, -1}
-	seen, ok := f.object(func(k string, at int) (uint32, bool) {
+	seen, ok := f.object(cleanupKeys[:], func(k string, at int) (uint32, bool) {
 		switch k {
 		case "id":
 			offs[0] = at
@@ -302,9 +311,12 @@ func (v *CleanupSpec) appendJSON(b []byte) []byte {
 	return append(b, '}')
 }
 
+// cleanupSpecKeys are the keys of a CleanupSpec's fields, in the order of their bits.
+var cleanupSpecKeys = [...]string{"strategy", "timeout_ms"}
+
 // cleanupSpec reads a CleanupSpec object on the fast path into v, which must be zero.
 func (f *fast) cleanupSpec(v *CleanupSpec) bool {
-	_, ok := f.object(func(k string, at int) (uint32, bool) {
+	_, ok := f.object(cleanupSpecKeys[:], func(k string, at int) (uint32, bool) {
 		switch k {
 		case "strategy":
 			return 1 << 0, f.readText(&v.Strategy)

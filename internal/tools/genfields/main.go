@@ -192,6 +192,11 @@ func table(name string, st *ast.StructType) (object, error) {
 		if seen[key] {
 			return obj, fmt.Errorf("%s.%s: key %q given twice", name, goName, key)
 		}
+		// The fast path matches keys byte for byte (lexer.object's known):
+		// a key that JSON writes escaped would not match itself.
+		if strings.Trim(key, "abcdefghijklmnopqrstuvwxyz0123456789_") != "" {
+			return obj, fmt.Errorf("%s.%s: key %q: only a-z, 0-9 and _", name, goName, key)
+		}
 		seen[key] = true
 		parts := strings.Split(spec, ",")
 		fd := field{goName: goName, goType: types.ExprString(f.Type), key: key, reader: parts[0], slot: -1,
@@ -286,6 +291,12 @@ func writeStrict(b *bytes.Buffer, o object) {
 // accepts without an error and gives anything else back (false).
 func writeFast(b *bytes.Buffer, o object) {
 	fn := lowerFirst(o.name)
+	keys := make([]string, len(o.fields))
+	for i, f := range o.fields {
+		keys[i] = strconv.Quote(f.key)
+	}
+	fmt.Fprintf(b, "\n// %sKeys are the keys of a %s's fields, in the order of their bits.\n", fn, o.name)
+	fmt.Fprintf(b, "var %sKeys = [...]string{%s}\n", fn, strings.Join(keys, ", "))
 	fmt.Fprintf(b, "\n// %s reads a %s object on the fast path into v, which must be zero.\n", fn, o.name)
 	if o.slots > 0 {
 		fmt.Fprintf(b, "func (f *fast) %s(v *%s) (offs [2]int, ok bool) {\noffs = [2]int{-1, -1}\n", fn, o.name)
@@ -306,7 +317,7 @@ func writeFast(b *bytes.Buffer, o object) {
 	default:
 		b.WriteString("_, ok := ")
 	}
-	b.WriteString("f.object(func(k string, at int) (uint32, bool) {\nswitch k {\n")
+	fmt.Fprintf(b, "f.object(%sKeys[:], func(k string, at int) (uint32, bool) {\nswitch k {\n", fn)
 	for i, f := range o.fields {
 		bit := fmt.Sprintf("1 << %d", i)
 		fmt.Fprintf(b, "case %q:\n", f.key)
