@@ -190,11 +190,10 @@ func (r *Report) Complete(fs []Finding) {
 }
 
 // CompleteGroups is Complete for the first perGroup findings of each of
-// gs, groups of r (a window of r.Groups): the findings a report that shows
-// those groups reads (docs/performance.md, "Findings' text when it is
-// written"). SARIF shows at most 25,000 groups, JUnit 1,000, GitHub 20,
-// the Markdown summary 50, each by its first findings: the text of the
-// others is never made.
+// gs, groups of r (a window of r.Groups): what a report that shows those
+// groups by their first findings reads, and a report that shows a few
+// thousand groups of a million findings need make no other text
+// (docs/performance.md, "Findings' text when it is written").
 func (r *Report) CompleteGroups(gs []Group, perGroup int) {
 	if r.text == nil || perGroup <= 0 {
 		return
