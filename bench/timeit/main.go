@@ -21,6 +21,8 @@ import (
 	"os/signal"
 	"syscall"
 	"time"
+
+	"github.com/rescoord/rescoord/internal/atomicfile"
 )
 
 func main() {
@@ -38,7 +40,11 @@ func main() {
 		fmt.Fprintln(os.Stderr, "timeit:", err)
 		os.Exit(2)
 	}
-	if err := os.WriteFile(os.Args[2], []byte(line), 0o644); err != nil {
+	err = atomicfile.Write(os.Args[2], 0o644, func(w io.Writer) error {
+		_, err := io.WriteString(w, line)
+		return err
+	})
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "timeit:", err)
 		os.Exit(2)
 	}
