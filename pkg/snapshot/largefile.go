@@ -7,6 +7,7 @@ import (
 	"os"
 	"runtime"
 	"sync"
+	"sync/atomic"
 
 	"github.com/rescoord/rescoord/internal/hugemem"
 )
@@ -561,9 +562,13 @@ func readRange(f *os.File, b *bytes.Buffer, from, to int) bool {
 }
 
 // streamArray decodes the array sh describes into out, a window of whole
-// groups of markEvery elements at a time, each window split between the
-// available cores. Each worker keeps its cursor (and arenas) across
-// windows. comps, when set, resolves owners.
+// groups of markEvery elements at a time, on the available cores. A reader
+// fills the two buffers in turn with the windows that follow each other;
+// the workers take the groups one at a time, in order, each with its own
+// cursor (and arenas), and a buffer goes back to the reader once every
+// group of its window is decoded, so no worker waits for another at the
+// end of a window (docs/performance.md, "Groups, not halves"). comps,
+// when set, resolves owners.
 func streamArray[T any](ctx context.Context, tune tuning, f *os.File, bufs [2][]byte, sh arrayShape, out []T, comps *idTable, elem elemFunc[T]) bool {
 	if sh.n == 0 {
 		return true
@@ -586,12 +591,14 @@ func streamArray[T any](ctx context.Context, tune tuning, f *os.File, bufs [2][]
 		first, last int // groups
 		base        int // file offset of data[0]
 		data        []byte
+		buf         []byte       // the buffer handed back when it is done
+		left        atomic.Int32 // groups not decoded yet
 		ok          bool
 	}
 	// read fills buf (or a larger buffer) with as many whole groups from
 	// group g on as fit (at least one).
-	read := func(g int, buf []byte) window {
-		w := window{first: g, last: g, base: sh.marks[g]}
+	read := func(g int, buf []byte) *window {
+		w := &window{first: g, last: g, base: sh.marks[g], buf: buf}
 		for w.last+1 < len(sh.marks) && groupEnd(w.last+1)-w.base <= len(buf) {
 			w.last++
 		}
@@ -599,48 +606,85 @@ func streamArray[T any](ctx context.Context, tune tuning, f *os.File, bufs [2][]
 			buf = make([]byte, need)
 		}
 		w.data = buf[:groupEnd(w.last)-w.base]
+		w.left.Store(int32(w.last - w.first + 1))
 		n, err := f.ReadAt(w.data, int64(w.base))
 		w.ok = n == len(w.data) && (err == nil || err == io.EOF)
 		return w
 	}
-	// Two buffers: the next window is read while this one is decoded.
-	cur := read(0, bufs[0])
-	for k := 1; ; k++ {
-		if !cur.ok || ctx.Err() != nil {
-			return false
+	// Two buffers, so two windows at most: neither channel ever blocks a
+	// sender.
+	free, ready, stop := make(chan []byte, 2), make(chan *window, 2), make(chan struct{})
+	free <- bufs[0]
+	free <- bufs[1]
+	var reader sync.WaitGroup
+	reader.Go(func() {
+		defer close(ready)
+		for g := 0; g < len(sh.marks); {
+			var buf []byte
+			select {
+			case buf = <-free:
+			case <-stop:
+				return
+			}
+			w := read(g, buf)
+			ready <- w
+			if !w.ok {
+				return
+			}
+			g = w.last + 1
 		}
-		var next chan window
-		if cur.last+1 < len(sh.marks) {
-			next = make(chan window, 1)
-			go func(g int, buf []byte) { next <- read(g, buf) }(cur.last+1, bufs[k%2])
+	})
+	var (
+		mu     sync.Mutex
+		cur    *window
+		next   int // cur's next group
+		failed atomic.Bool
+	)
+	// take returns the next group to decode and its window, false when
+	// there are no more or the array is given up.
+	take := func() (*window, int, bool) {
+		mu.Lock()
+		defer mu.Unlock()
+		if failed.Load() || ctx.Err() != nil {
+			return nil, 0, false
 		}
-		// Split the window's groups between the workers.
-		groups := cur.last - cur.first + 1
-		parts := min(workers, groups)
-		var wg sync.WaitGroup
-		failed := make([]bool, parts)
-		for w := range parts {
-			from := (cur.first + groups*w/parts) * markEvery
-			to := min((cur.first+groups*(w+1)/parts)*markEvery, sh.n)
-			wg.Go(func() {
-				fc := cursors[w]
-				fc.data, fc.pos = cur.data, sh.marks[from/markEvery]-cur.base
-				failed[w] = !decodeWindow(fc, sh, cur.base, out, from, to, elem)
-			})
+		for cur == nil || next > cur.last {
+			w, ok := <-ready
+			if !ok {
+				return nil, 0, false
+			}
+			if !w.ok {
+				failed.Store(true)
+				return nil, 0, false
+			}
+			cur, next = w, w.first
 		}
-		wg.Wait()
-		bad := false
-		for _, b := range failed {
-			bad = bad || b
-		}
-		if next == nil {
-			return !bad
-		}
-		cur = <-next // wait for the read even when giving up: it uses a buffer
-		if bad {
-			return false
-		}
+		next++
+		return cur, next - 1, true
 	}
+	var wg sync.WaitGroup
+	for _, fc := range cursors {
+		wg.Go(func() {
+			for {
+				w, g, ok := take()
+				if !ok {
+					return
+				}
+				from, to := g*markEvery, min((g+1)*markEvery, sh.n)
+				fc.data, fc.pos = w.data, sh.marks[g]-w.base
+				if !decodeWindow(fc, sh, w.base, out, from, to, elem) {
+					failed.Store(true)
+				}
+				if w.left.Add(-1) == 0 {
+					free <- w.buf
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(stop)
+	reader.Wait() // it may still be reading into a buffer
+	return !failed.Load() && ctx.Err() == nil
 }
 
 // decodeWindow decodes elements [from, to) of the array with the cursor

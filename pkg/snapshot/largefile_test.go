@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"runtime/metrics"
 	"testing"
 
@@ -192,5 +193,41 @@ func TestLoad_HandsBackItsWindows(t *testing.T) {
 				t.Error("Load and Parse disagree")
 			}
 		})
+	}
+}
+
+// The workers take a window's groups one at a time, whichever is free,
+// from windows of many groups and windows of one group larger than the
+// buffer: the snapshot is Parse's, without the strict decoder, with one
+// worker and with several.
+func TestLoad_GroupsTakenOneAtATime(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	for _, name := range gensnap.Shapes {
+		shape, _ := gensnap.ParseShape(name)
+		data := generated(t, gensnap.Config{Components: 500, Resources: 20*markEvery + 17, Cleanups: 900, Seed: 5, Shape: shape})
+		path := writeTemp(t, "snap.json", data)
+		want, err := Parse(append([]byte(nil), data...), path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, window := range []int{64 << 10, 2 << 20} {
+			for _, procs := range []int{1, 3} {
+				runtime.GOMAXPROCS(procs)
+				f, err := os.Open(path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				tu := small()
+				tu.windowSize = window
+				got, ok := loadLarge(context.Background(), f, int64(len(data)), path, tu)
+				f.Close()
+				if !ok {
+					t.Fatalf("%s, %d-byte windows, %d cores: loadLarge gave up", name, window, procs)
+				}
+				if !sameSnapshot(want, got) {
+					t.Fatalf("%s, %d-byte windows, %d cores: Load and Parse disagree", name, window, procs)
+				}
+			}
+		}
 	}
 }
