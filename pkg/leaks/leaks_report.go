@@ -3,6 +3,7 @@ package leaks
 import (
 	"cmp"
 	"hash/maphash"
+	"runtime"
 	"slices"
 	"sync"
 	"time"
@@ -424,6 +425,9 @@ type groupInfo struct {
 	rule         int8 // ruleOrder
 }
 
+// groupParallel is how many findings make findGroups use two cores.
+const groupParallel = 1 << 15
+
 // findGroups finds the groups of fs: the findings that share a signature,
 // a severity and whether an action-report entry matched them. gid[i] is
 // the group of finding i; groups are numbered in the order of their first
@@ -441,27 +445,59 @@ func findGroups(fs []Finding, hash func(maphash.Seed, string) uint64) (gid []int
 	}
 	es := hugemem.Make[entry](len(fs))
 	seed := maphash.MakeSeed()
-	lastRule, lastOrder := Rule(""), int8(0)
-	for i := range fs {
-		f := &fs[i]
-		if i == 0 || f.Rule != lastRule {
-			lastRule, lastOrder = f.Rule, int8(ruleOrder(f.Rule))
+	// Many findings are keyed and sorted in two halves at once: those
+	// whose hash has its top bit clear, then the others, each sorted on
+	// its own core, are the whole sorted (docs/performance.md, "Groups
+	// found on two cores").
+	halves := len(fs) >= groupParallel && runtime.GOMAXPROCS(0) > 1
+	key := func(from, to int) {
+		lastRule, lastOrder := Rule(""), int8(0)
+		for i := from; i < to; i++ {
+			f := &fs[i]
+			if i == from || f.Rule != lastRule {
+				lastRule, lastOrder = f.Rule, int8(ruleOrder(f.Rule))
+			}
+			tie := uint16(uint8(f.Severity)) << 1
+			if f.SuppressedBy != nil {
+				tie |= 1
+			}
+			es[i] = entry{hash(seed, f.Signature), tie, lastOrder, int32(i)}
 		}
-		tie := uint16(uint8(f.Severity)) << 1
-		if f.SuppressedBy != nil {
-			tie |= 1
-		}
-		es[i] = entry{hash(seed, f.Signature), tie, lastOrder, int32(i)}
 	}
-	slices.SortFunc(es, func(a, b entry) int {
-		if c := cmp.Compare(a.hash, b.hash); c != 0 {
-			return c
+	sort := func(es []entry) {
+		slices.SortFunc(es, func(a, b entry) int {
+			if c := cmp.Compare(a.hash, b.hash); c != 0 {
+				return c
+			}
+			if c := cmp.Compare(a.tie, b.tie); c != 0 {
+				return c
+			}
+			return cmp.Compare(a.i, b.i)
+		})
+	}
+	if !halves {
+		key(0, len(fs))
+		sort(es)
+	} else {
+		var wg sync.WaitGroup
+		wg.Go(func() { key(0, len(fs)/2) })
+		key(len(fs)/2, len(fs))
+		wg.Wait()
+		lo, hi := 0, len(es)-1 // the top bit clear before lo, set after hi
+		for lo <= hi {
+			switch {
+			case es[lo].hash>>63 == 0:
+				lo++
+			case es[hi].hash>>63 == 1:
+				hi--
+			default:
+				es[lo], es[hi] = es[hi], es[lo]
+			}
 		}
-		if c := cmp.Compare(a.tie, b.tie); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.i, b.i)
-	})
+		wg.Go(func() { sort(es[:lo]) })
+		sort(es[lo:])
+		wg.Wait()
+	}
 
 	gid = make([]int32, len(fs))
 	byHash := make([]groupInfo, 0, len(fs))

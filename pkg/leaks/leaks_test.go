@@ -7,6 +7,8 @@ import (
 	"hash/maphash"
 	"math/rand/v2"
 	"reflect"
+	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -70,6 +72,35 @@ func TestAnalyze_GroupsDespiteHashCollisions(t *testing.T) {
 	got := analyze(ix, ReportOptions{FailOn: SeverityError}, func(maphash.Seed, string) uint64 { return 42 })
 	if len(want.Groups) != 12 || !reflect.DeepEqual(got.Groups, want.Groups) || !reflect.DeepEqual(got.Findings, want.Findings) {
 		t.Errorf("with every hash equal, %d groups, want %d (or they differ)", len(got.Groups), len(want.Groups))
+	}
+}
+
+// Many findings are grouped on two cores as on one: the same groups, in
+// the same order, with hashes that spread and hashes that collide.
+func TestFindGroups_TwoCoresAsOne(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	sup := &Suppression{Reason: "r"}
+	fs := make([]Finding, groupParallel+5000)
+	for i := range fs {
+		fs[i] = Finding{Rule: ruleSlots[i%3], Severity: Severity(1 + i%4), Signature: fmt.Sprintf("sig-%d", i*7919%9001)}
+		if i%11 == 0 {
+			fs[i].SuppressedBy = sup
+		}
+	}
+	for name, hash := range map[string]func(maphash.Seed, string) uint64{
+		"spread":  maphash.String,
+		"collide": func(seed maphash.Seed, s string) uint64 { return maphash.String(seed, s) & (1<<63 | 0xf) },
+	} {
+		runtime.GOMAXPROCS(1)
+		wantG, wantI := findGroups(fs, hash)
+		runtime.GOMAXPROCS(2)
+		gotG, gotI := findGroups(fs, hash)
+		if !slices.Equal(gotG, wantG) || !slices.Equal(gotI, wantI) {
+			t.Errorf("%s: two cores find other groups than one", name)
+		}
+		if len(wantI) < 9000 || len(wantI) > 40000 {
+			t.Errorf("%s: %d groups of %d findings", name, len(wantI), len(fs))
+		}
 	}
 }
 

@@ -1,6 +1,8 @@
 package leaks
 
 import (
+	"hash/maphash"
+	"strconv"
 	"testing"
 
 	"github.com/rescoord/rescoord/internal/benchsnap"
@@ -33,4 +35,16 @@ func BenchmarkGeneratedAnalyze(b *testing.B) {
 	benchsnap.Generated(b, "groups", func(ix *snapshot.Index) int {
 		return len(Analyze(ix, ReportOptions{FailOn: SeverityError}).Groups)
 	})
+}
+
+// BenchmarkFindGroups groups 312,000 findings of distinct signatures, as
+// many as the deep 1M snapshot's report has.
+func BenchmarkFindGroups(b *testing.B) {
+	fs := make([]Finding, 312_000)
+	for i := range fs {
+		fs[i] = Finding{Rule: ruleSlots[i%3], Severity: Severity(1 + i%4), Signature: strconv.FormatUint(uint64(i)*0x9e3779b97f4a7c15, 16)}
+	}
+	for b.Loop() {
+		findGroups(fs, maphash.String)
+	}
 }
