@@ -11,32 +11,30 @@ var samples = []string{"", "plain", `q"b\s`, "tab\tnl\ncr\r", "\b\f\x01\x1f\x7f"
 
 func TestAppendString_MatchesEncodingJSON(t *testing.T) {
 	for _, s := range samples {
-		want, _ := json.Marshal(s)
-		if got := AppendString(nil, s); !bytes.Equal(got, want) {
-			t.Errorf("AppendString(%q) = %s, want %s", s, got, want)
-		}
-		var buf bytes.Buffer
-		enc := json.NewEncoder(&buf)
-		enc.SetEscapeHTML(false)
-		enc.Encode(s)
-		want = bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
-		if got := AppendStringNoHTML(nil, s); !bytes.Equal(got, want) {
-			t.Errorf("AppendStringNoHTML(%q) = %s, want %s", s, got, want)
-		}
+		checkQuoted(t, s)
 	}
 }
 
-// noHTML is what a json.Encoder with SetEscapeHTML(false) writes for s.
-func noHTML(s string) []byte {
+// checkQuoted fails unless AppendString quotes s as json.Marshal does, and
+// AppendStringNoHTML as a json.Encoder with SetEscapeHTML(false).
+func checkQuoted(t *testing.T, s string) {
+	t.Helper()
+	want, _ := json.Marshal(s)
+	if got := AppendString(nil, s); !bytes.Equal(got, want) {
+		t.Fatalf("AppendString(%q) = %s, want %s", s, got, want)
+	}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
 	enc.Encode(s)
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+	want = bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+	if got := AppendStringNoHTML(nil, s); !bytes.Equal(got, want) {
+		t.Fatalf("AppendStringNoHTML(%q) = %s, want %s", s, got, want)
+	}
 }
 
-// Every byte, and runes that straddle 8 bytes, at every place in and
-// around the words that plainPrefix reads at once.
+// Every byte, and runes of several bytes, at every place in strings of 7
+// to 24 bytes: at the start, the end and across every 8-byte boundary.
 func TestAppendString_EveryByteEverywhere(t *testing.T) {
 	var specials []string
 	for c := range 256 {
@@ -48,14 +46,7 @@ func TestAppendString_EveryByteEverywhere(t *testing.T) {
 			for at := 0; at+len(sp) <= n; at++ {
 				b := bytes.Repeat([]byte("x"), n)
 				copy(b[at:], sp)
-				s := string(b)
-				want, _ := json.Marshal(s)
-				if got := AppendString(nil, s); !bytes.Equal(got, want) {
-					t.Fatalf("AppendString(%q) = %s, want %s", s, got, want)
-				}
-				if got, want := AppendStringNoHTML(nil, s), noHTML(s); !bytes.Equal(got, want) {
-					t.Fatalf("AppendStringNoHTML(%q) = %s, want %s", s, got, want)
-				}
+				checkQuoted(t, string(b))
 			}
 		}
 	}
@@ -65,15 +56,7 @@ func FuzzAppendString(f *testing.F) {
 	for _, s := range samples {
 		f.Add(s)
 	}
-	f.Fuzz(func(t *testing.T, s string) {
-		want, _ := json.Marshal(s)
-		if got := AppendString(nil, s); !bytes.Equal(got, want) {
-			t.Fatalf("AppendString(%q) = %s, want %s", s, got, want)
-		}
-		if got, want := AppendStringNoHTML(nil, s), noHTML(s); !bytes.Equal(got, want) {
-			t.Fatalf("AppendStringNoHTML(%q) = %s, want %s", s, got, want)
-		}
-	})
+	f.Fuzz(checkQuoted)
 }
 
 // BenchmarkAppendString appends what the reports are made of: ids,
