@@ -2,7 +2,7 @@
 // writes to a file one line: its wall-clock time in seconds, to the
 // microsecond, its peak resident set in KiB and its CPU time (user +
 // system) in seconds. bench/run.sh times every approach with it: GNU
-// time's wall is rounded to 10 ms, a sixth of a `validate` of 100k
+// time's wall is rounded to 10 ms, an eighth of a `validate` of 100k
 // resources, which made the growth from 100k to 1M mostly rounding
 // (docs/performance.md, "Running the benchmark").
 //

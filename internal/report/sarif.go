@@ -663,17 +663,11 @@ func appendSARIFString(b []byte, s string) []byte {
 	if i < 0 {
 		return b
 	}
-	i += from
-	out := append([]byte(nil), b[from:i]...)
-	for i < len(b) {
-		r, n := utf8.DecodeRune(b[i:])
-		if r >= 0x80 && r <= 0x9f || r == 0x061c || r == 0x200e || r == 0x200f ||
-			r >= 0x202a && r <= 0x202e || r >= 0x2066 && r <= 0x2069 {
-			out = fmt.Appendf(out, `\u%04x`, r)
-		} else {
-			out = append(out, b[i:i+n]...)
-		}
-		i += n
+	rest := append([]byte(nil), b[from:]...)
+	for b = b[:from]; i >= 0; i = sarifEscapeAt(rest) {
+		r, n := utf8.DecodeRune(rest[i:])
+		b = fmt.Appendf(append(b, rest[:i]...), `\u%04x`, r)
+		rest = rest[i+n:]
 	}
-	return append(b[:from], out...)
+	return append(b, rest...)
 }

@@ -103,12 +103,13 @@ type tuning struct {
 	// workers is the most goroutines a pass uses (0: GOMAXPROCS).
 	workers int
 	// Below these sizes, a range of resources to scan or of findings to
-	// build is not worth a goroutine of its own.
-	scanRange, buildRange int
+	// build, or a half of the findings to group (findGroups), is not
+	// worth a goroutine of its own.
+	scanRange, buildRange, groupHalf int
 }
 
 // defaults is the tuning of FindLeaks.
-func defaults() tuning { return tuning{scanRange: 1 << 16, buildRange: 4096} }
+func defaults() tuning { return tuning{scanRange: 1 << 16, buildRange: 4096, groupHalf: 1 << 14} }
 
 // leakWorkers is how many goroutines share n items, at least least each.
 func (t tuning) leakWorkers(n, least int) int {

@@ -3,7 +3,6 @@ package leaks
 import (
 	"cmp"
 	"hash/maphash"
-	"runtime"
 	"slices"
 	"sync"
 	"time"
@@ -211,15 +210,19 @@ func (r *Report) CompleteGroups(gs []Group, perGroup int) {
 // every core when n is large, each range with its own completer.
 func (r *Report) completeEach(n int, each func(c *completer, i, to int)) {
 	workers := r.text.tune.leakWorkers(n, r.text.tune.buildRange)
+	run := func(from, to int) {
+		c := completer{f: r.text}
+		for i := from; i < to; i++ {
+			each(&c, i, to)
+		}
+	}
+	if workers == 1 { // a few groups, as a printer shows them one by one
+		run(0, n)
+		return
+	}
 	var wg sync.WaitGroup
 	for w := range workers {
-		from, to := n*w/workers, n*(w+1)/workers
-		wg.Go(func() {
-			c := completer{f: r.text}
-			for i := from; i < to; i++ {
-				each(&c, i, to)
-			}
-		})
+		wg.Go(func() { run(n*w/workers, n*(w+1)/workers) })
 	}
 	wg.Wait()
 }
@@ -266,7 +269,8 @@ func analyze(ix *snapshot.Index, opts ReportOptions, hash func(maphash.Seed, str
 	if growth == (GrowthOptions{}) {
 		growth = DefaultGrowth()
 	}
-	all, text := findLeaks(ix, opts.Leaks, defaults(), opts.DeferText)
+	tune := defaults()
+	all, text := findLeaks(ix, opts.Leaks, tune, opts.DeferText)
 	if opts.DeferText {
 		r.text = text
 	}
@@ -354,15 +358,15 @@ func analyze(ix *snapshot.Index, opts ReportOptions, hash func(maphash.Seed, str
 	}
 	kept = kept[:n]
 	r.Failed = r.Failing > 0
-	r.Findings, r.Groups = group(kept, opts.FailOn, hash)
+	r.Findings, r.Groups = group(kept, opts.FailOn, hash, tune)
 	return r
 }
 
 // group orders findings group by group (keeping snapshot order within a
 // group), in place, and returns them with the groups, each a window of
 // the ordered findings.
-func group(fs []Finding, failOn Severity, hash func(maphash.Seed, string) uint64) ([]Finding, []Group) {
-	gid, infos := findGroups(fs, hash)
+func group(fs []Finding, failOn Severity, hash func(maphash.Seed, string) uint64, tune tuning) ([]Finding, []Group) {
+	gid, infos := findGroups(fs, hash, tune)
 	order := make([]int32, len(infos))
 	for i := range order {
 		order[i] = int32(i)
@@ -425,9 +429,6 @@ type groupInfo struct {
 	rule         int8 // ruleOrder
 }
 
-// groupParallel is how many findings make findGroups use two cores.
-const groupParallel = 1 << 15
-
 // findGroups finds the groups of fs: the findings that share a signature,
 // a severity and whether an action-report entry matched them. gid[i] is
 // the group of finding i; groups are numbered in the order of their first
@@ -436,7 +437,10 @@ const groupParallel = 1 << 15
 // It sorts the findings' keys (a hash of the signature, the severity and
 // the suppression, then the position): on a hundred thousand findings,
 // cheaper than a map of their signatures, whose memory is all fresh.
-func findGroups(fs []Finding, hash func(maphash.Seed, string) uint64) (gid []int32, infos []groupInfo) {
+//
+// With two workers or more (tune.groupHalf findings each) it keys the
+// findings in two halves at once and sorts them in two parts.
+func findGroups(fs []Finding, hash func(maphash.Seed, string) uint64, tune tuning) (gid []int32, infos []groupInfo) {
 	type entry struct {
 		hash uint64
 		tie  uint16 // severity and suppression
@@ -449,7 +453,7 @@ func findGroups(fs []Finding, hash func(maphash.Seed, string) uint64) (gid []int
 	// whose hash has its top bit clear, then the others, each sorted on
 	// its own core, are the whole sorted (docs/performance.md, "Groups
 	// found on two cores").
-	halves := len(fs) >= groupParallel && runtime.GOMAXPROCS(0) > 1
+	halves := tune.leakWorkers(len(fs), tune.groupHalf) > 1
 	key := func(from, to int) {
 		lastRule, lastOrder := Rule(""), int8(0)
 		for i := from; i < to; i++ {

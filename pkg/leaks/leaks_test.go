@@ -7,7 +7,6 @@ import (
 	"hash/maphash"
 	"math/rand/v2"
 	"reflect"
-	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -75,31 +74,36 @@ func TestAnalyze_GroupsDespiteHashCollisions(t *testing.T) {
 	}
 }
 
-// Many findings are grouped on two cores as on one: the same groups, in
-// the same order, with hashes that spread and hashes that collide.
-func TestFindGroups_TwoCoresAsOne(t *testing.T) {
-	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+// Findings grouped in two halves are grouped as in one: the same groups,
+// in the same order, with hashes that spread and hashes that collide.
+func TestFindGroups_TwoHalvesAsOne(t *testing.T) {
+	t.Parallel()
 	sup := &Suppression{Reason: "r"}
-	fs := make([]Finding, groupParallel+5000)
+	fs := make([]Finding, 6000)
 	for i := range fs {
-		fs[i] = Finding{Rule: ruleSlots[i%3], Severity: Severity(1 + i%4), Signature: fmt.Sprintf("sig-%d", i*7919%9001)}
+		fs[i] = Finding{Rule: ruleSlots[i%3], Severity: Severity(1 + i/7%4), Signature: fmt.Sprintf("sig-%d", i%53)}
 		if i%11 == 0 {
 			fs[i].SuppressedBy = sup
 		}
+	}
+	one := tuning{workers: 1, groupHalf: 1}
+	two := tuning{workers: 2, groupHalf: 1000}
+	if one.leakWorkers(len(fs), one.groupHalf) != 1 || two.leakWorkers(len(fs), two.groupHalf) != 2 {
+		t.Fatal("the tunings do not make one worker and two")
 	}
 	for name, hash := range map[string]func(maphash.Seed, string) uint64{
 		"spread":  maphash.String,
 		"collide": func(seed maphash.Seed, s string) uint64 { return maphash.String(seed, s) & (1<<63 | 0xf) },
 	} {
-		runtime.GOMAXPROCS(1)
-		wantG, wantI := findGroups(fs, hash)
-		runtime.GOMAXPROCS(2)
-		gotG, gotI := findGroups(fs, hash)
+		wantG, wantI := findGroups(fs, hash, one)
+		gotG, gotI := findGroups(fs, hash, two)
 		if !slices.Equal(gotG, wantG) || !slices.Equal(gotI, wantI) {
-			t.Errorf("%s: two cores find other groups than one", name)
+			t.Errorf("%s: two halves find other groups than one", name)
 		}
-		if len(wantI) < 9000 || len(wantI) > 40000 {
-			t.Errorf("%s: %d groups of %d findings", name, len(wantI), len(fs))
+		// 53 signatures × 4 severities × suppressed or not, each of them
+		// many times over.
+		if len(wantI) != 53*4*2 {
+			t.Errorf("%s: %d groups of %d findings, want %d", name, len(wantI), len(fs), 53*4*2)
 		}
 	}
 }

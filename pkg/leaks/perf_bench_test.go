@@ -45,6 +45,6 @@ func BenchmarkFindGroups(b *testing.B) {
 		fs[i] = Finding{Rule: ruleSlots[i%3], Severity: Severity(1 + i%4), Signature: strconv.FormatUint(uint64(i)*0x9e3779b97f4a7c15, 16)}
 	}
 	for b.Loop() {
-		findGroups(fs, maphash.String)
+		findGroups(fs, maphash.String, defaults())
 	}
 }
